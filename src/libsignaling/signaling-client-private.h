@@ -1,0 +1,33 @@
+/* signaling-client-private.h: library-internal client API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "signaling-client.h"
+#include "signaling-connection-private.h"
+
+G_BEGIN_DECLS
+
+SignalingClient     *signaling_client_new             (const char          *id,
+                                                       const char          *remote_address,
+                                                       SignalingConnection *connection);
+SignalingConnection *signaling_client_get_connection  (SignalingClient     *self);
+void                 signaling_client_detach          (SignalingClient     *self);
+GPtrArray           *signaling_client_get_room_names  (SignalingClient     *self);
+void                 signaling_client_add_room        (SignalingClient     *self,
+                                                       const char          *room);
+void                 signaling_client_remove_room     (SignalingClient     *self,
+                                                       const char          *room);
+guint                signaling_client_get_room_count  (SignalingClient     *self);
+void                 signaling_client_count_in        (SignalingClient     *self,
+                                                       gsize                bytes);
+gsize                signaling_client_deliver         (SignalingClient     *self,
+                                                       SignalingMessage    *message);
+gboolean             signaling_client_take_token      (SignalingClient     *self,
+                                                       double               rate,
+                                                       guint                burst);
+gboolean             signaling_client_emit_message    (SignalingClient     *self,
+                                                       SignalingMessage    *message);
+
+G_END_DECLS

@@ -1,0 +1,31 @@
+/* signaling-message-private.h: library-internal message API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "signaling-message.h"
+
+G_BEGIN_DECLS
+
+/* Longest room name or client id accepted, in bytes. */
+#define SIGNALING_MAX_NAME_LENGTH 256
+
+SignalingMessage *signaling_message_new             (SignalingMessageKind   kind,
+                                                     const char            *to,
+                                                     JsonObject            *payload);
+SignalingMessage *signaling_message_parse_full      (const char            *data,
+                                                     gssize                 length,
+                                                     JsonNode             **out_rid,
+                                                     GError               **error);
+void              signaling_message_set_from        (SignalingMessage      *message,
+                                                     const char            *from);
+void              signaling_message_set_dialect     (SignalingMessage      *message,
+                                                     const char            *dialect);
+gboolean          signaling_message_get_include_sender (SignalingMessage   *message);
+void              signaling_message_set_include_sender (SignalingMessage   *message,
+                                                        gboolean            include_sender);
+const char       *signaling_message_get_native_json (SignalingMessage      *message,
+                                                     gsize                 *length);
+
+G_END_DECLS

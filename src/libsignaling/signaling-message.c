@@ -1,0 +1,750 @@
+/* signaling-message.c: one signaling message, whatever dialect it came from
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "signaling-enums.h"
+#include "signaling-error.h"
+#include "signaling-message-private.h"
+#include "signaling-util-private.h"
+
+/**
+ * SignalingMessage:
+ *
+ * A signaling message on its way from one peer to another.
+ *
+ * Dialects turn wire frames into messages and back. The payload is the
+ * parsed JSON object in the native protocol's shape and is relayed as it
+ * came, never rebuilt field by field, so fields a client adds for its
+ * own use survive the trip. `from` is always stamped by the server.
+ */
+struct _SignalingMessage
+{
+  grefcount ref_count;
+
+  SignalingMessageKind kind;
+  char *from;
+  char *to;
+  char *dialect;
+  JsonObject *payload;
+  JsonNode *rid;
+  gboolean include_sender;
+
+  /* The native serialization is the same for every native recipient of
+   * a room, so it is built once, on first use. */
+  char *native_json;
+  gsize native_json_length;
+};
+
+G_DEFINE_BOXED_TYPE (SignalingMessage, signaling_message,
+                     signaling_message_ref, signaling_message_unref)
+
+SignalingMessage *
+signaling_message_new (SignalingMessageKind  kind,
+                       const char           *to,
+                       JsonObject           *payload)
+{
+  SignalingMessage *self = g_new0 (SignalingMessage, 1);
+
+  g_ref_count_init (&self->ref_count);
+  self->kind = kind;
+  self->to = g_strdup (to);
+  self->dialect = g_strdup ("native");
+  self->payload = payload != NULL ? json_object_ref (payload) : json_object_new ();
+
+  /* Keep the payload a valid native message whoever built it. */
+  if (!json_object_has_member (self->payload, "type"))
+    json_object_set_string_member (self->payload, "type",
+                                   signaling_message_kind_to_string (kind));
+  if (to != NULL && !json_object_has_member (self->payload, "to"))
+    json_object_set_string_member (self->payload, "to", to);
+
+  return self;
+}
+
+/**
+ * signaling_message_ref:
+ * @message: a message
+ *
+ * Returns: (transfer full): @message
+ */
+SignalingMessage *
+signaling_message_ref (SignalingMessage *message)
+{
+  g_return_val_if_fail (message != NULL, NULL);
+
+  g_ref_count_inc (&message->ref_count);
+  return message;
+}
+
+/**
+ * signaling_message_unref:
+ * @message: (transfer full): a message
+ */
+void
+signaling_message_unref (SignalingMessage *message)
+{
+  g_return_if_fail (message != NULL);
+
+  if (!g_ref_count_dec (&message->ref_count))
+    return;
+
+  g_free (message->from);
+  g_free (message->to);
+  g_free (message->dialect);
+  g_clear_pointer (&message->payload, json_object_unref);
+  g_clear_pointer (&message->rid, json_node_unref);
+  g_free (message->native_json);
+  g_free (message);
+}
+
+/**
+ * signaling_message_kind_to_string:
+ * @kind: a message kind
+ *
+ * Returns: (transfer none): the native protocol `type` for @kind
+ */
+const char *
+signaling_message_kind_to_string (SignalingMessageKind kind)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (SIGNALING_TYPE_MESSAGE_KIND);
+  GEnumValue *value = g_enum_get_value (klass, kind);
+
+  g_return_val_if_fail (value != NULL, NULL);
+  return value->value_nick;
+}
+
+static gboolean
+kind_from_string (const char           *type,
+                  SignalingMessageKind *out_kind)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (SIGNALING_TYPE_MESSAGE_KIND);
+  GEnumValue *value = g_enum_get_value_by_nick (klass, type);
+
+  if (value == NULL)
+    return FALSE;
+
+  *out_kind = value->value;
+  return TRUE;
+}
+
+/* Field validation.  Each check names the field so that a client
+ * developer sees at once what to fix. */
+
+static gboolean
+is_string_member (JsonObject *object,
+                  const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+static gboolean
+is_integer_member (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_INT64;
+}
+
+static gboolean
+require_name (JsonObject  *object,
+              const char  *field,
+              GError     **error)
+{
+  const char *value;
+
+  if (!is_string_member (object, field))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string"), field);
+      return FALSE;
+    }
+
+  value = json_object_get_string_member (object, field);
+  if (*value == '\0' || strlen (value) > SIGNALING_MAX_NAME_LENGTH)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be 1 to %d bytes long"),
+                   field, SIGNALING_MAX_NAME_LENGTH);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+require_string (JsonObject  *object,
+                const char  *field,
+                GError     **error)
+{
+  if (is_string_member (object, field))
+    return TRUE;
+
+  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+               _("Field “%s” must be a string"), field);
+  return FALSE;
+}
+
+static gboolean
+optional_string (JsonObject  *object,
+                 const char  *field,
+                 GError     **error)
+{
+  if (!json_object_has_member (object, field) ||
+      json_object_get_null_member (object, field) ||
+      is_string_member (object, field))
+    return TRUE;
+
+  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+               _("Field “%s” must be a string or null"), field);
+  return FALSE;
+}
+
+static gboolean
+validate_candidate (JsonObject  *object,
+                    GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, "candidate");
+  JsonObject *candidate;
+
+  if (node == NULL)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” is required"), "candidate");
+      return FALSE;
+    }
+
+  /* null marks the end of candidates, as in RTCPeerConnection. */
+  if (JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be an object or null"), "candidate");
+      return FALSE;
+    }
+
+  candidate = json_node_get_object (node);
+  if (!require_string (candidate, "candidate", error) ||
+      !optional_string (candidate, "sdpMid", error))
+    return FALSE;
+
+  if (json_object_has_member (candidate, "sdpMLineIndex") &&
+      !json_object_get_null_member (candidate, "sdpMLineIndex") &&
+      (!is_integer_member (candidate, "sdpMLineIndex") ||
+       json_object_get_int_member (candidate, "sdpMLineIndex") < 0 ||
+       json_object_get_int_member (candidate, "sdpMLineIndex") > G_MAXUINT16))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a non-negative integer or null"),
+                   "sdpMLineIndex");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+validate_fields (SignalingMessageKind   kind,
+                 JsonObject            *object,
+                 GError               **error)
+{
+  switch (kind)
+    {
+    case SIGNALING_MESSAGE_KIND_JOIN:
+    case SIGNALING_MESSAGE_KIND_LEAVE:
+      return require_name (object, "room", error);
+
+    case SIGNALING_MESSAGE_KIND_OFFER:
+    case SIGNALING_MESSAGE_KIND_ANSWER:
+      return require_name (object, "to", error) &&
+             require_string (object, "sdp", error);
+
+    case SIGNALING_MESSAGE_KIND_CANDIDATE:
+      return require_name (object, "to", error) &&
+             validate_candidate (object, error);
+
+    case SIGNALING_MESSAGE_KIND_HANGUP:
+      return require_name (object, "to", error) &&
+             optional_string (object, "reason", error);
+
+    case SIGNALING_MESSAGE_KIND_MESSAGE:
+      if (!require_name (object, "to", error))
+        return FALSE;
+      if (!json_object_has_member (object, "data"))
+        {
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                       _("Field “%s” is required"), "data");
+          return FALSE;
+        }
+      return TRUE;
+
+    case SIGNALING_MESSAGE_KIND_PING:
+      return TRUE;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static JsonNode *
+take_rid (JsonObject  *object,
+          GError     **error)
+{
+  JsonNode *rid = json_object_get_member (object, "rid");
+  JsonNode *copy;
+
+  if (rid == NULL)
+    return NULL;
+
+  if (!JSON_NODE_HOLDS_VALUE (rid) ||
+      (json_node_get_value_type (rid) != G_TYPE_STRING &&
+       json_node_get_value_type (rid) != G_TYPE_INT64 &&
+       json_node_get_value_type (rid) != G_TYPE_DOUBLE))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string or a number"), "rid");
+      return NULL;
+    }
+
+  /* The rid belongs to the sender's request/reply bookkeeping; it is
+   * echoed to the sender and not relayed to anybody else. */
+  copy = json_node_copy (rid);
+  json_object_remove_member (object, "rid");
+  return copy;
+}
+
+static JsonObject *
+parse_object (const char  *data,
+              gssize       length,
+              GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (length < 0)
+    length = strlen (data);
+
+  if (!g_utf8_validate (data, length, NULL) ||
+      !json_parser_load_from_data (parser, data, length, &local_error))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                   _("Invalid JSON: %s"),
+                   local_error != NULL ? local_error->message : _("not UTF-8"));
+      return NULL;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                           _("A message must be a JSON object"));
+      return NULL;
+    }
+
+  return json_object_ref (json_node_get_object (root));
+}
+
+/*
+ * signaling_message_parse_full:
+ * @out_rid: (out) (optional): the request id, even when parsing fails
+ *
+ * Like signaling_message_parse(), and hands back the `rid` so that
+ * the error reply can carry it too.
+ */
+SignalingMessage *
+signaling_message_parse_full (const char  *data,
+                              gssize       length,
+                              JsonNode   **out_rid,
+                              GError     **error)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonNode) rid = NULL;
+  g_autoptr(GError) rid_error = NULL;
+  SignalingMessageKind kind;
+  SignalingMessage *message;
+  const char *type;
+
+  g_return_val_if_fail (data != NULL, NULL);
+
+  object = parse_object (data, length, error);
+  if (object == NULL)
+    return NULL;
+
+  rid = take_rid (object, &rid_error);
+  if (out_rid != NULL && rid != NULL)
+    *out_rid = json_node_ref (rid);
+  if (rid_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&rid_error));
+      return NULL;
+    }
+
+  if (!is_string_member (object, "type"))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string"), "type");
+      return NULL;
+    }
+
+  type = json_object_get_string_member (object, "type");
+  if (!kind_from_string (type, &kind))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TYPE,
+                   _("Unknown message type “%s”"), type);
+      return NULL;
+    }
+
+  /* The server stamps the sender; a client that names one is either
+   * buggy or trying to impersonate another peer. */
+  if (json_object_has_member (object, "from"))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” is set by the server and must not be sent"),
+                   "from");
+      return NULL;
+    }
+
+  if (!validate_fields (kind, object, error))
+    return NULL;
+
+  message = signaling_message_new (kind, NULL, object);
+  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE)
+    message->to = g_strdup (json_object_get_string_member (object, "room"));
+  else if (kind != SIGNALING_MESSAGE_KIND_PING)
+    message->to = g_strdup (json_object_get_string_member (object, "to"));
+  message->rid = g_steal_pointer (&rid);
+
+  return message;
+}
+
+/**
+ * signaling_message_parse:
+ * @data: a native protocol v1 frame
+ * @length: length of @data, or -1 if it is nul-terminated
+ * @error: return location for a [error@Signaling.Error]
+ *
+ * Parses and validates one native protocol message.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ */
+SignalingMessage *
+signaling_message_parse (const char  *data,
+                         gssize       length,
+                         GError     **error)
+{
+  return signaling_message_parse_full (data, length, NULL, error);
+}
+
+static SignalingMessage *
+new_with_string (SignalingMessageKind  kind,
+                 const char           *to,
+                 const char           *field,
+                 const char           *value)
+{
+  g_autoptr(JsonObject) payload = json_object_new ();
+
+  json_object_set_string_member (payload, "type",
+                                 signaling_message_kind_to_string (kind));
+  if (to != NULL)
+    json_object_set_string_member (payload, "to", to);
+  if (value != NULL)
+    json_object_set_string_member (payload, field, value);
+
+  return signaling_message_new (kind, to, payload);
+}
+
+static SignalingMessage *
+new_with_node (SignalingMessageKind  kind,
+               const char           *to,
+               const char           *field,
+               JsonNode             *value)
+{
+  g_autoptr(JsonObject) payload = json_object_new ();
+
+  json_object_set_string_member (payload, "type",
+                                 signaling_message_kind_to_string (kind));
+  if (to != NULL)
+    json_object_set_string_member (payload, "to", to);
+  json_object_set_member (payload, field,
+                          value != NULL ? json_node_copy (value) : json_node_new (JSON_NODE_NULL));
+
+  return signaling_message_new (kind, to, payload);
+}
+
+/**
+ * signaling_message_new_offer:
+ * @to: (nullable): the client id or room to send to
+ * @sdp: the SDP offer
+ *
+ * Returns: (transfer full): a new offer message
+ */
+SignalingMessage *
+signaling_message_new_offer (const char *to,
+                             const char *sdp)
+{
+  g_return_val_if_fail (sdp != NULL, NULL);
+  return new_with_string (SIGNALING_MESSAGE_KIND_OFFER, to, "sdp", sdp);
+}
+
+/**
+ * signaling_message_new_answer:
+ * @to: (nullable): the client id or room to send to
+ * @sdp: the SDP answer
+ *
+ * Returns: (transfer full): a new answer message
+ */
+SignalingMessage *
+signaling_message_new_answer (const char *to,
+                              const char *sdp)
+{
+  g_return_val_if_fail (sdp != NULL, NULL);
+  return new_with_string (SIGNALING_MESSAGE_KIND_ANSWER, to, "sdp", sdp);
+}
+
+/**
+ * signaling_message_new_candidate:
+ * @to: (nullable): the client id or room to send to
+ * @candidate: (nullable): an RTCIceCandidateInit object, or %NULL for the
+ *   end of candidates
+ *
+ * Returns: (transfer full): a new candidate message
+ */
+SignalingMessage *
+signaling_message_new_candidate (const char *to,
+                                 JsonNode   *candidate)
+{
+  return new_with_node (SIGNALING_MESSAGE_KIND_CANDIDATE, to, "candidate", candidate);
+}
+
+/**
+ * signaling_message_new_hangup:
+ * @to: (nullable): the client id or room to send to
+ * @reason: (nullable): why the call ends
+ *
+ * Returns: (transfer full): a new hangup message
+ */
+SignalingMessage *
+signaling_message_new_hangup (const char *to,
+                              const char *reason)
+{
+  return new_with_string (SIGNALING_MESSAGE_KIND_HANGUP, to, "reason", reason);
+}
+
+/**
+ * signaling_message_new_data:
+ * @to: (nullable): the client id or room to send to
+ * @data: (nullable): any JSON value
+ *
+ * Returns: (transfer full): a new application data message
+ */
+SignalingMessage *
+signaling_message_new_data (const char *to,
+                            JsonNode   *data)
+{
+  return new_with_node (SIGNALING_MESSAGE_KIND_MESSAGE, to, "data", data);
+}
+
+/**
+ * signaling_message_get_kind:
+ * @message: a message
+ *
+ * Returns: what @message asks for
+ */
+SignalingMessageKind
+signaling_message_get_kind (SignalingMessage *message)
+{
+  return message->kind;
+}
+
+/**
+ * signaling_message_get_from:
+ * @message: a message
+ *
+ * Returns: (nullable): the id of the sender, stamped by the server
+ */
+const char *
+signaling_message_get_from (SignalingMessage *message)
+{
+  return message->from;
+}
+
+void
+signaling_message_set_from (SignalingMessage *message,
+                            const char       *from)
+{
+  if (g_strcmp0 (message->from, from) == 0)
+    return;
+
+  g_free (message->from);
+  message->from = g_strdup (from);
+  g_clear_pointer (&message->native_json, g_free);
+  if (from != NULL)
+    json_object_set_string_member (message->payload, "from", from);
+  else
+    json_object_remove_member (message->payload, "from");
+}
+
+/**
+ * signaling_message_get_to:
+ * @message: a message
+ *
+ * Returns: (nullable): the target client id or room (for join and leave,
+ *   the room)
+ */
+const char *
+signaling_message_get_to (SignalingMessage *message)
+{
+  return message->to;
+}
+
+/**
+ * signaling_message_get_dialect:
+ * @message: a message
+ *
+ * Returns: the dialect the message came in through, `native` or `socket.io`
+ */
+const char *
+signaling_message_get_dialect (SignalingMessage *message)
+{
+  return message->dialect;
+}
+
+void
+signaling_message_set_dialect (SignalingMessage *message,
+                               const char       *dialect)
+{
+  g_free (message->dialect);
+  message->dialect = g_strdup (dialect);
+}
+
+gboolean
+signaling_message_get_include_sender (SignalingMessage *message)
+{
+  return message->include_sender;
+}
+
+/*
+ * Socket.IO's io.to(room) delivers to the sender too when it is in
+ * the room; the seed 003 vocabulary relies on that.
+ */
+void
+signaling_message_set_include_sender (SignalingMessage *message,
+                                      gboolean          include_sender)
+{
+  message->include_sender = include_sender;
+}
+
+/**
+ * signaling_message_get_payload:
+ * @message: a message
+ *
+ * Returns: (transfer none): the message as a native protocol object
+ */
+JsonObject *
+signaling_message_get_payload (SignalingMessage *message)
+{
+  return message->payload;
+}
+
+/**
+ * signaling_message_get_rid:
+ * @message: a message
+ *
+ * Returns: (transfer none) (nullable): the client's request id
+ */
+JsonNode *
+signaling_message_get_rid (SignalingMessage *message)
+{
+  return message->rid;
+}
+
+/**
+ * signaling_message_get_sdp:
+ * @message: a message
+ *
+ * Returns: (nullable): the SDP of an offer or answer
+ */
+const char *
+signaling_message_get_sdp (SignalingMessage *message)
+{
+  return json_object_get_string_member_with_default (message->payload, "sdp", NULL);
+}
+
+/**
+ * signaling_message_get_candidate:
+ * @message: a message
+ *
+ * Returns: (transfer none) (nullable): the candidate object, a null node
+ *   for the end of candidates, or %NULL when absent
+ */
+JsonNode *
+signaling_message_get_candidate (SignalingMessage *message)
+{
+  return json_object_get_member (message->payload, "candidate");
+}
+
+/**
+ * signaling_message_get_reason:
+ * @message: a message
+ *
+ * Returns: (nullable): the reason of a hangup
+ */
+const char *
+signaling_message_get_reason (SignalingMessage *message)
+{
+  return json_object_get_string_member_with_default (message->payload, "reason", NULL);
+}
+
+/**
+ * signaling_message_get_data:
+ * @message: a message
+ *
+ * Returns: (transfer none) (nullable): the application data
+ */
+JsonNode *
+signaling_message_get_data (SignalingMessage *message)
+{
+  return json_object_get_member (message->payload, "data");
+}
+
+const char *
+signaling_message_get_native_json (SignalingMessage *message,
+                                   gsize            *length)
+{
+  if (message->native_json == NULL)
+    {
+      g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), message->payload);
+
+      message->native_json = signaling_json_to_string (root);
+      message->native_json_length = strlen (message->native_json);
+    }
+
+  if (length != NULL)
+    *length = message->native_json_length;
+  return message->native_json;
+}
+
+/**
+ * signaling_message_to_json:
+ * @message: a message
+ *
+ * Serializes @message as a native protocol v1 frame, with `from`.
+ *
+ * Returns: (transfer full): compact JSON text
+ */
+char *
+signaling_message_to_json (SignalingMessage *message)
+{
+  return g_strdup (signaling_message_get_native_json (message, NULL));
+}

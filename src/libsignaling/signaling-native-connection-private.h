@@ -1,0 +1,22 @@
+/* signaling-native-connection-private.h: the native protocol v1 dialect
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "signaling-server.h"
+
+G_BEGIN_DECLS
+
+#define SIGNALING_TYPE_NATIVE_CONNECTION (signaling_native_connection_get_type ())
+
+G_DECLARE_FINAL_TYPE (SignalingNativeConnection, signaling_native_connection,
+                      SIGNALING, NATIVE_CONNECTION, GObject)
+
+void signaling_native_connection_accept (SignalingServer         *server,
+                                         SoupWebsocketConnection *websocket,
+                                         const char              *remote_address);
+
+G_END_DECLS

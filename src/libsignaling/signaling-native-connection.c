@@ -1,0 +1,442 @@
+/* signaling-native-connection.c: the native protocol v1 dialect
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "signaling-client-private.h"
+#include "signaling-connection-private.h"
+#include "signaling-error.h"
+#include "signaling-message-private.h"
+#include "signaling-native-connection-private.h"
+#include "signaling-room.h"
+#include "signaling-server-private.h"
+#include "signaling-util-private.h"
+#include "signaling-version.h"
+
+/* WebSocket close codes (RFC 6455 §7.4.1). */
+#define CLOSE_TOO_BIG     1009
+#define CLOSE_TRY_AGAIN   1013
+
+/*
+ * SignalingNativeConnection:
+ *
+ * One peer speaking native protocol v1 over a WebSocket at /ws: JSON
+ * text frames, one object each. Parses frames into SignalingMessages
+ * for the router and encodes what the router delivers.
+ */
+struct _SignalingNativeConnection
+{
+  GObject parent_instance;
+
+  SoupWebsocketConnection *websocket;
+  SignalingServer *server;  /* unowned: the server closes us before it goes */
+  SignalingClient *client;  /* unowned: the client owns us */
+};
+
+static void signaling_native_connection_iface_init (SignalingConnectionInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingNativeConnection, signaling_native_connection, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (SIGNALING_TYPE_CONNECTION,
+                                                      signaling_native_connection_iface_init))
+
+static void
+signaling_native_connection_dispose (GObject *object)
+{
+  SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (object);
+
+  if (self->websocket != NULL)
+    g_signal_handlers_disconnect_by_data (self->websocket, self);
+  g_clear_object (&self->websocket);
+
+  G_OBJECT_CLASS (signaling_native_connection_parent_class)->dispose (object);
+}
+
+static void
+signaling_native_connection_class_init (SignalingNativeConnectionClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = signaling_native_connection_dispose;
+}
+
+static void
+signaling_native_connection_init (SignalingNativeConnection *self)
+{
+}
+
+static gsize
+send_object (SignalingNativeConnection *self,
+             JsonBuilder               *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = signaling_json_to_string (root);
+
+  return self->websocket != NULL ? (soup_websocket_connection_send_text (self->websocket, text), strlen (text)) : 0;
+}
+
+static JsonBuilder *
+begin_reply (const char *type)
+{
+  JsonBuilder *builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, type);
+  return builder;
+}
+
+static void
+end_reply (JsonBuilder *builder,
+           JsonNode    *rid)
+{
+  if (rid != NULL)
+    {
+      json_builder_set_member_name (builder, "rid");
+      json_builder_add_value (builder, json_node_copy (rid));
+    }
+  json_builder_end_object (builder);
+}
+
+static char *
+error_to_json (const GError *error,
+               JsonNode     *rid)
+{
+  g_autoptr(JsonBuilder) builder = begin_reply ("error");
+  g_autoptr(JsonNode) root = NULL;
+  SignalingError code = error->domain == SIGNALING_ERROR ? error->code : SIGNALING_ERROR_FAILED;
+
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, signaling_error_to_code (code));
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, error->message);
+  end_reply (builder, rid);
+
+  root = json_builder_get_root (builder);
+  return signaling_json_to_string (root);
+}
+
+static void
+send_error (SignalingNativeConnection *self,
+            const GError              *error,
+            JsonNode                  *rid)
+{
+  g_autofree char *text = error_to_json (error, rid);
+
+  signaling_server_count_rejected (self->server);
+  if (self->websocket != NULL)
+    soup_websocket_connection_send_text (self->websocket, text);
+}
+
+static void
+send_welcome (SignalingNativeConnection *self)
+{
+  g_autoptr(JsonBuilder) builder = begin_reply ("welcome");
+  const char * const *ice_servers = signaling_server_get_ice_servers (self->server);
+
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, signaling_client_get_id (self->client));
+  json_builder_set_member_name (builder, "protocol");
+  json_builder_add_int_value (builder, SIGNALING_NATIVE_PROTOCOL_VERSION);
+  json_builder_set_member_name (builder, "server");
+  json_builder_add_string_value (builder, "signalbox/" SIGNALING_VERSION);
+  json_builder_set_member_name (builder, "iceServers");
+  json_builder_begin_array (builder);
+  for (gsize i = 0; ice_servers != NULL && ice_servers[i] != NULL; i++)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "urls");
+      json_builder_add_string_value (builder, ice_servers[i]);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  end_reply (builder, NULL);
+
+  send_object (self, builder);
+}
+
+static void
+send_joined (SignalingNativeConnection *self,
+             SignalingRoom             *room,
+             JsonNode                  *rid)
+{
+  g_autoptr(JsonBuilder) builder = begin_reply ("joined");
+  GPtrArray *members = signaling_room_get_members (room);
+
+  json_builder_set_member_name (builder, "room");
+  json_builder_add_string_value (builder, signaling_room_get_name (room));
+
+  /* The other members: the ones the newcomer may want to call. */
+  json_builder_set_member_name (builder, "members");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < members->len; i++)
+    {
+      SignalingClient *member = g_ptr_array_index (members, i);
+
+      if (member != self->client)
+        json_builder_add_string_value (builder, signaling_client_get_id (member));
+    }
+  json_builder_end_array (builder);
+  end_reply (builder, rid);
+
+  send_object (self, builder);
+}
+
+static void
+send_simple_reply (SignalingNativeConnection *self,
+                   const char                *type,
+                   const char                *room,
+                   JsonNode                  *rid)
+{
+  g_autoptr(JsonBuilder) builder = begin_reply (type);
+
+  if (room != NULL)
+    {
+      json_builder_set_member_name (builder, "room");
+      json_builder_add_string_value (builder, room);
+    }
+  end_reply (builder, rid);
+
+  send_object (self, builder);
+}
+
+static gboolean
+dispatch (SignalingNativeConnection  *self,
+          SignalingMessage           *message,
+          GError                    **error)
+{
+  SignalingRouter *router = signaling_server_get_router (self->server);
+  const char *to = signaling_message_get_to (message);
+  JsonNode *rid = signaling_message_get_rid (message);
+  SignalingRoom *room;
+
+  switch (signaling_message_get_kind (message))
+    {
+    case SIGNALING_MESSAGE_KIND_PING:
+      send_simple_reply (self, "pong", NULL, rid);
+      return TRUE;
+
+    case SIGNALING_MESSAGE_KIND_JOIN:
+      room = signaling_router_join (router, self->client, to, error);
+      if (room == NULL)
+        return FALSE;
+      send_joined (self, room, rid);
+      return TRUE;
+
+    case SIGNALING_MESSAGE_KIND_LEAVE:
+      if (!signaling_router_leave (router, self->client, to, error))
+        return FALSE;
+      send_simple_reply (self, "left", to, rid);
+      return TRUE;
+
+    case SIGNALING_MESSAGE_KIND_OFFER:
+    case SIGNALING_MESSAGE_KIND_ANSWER:
+    case SIGNALING_MESSAGE_KIND_CANDIDATE:
+    case SIGNALING_MESSAGE_KIND_HANGUP:
+    case SIGNALING_MESSAGE_KIND_MESSAGE:
+    default:
+      return signaling_router_route (router, self->client, message, error);
+    }
+}
+
+static void
+on_message (SoupWebsocketConnection   *websocket,
+            SoupWebsocketDataType      type,
+            GBytes                    *bytes,
+            SignalingNativeConnection *self)
+{
+  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  SignalingRouter *router = signaling_server_get_router (self->server);
+  g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
+  g_autoptr(SignalingMessage) message = NULL;
+  g_autoptr(JsonNode) rid = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  if (self->client == NULL)
+    return;
+
+  if (limits->max_message_size > 0 && size > limits->max_message_size)
+    {
+      g_set_error (&error, SIGNALING_ERROR, SIGNALING_ERROR_TOO_LARGE,
+                   _("Message of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u bytes"),
+                   size, limits->max_message_size);
+      send_error (self, error, NULL);
+      soup_websocket_connection_close (websocket, CLOSE_TOO_BIG, error->message);
+      return;
+    }
+
+  if (!signaling_router_admit (router, self->client, size, &error))
+    {
+      send_error (self, error, NULL);
+      return;
+    }
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      g_set_error_literal (&error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                           _("Binary frames are not supported: send JSON text"));
+      send_error (self, error, NULL);
+      return;
+    }
+
+  message = signaling_message_parse_full (data, size, &rid, &error);
+  if (message == NULL || !dispatch (self, message, &error))
+    send_error (self, error, rid);
+}
+
+static void
+on_closed (SoupWebsocketConnection   *websocket,
+           SignalingNativeConnection *self)
+{
+  g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
+  g_autofree char *reason = NULL;
+  const char *data = soup_websocket_connection_get_close_data (websocket);
+  gushort code = soup_websocket_connection_get_close_code (websocket);
+
+  if (data != NULL && *data != '\0')
+    reason = g_strdup (data);
+  else
+    reason = g_strdup_printf ("closed (%u)", code);
+
+  if (self->client != NULL)
+    {
+      SignalingClient *client = self->client;
+
+      self->client = NULL;
+      signaling_router_remove_client (signaling_server_get_router (self->server),
+                                      client, reason);
+    }
+}
+
+static gsize
+encode_membership (SignalingNativeConnection *self,
+                   const char                *type,
+                   SignalingMessage          *message)
+{
+  g_autoptr(JsonBuilder) builder = begin_reply (type);
+
+  json_builder_set_member_name (builder, "room");
+  json_builder_add_string_value (builder, signaling_message_get_to (message));
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, signaling_message_get_from (message));
+  end_reply (builder, NULL);
+
+  return send_object (self, builder);
+}
+
+static gsize
+signaling_native_connection_deliver (SignalingConnection *connection,
+                                     SignalingMessage    *message)
+{
+  SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (connection);
+  const char *text;
+  gsize length;
+
+  if (self->websocket == NULL ||
+      soup_websocket_connection_get_state (self->websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+    return 0;
+
+  switch (signaling_message_get_kind (message))
+    {
+    case SIGNALING_MESSAGE_KIND_JOIN:
+      return encode_membership (self, "peer-joined", message);
+    case SIGNALING_MESSAGE_KIND_LEAVE:
+      return encode_membership (self, "peer-left", message);
+    case SIGNALING_MESSAGE_KIND_PING:
+      return 0;
+    default:
+      text = signaling_message_get_native_json (message, &length);
+      soup_websocket_connection_send_text (self->websocket, text);
+      return length;
+    }
+}
+
+static void
+signaling_native_connection_close (SignalingConnection *connection,
+                                   gushort              code,
+                                   const char          *reason)
+{
+  SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (connection);
+
+  if (self->websocket != NULL &&
+      soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (self->websocket, code, reason);
+}
+
+static const char *
+signaling_native_connection_get_protocol (SignalingConnection *connection)
+{
+  return "native";
+}
+
+static const char *
+signaling_native_connection_get_transport (SignalingConnection *connection)
+{
+  return "websocket";
+}
+
+static void
+signaling_native_connection_iface_init (SignalingConnectionInterface *iface)
+{
+  iface->deliver = signaling_native_connection_deliver;
+  iface->close = signaling_native_connection_close;
+  iface->get_protocol = signaling_native_connection_get_protocol;
+  iface->get_transport = signaling_native_connection_get_transport;
+}
+
+static void
+configure_websocket (SoupWebsocketConnection *websocket,
+                     const SignalingLimits   *limits)
+{
+  /* libsoup drops a connection whose frame header announces more than
+   * this, before reading the payload.  Leave headroom above our own
+   * limit so that a merely too-large message gets a readable
+   * `too-large` error first. */
+  if (limits->max_message_size > 0)
+    soup_websocket_connection_set_max_incoming_payload_size (websocket,
+                                                             (guint64) limits->max_message_size * 2);
+  else
+    soup_websocket_connection_set_max_incoming_payload_size (websocket, 0);
+
+  soup_websocket_connection_set_keepalive_interval (websocket, limits->keepalive_interval);
+}
+
+/*
+ * signaling_native_connection_accept:
+ *
+ * Takes over a freshly upgraded WebSocket at /ws: makes its client,
+ * registers it with the router and greets it.
+ */
+void
+signaling_native_connection_accept (SignalingServer         *server,
+                                    SoupWebsocketConnection *websocket,
+                                    const char              *remote_address)
+{
+  g_autoptr(SignalingNativeConnection) self = NULL;
+  g_autoptr(SignalingClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = signaling_generate_id ();
+
+  self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
+  self->websocket = g_object_ref (websocket);
+  self->server = server;
+  configure_websocket (websocket, signaling_server_get_limits (server));
+
+  client = signaling_client_new (id, remote_address, SIGNALING_CONNECTION (self));
+
+  if (!signaling_router_add_client (signaling_server_get_router (server), client, &error))
+    {
+      g_autofree char *text = error_to_json (error, NULL);
+
+      signaling_server_count_rejected (server);
+      signaling_websocket_reject (websocket, text, CLOSE_TRY_AGAIN, error->message);
+      return;
+    }
+
+  self->client = client;
+  g_signal_connect_object (websocket, "message", G_CALLBACK (on_message), self, 0);
+  g_signal_connect_object (websocket, "closed", G_CALLBACK (on_closed), self, 0);
+  send_welcome (self);
+}

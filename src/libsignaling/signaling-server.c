@@ -1,0 +1,950 @@
+/* signaling-server.c: the signaling service
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "signaling-client-private.h"
+#include "signaling-error.h"
+#include "signaling-native-connection-private.h"
+#include "signaling-room.h"
+#include "signaling-server-private.h"
+#include "signaling-util-private.h"
+#include "signaling-version.h"
+
+#define NATIVE_PATH "/ws"
+#define HEALTH_PATH "/healthz"
+
+/* RFC 6455 §7.4.1: the endpoint is going away. */
+#define CLOSE_GOING_AWAY 1001
+
+/**
+ * SignalingServer:
+ *
+ * A WebRTC signaling service on a [class@Soup.Server].
+ *
+ * Peers connect with WebSocket, join rooms and exchange offers,
+ * answers, ICE candidates and hangups through it. Native protocol v1
+ * is served at `/ws`, a small JSON health report at `/healthz`.
+ *
+ * Every limit is a property, with a safe default; 0 means no limit.
+ */
+struct _SignalingServer
+{
+  GObject parent_instance;
+
+  SoupServer *soup_server;
+  SignalingRouter *router;
+  SignalingLimits limits;
+  char **ice_servers;
+  char **allowed_origins;
+
+  GDateTime *started_at;
+  gint64 started_at_monotonic;
+  guint64 messages_relayed;
+  guint64 bytes_relayed;
+  guint64 messages_rejected;
+};
+
+G_DEFINE_FINAL_TYPE (SignalingServer, signaling_server, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_MAX_CLIENTS,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_MAX_ROOMS_PER_CLIENT,
+  PROP_MAX_ROOM_MEMBERS,
+  PROP_RATE_LIMIT,
+  PROP_RATE_BURST,
+  PROP_KEEPALIVE_INTERVAL,
+  PROP_ICE_SERVERS,
+  PROP_ALLOWED_ORIGINS,
+  PROP_CLIENT_COUNT,
+  PROP_ROOM_COUNT,
+  PROP_STARTED_AT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_CLIENT_CONNECTED,
+  SIGNAL_CLIENT_DISCONNECTED,
+  SIGNAL_ROOM_ADDED,
+  SIGNAL_ROOM_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+#define DEFAULT_MAX_CLIENTS          10000
+#define DEFAULT_MAX_MESSAGE_SIZE     (64 * 1024)
+#define DEFAULT_MAX_ROOMS_PER_CLIENT 32
+#define DEFAULT_MAX_ROOM_MEMBERS     256
+#define DEFAULT_RATE_LIMIT           50.0
+#define DEFAULT_RATE_BURST           200
+#define DEFAULT_KEEPALIVE_INTERVAL   30
+
+static void
+close_all_clients (SignalingServer *self,
+                   gushort          code,
+                   const char      *reason)
+{
+  g_autoptr(GPtrArray) clients = signaling_server_get_clients (self);
+
+  /* Closing may remove clients from the router as we go, hence the copy. */
+  for (guint i = 0; i < clients->len; i++)
+    signaling_client_disconnect (g_ptr_array_index (clients, i), code, reason);
+}
+
+static void
+signaling_server_dispose (GObject *object)
+{
+  SignalingServer *self = SIGNALING_SERVER (object);
+
+  if (self->router != NULL)
+    {
+      g_autoptr(GPtrArray) clients = signaling_server_get_clients (self);
+
+      /* Connections point back at us without a reference; cut them
+       * loose before we go. */
+      for (guint i = 0; i < clients->len; i++)
+        {
+          SignalingClient *client = g_ptr_array_index (clients, i);
+
+          signaling_client_disconnect (client, CLOSE_GOING_AWAY, NULL);
+          signaling_router_remove_client (self->router, client, "server finalized");
+        }
+    }
+
+  if (self->soup_server != NULL)
+    soup_server_disconnect (self->soup_server);
+  g_clear_object (&self->soup_server);
+  g_clear_object (&self->router);
+
+  G_OBJECT_CLASS (signaling_server_parent_class)->dispose (object);
+}
+
+static void
+signaling_server_finalize (GObject *object)
+{
+  SignalingServer *self = SIGNALING_SERVER (object);
+
+  g_clear_pointer (&self->ice_servers, g_strfreev);
+  g_clear_pointer (&self->allowed_origins, g_strfreev);
+  g_clear_pointer (&self->started_at, g_date_time_unref);
+
+  G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
+}
+
+static void
+signaling_server_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  SignalingServer *self = SIGNALING_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_CLIENTS:
+      g_value_set_uint (value, self->limits.max_clients);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint (value, self->limits.max_message_size);
+      break;
+    case PROP_MAX_ROOMS_PER_CLIENT:
+      g_value_set_uint (value, self->limits.max_rooms_per_client);
+      break;
+    case PROP_MAX_ROOM_MEMBERS:
+      g_value_set_uint (value, self->limits.max_room_members);
+      break;
+    case PROP_RATE_LIMIT:
+      g_value_set_double (value, self->limits.rate_limit);
+      break;
+    case PROP_RATE_BURST:
+      g_value_set_uint (value, self->limits.rate_burst);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      g_value_set_uint (value, self->limits.keepalive_interval);
+      break;
+    case PROP_ICE_SERVERS:
+      g_value_set_boxed (value, self->ice_servers);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_value_set_boxed (value, self->allowed_origins);
+      break;
+    case PROP_CLIENT_COUNT:
+      g_value_set_uint (value, signaling_server_get_client_count (self));
+      break;
+    case PROP_ROOM_COUNT:
+      g_value_set_uint (value, signaling_server_get_room_count (self));
+      break;
+    case PROP_STARTED_AT:
+      g_value_set_boxed (value, self->started_at);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+signaling_server_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  SignalingServer *self = SIGNALING_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_CLIENTS:
+      self->limits.max_clients = g_value_get_uint (value);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      self->limits.max_message_size = g_value_get_uint (value);
+      break;
+    case PROP_MAX_ROOMS_PER_CLIENT:
+      self->limits.max_rooms_per_client = g_value_get_uint (value);
+      break;
+    case PROP_MAX_ROOM_MEMBERS:
+      self->limits.max_room_members = g_value_get_uint (value);
+      break;
+    case PROP_RATE_LIMIT:
+      self->limits.rate_limit = g_value_get_double (value);
+      break;
+    case PROP_RATE_BURST:
+      self->limits.rate_burst = g_value_get_uint (value);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      self->limits.keepalive_interval = g_value_get_uint (value);
+      break;
+    case PROP_ICE_SERVERS:
+      g_strfreev (self->ice_servers);
+      self->ice_servers = g_value_dup_boxed (value);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_strfreev (self->allowed_origins);
+      self->allowed_origins = g_value_dup_boxed (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static GParamSpec *
+new_limit_pspec (const char *name,
+                 guint       minimum,
+                 guint       default_value)
+{
+  return g_param_spec_uint (name, NULL, NULL, minimum, G_MAXUINT, default_value,
+                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                            G_PARAM_STATIC_STRINGS);
+}
+
+static void
+signaling_server_class_init (SignalingServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = signaling_server_dispose;
+  object_class->finalize = signaling_server_finalize;
+  object_class->get_property = signaling_server_get_property;
+  object_class->set_property = signaling_server_set_property;
+
+  /**
+   * SignalingServer:max-clients:
+   *
+   * How many clients may be connected at once; 0 for no limit. One
+   * more gets a `server-full` error and close code 1013.
+   */
+  properties[PROP_MAX_CLIENTS] = new_limit_pspec ("max-clients", 0, DEFAULT_MAX_CLIENTS);
+
+  /**
+   * SignalingServer:max-message-size:
+   *
+   * The largest message accepted, in bytes; 0 for no limit. A larger
+   * one gets a `too-large` error and close code 1009.
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] = new_limit_pspec ("max-message-size", 0, DEFAULT_MAX_MESSAGE_SIZE);
+
+  /**
+   * SignalingServer:max-rooms-per-client:
+   *
+   * How many rooms one client may be in; 0 for no limit.
+   */
+  properties[PROP_MAX_ROOMS_PER_CLIENT] = new_limit_pspec ("max-rooms-per-client", 0, DEFAULT_MAX_ROOMS_PER_CLIENT);
+
+  /**
+   * SignalingServer:max-room-members:
+   *
+   * How many clients one room may hold; 0 for no limit.
+   */
+  properties[PROP_MAX_ROOM_MEMBERS] = new_limit_pspec ("max-room-members", 0, DEFAULT_MAX_ROOM_MEMBERS);
+
+  /**
+   * SignalingServer:rate-limit:
+   *
+   * Sustained messages per second one client may send; 0 for no limit.
+   * Messages beyond it get a `rate-limited` error and are dropped.
+   */
+  properties[PROP_RATE_LIMIT] =
+    g_param_spec_double ("rate-limit", NULL, NULL, 0, G_MAXDOUBLE, DEFAULT_RATE_LIMIT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:rate-burst:
+   *
+   * How many messages a client may send at once above the rate limit,
+   * for example its ICE candidates when a call starts.
+   */
+  properties[PROP_RATE_BURST] = new_limit_pspec ("rate-burst", 1, DEFAULT_RATE_BURST);
+
+  /**
+   * SignalingServer:keepalive-interval:
+   *
+   * Seconds between WebSocket pings to each peer, so that dead
+   * connections are found; 0 to never ping.
+   */
+  properties[PROP_KEEPALIVE_INTERVAL] = new_limit_pspec ("keepalive-interval", 0, DEFAULT_KEEPALIVE_INTERVAL);
+
+  /**
+   * SignalingServer:ice-servers:
+   *
+   * STUN/TURN URLs offered to native clients in `welcome.iceServers`.
+   */
+  properties[PROP_ICE_SERVERS] =
+    g_param_spec_boxed ("ice-servers", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:allowed-origins:
+   *
+   * The `Origin`s browsers may connect from; %NULL, empty or `*`
+   * allows any. Clients that send no `Origin` (not browsers) are
+   * always allowed.
+   */
+  properties[PROP_ALLOWED_ORIGINS] =
+    g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:client-count:
+   *
+   * How many clients are connected.
+   */
+  properties[PROP_CLIENT_COUNT] =
+    g_param_spec_uint ("client-count", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:room-count:
+   *
+   * How many rooms exist.
+   */
+  properties[PROP_ROOM_COUNT] =
+    g_param_spec_uint ("room-count", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:started-at:
+   *
+   * When the server was created.
+   */
+  properties[PROP_STARTED_AT] =
+    g_param_spec_boxed ("started-at", NULL, NULL, G_TYPE_DATE_TIME,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SignalingServer::client-connected:
+   * @self: the server
+   * @client: the new client
+   *
+   * Emitted when a peer has connected and been given its id.
+   */
+  signals[SIGNAL_CLIENT_CONNECTED] =
+    g_signal_new ("client-connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_CLIENT);
+
+  /**
+   * SignalingServer::client-disconnected:
+   * @self: the server
+   * @client: the client that left
+   * @reason: why, for logs
+   *
+   * Emitted when a peer has gone, after it has left all its rooms.
+   */
+  signals[SIGNAL_CLIENT_DISCONNECTED] =
+    g_signal_new ("client-disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, SIGNALING_TYPE_CLIENT, G_TYPE_STRING);
+
+  /**
+   * SignalingServer::room-added:
+   * @self: the server
+   * @room: the new room
+   *
+   * Emitted when the first member joins a room.
+   */
+  signals[SIGNAL_ROOM_ADDED] =
+    g_signal_new ("room-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
+
+  /**
+   * SignalingServer::room-removed:
+   * @self: the server
+   * @room: the room
+   *
+   * Emitted when the last member has left a room.
+   */
+  signals[SIGNAL_ROOM_REMOVED] =
+    g_signal_new ("room-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
+}
+
+static gboolean
+origin_allowed (SignalingServer *self,
+                const char      *origin)
+{
+  if (origin == NULL || self->allowed_origins == NULL || self->allowed_origins[0] == NULL)
+    return TRUE;
+
+  return g_strv_contains ((const char * const *) self->allowed_origins, "*") ||
+         g_strv_contains ((const char * const *) self->allowed_origins, origin);
+}
+
+static void
+on_native_websocket (SoupServer              *soup_server,
+                     SoupServerMessage       *msg,
+                     const char              *path,
+                     SoupWebsocketConnection *websocket,
+                     gpointer                 user_data)
+{
+  SignalingServer *self = user_data;
+
+  signaling_native_connection_accept (self, websocket,
+                                      soup_server_message_get_remote_host (msg));
+}
+
+/* Runs before the WebSocket upgrade on the same path: refusing here
+ * gives browsers from foreign origins a plain 403 rather than a
+ * connection that opens and closes. */
+static void
+on_native_handshake (SoupServer        *soup_server,
+                     SoupServerMessage *msg,
+                     const char        *path,
+                     GHashTable        *query,
+                     gpointer           user_data)
+{
+  SignalingServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+
+  if (!origin_allowed (self, origin))
+    {
+      g_debug ("Refusing WebSocket from origin %s", origin);
+      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+    }
+}
+
+static void
+on_health (SoupServer        *soup_server,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  SignalingServer *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  gint64 uptime = (g_get_monotonic_time () - self->started_at_monotonic) / G_USEC_PER_SEC;
+  gsize length;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET &&
+      soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_append (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, "ok");
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, SIGNALING_VERSION);
+  json_builder_set_member_name (builder, "clients");
+  json_builder_add_int_value (builder, signaling_server_get_client_count (self));
+  json_builder_set_member_name (builder, "rooms");
+  json_builder_add_int_value (builder, signaling_server_get_room_count (self));
+  json_builder_set_member_name (builder, "uptime");
+  json_builder_add_int_value (builder, uptime);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  body = signaling_json_to_string (root);
+  length = strlen (body);
+
+  soup_message_headers_append (soup_server_message_get_response_headers (msg),
+                               "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), length);
+}
+
+static void
+signaling_server_init (SignalingServer *self)
+{
+  self->router = signaling_router_new (self);
+  self->started_at = g_date_time_new_now_utc ();
+  self->started_at_monotonic = g_get_monotonic_time ();
+
+  self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
+  soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
+  soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
+  soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
+                                     on_native_websocket, self, NULL);
+}
+
+/**
+ * signaling_server_new:
+ *
+ * Creates a server that does not listen yet: call
+ * [method@Signaling.Server.listen] or [method@Signaling.Server.listen_socket].
+ *
+ * Returns: (transfer full): a new server
+ */
+SignalingServer *
+signaling_server_new (void)
+{
+  return g_object_new (SIGNALING_TYPE_SERVER, NULL);
+}
+
+/**
+ * signaling_server_listen:
+ * @self: a server
+ * @address: (nullable): an IP address to listen on, or %NULL for all
+ *   interfaces (IPv4 and IPv6)
+ * @port: a TCP port, or 0 to pick a free one
+ * @error: return location for a #GError
+ *
+ * Starts listening. May be called several times, for several addresses.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_listen (SignalingServer  *self,
+                         const char       *address,
+                         guint             port,
+                         GError          **error)
+{
+  g_autoptr(GInetAddress) inet_address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
+
+  if (address == NULL || *address == '\0')
+    return soup_server_listen_all (self->soup_server, port, 0, error);
+
+  inet_address = g_inet_address_new_from_string (address);
+  if (inet_address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not an IP address"), address);
+      return FALSE;
+    }
+
+  socket_address = g_inet_socket_address_new (inet_address, port);
+  return soup_server_listen (self->soup_server, socket_address, 0, error);
+}
+
+/**
+ * signaling_server_listen_socket:
+ * @self: a server
+ * @socket: a bound, listening socket, for example one passed by systemd
+ * @error: return location for a #GError
+ *
+ * Starts serving on an existing socket.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_listen_socket (SignalingServer  *self,
+                                GSocket          *socket,
+                                GError          **error)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
+
+  return soup_server_listen_socket (self->soup_server, socket, 0, error);
+}
+
+/**
+ * signaling_server_get_uris:
+ * @self: a server
+ *
+ * Returns: (transfer full) (element-type GUri): the base URIs the server
+ *   listens on
+ */
+GSList *
+signaling_server_get_uris (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  return soup_server_get_uris (self->soup_server);
+}
+
+/**
+ * signaling_server_get_port:
+ * @self: a server
+ *
+ * Gets the port of the first listening socket, handy after listening on
+ * port 0.
+ *
+ * Returns: a TCP port, or 0 when not listening
+ */
+guint
+signaling_server_get_port (SignalingServer *self)
+{
+  GSList *uris = signaling_server_get_uris (self);
+  guint port = 0;
+
+  if (uris != NULL)
+    port = g_uri_get_port (uris->data);
+
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+/**
+ * signaling_server_dup_listen_addresses:
+ * @self: a server
+ *
+ * Returns: (transfer full): the listening addresses as `host:port`
+ *   (IPv6 hosts in brackets)
+ */
+char **
+signaling_server_dup_listen_addresses (SignalingServer *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  GSList *listeners;
+
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+
+  listeners = soup_server_get_listeners (self->soup_server);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    {
+      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
+      g_autofree char *text = NULL;
+
+      if (address == NULL)
+        continue;
+
+      text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+      g_strv_builder_add (builder, text);
+    }
+  g_slist_free (listeners);
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * signaling_server_get_soup_server:
+ * @self: a server
+ *
+ * Gets the HTTP server underneath, for an application to add its own
+ * handlers beside the signaling ones.
+ *
+ * Returns: (transfer none): the #SoupServer
+ */
+SoupServer *
+signaling_server_get_soup_server (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  return self->soup_server;
+}
+
+/**
+ * signaling_server_shutdown:
+ * @self: a server
+ *
+ * Stops accepting connections and closes every peer with close code
+ * 1001 (going away). Peers leave the server as their close handshakes
+ * finish; watch [property@Signaling.Server:client-count] to know when
+ * all have gone.
+ */
+void
+signaling_server_shutdown (SignalingServer *self)
+{
+  GSList *listeners;
+
+  g_return_if_fail (SIGNALING_IS_SERVER (self));
+
+  /* Stop listening but keep the established connections, so that the
+   * close handshakes can complete. */
+  listeners = soup_server_get_listeners (self->soup_server);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    g_socket_close (l->data, NULL);
+  g_slist_free (listeners);
+
+  close_all_clients (self, CLOSE_GOING_AWAY, _("Server shutting down"));
+}
+
+/**
+ * signaling_server_lookup_client:
+ * @self: a server
+ * @id: a client id
+ *
+ * Returns: (transfer none) (nullable): the client, or %NULL
+ */
+SignalingClient *
+signaling_server_lookup_client (SignalingServer *self,
+                                const char      *id)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  return signaling_router_lookup_client (self->router, id);
+}
+
+/**
+ * signaling_server_lookup_room:
+ * @self: a server
+ * @name: a room name
+ *
+ * Returns: (transfer none) (nullable): the room, or %NULL
+ */
+SignalingRoom *
+signaling_server_lookup_room (SignalingServer *self,
+                              const char      *name)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return signaling_router_lookup_room (self->router, name);
+}
+
+static GPtrArray *
+hash_table_values (GHashTable *table)
+{
+  GPtrArray *values = g_ptr_array_new_full (g_hash_table_size (table), g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (values, g_object_ref (value));
+
+  return values;
+}
+
+/**
+ * signaling_server_get_clients:
+ * @self: a server
+ *
+ * Returns: (transfer container) (element-type SignalingClient): the
+ *   connected clients
+ */
+GPtrArray *
+signaling_server_get_clients (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  return hash_table_values (signaling_router_get_clients (self->router));
+}
+
+/**
+ * signaling_server_get_rooms:
+ * @self: a server
+ *
+ * Returns: (transfer container) (element-type SignalingRoom): the rooms
+ */
+GPtrArray *
+signaling_server_get_rooms (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  return hash_table_values (signaling_router_get_rooms (self->router));
+}
+
+/**
+ * signaling_server_get_client_count:
+ * @self: a server
+ *
+ * Returns: how many clients are connected
+ */
+guint
+signaling_server_get_client_count (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->router != NULL ? g_hash_table_size (signaling_router_get_clients (self->router)) : 0;
+}
+
+/**
+ * signaling_server_get_room_count:
+ * @self: a server
+ *
+ * Returns: how many rooms exist
+ */
+guint
+signaling_server_get_room_count (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->router != NULL ? g_hash_table_size (signaling_router_get_rooms (self->router)) : 0;
+}
+
+/**
+ * signaling_server_get_started_at:
+ * @self: a server
+ *
+ * Returns: (transfer none): when the server was created
+ */
+GDateTime *
+signaling_server_get_started_at (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  return self->started_at;
+}
+
+/**
+ * signaling_server_get_messages_relayed:
+ * @self: a server
+ *
+ * Returns: how many messages were delivered to peers (a message to a
+ *   room of three counts twice)
+ */
+guint64
+signaling_server_get_messages_relayed (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->messages_relayed;
+}
+
+/**
+ * signaling_server_get_bytes_relayed:
+ * @self: a server
+ *
+ * Returns: how many bytes of relayed messages were sent to peers
+ */
+guint64
+signaling_server_get_bytes_relayed (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->bytes_relayed;
+}
+
+/**
+ * signaling_server_get_messages_rejected:
+ * @self: a server
+ *
+ * Returns: how many client messages were answered with an error
+ */
+guint64
+signaling_server_get_messages_rejected (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->messages_rejected;
+}
+
+/**
+ * signaling_server_disconnect_client:
+ * @self: a server
+ * @id: a client id
+ * @reason: (nullable): a short reason shown to the peer
+ * @error: return location for a [error@Signaling.Error]
+ *
+ * Closes a peer's connection with close code 4000.
+ *
+ * Returns: %TRUE on success, %FALSE with %SIGNALING_ERROR_UNKNOWN_CLIENT
+ *   when no client has that id
+ */
+gboolean
+signaling_server_disconnect_client (SignalingServer  *self,
+                                    const char       *id,
+                                    const char       *reason,
+                                    GError          **error)
+{
+  SignalingClient *client;
+
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  client = signaling_router_lookup_client (self->router, id);
+  if (client == NULL)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_CLIENT,
+                   _("No client with id “%s” is connected"), id);
+      return FALSE;
+    }
+
+  signaling_client_disconnect (client, 4000, reason);
+  return TRUE;
+}
+
+const SignalingLimits *
+signaling_server_get_limits (SignalingServer *self)
+{
+  return &self->limits;
+}
+
+SignalingRouter *
+signaling_server_get_router (SignalingServer *self)
+{
+  return self->router;
+}
+
+const char * const *
+signaling_server_get_ice_servers (SignalingServer *self)
+{
+  return (const char * const *) self->ice_servers;
+}
+
+void
+signaling_server_count_relayed (SignalingServer *self,
+                                gsize            bytes)
+{
+  self->messages_relayed++;
+  self->bytes_relayed += bytes;
+}
+
+void
+signaling_server_count_rejected (SignalingServer *self)
+{
+  self->messages_rejected++;
+}
+
+void
+signaling_server_emit_client_connected (SignalingServer *self,
+                                        SignalingClient *client)
+{
+  g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
+}
+
+void
+signaling_server_emit_client_disconnected (SignalingServer *self,
+                                           SignalingClient *client,
+                                           const char      *reason)
+{
+  g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
+}
+
+void
+signaling_server_emit_room_added (SignalingServer *self,
+                                  SignalingRoom   *room)
+{
+  g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM_COUNT]);
+}
+
+void
+signaling_server_emit_room_removed (SignalingServer *self,
+                                    SignalingRoom   *room)
+{
+  g_signal_emit (self, signals[SIGNAL_ROOM_REMOVED], 0, room);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM_COUNT]);
+}

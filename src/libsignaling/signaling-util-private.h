@@ -1,0 +1,20 @@
+/* signaling-util-private.h: small helpers shared inside the library
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+char    *signaling_generate_id       (void);
+char    *signaling_json_to_string    (JsonNode                *node);
+void     signaling_websocket_reject  (SoupWebsocketConnection *websocket,
+                                      const char              *text,
+                                      gushort                  code,
+                                      const char              *reason);
+
+G_END_DECLS

@@ -1,0 +1,19 @@
+/* signaling.h: libsignaling, a WebRTC signaling service library
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#define __SIGNALING_INSIDE__
+
+#include "signaling-version-macros.h"
+#include "signaling-version.h"
+#include "signaling-types.h"
+#include "signaling-enums.h"
+#include "signaling-error.h"
+#include "signaling-message.h"
+#include "signaling-room.h"
+#include "signaling-client.h"
+#include "signaling-server.h"
+
+#undef __SIGNALING_INSIDE__

@@ -1,0 +1,846 @@
+/* test-native.c: native protocol v1 over real WebSockets
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test-utils.h"
+
+typedef struct {
+  SignalingServer *server;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->server = test_server_new ();
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_clear_object (&fixture->server);
+}
+
+static JsonObject *
+join (TestClient *client,
+      const char *room)
+{
+  JsonObject *joined;
+
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"%s\"}", room);
+  joined = test_client_expect (client, "joined");
+  g_assert_cmpstr (json_object_get_string_member (joined, "room"), ==, room);
+  return joined;
+}
+
+static void
+assert_members (JsonObject *joined,
+                ...)
+{
+  JsonArray *members = json_object_get_array_member (joined, "members");
+  const char *id;
+  guint i = 0;
+  va_list args;
+
+  va_start (args, joined);
+  while ((id = va_arg (args, const char *)) != NULL)
+    {
+      g_assert_cmpuint (i, <, json_array_get_length (members));
+      g_assert_cmpstr (json_array_get_string_element (members, i), ==, id);
+      i++;
+    }
+  va_end (args);
+
+  g_assert_cmpuint (json_array_get_length (members), ==, i);
+}
+
+static void
+test_welcome (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *url = test_server_get_url (fixture->server, "ws", "/ws");
+  g_autoptr(TestClient) client = test_client_connect_raw (url, NULL, NULL);
+  g_autoptr(JsonObject) welcome = test_client_expect (client, "welcome");
+  const char *id = json_object_get_string_member (welcome, "id");
+
+  g_assert_nonnull (id);
+  g_assert_cmpuint (strlen (id), ==, 22);
+  for (const char *p = id; *p; p++)
+    g_assert_true (g_ascii_isalnum (*p) || *p == '-' || *p == '_');
+  g_assert_cmpint (json_object_get_int_member (welcome, "protocol"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (welcome, "server"), ==, "signalbox/" SIGNALING_VERSION);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (welcome, "iceServers")), ==, 0);
+  g_assert_nonnull (signaling_server_lookup_client (fixture->server, id));
+}
+
+static void
+test_welcome_ice_servers (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  const char *urls[] = { "stun:stun.example.org:3478", NULL };
+  g_autoptr(TestClient) client = NULL;
+  g_autofree char *url = test_server_get_url (fixture->server, "ws", "/ws");
+  g_autoptr(JsonObject) welcome = NULL;
+  JsonArray *ice;
+
+  g_object_set (fixture->server, "ice-servers", urls, NULL);
+  client = test_client_connect_raw (url, NULL, NULL);
+  welcome = test_client_expect (client, "welcome");
+  ice = json_object_get_array_member (welcome, "iceServers");
+  g_assert_cmpuint (json_array_get_length (ice), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (ice, 0), "urls"),
+                   ==, urls[0]);
+}
+
+static void
+test_ids_unique (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) test_client_free);
+
+  for (guint i = 0; i < 64; i++)
+    {
+      TestClient *client = test_client_connect (fixture->server);
+
+      g_ptr_array_add (clients, client);
+      g_assert_false (g_hash_table_contains (seen, client->id));
+      g_hash_table_add (seen, client->id);
+    }
+
+  g_assert_cmpuint (signaling_server_get_client_count (fixture->server), ==, 64);
+}
+
+static void
+test_join_leave (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autoptr(TestClient) c = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) joined_a = join (a, "lobby");
+  g_autoptr(JsonObject) joined_b = NULL;
+  g_autoptr(JsonObject) joined_c = NULL;
+  g_autoptr(JsonObject) peer_joined = NULL;
+  g_autoptr(JsonObject) left = NULL;
+  g_autoptr(JsonObject) peer_left = NULL;
+  SignalingRoom *room;
+
+  assert_members (joined_a, NULL);
+
+  joined_b = join (b, "lobby");
+  assert_members (joined_b, a->id, NULL);
+  peer_joined = test_client_expect (a, "peer-joined");
+  g_assert_cmpstr (json_object_get_string_member (peer_joined, "room"), ==, "lobby");
+  g_assert_cmpstr (json_object_get_string_member (peer_joined, "id"), ==, b->id);
+
+  joined_c = join (c, "lobby");
+  assert_members (joined_c, a->id, b->id, NULL);
+  g_clear_pointer (&peer_joined, json_object_unref);
+  peer_joined = test_client_expect (a, "peer-joined");
+  g_assert_cmpstr (json_object_get_string_member (peer_joined, "id"), ==, c->id);
+  g_clear_pointer (&peer_joined, json_object_unref);
+  peer_joined = test_client_expect (b, "peer-joined");
+  g_assert_cmpstr (json_object_get_string_member (peer_joined, "id"), ==, c->id);
+
+  room = signaling_server_lookup_room (fixture->server, "lobby");
+  g_assert_nonnull (room);
+  g_assert_cmpuint (signaling_room_get_member_count (room), ==, 3);
+
+  test_client_send (b, "{\"type\":\"leave\",\"room\":\"lobby\",\"rid\":7}");
+  left = test_client_expect (b, "left");
+  g_assert_cmpstr (json_object_get_string_member (left, "room"), ==, "lobby");
+  g_assert_cmpint (json_object_get_int_member (left, "rid"), ==, 7);
+  peer_left = test_client_expect (a, "peer-left");
+  g_assert_cmpstr (json_object_get_string_member (peer_left, "id"), ==, b->id);
+  g_clear_pointer (&peer_left, json_object_unref);
+  peer_left = test_client_expect (c, "peer-left");
+  g_assert_cmpstr (json_object_get_string_member (peer_left, "id"), ==, b->id);
+  g_assert_cmpuint (signaling_room_get_member_count (room), ==, 2);
+
+  /* Leaving a room one is not in is an error, and changes nothing. */
+  test_client_send (b, "{\"type\":\"leave\",\"room\":\"lobby\",\"rid\":\"again\"}");
+  test_client_expect_error (b, "unknown-target");
+  test_client_assert_idle (a);
+
+  /* Joining twice is harmless and tells nobody. */
+  g_clear_pointer (&joined_a, json_object_unref);
+  joined_a = join (a, "lobby");
+  assert_members (joined_a, c->id, NULL);
+  test_client_assert_idle (c);
+}
+
+static void
+test_room_removed_when_empty (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) joined = join (a, "solo");
+  g_autoptr(JsonObject) left = NULL;
+
+  g_assert_cmpuint (signaling_server_get_room_count (fixture->server), ==, 1);
+  test_client_send (a, "{\"type\":\"leave\",\"room\":\"solo\"}");
+  left = test_client_expect (a, "left");
+  g_assert_cmpuint (signaling_server_get_room_count (fixture->server), ==, 0);
+  g_assert_null (signaling_server_lookup_room (fixture->server, "solo"));
+}
+
+typedef struct {
+  const char *kind;
+  const char *body;  /* fields after "type" and "to" */
+} RelayCase;
+
+static const RelayCase relay_cases[] = {
+  { "offer", "\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\"" },
+  { "answer", "\"sdp\":\"v=0\\r\\n\"" },
+  { "candidate", "\"candidate\":{\"candidate\":\"candidate:1 1 UDP 2122252543 192.0.2.1 54400 typ host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}" },
+  { "candidate", "\"candidate\":null" },
+  { "hangup", "\"reason\":\"bye\"" },
+  { "hangup", "\"extra\":{\"kept\":[1,2,3]}" },
+  { "message", "\"data\":{\"chat\":\"hello\",\"n\":[1,true,null]}" },
+};
+
+/* The recipient must get exactly what was sent, plus "from", minus "rid". */
+static void
+assert_relayed (JsonObject *received,
+                const char *sent,
+                const char *from)
+{
+  g_autoptr(JsonNode) expected_node = json_from_string (sent, NULL);
+  JsonObject *expected = json_node_get_object (expected_node);
+  g_autoptr(JsonNode) received_node = NULL;
+
+  json_object_remove_member (expected, "rid");
+  json_object_set_string_member (expected, "from", from);
+  received_node = json_node_init_object (json_node_alloc (), received);
+
+  if (!json_node_equal (expected_node, received_node))
+    g_error ("Relayed %s, expected %s",
+             json_to_string (received_node, FALSE), json_to_string (expected_node, FALSE));
+}
+
+static void
+test_relay_direct (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autoptr(TestClient) c = test_client_connect (fixture->server);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (relay_cases); i++)
+    {
+      g_autofree char *sent = g_strdup_printf ("{\"type\":\"%s\",\"to\":\"%s\",\"rid\":%" G_GSIZE_FORMAT ",%s}",
+                                               relay_cases[i].kind, b->id, i, relay_cases[i].body);
+      g_autoptr(JsonObject) received = NULL;
+
+      test_client_send (a, "%s", sent);
+      received = test_client_expect (b, relay_cases[i].kind);
+      assert_relayed (received, sent, a->id);
+    }
+
+  test_client_assert_idle (a);
+  test_client_assert_idle (c);
+  g_assert_cmpuint (signaling_server_get_messages_relayed (fixture->server), ==, G_N_ELEMENTS (relay_cases));
+  g_assert_cmpuint (signaling_client_get_messages_in (signaling_server_lookup_client (fixture->server, a->id)),
+                    >=, G_N_ELEMENTS (relay_cases));
+}
+
+static void
+test_relay_room (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autoptr(TestClient) c = test_client_connect (fixture->server);
+  g_autoptr(TestClient) outsider = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) ja = join (a, "call");
+  g_autoptr(JsonObject) jb = join (b, "call");
+  g_autoptr(JsonObject) jc = join (c, "call");
+
+  g_queue_free_full (a->frames, (GDestroyNotify) json_object_unref);
+  a->frames = g_queue_new ();
+  g_queue_free_full (b->frames, (GDestroyNotify) json_object_unref);
+  b->frames = g_queue_new ();
+  test_client_assert_idle (a);
+  test_client_assert_idle (b);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (relay_cases); i++)
+    {
+      g_autofree char *sent = g_strdup_printf ("{\"type\":\"%s\",\"to\":\"call\",%s}",
+                                               relay_cases[i].kind, relay_cases[i].body);
+      g_autoptr(JsonObject) got_b = NULL;
+      g_autoptr(JsonObject) got_c = NULL;
+
+      test_client_send (a, "%s", sent);
+      got_b = test_client_expect (b, relay_cases[i].kind);
+      got_c = test_client_expect (c, relay_cases[i].kind);
+      assert_relayed (got_b, sent, a->id);
+      assert_relayed (got_c, sent, a->id);
+    }
+
+  /* The sender is excluded, and so is everyone outside the room. */
+  test_client_assert_idle (a);
+  test_client_assert_idle (outsider);
+
+  /* Sending to a room one has not joined is refused. */
+  test_client_send (outsider, "{\"type\":\"offer\",\"to\":\"call\",\"sdp\":\"x\"}");
+  test_client_expect_error (outsider, "forbidden");
+  test_client_assert_idle (a);
+  test_client_assert_idle (b);
+}
+
+static void
+test_from_refused (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) error = NULL;
+
+  test_client_send (a, "{\"type\":\"offer\",\"to\":\"%s\",\"from\":\"%s\",\"sdp\":\"x\",\"rid\":\"r1\"}",
+                    b->id, b->id);
+  error = test_client_expect (a, "error");
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "bad-message");
+  g_assert_cmpstr (json_object_get_string_member (error, "rid"), ==, "r1");
+  test_client_assert_idle (b);
+}
+
+typedef struct {
+  const char *frame;
+  const char *code;
+} BadCase;
+
+static void
+test_bad_input (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) joined = join (b, "room");
+  g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
+  static const BadCase fixed[] = {
+    { "not json", "bad-json" },
+    { "{\"type\":\"offer\",", "bad-json" },
+    { "[1,2,3]", "bad-json" },
+    { "\"offer\"", "bad-json" },
+    { "42", "bad-json" },
+    { "null", "bad-json" },
+    { "{}", "bad-message" },
+    { "{\"type\":7}", "bad-message" },
+    { "{\"type\":\"shout\"}", "unknown-type" },
+    { "{\"type\":\"join\"}", "bad-message" },
+    { "{\"type\":\"join\",\"room\":\"\"}", "bad-message" },
+    { "{\"type\":\"join\",\"room\":[\"a\"]}", "bad-message" },
+    { "{\"type\":\"offer\",\"sdp\":\"x\"}", "bad-message" },
+    { "{\"type\":\"offer\",\"to\":5,\"sdp\":\"x\"}", "bad-message" },
+    { "{\"type\":\"offer\",\"to\":\"room\"}", "bad-message" },
+    { "{\"type\":\"answer\",\"to\":\"room\",\"sdp\":{\"sdp\":\"x\"}}", "bad-message" },
+    { "{\"type\":\"candidate\",\"to\":\"room\"}", "bad-message" },
+    { "{\"type\":\"candidate\",\"to\":\"room\",\"candidate\":\"c\"}", "bad-message" },
+    { "{\"type\":\"candidate\",\"to\":\"room\",\"candidate\":{\"sdpMid\":\"0\"}}", "bad-message" },
+    { "{\"type\":\"candidate\",\"to\":\"room\",\"candidate\":{\"candidate\":\"c\",\"sdpMLineIndex\":-1}}", "bad-message" },
+    { "{\"type\":\"candidate\",\"to\":\"room\",\"candidate\":{\"candidate\":\"c\",\"sdpMLineIndex\":\"0\"}}", "bad-message" },
+    { "{\"type\":\"candidate\",\"to\":\"room\",\"candidate\":{\"candidate\":\"c\",\"sdpMid\":3}}", "bad-message" },
+    { "{\"type\":\"hangup\",\"to\":\"room\",\"reason\":false}", "bad-message" },
+    { "{\"type\":\"message\",\"to\":\"room\"}", "bad-message" },
+    { "{\"type\":\"offer\",\"to\":\"nobody\",\"sdp\":\"x\"}", "unknown-target" },
+    { "{\"type\":\"ping\",\"rid\":[1]}", "bad-message" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fixed); i++)
+    {
+      g_autoptr(JsonObject) error = NULL;
+
+      test_client_send (a, "%s", fixed[i].frame);
+      error = test_client_expect (a, "error");
+      if (g_strcmp0 (json_object_get_string_member (error, "code"), fixed[i].code) != 0)
+        g_error ("%s: expected %s, got %s", fixed[i].frame, fixed[i].code,
+                 json_object_get_string_member (error, "code"));
+      g_assert_cmpstr (json_object_get_string_member (error, "message"), !=, "");
+    }
+
+  /* A rid is echoed on errors whenever the frame was an object. */
+  {
+    g_autoptr(JsonObject) error = NULL;
+
+    test_client_send (a, "{\"type\":\"shout\",\"rid\":\"abc\"}");
+    error = test_client_expect (a, "error");
+    g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "unknown-type");
+    g_assert_cmpstr (json_object_get_string_member (error, "rid"), ==, "abc");
+  }
+
+  /* Binary frames are refused the same way. */
+  soup_websocket_connection_send_binary (a->websocket, "{\"type\":\"ping\"}", 15);
+  test_client_expect_error (a, "bad-message");
+
+  /* Nothing reached anybody, and the connection is still fine. */
+  test_client_assert_idle (b);
+  test_client_assert_idle (a);
+  g_assert_false (a->closed);
+  g_assert_cmpuint (signaling_server_get_messages_relayed (fixture->server), ==, 0);
+  g_assert_cmpuint (signaling_server_get_messages_rejected (fixture->server), >=, G_N_ELEMENTS (fixed) + 2);
+}
+
+static void
+test_too_large (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(TestClient) b = NULL;
+  g_autofree char *sdp = NULL;
+
+  g_object_set (fixture->server, "max-message-size", 1024, NULL);
+  a = test_client_connect (fixture->server);
+  b = test_client_connect (fixture->server);
+
+  sdp = g_strnfill (1500, 'x');
+  test_client_send (a, "{\"type\":\"offer\",\"to\":\"%s\",\"sdp\":\"%s\"}", b->id, sdp);
+  test_client_expect_error (a, "too-large");
+  test_client_wait_closed (a);
+  g_assert_cmpuint (a->close_code, ==, 1009);
+  test_client_assert_idle (b);
+}
+
+static void
+test_rate_limited (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(TestClient) b = NULL;
+  g_autoptr(JsonObject) first = NULL;
+  g_autoptr(JsonObject) second = NULL;
+
+  /* One message per 1000 s with a burst of 2: the third is refused
+   * whatever the speed of the machine. */
+  g_object_set (fixture->server, "rate-limit", 0.001, "rate-burst", 2, NULL);
+  a = test_client_connect (fixture->server);
+  b = test_client_connect (fixture->server);
+
+  test_client_send (a, "{\"type\":\"message\",\"to\":\"%s\",\"data\":1}", b->id);
+  test_client_send (a, "{\"type\":\"message\",\"to\":\"%s\",\"data\":2}", b->id);
+  test_client_send (a, "{\"type\":\"message\",\"to\":\"%s\",\"data\":3}", b->id);
+  test_client_expect_error (a, "rate-limited");
+  first = test_client_expect (b, "message");
+  second = test_client_expect (b, "message");
+  g_assert_cmpint (json_object_get_int_member (first, "data"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (second, "data"), ==, 2);
+  g_assert_true (g_queue_is_empty (b->frames));
+  g_assert_false (a->closed);
+}
+
+static void
+test_room_full (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(TestClient) b = NULL;
+  g_autoptr(JsonObject) joined = NULL;
+
+  g_object_set (fixture->server, "max-room-members", 1, NULL);
+  a = test_client_connect (fixture->server);
+  b = test_client_connect (fixture->server);
+  joined = join (a, "small");
+  test_client_send (b, "{\"type\":\"join\",\"room\":\"small\"}");
+  test_client_expect_error (b, "room-full");
+  test_client_assert_idle (a);
+  g_assert_cmpuint (signaling_room_get_member_count (signaling_server_lookup_room (fixture->server, "small")), ==, 1);
+}
+
+static void
+test_too_many_rooms (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(JsonObject) joined = NULL;
+
+  g_object_set (fixture->server, "max-rooms-per-client", 1, NULL);
+  a = test_client_connect (fixture->server);
+  joined = join (a, "one");
+  test_client_send (a, "{\"type\":\"join\",\"room\":\"two\"}");
+  test_client_expect_error (a, "forbidden");
+  g_assert_null (signaling_server_lookup_room (fixture->server, "two"));
+}
+
+static void
+test_server_full (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(GPtrArray) texts = NULL;
+  g_autoptr(JsonNode) error = NULL;
+  gushort close_code = 0;
+
+  g_object_set (fixture->server, "max-clients", 1, NULL);
+  a = test_client_connect (fixture->server);
+
+  /* libsoup's client calls 1013 a protocol error, so read it raw. */
+  texts = test_raw_session (fixture->server, "/ws", &close_code);
+  g_assert_cmpuint (texts->len, ==, 1);
+  error = json_from_string (g_ptr_array_index (texts, 0), NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (error), "code"), ==, "server-full");
+  g_assert_cmpuint (close_code, ==, 1013);
+  g_assert_cmpuint (signaling_server_get_client_count (fixture->server), ==, 1);
+  test_client_assert_idle (a);
+}
+
+typedef struct {
+  GPtrArray *events;
+} EventLog;
+
+static void
+on_client_connected (SignalingServer *server,
+                     SignalingClient *client,
+                     EventLog        *log)
+{
+  g_ptr_array_add (log->events, g_strdup_printf ("connected %s", signaling_client_get_id (client)));
+}
+
+static void
+on_client_disconnected (SignalingServer *server,
+                        SignalingClient *client,
+                        const char      *reason,
+                        EventLog        *log)
+{
+  g_auto(GStrv) rooms = signaling_client_dup_rooms (client);
+
+  g_assert_nonnull (reason);
+  g_assert_cmpuint (g_strv_length (rooms), ==, 0);
+  g_ptr_array_add (log->events, g_strdup_printf ("disconnected %s", signaling_client_get_id (client)));
+}
+
+static void
+on_room_added (SignalingServer *server,
+               SignalingRoom   *room,
+               EventLog        *log)
+{
+  g_ptr_array_add (log->events, g_strdup_printf ("added %s", signaling_room_get_name (room)));
+}
+
+static void
+on_room_removed (SignalingServer *server,
+                 SignalingRoom   *room,
+                 EventLog        *log)
+{
+  g_ptr_array_add (log->events, g_strdup_printf ("removed %s", signaling_room_get_name (room)));
+}
+
+static void
+test_disconnect_cleanup (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  EventLog log = { g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr(TestClient) a = NULL;
+  TestClient *b;
+  g_autoptr(JsonObject) ja = NULL;
+  g_autoptr(JsonObject) jb = NULL;
+  g_autoptr(JsonObject) jb2 = NULL;
+  g_autoptr(JsonObject) peer_joined = NULL;
+  g_autoptr(JsonObject) peer_left = NULL;
+  g_autofree char *b_id = NULL;
+  gboolean gone = FALSE;
+
+  g_signal_connect (fixture->server, "client-connected", G_CALLBACK (on_client_connected), &log);
+  g_signal_connect (fixture->server, "client-disconnected", G_CALLBACK (on_client_disconnected), &log);
+  g_signal_connect (fixture->server, "room-added", G_CALLBACK (on_room_added), &log);
+  g_signal_connect (fixture->server, "room-removed", G_CALLBACK (on_room_removed), &log);
+
+  a = test_client_connect (fixture->server);
+  b = test_client_connect (fixture->server);
+  b_id = g_strdup (b->id);
+  ja = join (a, "shared");
+  jb = join (b, "shared");
+  jb2 = join (b, "private");
+  peer_joined = test_client_expect (a, "peer-joined");
+  g_assert_cmpuint (signaling_server_get_room_count (fixture->server), ==, 2);
+
+  test_client_free (b);
+  peer_left = test_client_expect (a, "peer-left");
+  g_assert_cmpstr (json_object_get_string_member (peer_left, "id"), ==, b_id);
+  g_assert_cmpstr (json_object_get_string_member (peer_left, "room"), ==, "shared");
+
+  while (!gone)
+    {
+      gone = signaling_server_lookup_client (fixture->server, b_id) == NULL;
+      if (!gone)
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  g_assert_cmpuint (signaling_server_get_client_count (fixture->server), ==, 1);
+  g_assert_cmpuint (signaling_server_get_room_count (fixture->server), ==, 1);
+  g_assert_null (signaling_server_lookup_room (fixture->server, "private"));
+  g_assert_cmpuint (signaling_room_get_member_count (signaling_server_lookup_room (fixture->server, "shared")), ==, 1);
+
+  /* Messages to the departed peer now fail. */
+  test_client_send (a, "{\"type\":\"offer\",\"to\":\"%s\",\"sdp\":\"x\"}", b_id);
+  test_client_expect_error (a, "unknown-target");
+
+  g_assert_cmpuint (log.events->len, ==, 6);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (log.events, 0), "connected "));
+  g_assert_cmpstr (g_ptr_array_index (log.events, 2), ==, "added shared");
+  g_assert_cmpstr (g_ptr_array_index (log.events, 3), ==, "added private");
+  g_assert_cmpstr (g_ptr_array_index (log.events, 4), ==, "removed private");
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (log.events, 5), b_id));
+
+  g_signal_handlers_disconnect_by_data (fixture->server, &log);
+  g_ptr_array_unref (log.events);
+}
+
+typedef struct {
+  guint offers_seen;
+  char *from;
+} ConsumeData;
+
+static gboolean
+on_offer_consume (SignalingClient  *client,
+                  SignalingMessage *message,
+                  ConsumeData      *data)
+{
+  data->offers_seen++;
+  g_free (data->from);
+  data->from = g_strdup (signaling_message_get_from (message));
+  g_assert_cmpint (signaling_message_get_kind (message), ==, SIGNALING_MESSAGE_KIND_OFFER);
+  g_assert_cmpstr (signaling_message_get_sdp (message), ==, "secret");
+  return TRUE;
+}
+
+static gboolean
+on_answer_observe (SignalingClient  *client,
+                   SignalingMessage *message,
+                   ConsumeData      *data)
+{
+  return FALSE;
+}
+
+static void
+test_signal_consumes (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  SignalingClient *client_a = signaling_server_lookup_client (fixture->server, a->id);
+  ConsumeData consume = { 0 };
+  g_autoptr(JsonObject) answer = NULL;
+
+  g_signal_connect (client_a, "offer", G_CALLBACK (on_offer_consume), &consume);
+  g_signal_connect (client_a, "answer", G_CALLBACK (on_answer_observe), &consume);
+
+  test_client_send (a, "{\"type\":\"offer\",\"to\":\"%s\",\"sdp\":\"secret\"}", b->id);
+  while (consume.offers_seen == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (consume.from, ==, a->id);
+  test_client_assert_idle (b);
+
+  /* A handler that returns FALSE lets the message through. */
+  test_client_send (a, "{\"type\":\"answer\",\"to\":\"%s\",\"sdp\":\"open\"}", b->id);
+  answer = test_client_expect (b, "answer");
+  g_assert_cmpstr (json_object_get_string_member (answer, "sdp"), ==, "open");
+
+  g_signal_handlers_disconnect_by_data (client_a, &consume);
+  g_free (consume.from);
+}
+
+static void
+test_app_as_peer (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  SignalingClient *client = signaling_server_lookup_client (fixture->server, a->id);
+  g_autoptr(JsonNode) candidate = json_from_string ("{\"candidate\":\"candidate:0 1 UDP 1 192.0.2.9 9 typ host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}", NULL);
+  g_autoptr(JsonNode) payload = json_from_string ("{\"hello\":[1,2]}", NULL);
+  g_autoptr(JsonObject) offer = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) got_candidate = NULL;
+  g_autoptr(JsonObject) end = NULL;
+  g_autoptr(JsonObject) hangup = NULL;
+  g_autoptr(JsonObject) message = NULL;
+
+  signaling_client_send_offer (client, "app", "v=0 app");
+  offer = test_client_expect (a, "offer");
+  g_assert_cmpstr (json_object_get_string_member (offer, "from"), ==, "app");
+  g_assert_cmpstr (json_object_get_string_member (offer, "to"), ==, a->id);
+  g_assert_cmpstr (json_object_get_string_member (offer, "sdp"), ==, "v=0 app");
+
+  signaling_client_send_answer (client, "app", "v=0 answer");
+  answer = test_client_expect (a, "answer");
+  g_assert_cmpstr (json_object_get_string_member (answer, "sdp"), ==, "v=0 answer");
+
+  signaling_client_send_candidate (client, "app", candidate);
+  got_candidate = test_client_expect (a, "candidate");
+  g_assert_true (json_node_equal (json_object_get_member (got_candidate, "candidate"), candidate));
+
+  signaling_client_send_candidate (client, "app", NULL);
+  end = test_client_expect (a, "candidate");
+  g_assert_true (json_object_get_null_member (end, "candidate"));
+
+  signaling_client_send_data (client, "app", payload);
+  message = test_client_expect (a, "message");
+  g_assert_true (json_node_equal (json_object_get_member (message, "data"), payload));
+
+  signaling_client_send_hangup (client, "app", "done");
+  hangup = test_client_expect (a, "hangup");
+  g_assert_cmpstr (json_object_get_string_member (hangup, "reason"), ==, "done");
+  g_assert_cmpstr (json_object_get_string_member (hangup, "from"), ==, "app");
+
+  g_assert_cmpuint (signaling_client_get_messages_out (client), ==, 6);
+}
+
+static void
+test_ping (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(JsonObject) pong_rid = NULL;
+
+  test_client_send (a, "{\"type\":\"ping\"}");
+  pong = test_client_expect (a, "pong");
+  g_assert_false (json_object_has_member (pong, "rid"));
+
+  test_client_send (a, "{\"type\":\"ping\",\"rid\":12.5}");
+  pong_rid = test_client_expect (a, "pong");
+  g_assert_cmpfloat (json_object_get_double_member (pong_rid, "rid"), ==, 12.5);
+}
+
+static void
+test_disconnect_client (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (signaling_server_disconnect_client (fixture->server, "nope", "x", &error));
+  g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_CLIENT);
+
+  g_assert_true (signaling_server_disconnect_client (fixture->server, a->id, "kicked", NULL));
+  test_client_wait_closed (a);
+  g_assert_cmpuint (a->close_code, ==, 4000);
+  g_assert_cmpstr (a->close_reason, ==, "kicked");
+}
+
+static void
+on_health_reply (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GBytes **body = user_data;
+
+  *body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+}
+
+static void
+test_healthz (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) joined = join (a, "r");
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = test_server_get_url (fixture->server, "http", "/healthz");
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *health;
+
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_health_reply, &body);
+  while (body == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_content_type (soup_message_get_response_headers (msg), NULL),
+                   ==, "application/json");
+  root = json_from_string (g_bytes_get_data (body, NULL), NULL);
+  g_assert_nonnull (root);
+  health = json_node_get_object (root);
+  g_assert_cmpstr (json_object_get_string_member (health, "status"), ==, "ok");
+  g_assert_cmpint (json_object_get_int_member (health, "clients"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (health, "rooms"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (health, "uptime"), >=, 0);
+}
+
+static void
+test_origin (Fixture       *fixture,
+             gconstpointer  data)
+{
+  const char *origins[] = { "https://good.example", NULL };
+  g_autofree char *url = test_server_get_url (fixture->server, "ws", "/ws");
+  g_autoptr(TestClient) good = NULL;
+  g_autoptr(TestClient) bad = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (fixture->server, "allowed-origins", origins, NULL);
+
+  bad = test_client_connect_raw (url, "https://evil.example", &error);
+  g_assert_null (bad);
+  g_assert_nonnull (error);
+  g_assert_cmpuint (signaling_server_get_client_count (fixture->server), ==, 0);
+
+  good = test_client_connect_raw (url, "https://good.example", NULL);
+  g_assert_nonnull (good);
+  welcome = test_client_expect (good, "welcome");
+}
+
+static void
+test_two_peers_negotiate (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(TestClient) alice = test_client_connect (fixture->server);
+  g_autoptr(TestClient) bob = test_client_connect (fixture->server);
+  g_autoptr(JsonObject) ja = join (alice, "meeting");
+  g_autoptr(JsonObject) jb = join (bob, "meeting");
+  g_autoptr(JsonObject) seen = test_client_expect (alice, "peer-joined");
+  g_autoptr(JsonObject) offer = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) cand_bob = NULL;
+  g_autoptr(JsonObject) cand_alice = NULL;
+  const char *bob_id = json_object_get_string_member (seen, "id");
+
+  /* Alice learns Bob from peer-joined and calls him directly. */
+  test_client_send (alice, "{\"type\":\"offer\",\"to\":\"%s\",\"sdp\":\"o\"}", bob_id);
+  offer = test_client_expect (bob, "offer");
+  test_client_send (bob, "{\"type\":\"answer\",\"to\":\"%s\",\"sdp\":\"a\"}",
+                    json_object_get_string_member (offer, "from"));
+  answer = test_client_expect (alice, "answer");
+  g_assert_cmpstr (json_object_get_string_member (answer, "from"), ==, bob->id);
+
+  test_client_send (alice, "{\"type\":\"candidate\",\"to\":\"%s\",\"candidate\":{\"candidate\":\"c1\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}", bob->id);
+  test_client_send (bob, "{\"type\":\"candidate\",\"to\":\"%s\",\"candidate\":{\"candidate\":\"c2\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}", alice->id);
+  cand_bob = test_client_expect (bob, "candidate");
+  cand_alice = test_client_expect (alice, "candidate");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (cand_bob, "candidate"), "candidate"), ==, "c1");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (cand_alice, "candidate"), "candidate"), ==, "c2");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/native/welcome", test_welcome);
+  ADD ("/native/welcome/ice-servers", test_welcome_ice_servers);
+  ADD ("/native/welcome/ids-unique", test_ids_unique);
+  ADD ("/native/rooms/join-leave", test_join_leave);
+  ADD ("/native/rooms/removed-when-empty", test_room_removed_when_empty);
+  ADD ("/native/relay/direct", test_relay_direct);
+  ADD ("/native/relay/room", test_relay_room);
+  ADD ("/native/relay/from-refused", test_from_refused);
+  ADD ("/native/relay/two-peers-negotiate", test_two_peers_negotiate);
+  ADD ("/native/errors/bad-input", test_bad_input);
+  ADD ("/native/errors/too-large", test_too_large);
+  ADD ("/native/errors/rate-limited", test_rate_limited);
+  ADD ("/native/errors/room-full", test_room_full);
+  ADD ("/native/errors/too-many-rooms", test_too_many_rooms);
+  ADD ("/native/errors/server-full", test_server_full);
+  ADD ("/native/disconnect/cleanup", test_disconnect_cleanup);
+  ADD ("/native/disconnect/by-server", test_disconnect_client);
+  ADD ("/native/signals/consume", test_signal_consumes);
+  ADD ("/native/app-as-peer", test_app_as_peer);
+  ADD ("/native/ping", test_ping);
+  ADD ("/native/healthz", test_healthz);
+  ADD ("/native/origin", test_origin);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,54 @@
+/* test-utils.h: a real server and real WebSocket clients for the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include <signaling.h>
+
+G_BEGIN_DECLS
+
+/* Only a guard against hangs: every wait ends as soon as its event
+ * happens, so no test ever sleeps to synchronize. */
+#define TEST_TIMEOUT_SECONDS 10
+
+typedef struct {
+  SoupWebsocketConnection *websocket;
+  GQueue *frames;           /* JsonObject *, oldest first */
+  char *id;
+  gboolean closed;
+  gushort close_code;
+  char *close_reason;
+} TestClient;
+
+SignalingServer *test_server_new            (void);
+char            *test_server_get_url        (SignalingServer *server,
+                                             const char      *scheme,
+                                             const char      *path);
+void             test_run_until             (gboolean        *flag);
+
+TestClient      *test_client_connect        (SignalingServer *server);
+TestClient      *test_client_connect_raw    (const char      *url,
+                                             const char      *origin,
+                                             GError         **error);
+void             test_client_free           (TestClient      *client);
+void             test_client_send           (TestClient      *client,
+                                             const char      *format,
+                                             ...) G_GNUC_PRINTF (2, 3);
+JsonObject      *test_client_receive        (TestClient      *client);
+JsonObject      *test_client_expect         (TestClient      *client,
+                                             const char      *type);
+void             test_client_expect_error   (TestClient      *client,
+                                             const char      *code);
+void             test_client_assert_idle    (TestClient      *client);
+void             test_client_wait_closed    (TestClient      *client);
+GPtrArray       *test_raw_session           (SignalingServer *server,
+                                             const char      *path,
+                                             gushort         *out_close_code);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestClient, test_client_free)
+
+G_END_DECLS
