@@ -147,6 +147,11 @@ main (int   argc,
   self.loop = loop;
   self.server = server;
 
+  /* Before listening: a SIGTERM right after the first connection must
+   * already get the graceful path. */
+  g_unix_signal_add (SIGINT, on_terminate, &self);
+  g_unix_signal_add (SIGTERM, on_terminate, &self);
+
   if (!start_listening (&self, options, &error))
     {
       g_printerr ("signalbox: %s\n", error->message);
@@ -154,8 +159,6 @@ main (int   argc,
     }
 
   g_signal_connect (server, "notify::client-count", G_CALLBACK (on_client_count_changed), &self);
-  g_unix_signal_add (SIGINT, on_terminate, &self);
-  g_unix_signal_add (SIGTERM, on_terminate, &self);
 
   g_main_loop_run (loop);
 

@@ -1,0 +1,340 @@
+/* test-daemon.c: the signalbox binary, started as a real subprocess
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <signal.h>
+
+#include <glib/gstdio.h>
+
+#include "test-utils.h"
+
+typedef struct {
+  GSubprocess *process;
+  GDataInputStream *log;
+  guint port;
+} Daemon;
+
+static const char *
+signalbox_path (void)
+{
+  const char *path = g_getenv ("SIGNALBOX_BIN");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+static GSubprocess *
+spawn (GSubprocessFlags   flags,
+       GError           **error,
+       ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) signalbox_path ());
+  va_start (args, error);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  return g_subprocess_newv ((const char * const *) argv->pdata, flags, error);
+}
+
+/* Reads the daemon's log until it says where it listens. */
+static guint
+read_port (GDataInputStream *log)
+{
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (log, NULL, NULL, NULL);
+      const char *found;
+
+      if (line == NULL)
+        g_error ("signalbox exited before listening");
+      g_test_message ("signalbox: %s", line);
+
+      found = strstr (line, "Listening on http://127.0.0.1:");
+      if (found != NULL)
+        return (guint) g_ascii_strtoull (found + strlen ("Listening on http://127.0.0.1:"), NULL, 10);
+    }
+}
+
+static void
+daemon_start (Daemon     *daemon,
+              const char *config_file)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (config_file != NULL)
+    daemon->process = spawn (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, "--config", config_file, NULL);
+  else
+    daemon->process = spawn (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                             "--address", "127.0.0.1", "--port", "0", NULL);
+  g_assert_no_error (error);
+
+  daemon->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon->process));
+  daemon->port = read_port (daemon->log);
+  g_assert_cmpuint (daemon->port, >, 0);
+}
+
+typedef struct {
+  gboolean done;
+} WaitData;
+
+static void
+on_process_exited (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  WaitData *data = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  data->done = TRUE;
+}
+
+/* Waits with the main loop running, so that our WebSocket clients
+ * take part in the close handshakes. */
+static void
+daemon_wait (Daemon *daemon)
+{
+  WaitData data = { 0 };
+
+  g_subprocess_wait_async (daemon->process, NULL, on_process_exited, &data);
+  test_run_until (&data.done);
+}
+
+static void
+daemon_clear (Daemon *daemon)
+{
+  if (daemon->process != NULL && !g_subprocess_get_if_exited (daemon->process))
+    g_subprocess_force_exit (daemon->process);
+  g_clear_object (&daemon->log);
+  g_clear_object (&daemon->process);
+}
+
+static TestClient *
+connect_to (Daemon *daemon)
+{
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", daemon->port);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  TestClient *client = test_client_connect_raw (url, NULL, &error);
+
+  g_assert_no_error (error);
+  welcome = test_client_expect (client, "welcome");
+  client->id = g_strdup (json_object_get_string_member (welcome, "id"));
+  return client;
+}
+
+static void
+run_to_completion (const char  *arg1,
+                   const char  *arg2,
+                   int          expected_status,
+                   char       **out_stdout,
+                   char       **out_stderr)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  process = spawn (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                   arg1, arg2, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, out_stdout, out_stderr, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, expected_status);
+}
+
+static void
+test_version (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  run_to_completion ("--version", NULL, 0, &out, &err);
+  g_assert_cmpstr (out, ==, "signalbox " SIGNALING_VERSION "\n");
+}
+
+static void
+test_help (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  run_to_completion ("--help", NULL, 0, &out, &err);
+  for (const char *const *option = (const char *const[]) { "--port", "--address", "--config",
+                                                            "--verbose", "--version",
+                                                            "--max-clients", NULL };
+       *option != NULL; option++)
+    g_assert_nonnull (strstr (out, *option));
+}
+
+static void
+test_bad_arguments (void)
+{
+  static const char *cases[][2] = {
+    { "--port", "http" },
+    { "--port", "70000" },
+    { "--max-clients", "-1" },
+    { "--rate-limit", "fast" },
+    { "--no-such-option", NULL },
+    { "--config", "/nonexistent/signalbox.conf" },
+    { "stray-argument", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+
+      run_to_completion (cases[i][0], cases[i][1], 1, &out, &err);
+      g_assert_true (g_str_has_prefix (err, "signalbox: "));
+    }
+}
+
+static void
+test_serve_and_terminate (void)
+{
+  Daemon daemon = { 0 };
+  g_autoptr(TestClient) alice = NULL;
+  g_autoptr(TestClient) bob = NULL;
+  g_autoptr(JsonObject) joined = NULL;
+  g_autoptr(JsonObject) joined_bob = NULL;
+  g_autoptr(JsonObject) offer = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) candidate = NULL;
+
+  daemon_start (&daemon, NULL);
+  alice = connect_to (&daemon);
+  bob = connect_to (&daemon);
+
+  test_client_send (alice, "{\"type\":\"join\",\"room\":\"call\"}");
+  joined = test_client_expect (alice, "joined");
+  test_client_send (bob, "{\"type\":\"join\",\"room\":\"call\"}");
+  joined_bob = test_client_expect (bob, "joined");
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (joined_bob, "members"), 0),
+                   ==, alice->id);
+  g_autoptr(JsonObject) peer = test_client_expect (alice, "peer-joined");
+
+  test_client_send (alice, "{\"type\":\"offer\",\"to\":\"%s\",\"sdp\":\"v=0 offer\"}", bob->id);
+  offer = test_client_expect (bob, "offer");
+  g_assert_cmpstr (json_object_get_string_member (offer, "from"), ==, alice->id);
+  test_client_send (bob, "{\"type\":\"answer\",\"to\":\"%s\",\"sdp\":\"v=0 answer\"}", alice->id);
+  answer = test_client_expect (alice, "answer");
+  g_assert_cmpstr (json_object_get_string_member (answer, "sdp"), ==, "v=0 answer");
+  test_client_send (alice, "{\"type\":\"candidate\",\"to\":\"call\",\"candidate\":{\"candidate\":\"candidate:1\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}");
+  candidate = test_client_expect (bob, "candidate");
+
+  g_subprocess_send_signal (daemon.process, SIGTERM);
+  test_client_wait_closed (alice);
+  test_client_wait_closed (bob);
+  g_assert_cmpuint (alice->close_code, ==, 1001);
+  g_assert_cmpuint (bob->close_code, ==, 1001);
+
+  daemon_wait (&daemon);
+  g_assert_true (g_subprocess_get_if_exited (daemon.process));
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon.process), ==, 0);
+  daemon_clear (&daemon);
+}
+
+static void
+test_config_file (void)
+{
+  Daemon daemon = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("signalbox-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "signalbox.conf", NULL);
+  g_autoptr(TestClient) first = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  g_autoptr(SignalingServer) unused = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(TestClient) second = NULL;
+
+  g_assert_no_error (error);
+  g_file_set_contents (path,
+                       "# every option is also a key\n"
+                       "[signalbox]\n"
+                       "address=127.0.0.1\n"
+                       "port=0\n"
+                       "max-clients=1\n"
+                       "ice-server=stun:stun.example.org:3478;turn:turn.example.org\n",
+                       -1, &error);
+  g_assert_no_error (error);
+
+  daemon_start (&daemon, path);
+  url = g_strdup_printf ("ws://127.0.0.1:%u/ws", daemon.port);
+  first = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  welcome = test_client_expect (first, "welcome");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (welcome, "iceServers")), ==, 2);
+
+  /* max-clients=1 from the file: the second peer is turned away. */
+  second = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  test_client_expect_error (second, "server-full");
+  test_client_wait_closed (second);
+
+  g_subprocess_send_signal (daemon.process, SIGINT);
+  test_client_wait_closed (first);
+  daemon_wait (&daemon);
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon.process), ==, 0);
+  daemon_clear (&daemon);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_default_port (void)
+{
+  g_autoptr(GSocket) probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0, NULL);
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (any, 3000);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GDataInputStream) log = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean found = FALSE;
+
+  /* A plain `signalbox` serves on port 3000, as the seed servers did.
+   * Skip rather than fail when something else already has the port. */
+  if (!g_socket_bind (probe, address, TRUE, NULL))
+    {
+      g_test_skip ("port 3000 is in use on this machine");
+      return;
+    }
+  g_socket_close (probe, NULL);
+
+  process = spawn (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, NULL);
+  g_assert_no_error (error);
+  log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (process));
+  while (!found)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (log, NULL, NULL, NULL);
+
+      g_assert_nonnull (line);
+      found = strstr (line, "Listening on") != NULL && strstr (line, ":3000/") != NULL;
+    }
+
+  g_subprocess_send_signal (process, SIGTERM);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/daemon/version", test_version);
+  g_test_add_func ("/daemon/help", test_help);
+  g_test_add_func ("/daemon/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/daemon/serve-and-terminate", test_serve_and_terminate);
+  g_test_add_func ("/daemon/config-file", test_config_file);
+  g_test_add_func ("/daemon/default-port", test_default_port);
+
+  return g_test_run ();
+}
