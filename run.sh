@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# signalbox: one command to set up, build and run, or to test.
+#
+#   ./run.sh          install dependencies, build, start signalbox on port 3000
+#   ./run.sh test     install dependencies, build, run every test suite, also
+#                     under AddressSanitizer/UndefinedBehaviorSanitizer
+#   ./run.sh build    install dependencies and build only
+#
+# Dependencies come from Debian 12 packages (apt-get, as root or via sudo).
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "$0")")"
+
+BUILD_DIR=${BUILD_DIR:-_build}
+ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
+
+PACKAGES=(
+  build-essential meson ninja-build pkg-config gettext
+  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
+  libsystemd-dev systemd dbus
+  python3
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_dependencies() {
+  local missing=()
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  # Node.js runs the Socket.IO compatibility suite. Any node >= 18 will
+  # do (for example NodeSource's, which bundles its own npm), so only
+  # install Debian's when there is none.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "Installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "Configuring $dir"
+    meson setup "$dir" "$@" >/dev/null
+  fi
+  log "Building $dir"
+  ninja -C "$dir"
+}
+
+# Prints "N passed, N failed[, N skipped]" for the meson test logs given.
+summarize() {
+  python3 - "$@" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path) as log:
+        for line in log:
+            result = json.loads(line)["result"]
+            if result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+line = f"{passed} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line)
+PY
+}
+
+run_tests() {
+  local status=0
+  build "$BUILD_DIR"
+  log "Testing ($BUILD_DIR)"
+  meson test -C "$BUILD_DIR" --print-errorlogs || status=1
+
+  build "$ASAN_BUILD_DIR" -Db_sanitize=address,undefined -Db_lundef=false
+  log "Testing under ASan/UBSan ($ASAN_BUILD_DIR)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C "$ASAN_BUILD_DIR" --print-errorlogs || status=1
+
+  summarize "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json"
+  return $status
+}
+
+case "${1:-run}" in
+  run)
+    install_dependencies
+    build "$BUILD_DIR"
+    log "Starting signalbox on port 3000 (Ctrl-C to stop)"
+    exec "$BUILD_DIR/src/daemon/signalbox" "${@:2}"
+    ;;
+  build)
+    install_dependencies
+    build "$BUILD_DIR"
+    ;;
+  test)
+    install_dependencies
+    run_tests
+    ;;
+  *)
+    echo "usage: $0 [run|test|build] [signalbox options...]" >&2
+    exit 2
+    ;;
+esac
