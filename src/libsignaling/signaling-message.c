@@ -33,6 +33,12 @@ struct _SignalingMessage
   JsonNode *rid;
   gboolean include_sender;
 
+  /* A Socket.IO event's argument as it came, for recipients of the
+   * same vocabulary; and seed 003's own "from" once checked. */
+  SignalingVocabulary vocabulary;
+  JsonObject *original;
+  char *claimed_from;
+
   /* The native serialization is the same for every native recipient of
    * a room, so it is built once, on first use. */
   char *native_json;
@@ -97,6 +103,8 @@ signaling_message_unref (SignalingMessage *message)
   g_free (message->dialect);
   g_clear_pointer (&message->payload, json_object_unref);
   g_clear_pointer (&message->rid, json_node_unref);
+  g_clear_pointer (&message->original, json_object_unref);
+  g_free (message->claimed_from);
   g_free (message->native_json);
   g_free (message);
 }
@@ -747,4 +755,35 @@ char *
 signaling_message_to_json (SignalingMessage *message)
 {
   return g_strdup (signaling_message_get_native_json (message, NULL));
+}
+
+SignalingVocabulary
+signaling_message_get_vocabulary (SignalingMessage *message)
+{
+  return message->vocabulary;
+}
+
+JsonObject *
+signaling_message_get_original (SignalingMessage *message)
+{
+  return message->original;
+}
+
+const char *
+signaling_message_get_claimed_from (SignalingMessage *message)
+{
+  return message->claimed_from;
+}
+
+void
+signaling_message_set_original (SignalingMessage    *message,
+                                SignalingVocabulary  vocabulary,
+                                JsonObject          *original,
+                                const char          *claimed_from)
+{
+  message->vocabulary = vocabulary;
+  g_clear_pointer (&message->original, json_object_unref);
+  message->original = original != NULL ? json_object_ref (original) : NULL;
+  g_free (message->claimed_from);
+  message->claimed_from = g_strdup (claimed_from);
 }

@@ -11,10 +11,13 @@
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
+#include "signaling-socketio-connection-private.h"
+#include "signaling-socketio-server.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
 
 #define NATIVE_PATH "/ws"
+#define SOCKETIO_PATH "/socket.io"
 #define HEALTH_PATH "/healthz"
 
 /* RFC 6455 §7.4.1: the endpoint is going away. */
@@ -37,6 +40,8 @@ struct _SignalingServer
 
   SoupServer *soup_server;
   SignalingRouter *router;
+  SignalingEngineioServer *engineio;
+  SignalingSocketioServer *socketio;
   SignalingLimits limits;
   char **ice_servers;
   char **allowed_origins;
@@ -61,6 +66,9 @@ enum {
   PROP_KEEPALIVE_INTERVAL,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
+  PROP_PING_INTERVAL,
+  PROP_PING_TIMEOUT,
+  PROP_MAX_PAYLOAD,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -119,8 +127,12 @@ signaling_server_dispose (GObject *object)
         }
     }
 
+  if (self->engineio != NULL)
+    signaling_engineio_server_close_all (self->engineio, "server finalized");
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
+  g_clear_object (&self->socketio);
+  g_clear_object (&self->engineio);
   g_clear_object (&self->soup_server);
   g_clear_object (&self->router);
 
@@ -176,6 +188,11 @@ signaling_server_get_property (GObject    *object,
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
       break;
+    case PROP_PING_INTERVAL:
+    case PROP_PING_TIMEOUT:
+    case PROP_MAX_PAYLOAD:
+      g_object_get_property (G_OBJECT (self->engineio), pspec->name, value);
+      break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
       break;
@@ -228,6 +245,12 @@ signaling_server_set_property (GObject      *object,
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
       self->allowed_origins = g_value_dup_boxed (value);
+      g_object_set_property (G_OBJECT (self->engineio), "allowed-origins", value);
+      break;
+    case PROP_PING_INTERVAL:
+    case PROP_PING_TIMEOUT:
+    case PROP_MAX_PAYLOAD:
+      g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -330,6 +353,36 @@ signaling_server_class_init (SignalingServerClass *klass)
   properties[PROP_ALLOWED_ORIGINS] =
     g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:ping-interval:
+   *
+   * Milliseconds between Engine.IO pings to Socket.IO clients
+   * (`pingInterval`, 25000 as in socket.io).
+   */
+  properties[PROP_PING_INTERVAL] =
+    g_param_spec_uint ("ping-interval", NULL, NULL, 1, G_MAXINT, 25000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:ping-timeout:
+   *
+   * Milliseconds a Socket.IO client has to answer a ping
+   * (`pingTimeout`, 20000 as in socket.io).
+   */
+  properties[PROP_PING_TIMEOUT] =
+    g_param_spec_uint ("ping-timeout", NULL, NULL, 1, G_MAXINT, 20000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:max-payload:
+   *
+   * Largest Engine.IO payload from a Socket.IO client, in bytes
+   * (`maxPayload`, 1000000 as in socket.io).
+   */
+  properties[PROP_MAX_PAYLOAD] =
+    g_param_spec_uint ("max-payload", NULL, NULL, 1, G_MAXINT, 1000000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * SignalingServer:client-count:
@@ -444,6 +497,8 @@ on_native_handshake (SoupServer        *soup_server,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *origin = soup_message_headers_get_one (headers, "Origin");
 
+  signaling_http_set_no_delay (msg);
+
   if (!origin_allowed (self, origin))
     {
       g_debug ("Refusing WebSocket from origin %s", origin);
@@ -473,6 +528,8 @@ on_health (SoupServer        *soup_server,
       return;
     }
 
+  signaling_http_honor_connection_close (msg);
+
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, "ok");
@@ -498,8 +555,18 @@ on_health (SoupServer        *soup_server,
 }
 
 static void
+on_socketio_connection (SignalingSocketioNamespace *namespace,
+                        SignalingSocketioSocket    *socket,
+                        SignalingServer            *self)
+{
+  signaling_socketio_connection_accept (self, socket);
+}
+
+static void
 signaling_server_init (SignalingServer *self)
 {
+  SignalingSocketioNamespace *main_namespace;
+
   self->router = signaling_router_new (self);
   self->started_at = g_date_time_new_now_utc ();
   self->started_at_monotonic = g_get_monotonic_time ();
@@ -509,6 +576,30 @@ signaling_server_init (SignalingServer *self)
   soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
                                      on_native_websocket, self, NULL);
+
+  /* Socket.IO clients of both seed servers, on the default namespace. */
+  self->engineio = signaling_engineio_server_new ();
+  signaling_engineio_server_attach (self->engineio, self->soup_server, SOCKETIO_PATH);
+  self->socketio = signaling_socketio_server_new (self->engineio);
+  main_namespace = signaling_socketio_server_add_namespace (self->socketio, "/");
+  g_signal_connect_object (main_namespace, "connection", G_CALLBACK (on_socketio_connection), self, 0);
+}
+
+/**
+ * signaling_server_get_socketio_server:
+ * @self: a server
+ *
+ * Gets the Socket.IO server at `/socket.io/`, for an application to add
+ * its own namespaces or to handle events of the default namespace that
+ * the seed vocabularies do not use.
+ *
+ * Returns: (transfer none): the Socket.IO server
+ */
+SignalingSocketioServer *
+signaling_server_get_socketio_server (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
+  return self->socketio;
 }
 
 /**
@@ -693,6 +784,7 @@ signaling_server_shutdown (SignalingServer *self)
   g_slist_free (listeners);
 
   close_all_clients (self, CLOSE_GOING_AWAY, _("Server shutting down"));
+  signaling_engineio_server_close_all (self->engineio, "server shutting down");
 }
 
 /**

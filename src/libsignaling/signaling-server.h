@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "signaling-socketio-server.h"
 #include "signaling-types.h"
 #include "signaling-version-macros.h"
 
@@ -41,6 +42,9 @@ SIGNALING_AVAILABLE_IN_1_0
 char            **signaling_server_dup_listen_addresses   (SignalingServer  *self);
 SIGNALING_AVAILABLE_IN_1_0
 SoupServer       *signaling_server_get_soup_server        (SignalingServer  *self);
+
+SIGNALING_AVAILABLE_IN_1_0
+SignalingSocketioServer *signaling_server_get_socketio_server (SignalingServer *self);
 
 SIGNALING_AVAILABLE_IN_1_0
 void              signaling_server_shutdown               (SignalingServer  *self);

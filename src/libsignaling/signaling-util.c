@@ -5,6 +5,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
 
 #include "signaling-util-private.h"
@@ -66,19 +69,154 @@ signaling_generate_id (void)
   return g_string_free (id, FALSE);
 }
 
+static void
+append_json_string (GString    *out,
+                    const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      switch (c)
+        {
+        case '"':  g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\b': g_string_append (out, "\\b"); break;
+        case '\f': g_string_append (out, "\\f"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if (c < 0x20)
+            g_string_append_printf (out, "\\u%04x", c);
+          else
+            g_string_append_c (out, c);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_json_double (GString *out,
+                    double   value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (value))
+    {
+      /* JSON.stringify turns NaN and infinities into null. */
+      g_string_append (out, "null");
+      return;
+    }
+
+  /* The shortest form that reads back the same, as JavaScript prints
+   * numbers: 0.1 stays "0.1", not "0.10000000000000001". */
+  for (int precision = 15; precision <= 17; precision++)
+    {
+      g_ascii_formatd (buffer, sizeof buffer, precision == 15 ? "%.15g" : precision == 16 ? "%.16g" : "%.17g", value);
+      if (g_ascii_strtod (buffer, NULL) == value)
+        break;
+    }
+  g_string_append (out, buffer);
+}
+
+static void append_json (GString *out, JsonNode *node);
+
+static void
+append_json_object (GString    *out,
+                    JsonObject *object)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '{');
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      first = FALSE;
+      append_json_string (out, name);
+      g_string_append_c (out, ':');
+      append_json (out, member);
+    }
+  g_string_append_c (out, '}');
+}
+
+static void
+append_json (GString  *out,
+             JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      append_json_object (out, json_node_get_object (node));
+      break;
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            append_json (out, json_array_get_element (array, i));
+          }
+        g_string_append_c (out, ']');
+      }
+      break;
+
+    case JSON_NODE_NULL:
+      g_string_append (out, "null");
+      break;
+
+    case JSON_NODE_VALUE:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_STRING:
+          append_json_string (out, json_node_get_string (node));
+          break;
+        case G_TYPE_INT64:
+          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          break;
+        case G_TYPE_DOUBLE:
+          append_json_double (out, json_node_get_double (node));
+          break;
+        case G_TYPE_BOOLEAN:
+          g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+          break;
+        default:
+          g_string_append (out, "null");
+        }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 /*
  * signaling_json_to_string:
  * @node: a JSON node
  *
- * Serializes @node compactly, as a peer would expect on the wire.
+ * Serializes @node compactly and exactly as JavaScript's
+ * JSON.stringify() would: member order kept, the same escapes, the
+ * same number forms. Peers that compare what they get with what they
+ * sent see no difference, and Socket.IO packets match the reference
+ * server's byte for byte.
  */
 char *
 signaling_json_to_string (JsonNode *node)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  GString *out = g_string_new (NULL);
 
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  append_json (out, node);
+  return g_string_free (out, FALSE);
 }
 
 static void
@@ -156,4 +294,39 @@ signaling_websocket_reject (SoupWebsocketConnection *websocket,
                                    g_object_ref (websocket));
   /* The buffer must outlive the write: tie it to the WebSocket. */
   g_object_set_data_full (G_OBJECT (websocket), "signaling-reject-buffer", data, g_free);
+}
+
+/*
+ * signaling_http_honor_connection_close:
+ *
+ * libsoup closes the connection after answering a request that said
+ * `Connection: close`, but does not say so in the response. Node's
+ * HTTP agent then keeps the socket for its next request and fails with
+ * "socket hang up"; saying it, as Node's own server does, avoids that.
+ */
+void
+signaling_http_honor_connection_close (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+
+  if (soup_message_headers_header_contains (request, "Connection", "close"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
+}
+
+/*
+ * signaling_http_set_no_delay:
+ *
+ * Turns off Nagle's algorithm on the request's connection. Signaling is
+ * small messages that must go out at once; with Nagle a reply can wait
+ * for the peer's delayed ACK, and replies on different connections
+ * arrive out of order. Node's HTTP server does the same by default.
+ */
+void
+signaling_http_set_no_delay (SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket != NULL && g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
+    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 }

@@ -14,6 +14,11 @@
 #include "signaling-message.h"
 #include "signaling-room.h"
 #include "signaling-client.h"
+#include "signaling-engineio-socket.h"
+#include "signaling-engineio-server.h"
+#include "signaling-socketio-socket.h"
+#include "signaling-socketio-namespace.h"
+#include "signaling-socketio-server.h"
 #include "signaling-server.h"
 
 #undef __SIGNALING_INSIDE__

@@ -1,0 +1,527 @@
+/* signaling-engineio-server.c: an Engine.IO v4 endpoint on a SoupServer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "signaling-engineio-server.h"
+#include "signaling-engineio-socket-private.h"
+#include "signaling-util-private.h"
+
+/**
+ * SignalingEngineioServer:
+ *
+ * Serves Engine.IO protocol v4 (the transport under Socket.IO v5) at a
+ * path of a [class@Soup.Server]: the polling handshake, long-polling
+ * GET/POST, WebSocket sessions and the upgrade from one to the other.
+ *
+ * Each new session is announced with
+ * [signal@Signaling.EngineioServer::connection].
+ */
+struct _SignalingEngineioServer
+{
+  GObject parent_instance;
+
+  SignalingEngineioSettings settings;
+  char **allowed_origins;
+  GHashTable *sockets;  /* sid → SignalingEngineioSocket */
+};
+
+G_DEFINE_FINAL_TYPE (SignalingEngineioServer, signaling_engineio_server, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PING_INTERVAL,
+  PROP_PING_TIMEOUT,
+  PROP_MAX_PAYLOAD,
+  PROP_ALLOWED_ORIGINS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_CONNECTION,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Engine.IO's error codes, sent as {"code":N,"message":...} with 400. */
+typedef enum {
+  EIO_ERROR_UNKNOWN_TRANSPORT = 0,
+  EIO_ERROR_UNKNOWN_SID = 1,
+  EIO_ERROR_BAD_HANDSHAKE_METHOD = 2,
+  EIO_ERROR_BAD_REQUEST = 3,
+  EIO_ERROR_FORBIDDEN = 4,
+  EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION = 5,
+} EioError;
+
+static const char * const eio_error_messages[] = {
+  [EIO_ERROR_UNKNOWN_TRANSPORT] = "Transport unknown",
+  [EIO_ERROR_UNKNOWN_SID] = "Session ID unknown",
+  [EIO_ERROR_BAD_HANDSHAKE_METHOD] = "Bad handshake method",
+  [EIO_ERROR_BAD_REQUEST] = "Bad request",
+  [EIO_ERROR_FORBIDDEN] = "Forbidden",
+  [EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION] = "Unsupported protocol version",
+};
+
+static void
+signaling_engineio_server_dispose (GObject *object)
+{
+  SignalingEngineioServer *self = SIGNALING_ENGINEIO_SERVER (object);
+
+  if (self->sockets != NULL)
+    signaling_engineio_server_close_all (self, "server shutting down");
+  g_clear_pointer (&self->sockets, g_hash_table_unref);
+
+  G_OBJECT_CLASS (signaling_engineio_server_parent_class)->dispose (object);
+}
+
+static void
+signaling_engineio_server_finalize (GObject *object)
+{
+  SignalingEngineioServer *self = SIGNALING_ENGINEIO_SERVER (object);
+
+  g_strfreev (self->allowed_origins);
+
+  G_OBJECT_CLASS (signaling_engineio_server_parent_class)->finalize (object);
+}
+
+static void
+signaling_engineio_server_get_property (GObject    *object,
+                                        guint       prop_id,
+                                        GValue     *value,
+                                        GParamSpec *pspec)
+{
+  SignalingEngineioServer *self = SIGNALING_ENGINEIO_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PING_INTERVAL:
+      g_value_set_uint (value, self->settings.ping_interval);
+      break;
+    case PROP_PING_TIMEOUT:
+      g_value_set_uint (value, self->settings.ping_timeout);
+      break;
+    case PROP_MAX_PAYLOAD:
+      g_value_set_uint (value, self->settings.max_payload);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_value_set_boxed (value, self->allowed_origins);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+signaling_engineio_server_set_property (GObject      *object,
+                                        guint         prop_id,
+                                        const GValue *value,
+                                        GParamSpec   *pspec)
+{
+  SignalingEngineioServer *self = SIGNALING_ENGINEIO_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PING_INTERVAL:
+      self->settings.ping_interval = g_value_get_uint (value);
+      break;
+    case PROP_PING_TIMEOUT:
+      self->settings.ping_timeout = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PAYLOAD:
+      self->settings.max_payload = g_value_get_uint (value);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_strfreev (self->allowed_origins);
+      self->allowed_origins = g_value_dup_boxed (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = signaling_engineio_server_dispose;
+  object_class->finalize = signaling_engineio_server_finalize;
+  object_class->get_property = signaling_engineio_server_get_property;
+  object_class->set_property = signaling_engineio_server_set_property;
+
+  /**
+   * SignalingEngineioServer:ping-interval:
+   *
+   * Milliseconds between the server's pings (Engine.IO `pingInterval`).
+   */
+  properties[PROP_PING_INTERVAL] =
+    g_param_spec_uint ("ping-interval", NULL, NULL, 1, G_MAXINT, 25000,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingEngineioServer:ping-timeout:
+   *
+   * Milliseconds a peer has to answer a ping (Engine.IO `pingTimeout`).
+   */
+  properties[PROP_PING_TIMEOUT] =
+    g_param_spec_uint ("ping-timeout", NULL, NULL, 1, G_MAXINT, 20000,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingEngineioServer:max-payload:
+   *
+   * Largest POST body or WebSocket message accepted, in bytes
+   * (Engine.IO `maxPayload`).
+   */
+  properties[PROP_MAX_PAYLOAD] =
+    g_param_spec_uint ("max-payload", NULL, NULL, 1, G_MAXINT, 1000000,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingEngineioServer:allowed-origins:
+   *
+   * Origins allowed by CORS and for WebSocket upgrades; %NULL or `*`
+   * for any (`Access-Control-Allow-Origin: *`).
+   */
+  properties[PROP_ALLOWED_ORIGINS] =
+    g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SignalingEngineioServer::connection:
+   * @self: the server
+   * @socket: the new session
+   *
+   * Emitted when a client has opened a session.
+   */
+  signals[SIGNAL_CONNECTION] =
+    g_signal_new ("connection", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ENGINEIO_SOCKET);
+}
+
+static void
+signaling_engineio_server_init (SignalingEngineioServer *self)
+{
+  self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+}
+
+/**
+ * signaling_engineio_server_new:
+ *
+ * Returns: (transfer full): a new Engine.IO server; attach it to a
+ *   [class@Soup.Server] with [method@Signaling.EngineioServer.attach]
+ */
+SignalingEngineioServer *
+signaling_engineio_server_new (void)
+{
+  return g_object_new (SIGNALING_TYPE_ENGINEIO_SERVER, NULL);
+}
+
+static void
+respond_error (SoupServerMessage *msg,
+               EioError           code)
+{
+  g_autofree char *body = g_strdup_printf ("{\"code\":%d,\"message\":\"%s\"}",
+                                           code, eio_error_messages[code]);
+  gsize length = strlen (body);
+  guint status = code == EIO_ERROR_FORBIDDEN ? SOUP_STATUS_FORBIDDEN : SOUP_STATUS_BAD_REQUEST;
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), length);
+}
+
+static gboolean
+origin_allowed (SignalingEngineioServer *self,
+                const char              *origin)
+{
+  if (self->allowed_origins == NULL || self->allowed_origins[0] == NULL)
+    return TRUE;
+  if (g_strv_contains ((const char * const *) self->allowed_origins, "*"))
+    return TRUE;
+  return origin != NULL && g_strv_contains ((const char * const *) self->allowed_origins, origin);
+}
+
+static void
+add_cors_headers (SignalingEngineioServer *self,
+                  SoupServerMessage       *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  const char *origin = soup_message_headers_get_one (request, "Origin");
+
+  if (origin == NULL)
+    return;
+
+  if (self->allowed_origins == NULL || self->allowed_origins[0] == NULL ||
+      g_strv_contains ((const char * const *) self->allowed_origins, "*"))
+    {
+      soup_message_headers_replace (response, "Access-Control-Allow-Origin", "*");
+      return;
+    }
+
+  if (origin_allowed (self, origin))
+    {
+      soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
+      soup_message_headers_replace (response, "Access-Control-Allow-Credentials", "true");
+      soup_message_headers_append (response, "Vary", "Origin");
+    }
+}
+
+static void
+respond_preflight (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  const char *headers = soup_message_headers_get_one (request, "Access-Control-Request-Headers");
+
+  soup_message_headers_replace (response, "Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+  if (headers != NULL)
+    soup_message_headers_replace (response, "Access-Control-Allow-Headers", headers);
+  soup_message_headers_replace (response, "Content-Length", "0");
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static void
+on_socket_closed (SignalingEngineioSocket *socket,
+                  const char              *reason,
+                  SignalingEngineioServer *self)
+{
+  g_signal_handlers_disconnect_by_data (socket, self);
+  g_hash_table_remove (self->sockets, signaling_engineio_socket_get_id (socket));
+}
+
+static SignalingEngineioSocket *
+add_socket (SignalingEngineioServer *self,
+            const char              *remote_address)
+{
+  SignalingEngineioSocket *socket = signaling_engineio_socket_new (remote_address, &self->settings);
+
+  g_hash_table_insert (self->sockets, (gpointer) signaling_engineio_socket_get_id (socket), socket);
+  g_signal_connect (socket, "closed", G_CALLBACK (on_socket_closed), self);
+  return socket;
+}
+
+static gboolean
+is_websocket_request (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return soup_message_headers_header_contains (headers, "Upgrade", "websocket");
+}
+
+/* Checks what every request must have; answers and returns FALSE if
+ * something is wrong. */
+static gboolean
+check_request (SignalingEngineioServer  *self,
+               SoupServerMessage        *msg,
+               GHashTable               *query,
+               SignalingEngineioSocket **out_socket)
+{
+  const char *eio = query != NULL ? g_hash_table_lookup (query, "EIO") : NULL;
+  const char *transport = query != NULL ? g_hash_table_lookup (query, "transport") : NULL;
+  const char *sid = query != NULL ? g_hash_table_lookup (query, "sid") : NULL;
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+
+  *out_socket = NULL;
+
+  if (g_strcmp0 (eio, "4") != 0)
+    {
+      respond_error (msg, EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION);
+      return FALSE;
+    }
+
+  if (g_strcmp0 (transport, "polling") != 0 && g_strcmp0 (transport, "websocket") != 0)
+    {
+      respond_error (msg, EIO_ERROR_UNKNOWN_TRANSPORT);
+      return FALSE;
+    }
+
+  if (!origin_allowed (self, origin))
+    {
+      respond_error (msg, EIO_ERROR_FORBIDDEN);
+      return FALSE;
+    }
+
+  if (g_str_equal (transport, "websocket") != is_websocket_request (msg))
+    {
+      respond_error (msg, EIO_ERROR_BAD_REQUEST);
+      return FALSE;
+    }
+
+  if (sid != NULL)
+    {
+      *out_socket = g_hash_table_lookup (self->sockets, sid);
+      if (*out_socket == NULL)
+        {
+          respond_error (msg, EIO_ERROR_UNKNOWN_SID);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+static void
+handle_polling_handshake (SignalingEngineioServer *self,
+                          SoupServerMessage       *msg)
+{
+  SignalingEngineioSocket *socket;
+  g_autofree char *body = NULL;
+  gsize length;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET)
+    {
+      respond_error (msg, EIO_ERROR_BAD_HANDSHAKE_METHOD);
+      return;
+    }
+
+  socket = add_socket (self, soup_server_message_get_remote_host (msg));
+  body = signaling_engineio_socket_handshake_polling (socket);
+  length = strlen (body);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=UTF-8", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), length);
+
+  g_signal_emit (self, signals[SIGNAL_CONNECTION], 0, socket);
+}
+
+static void
+on_request (SoupServer        *soup_server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  SignalingEngineioServer *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  SignalingEngineioSocket *socket;
+
+  add_cors_headers (self, msg);
+  signaling_http_honor_connection_close (msg);
+  signaling_http_set_no_delay (msg);
+
+  if (method == SOUP_METHOD_OPTIONS)
+    {
+      respond_preflight (msg);
+      return;
+    }
+
+  if (!check_request (self, msg, query, &socket))
+    return;
+
+  /* WebSocket requests that pass are left without a status, so that
+   * libsoup goes on with the upgrade and calls on_websocket(), which
+   * closes at once a second WebSocket for an upgraded session. */
+  if (is_websocket_request (msg))
+    return;
+
+  if (socket == NULL)
+    handle_polling_handshake (self, msg);
+  else if (method == SOUP_METHOD_GET)
+    signaling_engineio_socket_handle_poll (socket, msg);
+  else if (method == SOUP_METHOD_POST)
+    signaling_engineio_socket_handle_post (socket, msg);
+  else
+    respond_error (msg, EIO_ERROR_BAD_REQUEST);
+}
+
+static void
+on_websocket (SoupServer              *soup_server,
+              SoupServerMessage       *msg,
+              const char              *path,
+              SoupWebsocketConnection *websocket,
+              gpointer                 user_data)
+{
+  SignalingEngineioServer *self = user_data;
+  GUri *uri = soup_server_message_get_uri (msg);
+  g_autoptr(GHashTable) query = NULL;
+  const char *sid = NULL;
+  SignalingEngineioSocket *socket;
+
+  if (g_uri_get_query (uri) != NULL)
+    query = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);
+  if (query != NULL)
+    sid = g_hash_table_lookup (query, "sid");
+
+  if (sid != NULL)
+    {
+      /* Checked in on_request, but the session may have ended since. */
+      socket = g_hash_table_lookup (self->sockets, sid);
+      if (socket == NULL)
+        soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      else if (signaling_engineio_socket_can_upgrade (socket))
+        signaling_engineio_socket_probe_websocket (socket, websocket);
+      else
+        signaling_engineio_socket_refuse_websocket (socket, websocket);
+      return;
+    }
+
+  socket = add_socket (self, soup_server_message_get_remote_host (msg));
+  signaling_engineio_socket_open_websocket (socket, websocket);
+  g_signal_emit (self, signals[SIGNAL_CONNECTION], 0, socket);
+}
+
+/**
+ * signaling_engineio_server_attach:
+ * @self: an Engine.IO server
+ * @soup_server: the HTTP server
+ * @path: where to serve, for example `/engine.io` (sub-paths included)
+ *
+ * Starts serving Engine.IO at @path of @soup_server.
+ */
+void
+signaling_engineio_server_attach (SignalingEngineioServer *self,
+                                  SoupServer              *soup_server,
+                                  const char              *path)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SERVER (self));
+  g_return_if_fail (SOUP_IS_SERVER (soup_server));
+  g_return_if_fail (path != NULL);
+
+  soup_server_add_handler (soup_server, path, on_request, self, NULL);
+  soup_server_add_websocket_handler (soup_server, path, NULL, NULL, on_websocket, self, NULL);
+}
+
+/**
+ * signaling_engineio_server_get_n_sockets:
+ * @self: an Engine.IO server
+ *
+ * Returns: how many sessions are open
+ */
+guint
+signaling_engineio_server_get_n_sockets (SignalingEngineioServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_ENGINEIO_SERVER (self), 0);
+  return g_hash_table_size (self->sockets);
+}
+
+/**
+ * signaling_engineio_server_close_all:
+ * @self: an Engine.IO server
+ * @reason: (nullable): why, for logs
+ *
+ * Closes every session.
+ */
+void
+signaling_engineio_server_close_all (SignalingEngineioServer *self,
+                                     const char              *reason)
+{
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer socket;
+
+  /* Closing removes sessions from the table: work on a copy. */
+  g_hash_table_iter_init (&iter, self->sockets);
+  while (g_hash_table_iter_next (&iter, NULL, &socket))
+    g_ptr_array_add (sockets, g_object_ref (socket));
+
+  for (guint i = 0; i < sockets->len; i++)
+    signaling_engineio_socket_close (g_ptr_array_index (sockets, i), reason);
+}

@@ -1,0 +1,34 @@
+/* signaling-engineio-socket-private.h: transports of an Engine.IO session
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "signaling-engineio-socket.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint ping_interval;  /* ms */
+  guint ping_timeout;   /* ms */
+  guint max_payload;    /* bytes */
+} SignalingEngineioSettings;
+
+SignalingEngineioSocket *signaling_engineio_socket_new           (const char                      *remote_address,
+                                                                  const SignalingEngineioSettings *settings);
+void                     signaling_engineio_socket_open_websocket (SignalingEngineioSocket        *self,
+                                                                   SoupWebsocketConnection        *websocket);
+char                    *signaling_engineio_socket_handshake_polling (SignalingEngineioSocket     *self);
+gboolean                 signaling_engineio_socket_can_upgrade    (SignalingEngineioSocket        *self);
+void                     signaling_engineio_socket_probe_websocket (SignalingEngineioSocket       *self,
+                                                                    SoupWebsocketConnection       *websocket);
+void                     signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket      *self,
+                                                                     SoupWebsocketConnection      *websocket);
+void                     signaling_engineio_socket_handle_poll    (SignalingEngineioSocket        *self,
+                                                                   SoupServerMessage              *msg);
+void                     signaling_engineio_socket_handle_post    (SignalingEngineioSocket        *self,
+                                                                   SoupServerMessage              *msg);
+
+G_END_DECLS

@@ -1,0 +1,822 @@
+/* signaling-engineio-socket.c: one Engine.IO v4 session
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "signaling-engineio-packet-private.h"
+#include "signaling-engineio-socket-private.h"
+#include "signaling-util-private.h"
+
+/**
+ * SignalingEngineioSocket:
+ *
+ * One Engine.IO v4 session, whatever transport carries it: HTTP
+ * long-polling, WebSocket, or polling first and then WebSocket after an
+ * upgrade. The session pings its peer and closes itself when the peer
+ * stops answering.
+ *
+ * Messages arrive through [signal@Signaling.EngineioSocket::message];
+ * send with [method@Signaling.EngineioSocket.send_text] and
+ * [method@Signaling.EngineioSocket.send_binary].
+ */
+
+#define UPGRADE_POLL_GRACE_MS 100
+
+typedef enum {
+  TRANSPORT_POLLING,
+  TRANSPORT_WEBSOCKET,
+} Transport;
+
+struct _SignalingEngineioSocket
+{
+  GObject parent_instance;
+
+  char *id;
+  char *remote_address;
+  SignalingEngineioSettings settings;
+  Transport transport;
+  gboolean closed;
+
+  /* Polling: packets wait here for the next GET; a GET with nothing
+   * to answer waits (paused) in pending_poll. */
+  GQueue *queue;
+  SoupServerMessage *pending_poll;
+
+  SoupWebsocketConnection *websocket;
+  SoupWebsocketConnection *probe;
+
+  /* Between "2probe" and "5". */
+  gboolean upgrading;
+  /* The parked GET came while a probe WebSocket was open. */
+  gboolean poll_raced_upgrade;
+  /* Further WebSockets for this session, closed once the upgrade in
+   * progress is settled so that they cannot overtake its "3probe". */
+  GPtrArray *refused;
+
+  guint ping_source;
+  guint pong_deadline_source;
+  gint64 ping_due_at;  /* monotonic µs */
+};
+
+G_DEFINE_FINAL_TYPE (SignalingEngineioSocket, signaling_engineio_socket, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_MESSAGE,
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static gboolean release_poll_during_upgrade (gpointer user_data);
+static void close_session (SignalingEngineioSocket *self,
+                           const char              *reason,
+                           gboolean                 notify_peer);
+
+static void
+forget_websocket (SignalingEngineioSocket  *self,
+                  SoupWebsocketConnection **websocket)
+{
+  if (*websocket == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (*websocket, self);
+  if (soup_websocket_connection_get_state (*websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (*websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (websocket);
+}
+
+static void
+close_refused (SignalingEngineioSocket *self)
+{
+  for (guint i = 0; i < self->refused->len; i++)
+    {
+      SoupWebsocketConnection *websocket = g_ptr_array_index (self->refused, i);
+
+      if (soup_websocket_connection_get_state (websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+    }
+  g_ptr_array_set_size (self->refused, 0);
+}
+
+static void
+signaling_engineio_socket_dispose (GObject *object)
+{
+  SignalingEngineioSocket *self = SIGNALING_ENGINEIO_SOCKET (object);
+
+  if (self->refused != NULL)
+    close_refused (self);
+
+  g_clear_handle_id (&self->ping_source, g_source_remove);
+  g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
+  forget_websocket (self, &self->websocket);
+  forget_websocket (self, &self->probe);
+
+  if (self->pending_poll != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->pending_poll, self);
+      soup_server_message_set_status (self->pending_poll, SOUP_STATUS_GONE, NULL);
+      soup_server_message_unpause (self->pending_poll);
+      g_clear_object (&self->pending_poll);
+    }
+
+  G_OBJECT_CLASS (signaling_engineio_socket_parent_class)->dispose (object);
+}
+
+static void
+signaling_engineio_socket_finalize (GObject *object)
+{
+  SignalingEngineioSocket *self = SIGNALING_ENGINEIO_SOCKET (object);
+
+  g_queue_free_full (self->queue, (GDestroyNotify) signaling_engineio_packet_free);
+  g_ptr_array_unref (self->refused);
+  g_free (self->id);
+  g_free (self->remote_address);
+
+  G_OBJECT_CLASS (signaling_engineio_socket_parent_class)->finalize (object);
+}
+
+static void
+signaling_engineio_socket_class_init (SignalingEngineioSocketClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = signaling_engineio_socket_dispose;
+  object_class->finalize = signaling_engineio_socket_finalize;
+
+  /**
+   * SignalingEngineioSocket::message:
+   * @self: the session
+   * @data: the message
+   * @binary: whether @data is binary (otherwise UTF-8 text, not
+   *   nul-terminated)
+   *
+   * Emitted for every message packet the peer sends.
+   */
+  signals[SIGNAL_MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                  G_TYPE_BYTES, G_TYPE_BOOLEAN);
+
+  /**
+   * SignalingEngineioSocket::closed:
+   * @self: the session
+   * @reason: why, for example `transport close` or `ping timeout`
+   *
+   * Emitted once, when the session ends.
+   */
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+signaling_engineio_socket_init (SignalingEngineioSocket *self)
+{
+  self->queue = g_queue_new ();
+  self->refused = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* Heartbeat: the server pings every ping_interval; a peer that has not
+ * answered ping_timeout after a ping is gone. */
+
+static gboolean
+on_pong_deadline (gpointer user_data)
+{
+  SignalingEngineioSocket *self = user_data;
+
+  self->pong_deadline_source = 0;
+  close_session (self, "ping timeout", FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void send_packet (SignalingEngineioSocket *self,
+                         SignalingEngineioPacket *packet);
+
+static gboolean
+on_ping_due (gpointer user_data)
+{
+  SignalingEngineioSocket *self = user_data;
+
+  gint64 deadline = self->ping_due_at + (gint64) self->settings.ping_timeout * 1000;
+  gint64 remaining = MAX (0, deadline - g_get_monotonic_time ());
+
+  self->ping_source = 0;
+  send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_PING, NULL));
+
+  /* Count the timeout from when the ping was due, not from when the
+   * main loop got to it, and run before ordinary I/O: a peer past its
+   * deadline is gone even if its request is already waiting. */
+  self->pong_deadline_source = g_timeout_add_full (G_PRIORITY_HIGH, remaining / 1000,
+                                                   on_pong_deadline, self, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_ping (SignalingEngineioSocket *self)
+{
+  g_clear_handle_id (&self->ping_source, g_source_remove);
+  g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
+  self->ping_due_at = g_get_monotonic_time () + (gint64) self->settings.ping_interval * 1000;
+  self->ping_source = g_timeout_add_full (G_PRIORITY_HIGH, self->settings.ping_interval,
+                                          on_ping_due, self, NULL);
+}
+
+SignalingEngineioSocket *
+signaling_engineio_socket_new (const char                      *remote_address,
+                               const SignalingEngineioSettings *settings)
+{
+  SignalingEngineioSocket *self = g_object_new (SIGNALING_TYPE_ENGINEIO_SOCKET, NULL);
+
+  self->id = signaling_generate_id ();
+  self->remote_address = g_strdup (remote_address);
+  self->settings = *settings;
+  schedule_ping (self);
+
+  return self;
+}
+
+/* Sending */
+
+static void
+respond_to_poll (SignalingEngineioSocket *self,
+                 SoupServerMessage       *msg,
+                 GPtrArray               *packets)
+{
+  g_autofree char *body = signaling_engineio_payload_encode (packets);
+  gsize length = strlen (body);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=UTF-8",
+                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), length);
+}
+
+static GPtrArray *
+take_queue (SignalingEngineioSocket *self)
+{
+  GPtrArray *packets = g_ptr_array_new_with_free_func ((GDestroyNotify) signaling_engineio_packet_free);
+
+  while (!g_queue_is_empty (self->queue))
+    g_ptr_array_add (packets, g_queue_pop_head (self->queue));
+  return packets;
+}
+
+static void
+flush_poll (SignalingEngineioSocket *self)
+{
+  g_autoptr(GPtrArray) packets = NULL;
+  g_autoptr(SoupServerMessage) msg = NULL;
+
+  if (self->pending_poll == NULL || g_queue_is_empty (self->queue))
+    return;
+
+  msg = g_steal_pointer (&self->pending_poll);
+  g_signal_handlers_disconnect_by_data (msg, self);
+  packets = take_queue (self);
+  respond_to_poll (self, msg, packets);
+  soup_server_message_unpause (msg);
+}
+
+static void
+send_on_websocket (SoupWebsocketConnection *websocket,
+                   SignalingEngineioPacket *packet)
+{
+  if (soup_websocket_connection_get_state (websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+
+  if (signaling_engineio_packet_is_binary (packet))
+    {
+      GBytes *data = signaling_engineio_packet_get_data (packet);
+
+      soup_websocket_connection_send_binary (websocket,
+                                             g_bytes_get_data (data, NULL),
+                                             g_bytes_get_size (data));
+    }
+  else
+    {
+      g_autofree char *text = signaling_engineio_packet_encode_ws_text (packet);
+
+      soup_websocket_connection_send_text (websocket, text);
+    }
+}
+
+/* Takes ownership of @packet. */
+static void
+send_packet (SignalingEngineioSocket *self,
+             SignalingEngineioPacket *packet)
+{
+  if (self->closed)
+    {
+      signaling_engineio_packet_free (packet);
+      return;
+    }
+
+  if (self->transport == TRANSPORT_WEBSOCKET)
+    {
+      send_on_websocket (self->websocket, packet);
+      signaling_engineio_packet_free (packet);
+      return;
+    }
+
+  g_queue_push_tail (self->queue, packet);
+  flush_poll (self);
+}
+
+/**
+ * signaling_engineio_socket_send_text:
+ * @self: a session
+ * @text: a UTF-8 message
+ *
+ * Sends a text message packet.
+ */
+void
+signaling_engineio_socket_send_text (SignalingEngineioSocket *self,
+                                     const char              *text)
+{
+  g_autoptr(GBytes) data = NULL;
+
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+  g_return_if_fail (text != NULL);
+
+  data = g_bytes_new (text, strlen (text));
+  send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_MESSAGE, data));
+}
+
+/**
+ * signaling_engineio_socket_send_binary:
+ * @self: a session
+ * @data: the bytes
+ *
+ * Sends a binary message packet (base64 over polling).
+ */
+void
+signaling_engineio_socket_send_binary (SignalingEngineioSocket *self,
+                                       GBytes                  *data)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+  g_return_if_fail (data != NULL);
+
+  send_packet (self, signaling_engineio_packet_new_binary (data));
+}
+
+/* Receiving */
+
+static gboolean
+handle_packet (SignalingEngineioSocket *self,
+               SignalingEngineioPacket *packet)
+{
+  GBytes *data = signaling_engineio_packet_get_data (packet);
+
+  switch (signaling_engineio_packet_get_kind (packet))
+    {
+    case SIGNALING_ENGINEIO_PACKET_MESSAGE:
+      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, data,
+                     signaling_engineio_packet_is_binary (packet));
+      return TRUE;
+
+    case SIGNALING_ENGINEIO_PACKET_PONG:
+      schedule_ping (self);
+      return TRUE;
+
+    case SIGNALING_ENGINEIO_PACKET_PING:
+      /* v4 peers do not ping, but answering costs nothing. */
+      send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_PONG, data));
+      return TRUE;
+
+    case SIGNALING_ENGINEIO_PACKET_CLOSE:
+      close_session (self, "transport close", FALSE);
+      return FALSE;
+
+    case SIGNALING_ENGINEIO_PACKET_NOOP:
+    case SIGNALING_ENGINEIO_PACKET_UPGRADE:
+      return TRUE;
+
+    case SIGNALING_ENGINEIO_PACKET_OPEN:
+    default:
+      close_session (self, "parse error", FALSE);
+      return FALSE;
+    }
+}
+
+static void
+on_websocket_message (SoupWebsocketConnection *websocket,
+                      SoupWebsocketDataType    type,
+                      GBytes                  *bytes,
+                      SignalingEngineioSocket *self)
+{
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+  g_autoptr(SignalingEngineioPacket) packet = NULL;
+
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    packet = signaling_engineio_packet_new_binary (bytes);
+  else
+    packet = signaling_engineio_packet_decode_ws_text (g_bytes_get_data (bytes, NULL),
+                                                       g_bytes_get_size (bytes), NULL);
+
+  if (packet == NULL)
+    {
+      close_session (self, "parse error", FALSE);
+      return;
+    }
+
+  handle_packet (self, packet);
+}
+
+static void
+on_websocket_closed (SoupWebsocketConnection *websocket,
+                     SignalingEngineioSocket *self)
+{
+  close_session (self, "transport close", FALSE);
+}
+
+static void
+use_websocket (SignalingEngineioSocket *self,
+               SoupWebsocketConnection *websocket)
+{
+  self->websocket = g_object_ref (websocket);
+  self->transport = TRANSPORT_WEBSOCKET;
+  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->settings.max_payload);
+  /* Engine.IO does its own heartbeat. */
+  soup_websocket_connection_set_keepalive_interval (websocket, 0);
+  g_signal_connect (websocket, "message", G_CALLBACK (on_websocket_message), self);
+  g_signal_connect (websocket, "closed", G_CALLBACK (on_websocket_closed), self);
+}
+
+static char *
+open_packet (SignalingEngineioSocket *self,
+             gboolean                 can_upgrade)
+{
+  g_autofree char *json = signaling_engineio_open_json (self->id, can_upgrade,
+                                                        self->settings.ping_interval,
+                                                        self->settings.ping_timeout,
+                                                        self->settings.max_payload);
+
+  return g_strconcat ("0", json, NULL);
+}
+
+/*
+ * signaling_engineio_socket_open_websocket:
+ *
+ * Starts a session that is WebSocket from the first packet on.
+ */
+void
+signaling_engineio_socket_open_websocket (SignalingEngineioSocket *self,
+                                          SoupWebsocketConnection *websocket)
+{
+  g_autofree char *open = open_packet (self, FALSE);
+
+  use_websocket (self, websocket);
+  soup_websocket_connection_send_text (websocket, open);
+}
+
+/*
+ * signaling_engineio_socket_handshake_polling:
+ *
+ * Returns: the body answering the polling handshake
+ */
+char *
+signaling_engineio_socket_handshake_polling (SignalingEngineioSocket *self)
+{
+  return open_packet (self, TRUE);
+}
+
+const char *
+signaling_engineio_socket_get_id (SignalingEngineioSocket *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self), NULL);
+  return self->id;
+}
+
+/**
+ * signaling_engineio_socket_get_transport:
+ * @self: a session
+ *
+ * Returns: `polling` or `websocket`
+ */
+const char *
+signaling_engineio_socket_get_transport (SignalingEngineioSocket *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self), NULL);
+  return self->transport == TRANSPORT_WEBSOCKET ? "websocket" : "polling";
+}
+
+/**
+ * signaling_engineio_socket_get_remote_address:
+ * @self: a session
+ *
+ * Returns: (nullable): the peer's IP address
+ */
+const char *
+signaling_engineio_socket_get_remote_address (SignalingEngineioSocket *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self), NULL);
+  return self->remote_address;
+}
+
+/**
+ * signaling_engineio_socket_is_open:
+ * @self: a session
+ *
+ * Returns: %FALSE once the session has closed
+ */
+gboolean
+signaling_engineio_socket_is_open (SignalingEngineioSocket *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self), FALSE);
+  return !self->closed;
+}
+
+/* Polling */
+
+static void
+on_poll_finished (SoupServerMessage       *msg,
+                  SignalingEngineioSocket *self)
+{
+  /* The peer went away while its GET was parked. */
+  if (self->pending_poll == msg)
+    {
+      g_signal_handlers_disconnect_by_data (msg, self);
+      g_clear_object (&self->pending_poll);
+    }
+}
+
+static void
+respond_status (SoupServerMessage *msg,
+                guint              status,
+                const char        *text)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=UTF-8", SOUP_MEMORY_COPY,
+                                    text, strlen (text));
+}
+
+void
+signaling_engineio_socket_handle_poll (SignalingEngineioSocket *self,
+                                       SoupServerMessage       *msg)
+{
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+
+  if (self->closed || self->transport != TRANSPORT_POLLING)
+    {
+      respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
+      return;
+    }
+
+  if (self->pending_poll != NULL)
+    {
+      /* Two GETs at once: the client is confused or hostile. */
+      respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
+      close_session (self, "poll overlap", TRUE);
+      return;
+    }
+
+  if (!g_queue_is_empty (self->queue))
+    {
+      g_autoptr(GPtrArray) packets = take_queue (self);
+
+      respond_to_poll (self, msg, packets);
+      return;
+    }
+
+  /* A provisional status stops libsoup from trying the WebSocket
+   * handler that shares our path; the real response comes later. */
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  self->pending_poll = g_object_ref (msg);
+  g_signal_connect (msg, "finished", G_CALLBACK (on_poll_finished), self);
+  soup_server_message_pause (msg);
+
+  /* A GET during an upgrade only needs releasing, but the client may
+   * have sent "5" already: give it the reference server's 100 ms to
+   * arrive, after which the GET is refused instead. */
+  if (self->probe != NULL)
+    {
+      self->poll_raced_upgrade = TRUE;
+      g_timeout_add_full (G_PRIORITY_DEFAULT, UPGRADE_POLL_GRACE_MS, release_poll_during_upgrade,
+                          g_object_ref (self), g_object_unref);
+    }
+}
+
+void
+signaling_engineio_socket_handle_post (SignalingEngineioSocket *self,
+                                       SoupServerMessage       *msg)
+{
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+  SoupMessageBody *request = soup_server_message_get_request_body (msg);
+  g_autoptr(GBytes) body = soup_message_body_flatten (request);
+  g_autoptr(GPtrArray) packets = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->closed || self->transport != TRANSPORT_POLLING)
+    {
+      respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
+      return;
+    }
+
+  if (g_bytes_get_size (body) > self->settings.max_payload)
+    {
+      respond_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "{\"code\":3,\"message\":\"Payload too large\"}");
+      close_session (self, "transport error", TRUE);
+      return;
+    }
+
+  packets = signaling_engineio_payload_decode (g_bytes_get_data (body, NULL),
+                                               g_bytes_get_size (body), &error);
+  if (packets == NULL)
+    {
+      g_debug ("Engine.IO session %s: %s", self->id, error->message);
+      respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
+      close_session (self, "parse error", FALSE);
+      return;
+    }
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, "ok", 2);
+
+  for (guint i = 0; i < packets->len && !self->closed; i++)
+    if (!handle_packet (self, g_ptr_array_index (packets, i)))
+      break;
+}
+
+static void
+release_poll_with_noop (SignalingEngineioSocket *self)
+{
+  g_autoptr(SoupServerMessage) msg = g_steal_pointer (&self->pending_poll);
+  g_autoptr(GPtrArray) packets = NULL;
+
+  if (msg == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (msg, self);
+  self->poll_raced_upgrade = FALSE;
+  packets = g_ptr_array_new_with_free_func ((GDestroyNotify) signaling_engineio_packet_free);
+  g_ptr_array_add (packets, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_NOOP, NULL));
+  respond_to_poll (self, msg, packets);
+  soup_server_message_unpause (msg);
+}
+
+static gboolean
+release_poll_during_upgrade (gpointer user_data)
+{
+  SignalingEngineioSocket *self = user_data;
+
+  release_poll_with_noop (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Upgrade: the client opens a WebSocket with the session id, probes it
+ * with "2probe" (answered "3probe"), then sends "5" to switch. The
+ * parked GET is released with a noop so the client can let go of it. */
+
+gboolean
+signaling_engineio_socket_can_upgrade (SignalingEngineioSocket *self)
+{
+  return !self->closed && self->transport == TRANSPORT_POLLING && self->probe == NULL;
+}
+
+static void
+complete_upgrade (SignalingEngineioSocket *self)
+{
+  g_autoptr(SoupWebsocketConnection) websocket = g_steal_pointer (&self->probe);
+  g_autoptr(GPtrArray) queued = NULL;
+
+  g_signal_handlers_disconnect_by_data (websocket, self);
+
+  /* Whatever the polling side still held goes over the WebSocket. A
+   * GET still parked came after the probe and raced the "5": it is
+   * now a request for a session that has left polling. */
+  queued = take_queue (self);
+  if (self->pending_poll != NULL)
+    {
+      g_autoptr(SoupServerMessage) msg = g_steal_pointer (&self->pending_poll);
+
+      g_signal_handlers_disconnect_by_data (msg, self);
+      respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
+      soup_server_message_unpause (msg);
+    }
+  self->upgrading = FALSE;
+  self->poll_raced_upgrade = FALSE;
+
+  use_websocket (self, websocket);
+  close_refused (self);
+  for (guint i = 0; i < queued->len; i++)
+    send_on_websocket (websocket, g_ptr_array_index (queued, i));
+}
+
+static void
+on_probe_message (SoupWebsocketConnection *websocket,
+                  SoupWebsocketDataType    type,
+                  GBytes                  *bytes,
+                  SignalingEngineioSocket *self)
+{
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+  g_autoptr(SignalingEngineioPacket) packet = NULL;
+
+  if (type == SOUP_WEBSOCKET_DATA_TEXT)
+    packet = signaling_engineio_packet_decode_ws_text (g_bytes_get_data (bytes, NULL),
+                                                       g_bytes_get_size (bytes), NULL);
+  if (packet == NULL)
+    {
+      forget_websocket (self, &self->probe);
+      return;
+    }
+
+  switch (signaling_engineio_packet_get_kind (packet))
+    {
+    case SIGNALING_ENGINEIO_PACKET_PING:
+      soup_websocket_connection_send_text (websocket, "3probe");
+      /* Release the long-poll that was parked before the probe; one
+       * that came since waits for its grace period or the "5". */
+      self->upgrading = TRUE;
+      if (!self->poll_raced_upgrade)
+        release_poll_with_noop (self);
+      break;
+
+    case SIGNALING_ENGINEIO_PACKET_UPGRADE:
+      complete_upgrade (self);
+      break;
+
+    default:
+      break;
+    }
+}
+
+static void
+on_probe_closed (SoupWebsocketConnection *websocket,
+                 SignalingEngineioSocket *self)
+{
+  forget_websocket (self, &self->probe);
+  self->upgrading = FALSE;
+  close_refused (self);
+}
+
+/*
+ * signaling_engineio_socket_refuse_websocket:
+ *
+ * Closes a WebSocket that asks to upgrade a session that has one
+ * already, or waits until the upgrade in progress is settled.
+ */
+void
+signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket *self,
+                                            SoupWebsocketConnection *websocket)
+{
+  g_ptr_array_add (self->refused, g_object_ref (websocket));
+  if (self->probe == NULL)
+    close_refused (self);
+}
+
+void
+signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
+                                           SoupWebsocketConnection *websocket)
+{
+  self->probe = g_object_ref (websocket);
+  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->settings.max_payload);
+  soup_websocket_connection_set_keepalive_interval (websocket, 0);
+  g_signal_connect (websocket, "message", G_CALLBACK (on_probe_message), self);
+  g_signal_connect (websocket, "closed", G_CALLBACK (on_probe_closed), self);
+}
+
+/* Closing */
+
+static void
+close_session (SignalingEngineioSocket *self,
+               const char              *reason,
+               gboolean                 notify_peer)
+{
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+
+  if (self->closed)
+    return;
+
+  g_debug ("Engine.IO session %s closed: %s", self->id, reason);
+
+  if (notify_peer)
+    send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_CLOSE, NULL));
+  else if (self->pending_poll != NULL)
+    send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_NOOP, NULL));
+
+  self->closed = TRUE;
+  g_clear_handle_id (&self->ping_source, g_source_remove);
+  g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
+  forget_websocket (self, &self->websocket);
+  forget_websocket (self, &self->probe);
+  close_refused (self);
+
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
+}
+
+/**
+ * signaling_engineio_socket_close:
+ * @self: a session
+ * @reason: (nullable): why, for logs
+ *
+ * Sends a close packet and ends the session.
+ */
+void
+signaling_engineio_socket_close (SignalingEngineioSocket *self,
+                                 const char              *reason)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+
+  close_session (self, reason != NULL ? reason : "server close", TRUE);
+}

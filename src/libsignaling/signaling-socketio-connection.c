@@ -1,0 +1,652 @@
+/* signaling-socketio-connection.c: the seed Socket.IO vocabularies as a dialect
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "signaling-client-private.h"
+#include "signaling-connection-private.h"
+#include "signaling-error.h"
+#include "signaling-message-private.h"
+#include "signaling-server-private.h"
+#include "signaling-socketio-connection-private.h"
+#include "signaling-util-private.h"
+
+/*
+ * SignalingSocketioConnection:
+ *
+ * A Socket.IO client of the default namespace, speaking both seed
+ * vocabularies at once (see docs/protocol.md):
+ *
+ * - seed 000: `offer_sdp`, `answer_sdp`, `send_ice` with a JSON *string*
+ *   naming `targetClientId`; the target gets `{from, sdp}` or
+ *   `{from, candidate, mid}`; an absent target earns the sender an
+ *   `error` event.
+ * - seed 003: `JoinSocket`/`LeaveSocket` rooms and `offer`, `answer`,
+ *   `candidate`, `hangup` objects delivered io.to(room)-style to every
+ *   member, the sender included; nothing is said about failures.
+ *
+ * Each event becomes a SignalingMessage in the native shape, so native
+ * peers and Socket.IO peers can signal each other; the sender's own
+ * argument rides along so that same-vocabulary peers get it verbatim.
+ * Other events are left to the application (the socket's "event"
+ * signal carries on to its handlers).
+ */
+struct _SignalingSocketioConnection
+{
+  GObject parent_instance;
+
+  SignalingSocketioSocket *socket;
+  SignalingServer *server;  /* unowned: the server closes us before it goes */
+  SignalingClient *client;  /* unowned: the client owns us */
+
+  /* The vocabulary this peer has used, to address native messages to
+   * it in words it understands. */
+  SignalingVocabulary vocabulary;
+};
+
+static void signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingSocketioConnection, signaling_socketio_connection, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (SIGNALING_TYPE_CONNECTION,
+                                                      signaling_socketio_connection_iface_init))
+
+static void
+signaling_socketio_connection_dispose (GObject *object)
+{
+  SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (object);
+
+  if (self->socket != NULL)
+    g_signal_handlers_disconnect_by_data (self->socket, self);
+  g_clear_object (&self->socket);
+
+  G_OBJECT_CLASS (signaling_socketio_connection_parent_class)->dispose (object);
+}
+
+static void
+signaling_socketio_connection_class_init (SignalingSocketioConnectionClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = signaling_socketio_connection_dispose;
+}
+
+static void
+signaling_socketio_connection_init (SignalingSocketioConnection *self)
+{
+}
+
+/* Small JSON helpers */
+
+static JsonArray *
+args_of_object (JsonObject *object)
+{
+  JsonArray *args = json_array_new ();
+
+  json_array_add_object_element (args, object);
+  return args;
+}
+
+static void
+emit_object (SignalingSocketioConnection *self,
+             const char                  *event,
+             JsonObject                  *object)
+{
+  g_autoptr(JsonArray) args = args_of_object (object);
+
+  signaling_socketio_socket_emit (self->socket, event, args, NULL);
+}
+
+static void
+emit_error (SignalingSocketioConnection *self,
+            const char                  *text)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "message", text);
+  emit_object (self, "error", object);
+}
+
+static void
+copy_member (JsonObject *to,
+             const char *to_name,
+             JsonObject *from,
+             const char *from_name)
+{
+  JsonNode *node = from != NULL ? json_object_get_member (from, from_name) : NULL;
+
+  /* JSON.stringify drops undefined members; so do we. */
+  if (node != NULL)
+    json_object_set_member (to, to_name, json_node_copy (node));
+}
+
+static const char *
+string_member (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* Seed 000: the argument is a JSON string holding an object. */
+
+static JsonObject *
+parse_seed000_argument (JsonArray  *args,
+                        GError    **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
+  const char *text;
+  JsonNode *root;
+
+  if (arg == NULL || !JSON_NODE_HOLDS_VALUE (arg) || json_node_get_value_type (arg) != G_TYPE_STRING)
+    {
+      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                           _("The argument must be a JSON string"));
+      return NULL;
+    }
+
+  text = json_node_get_string (arg);
+  if (!json_parser_load_from_data (parser, text, -1, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                           _("The argument must be a JSON object in a string"));
+      return NULL;
+    }
+
+  if (string_member (json_node_get_object (root), "targetClientId") == NULL)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string"), "targetClientId");
+      return NULL;
+    }
+
+  return json_object_ref (json_node_get_object (root));
+}
+
+static SignalingMessage *
+message_from_seed000 (SignalingMessageKind  kind,
+                      JsonObject           *original)
+{
+  const char *to = string_member (original, "targetClientId");
+  g_autoptr(JsonObject) payload = json_object_new ();
+  SignalingMessage *message;
+
+  json_object_set_string_member (payload, "type", signaling_message_kind_to_string (kind));
+  json_object_set_string_member (payload, "to", to);
+
+  if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
+    {
+      JsonObject *candidate = json_object_new ();
+
+      copy_member (candidate, "candidate", original, "candidate");
+      copy_member (candidate, "sdpMid", original, "mid");
+      json_object_set_object_member (payload, "candidate", candidate);
+    }
+  else
+    copy_member (payload, "sdp", original, "sdp");
+
+  message = signaling_message_new (kind, to, payload);
+  signaling_message_set_dialect (message, "socket.io");
+  signaling_message_set_original (message, SIGNALING_VOCABULARY_SEED000, original, NULL);
+  /* clients[target].emit() reaches the sender too if it names itself. */
+  signaling_message_set_include_sender (message, TRUE);
+  return message;
+}
+
+static void
+handle_seed000 (SignalingSocketioConnection *self,
+                SignalingMessageKind         kind,
+                JsonArray                   *args)
+{
+  SignalingRouter *router = signaling_server_get_router (self->server);
+  g_autoptr(JsonObject) original = NULL;
+  g_autoptr(SignalingMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  self->vocabulary = SIGNALING_VOCABULARY_SEED000;
+
+  original = parse_seed000_argument (args, &error);
+  if (original != NULL)
+    {
+      message = message_from_seed000 (kind, original);
+      signaling_router_route (router, self->client, message, &error);
+    }
+
+  if (error == NULL)
+    return;
+
+  signaling_server_count_rejected (self->server);
+  if (g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
+    emit_error (self, "Target client not connected");  /* the seed's words, verbatim */
+  else
+    emit_error (self, error->message);
+}
+
+/* Seed 003: the argument is an object {to, <kind>, from}. */
+
+static const char *
+seed003_field (SignalingMessageKind kind)
+{
+  switch (kind)
+    {
+    case SIGNALING_MESSAGE_KIND_OFFER:
+      return "offer";
+    case SIGNALING_MESSAGE_KIND_ANSWER:
+      return "answer";
+    case SIGNALING_MESSAGE_KIND_CANDIDATE:
+      return "candidate";
+    default:
+      return NULL;
+    }
+}
+
+static char *
+name_of (JsonNode *node)
+{
+  /* socket.join() takes any value; strings and numbers are the ones
+   * that make sense as room names. */
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return NULL;
+  if (json_node_get_value_type (node) == G_TYPE_STRING)
+    return *json_node_get_string (node) != '\0' ? g_strdup (json_node_get_string (node)) : NULL;
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+  return NULL;
+}
+
+static SignalingMessage *
+message_from_seed003 (SignalingSocketioConnection *self,
+                      SignalingMessageKind         kind,
+                      JsonObject                  *original,
+                      const char                  *to)
+{
+  g_autoptr(JsonObject) payload = json_object_new ();
+  const char *field = seed003_field (kind);
+  const char *claimed = string_member (original, "from");
+  JsonNode *value = field != NULL ? json_object_get_member (original, field) : NULL;
+  SignalingMessage *message;
+
+  json_object_set_string_member (payload, "type", signaling_message_kind_to_string (kind));
+  json_object_set_string_member (payload, "to", to);
+
+  if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE && value != NULL)
+    json_object_set_member (payload, "candidate", json_node_copy (value));
+  else if (value != NULL && JSON_NODE_HOLDS_OBJECT (value))
+    copy_member (payload, "sdp", json_node_get_object (value), "sdp");
+  else if (value != NULL)
+    json_object_set_member (payload, "sdp", json_node_copy (value));
+
+  /* The seed trusted "from" blindly; we keep it only when the sender
+   * has joined a room of that name (its own user id, in practice). */
+  if (claimed == NULL || !signaling_client_is_in_room (self->client, claimed))
+    claimed = signaling_client_get_id (self->client);
+
+  message = signaling_message_new (kind, to, payload);
+  signaling_message_set_dialect (message, "socket.io");
+  signaling_message_set_original (message, SIGNALING_VOCABULARY_SEED003, original, claimed);
+  signaling_message_set_include_sender (message, TRUE);
+  return message;
+}
+
+static void
+handle_seed003 (SignalingSocketioConnection *self,
+                SignalingMessageKind         kind,
+                JsonArray                   *args)
+{
+  SignalingRouter *router = signaling_server_get_router (self->server);
+  JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
+  g_autoptr(SignalingMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *to = NULL;
+  JsonObject *original;
+
+  self->vocabulary = SIGNALING_VOCABULARY_SEED003;
+
+  /* The seed has no error channel: what it cannot use is dropped. */
+  if (arg == NULL || !JSON_NODE_HOLDS_OBJECT (arg))
+    {
+      signaling_server_count_rejected (self->server);
+      g_debug ("Socket.IO %s: dropped %s without an object argument",
+               signaling_client_get_id (self->client), signaling_message_kind_to_string (kind));
+      return;
+    }
+
+  original = json_node_get_object (arg);
+  to = name_of (json_object_get_member (original, "to"));
+  if (to == NULL)
+    {
+      signaling_server_count_rejected (self->server);
+      g_debug ("Socket.IO %s: dropped %s without a usable “to”",
+               signaling_client_get_id (self->client), signaling_message_kind_to_string (kind));
+      return;
+    }
+
+  message = message_from_seed003 (self, kind, original, to);
+  if (!signaling_router_route (router, self->client, message, &error))
+    g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+}
+
+static void
+handle_room (SignalingSocketioConnection *self,
+             gboolean                     join,
+             JsonArray                   *args)
+{
+  SignalingRouter *router = signaling_server_get_router (self->server);
+  JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
+  g_autofree char *name = name_of (arg);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  self->vocabulary = SIGNALING_VOCABULARY_SEED003;
+
+  if (name == NULL || strlen (name) > SIGNALING_MAX_NAME_LENGTH)
+    {
+      signaling_server_count_rejected (self->server);
+      return;
+    }
+
+  if (join)
+    ok = signaling_router_join (router, self->client, name, &error) != NULL;
+  else
+    ok = signaling_router_leave (router, self->client, name, &error);
+
+  /* Leaving a room one is not in is a no-op in Socket.IO. */
+  if (!ok && !g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
+    {
+      signaling_server_count_rejected (self->server);
+      g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+    }
+}
+
+static gboolean
+on_event (SignalingSocketioSocket     *socket,
+          const char                  *name,
+          JsonArray                   *args,
+          GPtrArray                   *attachments,
+          SignalingSocketioAck        *ack,
+          SignalingSocketioConnection *self)
+{
+  static const struct {
+    const char *event;
+    SignalingMessageKind kind;
+  } seed000[] = {
+    { "offer_sdp", SIGNALING_MESSAGE_KIND_OFFER },
+    { "answer_sdp", SIGNALING_MESSAGE_KIND_ANSWER },
+    { "send_ice", SIGNALING_MESSAGE_KIND_CANDIDATE },
+  }, seed003[] = {
+    { "offer", SIGNALING_MESSAGE_KIND_OFFER },
+    { "answer", SIGNALING_MESSAGE_KIND_ANSWER },
+    { "candidate", SIGNALING_MESSAGE_KIND_CANDIDATE },
+    { "hangup", SIGNALING_MESSAGE_KIND_HANGUP },
+  };
+  g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL)
+    return TRUE;
+
+  if (!signaling_router_admit (signaling_server_get_router (self->server), self->client,
+                               strlen (name), &error))
+    {
+      signaling_server_count_rejected (self->server);
+      if (self->vocabulary != SIGNALING_VOCABULARY_SEED003)
+        emit_error (self, error->message);
+      return TRUE;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (seed000); i++)
+    if (g_str_equal (name, seed000[i].event))
+      {
+        handle_seed000 (self, seed000[i].kind, args);
+        return TRUE;
+      }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (seed003); i++)
+    if (g_str_equal (name, seed003[i].event))
+      {
+        handle_seed003 (self, seed003[i].kind, args);
+        return TRUE;
+      }
+
+  if (g_str_equal (name, "JoinSocket") || g_str_equal (name, "LeaveSocket"))
+    {
+      handle_room (self, g_str_equal (name, "JoinSocket"), args);
+      return TRUE;
+    }
+
+  /* Not ours: the application's handlers may take it. */
+  return FALSE;
+}
+
+static void
+on_disconnected (SignalingSocketioSocket     *socket,
+                 const char                  *reason,
+                 SignalingSocketioConnection *self)
+{
+  g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
+
+  if (self->client != NULL)
+    {
+      SignalingClient *client = self->client;
+
+      self->client = NULL;
+      signaling_router_remove_client (signaling_server_get_router (self->server), client, reason);
+    }
+}
+
+/* Encoding what the router delivers */
+
+static SignalingVocabulary
+vocabulary_for (SignalingSocketioConnection *self,
+                SignalingMessage            *message)
+{
+  SignalingVocabulary vocabulary = signaling_message_get_vocabulary (message);
+
+  if (vocabulary != SIGNALING_VOCABULARY_NATIVE)
+    return vocabulary;
+  if (self->vocabulary != SIGNALING_VOCABULARY_NATIVE)
+    return self->vocabulary;
+
+  /* A peer that has said nothing yet: one in rooms is a seed 003
+   * client, one addressed by its id a seed 000 client. */
+  return signaling_client_get_room_count (self->client) > 0 ? SIGNALING_VOCABULARY_SEED003
+                                                            : SIGNALING_VOCABULARY_SEED000;
+}
+
+static void
+add_native_candidate_fields (JsonObject       *object,
+                             SignalingMessage *message)
+{
+  JsonNode *candidate = signaling_message_get_candidate (message);
+
+  if (candidate != NULL && JSON_NODE_HOLDS_OBJECT (candidate))
+    {
+      copy_member (object, "candidate", json_node_get_object (candidate), "candidate");
+      copy_member (object, "mid", json_node_get_object (candidate), "sdpMid");
+    }
+  else
+    {
+      json_object_set_null_member (object, "candidate");
+      json_object_set_null_member (object, "mid");
+    }
+}
+
+static gsize
+deliver_seed000 (SignalingSocketioConnection *self,
+                 SignalingMessage            *message)
+{
+  static const char *events[] = {
+    [SIGNALING_MESSAGE_KIND_OFFER] = "offer_sdp",
+    [SIGNALING_MESSAGE_KIND_ANSWER] = "answer_sdp",
+    [SIGNALING_MESSAGE_KIND_CANDIDATE] = "send_ice",
+    [SIGNALING_MESSAGE_KIND_HANGUP] = "hangup",
+    [SIGNALING_MESSAGE_KIND_MESSAGE] = "message",
+  };
+  SignalingMessageKind kind = signaling_message_get_kind (message);
+  JsonObject *original = signaling_message_get_vocabulary (message) == SIGNALING_VOCABULARY_SEED000
+                         ? signaling_message_get_original (message) : NULL;
+  JsonObject *object = json_object_new ();
+  JsonObject *payload = signaling_message_get_payload (message);
+
+  json_object_set_string_member (object, "from", signaling_message_get_from (message));
+
+  if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE && original != NULL)
+    {
+      copy_member (object, "candidate", original, "candidate");
+      copy_member (object, "mid", original, "mid");
+    }
+  else if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
+    add_native_candidate_fields (object, message);
+  else if (kind == SIGNALING_MESSAGE_KIND_OFFER || kind == SIGNALING_MESSAGE_KIND_ANSWER)
+    copy_member (object, "sdp", original != NULL ? original : payload, "sdp");
+  else if (kind == SIGNALING_MESSAGE_KIND_HANGUP)
+    copy_member (object, "reason", payload, "reason");
+  else
+    copy_member (object, "data", payload, "data");
+
+  emit_object (self, events[kind], object);
+  return 1;
+}
+
+static JsonObject *
+session_description (const char *type,
+                     JsonObject *payload)
+{
+  JsonObject *description = json_object_new ();
+
+  json_object_set_string_member (description, "type", type);
+  copy_member (description, "sdp", payload, "sdp");
+  return description;
+}
+
+static gsize
+deliver_seed003 (SignalingSocketioConnection *self,
+                 SignalingMessage            *message)
+{
+  SignalingMessageKind kind = signaling_message_get_kind (message);
+  const char *field = seed003_field (kind);
+  gboolean same = signaling_message_get_vocabulary (message) == SIGNALING_VOCABULARY_SEED003;
+  JsonObject *payload = signaling_message_get_payload (message);
+  const char *from = same ? signaling_message_get_claimed_from (message)
+                          : signaling_message_get_from (message);
+  JsonObject *object = json_object_new ();
+
+  /* The seed builds {<kind>: d.<kind>, from: d.from}: that key order. */
+  if (field != NULL && same)
+    copy_member (object, field, signaling_message_get_original (message), field);
+  else if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
+    copy_member (object, "candidate", payload, "candidate");
+  else if (field != NULL)
+    json_object_set_object_member (object, field, session_description (field, payload));
+  else if (kind == SIGNALING_MESSAGE_KIND_MESSAGE)
+    copy_member (object, "data", payload, "data");
+  else if (kind == SIGNALING_MESSAGE_KIND_HANGUP && !same)
+    copy_member (object, "reason", payload, "reason");
+
+  json_object_set_string_member (object, "from", from);
+  emit_object (self, signaling_message_kind_to_string (kind), object);
+  return 1;
+}
+
+static gsize
+signaling_socketio_connection_deliver (SignalingConnection *connection,
+                                       SignalingMessage    *message)
+{
+  SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
+  SignalingMessageKind kind = signaling_message_get_kind (message);
+
+  if (self->client == NULL || !signaling_socketio_socket_is_connected (self->socket))
+    return 0;
+
+  /* The seeds have no words for room membership or keep-alives. */
+  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE ||
+      kind == SIGNALING_MESSAGE_KIND_PING)
+    return 0;
+
+  if (vocabulary_for (self, message) == SIGNALING_VOCABULARY_SEED003)
+    return deliver_seed003 (self, message);
+  return deliver_seed000 (self, message);
+}
+
+static void
+signaling_socketio_connection_close (SignalingConnection *connection,
+                                     gushort              code,
+                                     const char          *reason)
+{
+  SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
+
+  /* Socket.IO has no close codes: end the whole Engine.IO session, so
+   * the client sees "io server disconnect" and may reconnect. */
+  signaling_socketio_socket_disconnect (self->socket);
+  signaling_engineio_socket_close (signaling_socketio_socket_get_engine (self->socket), reason);
+}
+
+static const char *
+signaling_socketio_connection_get_protocol (SignalingConnection *connection)
+{
+  return "socket.io";
+}
+
+static const char *
+signaling_socketio_connection_get_transport (SignalingConnection *connection)
+{
+  SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
+
+  return signaling_engineio_socket_get_transport (signaling_socketio_socket_get_engine (self->socket));
+}
+
+static void
+signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
+{
+  iface->deliver = signaling_socketio_connection_deliver;
+  iface->close = signaling_socketio_connection_close;
+  iface->get_protocol = signaling_socketio_connection_get_protocol;
+  iface->get_transport = signaling_socketio_connection_get_transport;
+}
+
+/*
+ * signaling_socketio_connection_accept:
+ *
+ * Takes a new socket of the default namespace: registers its client
+ * with the router (the socket id is the client id, as seed 000's
+ * clients expect) and sends seed 000's `your_id`.
+ */
+void
+signaling_socketio_connection_accept (SignalingServer         *server,
+                                      SignalingSocketioSocket *socket)
+{
+  g_autoptr(SignalingSocketioConnection) self = NULL;
+  g_autoptr(SignalingClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) args = json_array_new ();
+  SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
+
+  self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
+  self->socket = g_object_ref (socket);
+  self->server = server;
+
+  client = signaling_client_new (signaling_socketio_socket_get_id (socket),
+                                 signaling_engineio_socket_get_remote_address (engine),
+                                 SIGNALING_CONNECTION (self));
+
+  if (!signaling_router_add_client (signaling_server_get_router (server), client, &error))
+    {
+      emit_error (self, error->message);
+      signaling_server_count_rejected (server);
+      signaling_engineio_socket_close (engine, "server full");
+      return;
+    }
+
+  self->client = client;
+  g_signal_connect_object (socket, "event", G_CALLBACK (on_event), self, 0);
+  g_signal_connect_object (socket, "disconnected", G_CALLBACK (on_disconnected), self, 0);
+
+  json_array_add_string_element (args, signaling_socketio_socket_get_id (socket));
+  signaling_socketio_socket_emit (socket, "your_id", args, NULL);
+}

@@ -1,0 +1,383 @@
+/* signaling-socketio-server.c: Socket.IO v5 on top of an Engine.IO server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "signaling-socketio-namespace-private.h"
+#include "signaling-socketio-packet-private.h"
+#include "signaling-socketio-server.h"
+#include "signaling-socketio-socket-private.h"
+
+/**
+ * SignalingSocketioServer:
+ *
+ * Socket.IO protocol v5 over a [class@Signaling.EngineioServer]:
+ * namespaces, events, acknowledgements and binary attachments.
+ *
+ * Only namespaces added with
+ * [method@Signaling.SocketioServer.add_namespace] accept connections;
+ * others get `{"message":"Invalid namespace"}`. A malformed packet
+ * closes the client's Engine.IO session, as in the reference server.
+ */
+struct _SignalingSocketioServer
+{
+  GObject parent_instance;
+
+  SignalingEngineioServer *engine;
+  GHashTable *namespaces;  /* name → SignalingSocketioNamespace */
+  guint connect_timeout;   /* ms */
+};
+
+G_DEFINE_FINAL_TYPE (SignalingSocketioServer, signaling_socketio_server, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_CONNECT_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* What one Engine.IO session carries: the packet decoder (binary
+ * packets span several messages) and its namespace sockets. */
+typedef struct {
+  SignalingSocketioServer *server;  /* unowned */
+  SignalingEngineioSocket *engine;
+  SignalingSocketioDecoder *decoder;
+  GHashTable *sockets;              /* nsp → SignalingSocketioSocket */
+  guint connect_timeout_source;
+} Session;
+
+static void
+session_free (Session *session)
+{
+  g_clear_handle_id (&session->connect_timeout_source, g_source_remove);
+  g_clear_pointer (&session->sockets, g_hash_table_unref);
+  g_clear_pointer (&session->decoder, signaling_socketio_decoder_free);
+  g_clear_object (&session->engine);
+  g_free (session);
+}
+
+static void
+signaling_socketio_server_dispose (GObject *object)
+{
+  SignalingSocketioServer *self = SIGNALING_SOCKETIO_SERVER (object);
+
+  if (self->engine != NULL)
+    g_signal_handlers_disconnect_by_data (self->engine, self);
+  g_clear_object (&self->engine);
+  g_clear_pointer (&self->namespaces, g_hash_table_unref);
+
+  G_OBJECT_CLASS (signaling_socketio_server_parent_class)->dispose (object);
+}
+
+static void
+signaling_socketio_server_get_property (GObject    *object,
+                                        guint       prop_id,
+                                        GValue     *value,
+                                        GParamSpec *pspec)
+{
+  SignalingSocketioServer *self = SIGNALING_SOCKETIO_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, self->connect_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+signaling_socketio_server_set_property (GObject      *object,
+                                        guint         prop_id,
+                                        const GValue *value,
+                                        GParamSpec   *pspec)
+{
+  SignalingSocketioServer *self = SIGNALING_SOCKETIO_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONNECT_TIMEOUT:
+      self->connect_timeout = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+signaling_socketio_server_class_init (SignalingSocketioServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = signaling_socketio_server_dispose;
+  object_class->get_property = signaling_socketio_server_get_property;
+  object_class->set_property = signaling_socketio_server_set_property;
+
+  /**
+   * SignalingSocketioServer:connect-timeout:
+   *
+   * Milliseconds a new Engine.IO session has to connect to a namespace
+   * before it is closed (Socket.IO's `connectTimeout`).
+   */
+  properties[PROP_CONNECT_TIMEOUT] =
+    g_param_spec_uint ("connect-timeout", NULL, NULL, 1, G_MAXINT, 45000,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+signaling_socketio_server_init (SignalingSocketioServer *self)
+{
+  self->namespaces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+static void
+send_connect_error (Session    *session,
+                    const char *nsp)
+{
+  g_autoptr(JsonNode) data = json_from_string ("{\"message\":\"Invalid namespace\"}", NULL);
+  SignalingSocketioPacket *packet;
+  g_autofree char *text = NULL;
+
+  packet = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_CONNECT_ERROR, nsp, -1, data);
+  text = signaling_socketio_packet_encode (packet);
+  signaling_socketio_packet_free (packet);
+  signaling_engineio_socket_send_text (session->engine, text);
+}
+
+static void
+on_socket_disconnected (SignalingSocketioSocket *socket,
+                        const char              *reason,
+                        Session                 *session)
+{
+  g_signal_handlers_disconnect_by_data (socket, session);
+  g_hash_table_remove (session->sockets, signaling_socketio_socket_get_namespace (socket));
+}
+
+static void
+handle_connect (Session                 *session,
+                SignalingSocketioPacket *packet)
+{
+  SignalingSocketioNamespace *namespace;
+  g_autoptr(SignalingSocketioSocket) socket = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  SignalingSocketioPacket *connected;
+  g_autofree char *json = NULL;
+
+  namespace = g_hash_table_lookup (session->server->namespaces, packet->nsp);
+  if (namespace == NULL)
+    {
+      send_connect_error (session, packet->nsp);
+      return;
+    }
+
+  /* Connecting twice to a namespace keeps the first socket. */
+  if (g_hash_table_contains (session->sockets, packet->nsp))
+    return;
+
+  g_clear_handle_id (&session->connect_timeout_source, g_source_remove);
+
+  socket = signaling_socketio_socket_new (session->engine, packet->nsp, packet->data);
+  g_hash_table_insert (session->sockets, g_strdup (packet->nsp), g_object_ref (socket));
+  g_signal_connect (socket, "disconnected", G_CALLBACK (on_socket_disconnected), session);
+
+  json = g_strdup_printf ("{\"sid\":\"%s\"}", signaling_socketio_socket_get_id (socket));
+  reply = json_from_string (json, NULL);
+  connected = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_CONNECT, packet->nsp, -1, reply);
+  signaling_socketio_socket_send_packet (socket, connected);
+  signaling_socketio_packet_free (connected);
+
+  signaling_socketio_namespace_emit_connection (namespace, socket);
+}
+
+static void
+handle_packet (Session                 *session,
+               SignalingSocketioPacket *packet)
+{
+  SignalingSocketioSocket *socket;
+
+  if (packet->type == SIGNALING_SOCKETIO_PACKET_CONNECT)
+    {
+      handle_connect (session, packet);
+      return;
+    }
+
+  socket = g_hash_table_lookup (session->sockets, packet->nsp);
+  if (socket == NULL)
+    {
+      g_debug ("Socket.IO: packet for namespace %s, which the client has not joined", packet->nsp);
+      return;
+    }
+
+  if (packet->type == SIGNALING_SOCKETIO_PACKET_DISCONNECT)
+    signaling_socketio_socket_mark_disconnected (socket, "client namespace disconnect");
+  else
+    signaling_socketio_socket_handle_packet (socket, packet);
+}
+
+static void
+on_engine_message (SignalingEngineioSocket *engine,
+                   GBytes                  *data,
+                   gboolean                 binary,
+                   Session                 *session)
+{
+  g_autoptr(SignalingSocketioPacket) packet = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary)
+    packet = signaling_socketio_decoder_add_binary (session->decoder, data, &error);
+  else
+    packet = signaling_socketio_decoder_add_text (session->decoder,
+                                                  g_bytes_get_data (data, NULL),
+                                                  g_bytes_get_size (data), &error);
+
+  if (error != NULL)
+    {
+      /* As the reference server does: a peer that speaks nonsense is
+       * closed, not argued with. */
+      g_debug ("Socket.IO: closing session %s: %s",
+               signaling_engineio_socket_get_id (engine), error->message);
+      signaling_engineio_socket_close (engine, "parse error");
+      return;
+    }
+
+  if (packet != NULL)
+    handle_packet (session, packet);
+}
+
+static void
+disconnect_all_sockets (Session    *session,
+                        const char *reason)
+{
+  GHashTableIter iter;
+  gpointer socket;
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_hash_table_iter_init (&iter, session->sockets);
+  while (g_hash_table_iter_next (&iter, NULL, &socket))
+    g_ptr_array_add (sockets, g_object_ref (socket));
+
+  for (guint i = 0; i < sockets->len; i++)
+    signaling_socketio_socket_mark_disconnected (g_ptr_array_index (sockets, i), reason);
+}
+
+static void
+on_engine_closed (SignalingEngineioSocket *engine,
+                  const char              *reason,
+                  Session                 *session)
+{
+  g_signal_handlers_disconnect_by_data (engine, session);
+  disconnect_all_sockets (session, reason);
+  session_free (session);
+}
+
+static gboolean
+on_connect_timeout (gpointer user_data)
+{
+  Session *session = user_data;
+
+  session->connect_timeout_source = 0;
+  if (g_hash_table_size (session->sockets) == 0)
+    signaling_engineio_socket_close (session->engine, "connect timeout");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_engine_connection (SignalingEngineioServer *engine_server,
+                      SignalingEngineioSocket *engine,
+                      SignalingSocketioServer *self)
+{
+  Session *session = g_new0 (Session, 1);
+
+  session->server = self;
+  session->engine = g_object_ref (engine);
+  session->decoder = signaling_socketio_decoder_new ();
+  session->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  session->connect_timeout_source = g_timeout_add (self->connect_timeout, on_connect_timeout, session);
+
+  g_signal_connect (engine, "message", G_CALLBACK (on_engine_message), session);
+  g_signal_connect (engine, "closed", G_CALLBACK (on_engine_closed), session);
+}
+
+/**
+ * signaling_socketio_server_new:
+ * @engine: the Engine.IO server to run over
+ *
+ * Returns: (transfer full): a new Socket.IO server with no namespace yet
+ */
+SignalingSocketioServer *
+signaling_socketio_server_new (SignalingEngineioServer *engine)
+{
+  SignalingSocketioServer *self;
+
+  g_return_val_if_fail (SIGNALING_IS_ENGINEIO_SERVER (engine), NULL);
+
+  self = g_object_new (SIGNALING_TYPE_SOCKETIO_SERVER, NULL);
+  self->engine = g_object_ref (engine);
+  g_signal_connect (engine, "connection", G_CALLBACK (on_engine_connection), self);
+
+  return self;
+}
+
+/**
+ * signaling_socketio_server_get_engine:
+ * @self: a Socket.IO server
+ *
+ * Returns: (transfer none): the Engine.IO server underneath
+ */
+SignalingEngineioServer *
+signaling_socketio_server_get_engine (SignalingSocketioServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SOCKETIO_SERVER (self), NULL);
+  return self->engine;
+}
+
+/**
+ * signaling_socketio_server_add_namespace:
+ * @self: a Socket.IO server
+ * @name: a namespace name starting with `/`
+ *
+ * Lets clients connect to @name; connect to the namespace's
+ * [signal@Signaling.SocketioNamespace::connection] to serve them.
+ *
+ * Returns: (transfer none): the namespace (the existing one if @name
+ *   was added before)
+ */
+SignalingSocketioNamespace *
+signaling_socketio_server_add_namespace (SignalingSocketioServer *self,
+                                         const char              *name)
+{
+  SignalingSocketioNamespace *namespace;
+
+  g_return_val_if_fail (SIGNALING_IS_SOCKETIO_SERVER (self), NULL);
+  g_return_val_if_fail (name != NULL && name[0] == '/', NULL);
+
+  namespace = g_hash_table_lookup (self->namespaces, name);
+  if (namespace == NULL)
+    {
+      namespace = signaling_socketio_namespace_new (name);
+      g_hash_table_insert (self->namespaces, g_strdup (name), namespace);
+    }
+
+  return namespace;
+}
+
+/**
+ * signaling_socketio_server_lookup_namespace:
+ * @self: a Socket.IO server
+ * @name: a namespace name
+ *
+ * Returns: (transfer none) (nullable): the namespace, or %NULL
+ */
+SignalingSocketioNamespace *
+signaling_socketio_server_lookup_namespace (SignalingSocketioServer *self,
+                                            const char              *name)
+{
+  g_return_val_if_fail (SIGNALING_IS_SOCKETIO_SERVER (self), NULL);
+  return g_hash_table_lookup (self->namespaces, name);
+}
