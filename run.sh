@@ -78,8 +78,14 @@ print(line)
 PY
 }
 
+install_node_modules() {
+  log "Installing the Node test dependencies (npm ci)"
+  (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 run_tests() {
   local status=0
+  install_node_modules
   build "$BUILD_DIR"
   log "Testing ($BUILD_DIR)"
   meson test -C "$BUILD_DIR" --print-errorlogs || status=1

@@ -28,6 +28,7 @@ typedef struct {
   const char *name;         /* long option and configuration key */
   SettingKind kind;
   const char *property;     /* SignalingServer property, or NULL */
+  guint minimum;            /* for numbers */
   const char *description;
   const char *arg_description;
 } SettingSpec;
@@ -44,32 +45,41 @@ enum {
   SETTING_KEEPALIVE_INTERVAL,
   SETTING_ICE_SERVER,
   SETTING_ALLOWED_ORIGIN,
+  SETTING_PING_INTERVAL,
+  SETTING_PING_TIMEOUT,
+  SETTING_MAX_PAYLOAD,
   N_SETTINGS
 };
 
 static const SettingSpec settings[N_SETTINGS] = {
-  [SETTING_PORT] = { "port", SETTING_UINT, NULL,
+  [SETTING_PORT] = { "port", SETTING_UINT, NULL, 0,
     N_("TCP port to listen on (default 3000)"), N_("PORT") },
-  [SETTING_ADDRESS] = { "address", SETTING_STRV, NULL,
+  [SETTING_ADDRESS] = { "address", SETTING_STRV, NULL, 0,
     N_("IP address to listen on; repeat for several (default: all interfaces)"), N_("ADDRESS") },
-  [SETTING_MAX_CLIENTS] = { "max-clients", SETTING_UINT, "max-clients",
+  [SETTING_MAX_CLIENTS] = { "max-clients", SETTING_UINT, "max-clients", 0,
     N_("Most clients connected at once, 0 for no limit"), N_("N") },
-  [SETTING_MAX_MESSAGE_SIZE] = { "max-message-size", SETTING_UINT, "max-message-size",
+  [SETTING_MAX_MESSAGE_SIZE] = { "max-message-size", SETTING_UINT, "max-message-size", 0,
     N_("Largest message in bytes, 0 for no limit"), N_("BYTES") },
-  [SETTING_MAX_ROOMS_PER_CLIENT] = { "max-rooms-per-client", SETTING_UINT, "max-rooms-per-client",
+  [SETTING_MAX_ROOMS_PER_CLIENT] = { "max-rooms-per-client", SETTING_UINT, "max-rooms-per-client", 0,
     N_("Most rooms one client may join, 0 for no limit"), N_("N") },
-  [SETTING_MAX_ROOM_MEMBERS] = { "max-room-members", SETTING_UINT, "max-room-members",
+  [SETTING_MAX_ROOM_MEMBERS] = { "max-room-members", SETTING_UINT, "max-room-members", 0,
     N_("Most members of one room, 0 for no limit"), N_("N") },
-  [SETTING_RATE_LIMIT] = { "rate-limit", SETTING_DOUBLE, "rate-limit",
+  [SETTING_RATE_LIMIT] = { "rate-limit", SETTING_DOUBLE, "rate-limit", 0,
     N_("Messages per second one client may send, 0 for no limit"), N_("RATE") },
-  [SETTING_RATE_BURST] = { "rate-burst", SETTING_UINT, "rate-burst",
+  [SETTING_RATE_BURST] = { "rate-burst", SETTING_UINT, "rate-burst", 1,
     N_("Messages a client may send at once above the rate"), N_("N") },
-  [SETTING_KEEPALIVE_INTERVAL] = { "keepalive-interval", SETTING_UINT, "keepalive-interval",
+  [SETTING_KEEPALIVE_INTERVAL] = { "keepalive-interval", SETTING_UINT, "keepalive-interval", 0,
     N_("Seconds between WebSocket pings, 0 to never ping"), N_("SECONDS") },
-  [SETTING_ICE_SERVER] = { "ice-server", SETTING_STRV, "ice-servers",
+  [SETTING_ICE_SERVER] = { "ice-server", SETTING_STRV, "ice-servers", 0,
     N_("STUN/TURN URL offered to clients; repeat for several"), N_("URL") },
-  [SETTING_ALLOWED_ORIGIN] = { "allowed-origin", SETTING_STRV, "allowed-origins",
+  [SETTING_ALLOWED_ORIGIN] = { "allowed-origin", SETTING_STRV, "allowed-origins", 0,
     N_("Origin browsers may connect from; repeat for several (default: any)"), N_("ORIGIN") },
+  [SETTING_PING_INTERVAL] = { "ping-interval", SETTING_UINT, "ping-interval", 1,
+    N_("Milliseconds between Socket.IO pings (default 25000)"), N_("MS") },
+  [SETTING_PING_TIMEOUT] = { "ping-timeout", SETTING_UINT, "ping-timeout", 1,
+    N_("Milliseconds a Socket.IO client has to answer a ping (default 20000)"), N_("MS") },
+  [SETTING_MAX_PAYLOAD] = { "max-payload", SETTING_UINT, "max-payload", 1,
+    N_("Largest Socket.IO payload in bytes (default 1000000)"), N_("BYTES") },
 };
 
 typedef struct {
@@ -157,9 +167,9 @@ parse_number (const SettingSpec  *spec,
   else
     {
       guint64 number;
-      guint64 maximum = spec == &settings[SETTING_PORT] ? G_MAXUINT16 : G_MAXUINT;
+      guint64 maximum = spec == &settings[SETTING_PORT] ? G_MAXUINT16 : G_MAXINT;
 
-      if (!g_ascii_string_to_unsigned (text, 10, 0, maximum, &number, &local_error))
+      if (!g_ascii_string_to_unsigned (text, 10, spec->minimum, maximum, &number, &local_error))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        _("Invalid value “%s” for %s: %s"),

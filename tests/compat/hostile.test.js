@@ -1,0 +1,123 @@
+// Input that crashed or confused the Node seed servers. signalbox answers
+// with an `error` event where seed 000 has one, drops it silently where
+// seed 003 has none, and keeps serving. Runs against signalbox only: the
+// replicas crash on most of this.
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const WebSocket = require('ws');
+const { target, TRANSPORTS, startServer, connect, next } = require('./lib/harness');
+
+// A seed 003 round trip through a room one has joined proves the join
+// has landed (the seed acknowledges nothing).
+async function settle(socket, room) {
+  socket.emit('hangup', { to: room, from: room });
+  await next(socket, 'hangup');
+}
+
+const skip = target !== 'signalbox' && 'the seed replicas crash on hostile input; signalbox only';
+
+for (const transport of TRANSPORTS) {
+  describe(`hostile input over ${transport.name}`, { skip }, () => {
+    let server;
+    const sockets = [];
+    const peer = async () => {
+      const socket = await connect(server, transport);
+      sockets.push(socket);
+      const [id] = await next(socket, 'your_id');
+      return { socket, id };
+    };
+
+    before(async () => { server = await startServer('000'); });
+    after(async () => { sockets.forEach((s) => s.close()); await server.stop(); });
+
+    it('answers malformed seed 000 events with an error and keeps the connection', async () => {
+      const a = await peer();
+      const b = await peer();
+      const bad = [
+        ['offer_sdp', 'this is not json'],
+        ['offer_sdp', '[1,2]'],
+        ['answer_sdp', JSON.stringify({ sdp: 'no target' })],
+        ['send_ice', JSON.stringify({ targetClientId: 42, candidate: 'c', mid: '0' })],
+        ['offer_sdp', { targetClientId: b.id, sdp: 'an object, not a string' }],
+        ['answer_sdp'],
+        ['send_ice', null],
+      ];
+      for (const [event, ...args] of bad) {
+        a.socket.emit(event, ...args);
+        const [error] = await next(a.socket, 'error');
+        assert.equal(typeof error.message, 'string', `${event} ${JSON.stringify(args)}`);
+        assert.ok(error.message.length > 0);
+      }
+      a.socket.emit('offer_sdp', JSON.stringify({ targetClientId: b.id, sdp: 'still works' }));
+      assert.deepEqual(await next(b.socket, 'offer_sdp'), [{ from: a.id, sdp: 'still works' }]);
+      assert.deepEqual(b.socket.received, []);
+      assert.ok(server.alive());
+    });
+
+    it('drops malformed seed 003 events silently and keeps serving', async () => {
+      const a = await peer();
+      const b = await peer();
+      b.socket.emit('JoinSocket', 'bob-room');
+      await settle(b.socket, 'bob-room');
+      a.socket.emit('offer');
+      a.socket.emit('offer', 'not an object');
+      a.socket.emit('answer', { answer: 'no to' });
+      a.socket.emit('candidate', { to: { nested: true }, candidate: 'c' });
+      a.socket.emit('hangup', 7);
+      a.socket.emit('JoinSocket');
+      a.socket.emit('JoinSocket', { not: 'a name' });
+      a.socket.emit('LeaveSocket', 'never-joined');
+      a.socket.emit('offer', { to: 'bob-room', offer: { type: 'offer', sdp: 'ok' }, from: 'bob-room' });
+      // A never joined "bob-room", so its claimed `from` is replaced by its id.
+      assert.deepEqual(await next(b.socket, 'offer'), [{ offer: { type: 'offer', sdp: 'ok' }, from: a.id }]);
+      assert.deepEqual(a.socket.received.filter((r) => r.event !== 'offer'), []);
+      assert.ok(server.alive());
+    });
+
+    it('keeps a claimed seed 003 `from` only for a room the sender joined', async () => {
+      const a = await peer();
+      const b = await peer();
+      a.socket.emit('JoinSocket', 'alice');
+      b.socket.emit('JoinSocket', 'bob');
+      await settle(a.socket, 'alice');
+      await settle(b.socket, 'bob');
+      a.socket.emit('offer', { to: 'bob', offer: { type: 'offer', sdp: 'x' }, from: 'alice' });
+      assert.deepEqual(await next(b.socket, 'offer'), [{ offer: { type: 'offer', sdp: 'x' }, from: 'alice' }]);
+      a.socket.emit('offer', { to: 'bob', offer: { type: 'offer', sdp: 'y' }, from: 'bob' });
+      assert.deepEqual(await next(b.socket, 'offer'), [{ offer: { type: 'offer', sdp: 'y' }, from: a.id }]);
+    });
+  });
+}
+
+describe('hostile Engine.IO traffic', { skip }, () => {
+  let server;
+  before(async () => { server = await startServer('000'); });
+  after(async () => { await server.stop(); });
+
+  it('closes a session that sends garbage, and nobody else', async () => {
+    const good = await connect(server, TRANSPORTS[0]);
+    const [goodId] = await next(good, 'your_id');
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    await new Promise((resolve) => ws.once('message', resolve));
+    ws.send('40');
+    ws.send('4{"not":"a packet"');
+    await new Promise((resolve) => ws.once('close', resolve));
+    good.emit('offer_sdp', JSON.stringify({ targetClientId: goodId, sdp: 'self' }));
+    assert.deepEqual(await next(good, 'offer_sdp'), [{ from: goodId, sdp: 'self' }]);
+    good.close();
+  });
+
+  it('refuses Engine.IO v3 and unknown transports with HTTP 400', async () => {
+    for (const query of ['EIO=3&transport=polling', 'EIO=4&transport=carrier-pigeon', 'transport=polling']) {
+      const response = await fetch(`${server.url}/socket.io/?${query}`);
+      assert.equal(response.status, 400, query);
+      const body = await response.json();
+      assert.equal(typeof body.code, 'number');
+      assert.equal(typeof body.message, 'string');
+    }
+    const v3 = await (await fetch(`${server.url}/socket.io/?EIO=3&transport=polling`)).json();
+    assert.deepEqual(v3, { code: 5, message: 'Unsupported protocol version' });
+  });
+});
