@@ -96,6 +96,11 @@ struct _SignalboxOptions
   char *config_file;
   gboolean version;
   gboolean verbose;
+  gboolean system_bus;
+  gboolean session_bus;
+  gboolean no_dbus;
+  gboolean replace;
+  char *bus;  /* from the configuration file */
 };
 
 SignalboxOptions *
@@ -118,6 +123,7 @@ signalbox_options_free (SignalboxOptions *options)
   for (guint i = 0; i < N_SETTINGS; i++)
     g_strfreev (options->values[i].strv_value);
   g_free (options->config_file);
+  g_free (options->bus);
   g_free (options);
 }
 
@@ -203,7 +209,7 @@ on_number_option (const char  *option_name,
 static GOptionEntry *
 build_entries (SignalboxOptions *options)
 {
-  GOptionEntry *entries = g_new0 (GOptionEntry, N_SETTINGS + 4);
+  GOptionEntry *entries = g_new0 (GOptionEntry, N_SETTINGS + 8);
   guint n = 0;
 
   for (guint i = 0; i < N_SETTINGS; i++, n++)
@@ -228,6 +234,14 @@ build_entries (SignalboxOptions *options)
   entries[n++] = (GOptionEntry) { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options->config_file,
                                   N_("Read settings from FILE (default " DEFAULT_CONFIG_FILE " if it exists)"),
                                   N_("FILE") };
+  entries[n++] = (GOptionEntry) { "session", 0, 0, G_OPTION_ARG_NONE, &options->session_bus,
+                                  N_("Publish the control interface on the session bus (the default)"), NULL };
+  entries[n++] = (GOptionEntry) { "system", 0, 0, G_OPTION_ARG_NONE, &options->system_bus,
+                                  N_("Publish the control interface on the system bus"), NULL };
+  entries[n++] = (GOptionEntry) { "no-dbus", 0, 0, G_OPTION_ARG_NONE, &options->no_dbus,
+                                  N_("Do not publish the D-Bus control interface"), NULL };
+  entries[n++] = (GOptionEntry) { "replace", 'r', 0, G_OPTION_ARG_NONE, &options->replace,
+                                  N_("Replace a running instance on the bus"), NULL };
   entries[n++] = (GOptionEntry) { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose,
                                   N_("Log debug messages"), NULL };
   entries[n++] = (GOptionEntry) { "version", 0, 0, G_OPTION_ARG_NONE, &options->version,
@@ -299,6 +313,17 @@ load_config_file (SignalboxOptions  *options,
   if (!options->verbose)
     options->verbose = g_key_file_get_boolean (key_file, CONFIG_GROUP, "verbose", NULL);
 
+  /* bus=session|system|none; the command line wins. */
+  options->bus = g_key_file_get_string (key_file, CONFIG_GROUP, "bus", NULL);
+  if (options->bus != NULL &&
+      !g_str_equal (options->bus, "session") && !g_str_equal (options->bus, "system") &&
+      !g_str_equal (options->bus, "none"))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   _("%s: bus must be session, system or none, not “%s”"), path, options->bus);
+      return FALSE;
+    }
+
   g_debug ("Read configuration from %s", path);
   return TRUE;
 }
@@ -331,6 +356,13 @@ signalbox_options_parse (SignalboxOptions   *options,
       return FALSE;
     }
 
+  if (options->system_bus + options->session_bus + options->no_dbus > 1)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                           _("Choose one of --session, --system and --no-dbus"));
+      return FALSE;
+    }
+
   if (options->version)
     return TRUE;
 
@@ -341,6 +373,38 @@ gboolean
 signalbox_options_get_version (SignalboxOptions *options)
 {
   return options->version;
+}
+
+/*
+ * signalbox_options_get_bus:
+ * @out_explicit: (out): whether the user chose the bus, so that failing
+ *   to reach it is an error rather than a warning
+ */
+SignalboxBus
+signalbox_options_get_bus (SignalboxOptions *options,
+                           gboolean         *out_explicit)
+{
+  *out_explicit = TRUE;
+
+  if (options->no_dbus)
+    return SIGNALBOX_BUS_NONE;
+  if (options->system_bus)
+    return SIGNALBOX_BUS_SYSTEM;
+  if (options->session_bus)
+    return SIGNALBOX_BUS_SESSION;
+  if (g_strcmp0 (options->bus, "none") == 0)
+    return SIGNALBOX_BUS_NONE;
+  if (g_strcmp0 (options->bus, "system") == 0)
+    return SIGNALBOX_BUS_SYSTEM;
+
+  *out_explicit = options->bus != NULL;
+  return SIGNALBOX_BUS_SESSION;
+}
+
+gboolean
+signalbox_options_get_replace (SignalboxOptions *options)
+{
+  return options->replace;
 }
 
 gboolean

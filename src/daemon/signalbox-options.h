@@ -10,6 +10,12 @@ G_BEGIN_DECLS
 
 typedef struct _SignalboxOptions SignalboxOptions;
 
+typedef enum {
+  SIGNALBOX_BUS_SESSION,
+  SIGNALBOX_BUS_SYSTEM,
+  SIGNALBOX_BUS_NONE,
+} SignalboxBus;
+
 SignalboxOptions *signalbox_options_new            (void);
 void              signalbox_options_free           (SignalboxOptions  *options);
 gboolean          signalbox_options_parse          (SignalboxOptions  *options,
@@ -20,6 +26,9 @@ gboolean          signalbox_options_get_version    (SignalboxOptions  *options);
 gboolean          signalbox_options_get_verbose    (SignalboxOptions  *options);
 guint             signalbox_options_get_port       (SignalboxOptions  *options);
 const char * const *signalbox_options_get_addresses (SignalboxOptions *options);
+SignalboxBus      signalbox_options_get_bus        (SignalboxOptions  *options,
+                                                    gboolean          *out_explicit);
+gboolean          signalbox_options_get_replace    (SignalboxOptions  *options);
 void              signalbox_options_apply          (SignalboxOptions  *options,
                                                     SignalingServer   *server);
 

@@ -13,6 +13,9 @@
 #include <signaling.h>
 
 #include "signalbox-options.h"
+#include "signalbox-service.h"
+
+#define BUS_NAME "org.signalbox.Signalbox1"
 
 /* How long to wait for peers to finish their close handshakes after
  * SIGTERM before exiting anyway. */
@@ -23,6 +26,12 @@ typedef struct {
   SignalingServer *server;
   gboolean stopping;
   guint grace_source;
+  int exit_status;
+
+  GDBusConnection *bus;
+  guint owner_id;
+  gboolean name_pending;
+  gboolean name_owned;
 } Signalbox;
 
 static void
@@ -33,10 +42,11 @@ quit_when_empty (Signalbox *self)
 }
 
 static void
-on_client_count_changed (SignalingServer *server,
-                         GParamSpec      *pspec,
-                         Signalbox       *self)
+on_counts_changed (SignalingServer *server,
+                   GParamSpec      *pspec,
+                   Signalbox       *self)
 {
+  signalbox_service_notify_status (server);
   quit_when_empty (self);
 }
 
@@ -64,6 +74,7 @@ on_terminate (gpointer user_data)
     }
 
   g_message ("Shutting down");
+  signalbox_service_notify_stopping ();
   self->stopping = TRUE;
   signaling_server_shutdown (self->server);
   self->grace_source = g_timeout_add_seconds (SHUTDOWN_GRACE_SECONDS, on_grace_period_over, self);
@@ -79,15 +90,22 @@ start_listening (Signalbox         *self,
 {
   const char * const *addresses = signalbox_options_get_addresses (options);
   guint port = signalbox_options_get_port (options);
+  gboolean activated;
   GSList *uris;
 
-  if (addresses == NULL || addresses[0] == NULL)
+  /* Under socket activation systemd's sockets replace --address/--port. */
+  if (!signalbox_service_listen_activated (self->server, &activated, error))
+    return FALSE;
+
+  if (activated)
+    addresses = NULL;
+  else if (addresses == NULL || addresses[0] == NULL)
     {
       if (!signaling_server_listen (self->server, NULL, port, error))
         return FALSE;
     }
 
-  for (gsize i = 0; addresses != NULL && addresses[i] != NULL; i++)
+  for (gsize i = 0; !activated && addresses != NULL && addresses[i] != NULL; i++)
     {
       /* With --port 0, bind every address to the port the first got. */
       guint bound_port = i == 0 ? port : signaling_server_get_port (self->server);
@@ -104,6 +122,98 @@ start_listening (Signalbox         *self,
       g_message ("Listening on %s", uri);
     }
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  return TRUE;
+}
+
+static void
+on_name_acquired (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  Signalbox *self = user_data;
+
+  g_message ("Owning %s on D-Bus", name);
+  self->name_pending = FALSE;
+  self->name_owned = TRUE;
+}
+
+static void
+on_name_lost (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  Signalbox *self = user_data;
+
+  if (self->name_owned)
+    {
+      /* Replaced (--replace) or the bus went away: leave cleanly. */
+      g_warning ("Lost the D-Bus name %s; exiting", name);
+      self->exit_status = SIGNALBOX_EXIT_NAME_TAKEN;
+      g_main_loop_quit (self->loop);
+    }
+
+  self->name_pending = FALSE;
+  self->name_owned = FALSE;
+}
+
+/* Publishes the control interface and owns org.signalbox.Signalbox1.
+ * Without a session bus (a server shell, a container) the service runs
+ * on without it, unless the user asked for a bus explicitly. */
+static gboolean
+start_dbus (Signalbox         *self,
+            SignalboxOptions  *options,
+            GError           **error)
+{
+  gboolean explicit;
+  SignalboxBus bus = signalbox_options_get_bus (options, &explicit);
+  GBusNameOwnerFlags flags = G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT;
+  g_autoptr(GError) local_error = NULL;
+
+  if (bus == SIGNALBOX_BUS_NONE)
+    return TRUE;
+
+  self->bus = g_bus_get_sync (bus == SIGNALBOX_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION,
+                              NULL, &local_error);
+  if (self->bus == NULL)
+    {
+      if (explicit)
+        {
+          self->exit_status = SIGNALBOX_EXIT_BUS_UNAVAILABLE;
+          g_set_error (error, local_error->domain, local_error->code,
+                       _("Cannot connect to the %s bus: %s"),
+                       bus == SIGNALBOX_BUS_SYSTEM ? "system" : "session", local_error->message);
+          return FALSE;
+        }
+
+      g_message ("No session bus (%s): the D-Bus control interface is off", local_error->message);
+      return TRUE;
+    }
+
+  if (!signaling_server_export_dbus (self->server, self->bus, NULL, error))
+    {
+      self->exit_status = SIGNALBOX_EXIT_BUS_UNAVAILABLE;
+      return FALSE;
+    }
+
+  if (signalbox_options_get_replace (options))
+    flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
+  flags |= G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE;
+
+  self->name_pending = TRUE;
+  self->owner_id = g_bus_own_name_on_connection (self->bus, BUS_NAME, flags,
+                                                 on_name_acquired, on_name_lost, self, NULL);
+  while (self->name_pending)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (!self->name_owned)
+    {
+      self->exit_status = SIGNALBOX_EXIT_NAME_TAKEN;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   _("The D-Bus name %s is already owned: is signalbox running? (use --replace to take over)"),
+                   BUS_NAME);
+      return FALSE;
+    }
 
   return TRUE;
 }
@@ -158,13 +268,26 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  g_signal_connect (server, "notify::client-count", G_CALLBACK (on_client_count_changed), &self);
+  if (!start_dbus (&self, options, &error))
+    {
+      g_printerr ("signalbox: %s\n", error->message);
+      return self.exit_status;
+    }
+
+  g_signal_connect (server, "notify::client-count", G_CALLBACK (on_counts_changed), &self);
+  g_signal_connect (server, "notify::room-count", G_CALLBACK (on_counts_changed), &self);
+  signalbox_service_notify_ready (server);
 
   g_main_loop_run (loop);
 
   g_clear_handle_id (&self.grace_source, g_source_remove);
+  g_clear_handle_id (&self.owner_id, g_bus_unown_name);
   g_signal_handlers_disconnect_by_data (server, &self);
+  signaling_server_unexport_dbus (server);
+  if (self.bus != NULL)
+    g_dbus_connection_flush_sync (self.bus, NULL, NULL);
+  g_clear_object (&self.bus);
   g_message ("Stopped");
 
-  return EXIT_SUCCESS;
+  return self.exit_status;
 }

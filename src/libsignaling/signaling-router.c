@@ -231,6 +231,7 @@ signaling_router_admit (SignalingRouter  *self,
   const SignalingLimits *limits = signaling_server_get_limits (self->server);
 
   signaling_client_count_in (client, size);
+  signaling_server_note_activity (self->server);
 
   if (!signaling_client_take_token (client, limits->rate_limit, limits->rate_burst))
     {

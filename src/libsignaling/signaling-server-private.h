@@ -28,6 +28,10 @@ const char * const    *signaling_server_get_ice_servers     (SignalingServer *se
 void                   signaling_server_count_relayed       (SignalingServer *self,
                                                              gsize            bytes);
 void                   signaling_server_count_rejected      (SignalingServer *self);
+void                   signaling_server_note_activity       (SignalingServer *self);
+void                   signaling_server_set_activity_func   (SignalingServer *self,
+                                                             GSourceFunc      func,
+                                                             gpointer         data);
 void                   signaling_server_emit_client_connected    (SignalingServer *self,
                                                                   SignalingClient *client);
 void                   signaling_server_emit_client_disconnected (SignalingServer *self,

@@ -51,6 +51,12 @@ struct _SignalingServer
   guint64 messages_relayed;
   guint64 bytes_relayed;
   guint64 messages_rejected;
+
+  /* The D-Bus exporter wants to hear, once per batch, that counters
+   * moved; it never runs on the hot path itself. */
+  GSourceFunc activity_func;
+  gpointer activity_data;
+  gboolean activity_noted;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingServer, signaling_server, G_TYPE_OBJECT)
@@ -995,17 +1001,46 @@ signaling_server_get_ice_servers (SignalingServer *self)
 }
 
 void
+signaling_server_note_activity (SignalingServer *self)
+{
+  if (G_LIKELY (self->activity_noted || self->activity_func == NULL))
+    return;
+
+  self->activity_noted = TRUE;
+  self->activity_func (self->activity_data);
+}
+
+/*
+ * signaling_server_set_activity_func:
+ *
+ * @func is called when counters start moving after a quiet spell; it
+ * should arrange to read them later and then call this again (with the
+ * same function) to re-arm.
+ */
+void
+signaling_server_set_activity_func (SignalingServer *self,
+                                    GSourceFunc      func,
+                                    gpointer         data)
+{
+  self->activity_func = func;
+  self->activity_data = data;
+  self->activity_noted = FALSE;
+}
+
+void
 signaling_server_count_relayed (SignalingServer *self,
                                 gsize            bytes)
 {
   self->messages_relayed++;
   self->bytes_relayed += bytes;
+  signaling_server_note_activity (self);
 }
 
 void
 signaling_server_count_rejected (SignalingServer *self)
 {
   self->messages_rejected++;
+  signaling_server_note_activity (self);
 }
 
 void

@@ -73,6 +73,14 @@ SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_messages_rejected  (SignalingServer  *self);
 
 SIGNALING_AVAILABLE_IN_1_0
+gboolean          signaling_server_export_dbus            (SignalingServer  *self,
+                                                           GDBusConnection  *connection,
+                                                           const char       *object_path,
+                                                           GError          **error);
+SIGNALING_AVAILABLE_IN_1_0
+void              signaling_server_unexport_dbus          (SignalingServer  *self);
+
+SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_disconnect_client      (SignalingServer  *self,
                                                            const char       *id,
                                                            const char       *reason,

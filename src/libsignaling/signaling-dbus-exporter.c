@@ -1,0 +1,588 @@
+/* signaling-dbus-exporter.c: the D-Bus control interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "signaling-client-private.h"
+#include "signaling-dbus-exporter-private.h"
+#include "signaling-dbus-generated.h"
+#include "signaling-error.h"
+#include "signaling-room.h"
+#include "signaling-server-private.h"
+#include "signaling-version.h"
+
+#define EXPORTER_KEY "signaling-dbus-exporter"
+
+/*
+ * SignalingDBusExporter:
+ *
+ * Publishes a SignalingServer on D-Bus as org.signalbox.Signalbox1:
+ * the Server interface on the root object, and one object per client
+ * and per room through an ObjectManager.
+ *
+ * It only reads server state. Membership changes are published as they
+ * happen; counters, which change with every message, are published at
+ * most every SIGNALING_DBUS_COUNTER_INTERVAL_MS, and only after the
+ * server reported activity, so an idle service does not wake up.
+ */
+struct _SignalingDBusExporter
+{
+  GObject parent_instance;
+
+  SignalingServer *server;  /* unowned: the server owns us */
+  GDBusConnection *connection;
+  char *object_path;
+  GDBusObjectManagerServer *manager;
+  SignalingDBusServer *server_iface;
+  GHashTable *clients;      /* SignalingClient → SignalingDBusObjectSkeleton */
+  GHashTable *rooms;        /* SignalingRoom → SignalingDBusObjectSkeleton */
+  guint counters_source;
+};
+
+G_DEFINE_FINAL_TYPE (SignalingDBusExporter, signaling_dbus_exporter, G_TYPE_OBJECT)
+
+static void
+register_errors (void)
+{
+  static gsize registered = 0;
+
+  if (g_once_init_enter (&registered))
+    {
+      static const struct {
+        SignalingError code;
+        const char *name;
+      } errors[] = {
+        { SIGNALING_ERROR_FAILED, "org.signalbox.Signalbox1.Error.Failed" },
+        { SIGNALING_ERROR_UNKNOWN_CLIENT, "org.signalbox.Signalbox1.Error.UnknownClient" },
+        { SIGNALING_ERROR_UNKNOWN_TARGET, "org.signalbox.Signalbox1.Error.UnknownTarget" },
+        { SIGNALING_ERROR_FORBIDDEN, "org.signalbox.Signalbox1.Error.Forbidden" },
+      };
+
+      for (gsize i = 0; i < G_N_ELEMENTS (errors); i++)
+        g_dbus_error_register_error (SIGNALING_ERROR, errors[i].code, errors[i].name);
+      g_once_init_leave (&registered, 1);
+    }
+}
+
+static guint64
+unix_usec (GDateTime *time)
+{
+  return (guint64) g_date_time_to_unix (time) * G_USEC_PER_SEC +
+         g_date_time_get_microsecond (time);
+}
+
+static char *
+child_path (SignalingDBusExporter *self,
+            const char            *kind,
+            const char            *name)
+{
+  g_autofree char *escaped = g_dbus_escape_object_path (name);
+
+  return g_strdup_printf ("%s/%s/%s", self->object_path, kind, escaped);
+}
+
+/* Counters */
+
+static void
+publish_client_counters (SignalingClient             *client,
+                         SignalingDBusObjectSkeleton *object)
+{
+  g_autoptr(SignalingDBusClient) iface = signaling_dbus_object_get_client (SIGNALING_DBUS_OBJECT (object));
+
+  signaling_dbus_client_set_messages_in (iface, signaling_client_get_messages_in (client));
+  signaling_dbus_client_set_messages_out (iface, signaling_client_get_messages_out (client));
+  signaling_dbus_client_set_bytes_in (iface, signaling_client_get_bytes_in (client));
+  signaling_dbus_client_set_bytes_out (iface, signaling_client_get_bytes_out (client));
+  /* A Socket.IO client may have upgraded from polling meanwhile. */
+  signaling_dbus_client_set_transport (iface, signaling_client_get_transport (client));
+}
+
+static gboolean
+publish_counters (gpointer user_data)
+{
+  SignalingDBusExporter *self = user_data;
+  GHashTableIter iter;
+  gpointer client, object;
+
+  self->counters_source = 0;
+
+  signaling_dbus_server_set_messages_relayed (self->server_iface,
+                                              signaling_server_get_messages_relayed (self->server));
+  signaling_dbus_server_set_bytes_relayed (self->server_iface,
+                                           signaling_server_get_bytes_relayed (self->server));
+  signaling_dbus_server_set_messages_rejected (self->server_iface,
+                                               signaling_server_get_messages_rejected (self->server));
+
+  g_hash_table_iter_init (&iter, self->clients);
+  while (g_hash_table_iter_next (&iter, &client, &object))
+    publish_client_counters (client, object);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean on_activity (gpointer user_data);
+
+static gboolean
+on_counters_due (gpointer user_data)
+{
+  SignalingDBusExporter *self = user_data;
+
+  publish_counters (self);
+  /* Re-arm: the next message after this starts a new period. */
+  signaling_server_set_activity_func (self->server, on_activity, self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_activity (gpointer user_data)
+{
+  SignalingDBusExporter *self = user_data;
+
+  if (self->counters_source == 0)
+    self->counters_source = g_timeout_add (SIGNALING_DBUS_COUNTER_INTERVAL_MS, on_counters_due, self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Clients */
+
+static void
+update_client_rooms (SignalingClient             *client,
+                     SignalingDBusObjectSkeleton *object)
+{
+  g_autoptr(SignalingDBusClient) iface = signaling_dbus_object_get_client (SIGNALING_DBUS_OBJECT (object));
+  g_auto(GStrv) rooms = signaling_client_dup_rooms (client);
+
+  signaling_dbus_client_set_rooms (iface, (const char * const *) rooms);
+}
+
+static void
+on_client_rooms_changed (SignalingClient       *client,
+                         GParamSpec            *pspec,
+                         SignalingDBusExporter *self)
+{
+  SignalingDBusObjectSkeleton *object = g_hash_table_lookup (self->clients, client);
+
+  if (object != NULL)
+    update_client_rooms (client, object);
+}
+
+static gboolean
+on_handle_client_disconnect (SignalingDBusClient   *iface,
+                             GDBusMethodInvocation *invocation,
+                             const char            *reason,
+                             SignalingDBusExporter *self)
+{
+  const char *id = signaling_dbus_client_get_id (iface);
+  g_autoptr(GError) error = NULL;
+
+  if (!signaling_server_disconnect_client (self->server, id, reason, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    signaling_dbus_client_complete_disconnect (iface, invocation);
+
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+add_client (SignalingDBusExporter *self,
+            SignalingClient       *client)
+{
+  g_autofree char *path = child_path (self, "client", signaling_client_get_id (client));
+  g_autoptr(SignalingDBusObjectSkeleton) object = signaling_dbus_object_skeleton_new (path);
+  g_autoptr(SignalingDBusClient) iface = signaling_dbus_client_skeleton_new ();
+
+  signaling_dbus_client_set_id (iface, signaling_client_get_id (client));
+  signaling_dbus_client_set_remote_address (iface, signaling_client_get_remote_address (client) ?: "");
+  signaling_dbus_client_set_protocol (iface, signaling_client_get_protocol (client) ?: "");
+  signaling_dbus_client_set_transport (iface, signaling_client_get_transport (client) ?: "");
+  signaling_dbus_client_set_connected_at (iface, unix_usec (signaling_client_get_connected_at (client)));
+  g_signal_connect (iface, "handle-disconnect", G_CALLBACK (on_handle_client_disconnect), self);
+  signaling_dbus_object_skeleton_set_client (object, iface);
+
+  g_hash_table_insert (self->clients, g_object_ref (client), g_object_ref (object));
+  update_client_rooms (client, object);
+  publish_client_counters (client, object);
+  g_signal_connect (client, "notify::rooms", G_CALLBACK (on_client_rooms_changed), self);
+
+  g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (object));
+}
+
+static void
+remove_client (SignalingDBusExporter *self,
+               SignalingClient       *client)
+{
+  SignalingDBusObjectSkeleton *object = g_hash_table_lookup (self->clients, client);
+
+  if (object == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (client, self);
+  g_dbus_object_manager_server_unexport (self->manager,
+                                         g_dbus_object_get_object_path (G_DBUS_OBJECT (object)));
+  g_hash_table_remove (self->clients, client);
+}
+
+static void
+update_counts (SignalingDBusExporter *self)
+{
+  signaling_dbus_server_set_client_count (self->server_iface, signaling_server_get_client_count (self->server));
+  signaling_dbus_server_set_room_count (self->server_iface, signaling_server_get_room_count (self->server));
+}
+
+static void
+on_client_connected (SignalingServer       *server,
+                     SignalingClient       *client,
+                     SignalingDBusExporter *self)
+{
+  add_client (self, client);
+  update_counts (self);
+  signaling_dbus_server_emit_client_connected (self->server_iface, signaling_client_get_id (client));
+}
+
+static void
+on_client_disconnected (SignalingServer       *server,
+                        SignalingClient       *client,
+                        const char            *reason,
+                        SignalingDBusExporter *self)
+{
+  remove_client (self, client);
+  update_counts (self);
+  signaling_dbus_server_emit_client_disconnected (self->server_iface,
+                                                  signaling_client_get_id (client),
+                                                  reason != NULL ? reason : "");
+}
+
+/* Rooms */
+
+static void
+update_room_members (SignalingRoom               *room,
+                     SignalingDBusObjectSkeleton *object)
+{
+  g_autoptr(SignalingDBusRoom) iface = signaling_dbus_object_get_room (SIGNALING_DBUS_OBJECT (object));
+  g_auto(GStrv) members = signaling_room_dup_member_ids (room);
+
+  signaling_dbus_room_set_members (iface, (const char * const *) members);
+}
+
+static void
+on_room_members_changed (SignalingRoom         *room,
+                         GParamSpec            *pspec,
+                         SignalingDBusExporter *self)
+{
+  SignalingDBusObjectSkeleton *object = g_hash_table_lookup (self->rooms, room);
+
+  if (object != NULL)
+    update_room_members (room, object);
+}
+
+static void
+add_room (SignalingDBusExporter *self,
+          SignalingRoom         *room)
+{
+  g_autofree char *path = child_path (self, "room", signaling_room_get_name (room));
+  g_autoptr(SignalingDBusObjectSkeleton) object = signaling_dbus_object_skeleton_new (path);
+  g_autoptr(SignalingDBusRoom) iface = signaling_dbus_room_skeleton_new ();
+
+  signaling_dbus_room_set_name (iface, signaling_room_get_name (room));
+  signaling_dbus_room_set_created_at (iface, unix_usec (signaling_room_get_created_at (room)));
+  signaling_dbus_object_skeleton_set_room (object, iface);
+
+  g_hash_table_insert (self->rooms, g_object_ref (room), g_object_ref (object));
+  update_room_members (room, object);
+  g_signal_connect (room, "notify::member-count", G_CALLBACK (on_room_members_changed), self);
+
+  g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (object));
+}
+
+static void
+remove_room (SignalingDBusExporter *self,
+             SignalingRoom         *room)
+{
+  SignalingDBusObjectSkeleton *object = g_hash_table_lookup (self->rooms, room);
+
+  if (object == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (room, self);
+  g_dbus_object_manager_server_unexport (self->manager,
+                                         g_dbus_object_get_object_path (G_DBUS_OBJECT (object)));
+  g_hash_table_remove (self->rooms, room);
+}
+
+static void
+on_room_added (SignalingServer       *server,
+               SignalingRoom         *room,
+               SignalingDBusExporter *self)
+{
+  add_room (self, room);
+  update_counts (self);
+  signaling_dbus_server_emit_room_created (self->server_iface, signaling_room_get_name (room));
+}
+
+static void
+on_room_removed (SignalingServer       *server,
+                 SignalingRoom         *room,
+                 SignalingDBusExporter *self)
+{
+  remove_room (self, room);
+  update_counts (self);
+  signaling_dbus_server_emit_room_removed (self->server_iface, signaling_room_get_name (room));
+}
+
+/* Server methods */
+
+static gboolean
+on_handle_list_clients (SignalingDBusServer   *iface,
+                        GDBusMethodInvocation *invocation,
+                        SignalingDBusExporter *self)
+{
+  g_autoptr(GPtrArray) clients = signaling_server_get_clients (self->server);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ssas)"));
+
+  for (guint i = 0; i < clients->len; i++)
+    {
+      SignalingClient *client = g_ptr_array_index (clients, i);
+      g_auto(GStrv) rooms = signaling_client_dup_rooms (client);
+
+      g_variant_builder_add (&builder, "(ss^as)",
+                             signaling_client_get_id (client),
+                             signaling_client_get_protocol (client) ?: "",
+                             rooms);
+    }
+
+  signaling_dbus_server_complete_list_clients (iface, invocation, g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_list_rooms (SignalingDBusServer   *iface,
+                      GDBusMethodInvocation *invocation,
+                      SignalingDBusExporter *self)
+{
+  g_autoptr(GPtrArray) rooms = signaling_server_get_rooms (self->server);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sas)"));
+
+  for (guint i = 0; i < rooms->len; i++)
+    {
+      SignalingRoom *room = g_ptr_array_index (rooms, i);
+      g_auto(GStrv) members = signaling_room_dup_member_ids (room);
+
+      g_variant_builder_add (&builder, "(s^as)", signaling_room_get_name (room), members);
+    }
+
+  signaling_dbus_server_complete_list_rooms (iface, invocation, g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_disconnect_client (SignalingDBusServer   *iface,
+                             GDBusMethodInvocation *invocation,
+                             const char            *id,
+                             const char            *reason,
+                             SignalingDBusExporter *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!signaling_server_disconnect_client (self->server, id, reason, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    signaling_dbus_server_complete_disconnect_client (iface, invocation);
+
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Life cycle */
+
+static void
+signaling_dbus_exporter_dispose (GObject *object)
+{
+  SignalingDBusExporter *self = SIGNALING_DBUS_EXPORTER (object);
+
+  signaling_dbus_exporter_unexport (self);
+
+  G_OBJECT_CLASS (signaling_dbus_exporter_parent_class)->dispose (object);
+}
+
+static void
+signaling_dbus_exporter_finalize (GObject *object)
+{
+  SignalingDBusExporter *self = SIGNALING_DBUS_EXPORTER (object);
+
+  g_free (self->object_path);
+
+  G_OBJECT_CLASS (signaling_dbus_exporter_parent_class)->finalize (object);
+}
+
+static void
+signaling_dbus_exporter_class_init (SignalingDBusExporterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = signaling_dbus_exporter_dispose;
+  object_class->finalize = signaling_dbus_exporter_finalize;
+}
+
+static void
+signaling_dbus_exporter_init (SignalingDBusExporter *self)
+{
+  self->clients = g_hash_table_new_full (NULL, NULL, g_object_unref, g_object_unref);
+  self->rooms = g_hash_table_new_full (NULL, NULL, g_object_unref, g_object_unref);
+}
+
+/* The ObjectManager only holds children of its path, so the Server
+ * interface is exported on the root path beside it. */
+static gboolean
+export_root (SignalingDBusExporter  *self,
+             GError                **error)
+{
+  g_auto(GStrv) addresses = signaling_server_dup_listen_addresses (self->server);
+
+  self->server_iface = signaling_dbus_server_skeleton_new ();
+  signaling_dbus_server_set_version (self->server_iface, SIGNALING_VERSION);
+  signaling_dbus_server_set_listen_addresses (self->server_iface, (const char * const *) addresses);
+  signaling_dbus_server_set_started_at (self->server_iface,
+                                        unix_usec (signaling_server_get_started_at (self->server)));
+  update_counts (self);
+  publish_counters (self);
+
+  g_signal_connect (self->server_iface, "handle-list-clients", G_CALLBACK (on_handle_list_clients), self);
+  g_signal_connect (self->server_iface, "handle-list-rooms", G_CALLBACK (on_handle_list_rooms), self);
+  g_signal_connect (self->server_iface, "handle-disconnect-client", G_CALLBACK (on_handle_disconnect_client), self);
+
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->server_iface),
+                                           self->connection, self->object_path, error);
+}
+
+SignalingDBusExporter *
+signaling_dbus_exporter_new (SignalingServer  *server,
+                             GDBusConnection  *connection,
+                             const char       *object_path,
+                             GError          **error)
+{
+  g_autoptr(SignalingDBusExporter) self = g_object_new (SIGNALING_TYPE_DBUS_EXPORTER, NULL);
+  g_autoptr(GPtrArray) clients = signaling_server_get_clients (server);
+  g_autoptr(GPtrArray) rooms = signaling_server_get_rooms (server);
+
+  register_errors ();
+
+  self->server = server;
+  self->connection = g_object_ref (connection);
+  self->object_path = g_strdup (object_path);
+  self->manager = g_dbus_object_manager_server_new (object_path);
+
+  if (!export_root (self, error))
+    return NULL;
+  for (guint i = 0; i < clients->len; i++)
+    add_client (self, g_ptr_array_index (clients, i));
+  for (guint i = 0; i < rooms->len; i++)
+    add_room (self, g_ptr_array_index (rooms, i));
+
+  g_signal_connect (server, "client-connected", G_CALLBACK (on_client_connected), self);
+  g_signal_connect (server, "client-disconnected", G_CALLBACK (on_client_disconnected), self);
+  g_signal_connect (server, "room-added", G_CALLBACK (on_room_added), self);
+  g_signal_connect (server, "room-removed", G_CALLBACK (on_room_removed), self);
+  signaling_server_set_activity_func (server, on_activity, self);
+
+  g_dbus_object_manager_server_set_connection (self->manager, connection);
+  return g_steal_pointer (&self);
+}
+
+void
+signaling_dbus_exporter_unexport (SignalingDBusExporter *self)
+{
+  if (self->manager == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (self->server, self);
+  signaling_server_set_activity_func (self->server, NULL, NULL);
+  g_clear_handle_id (&self->counters_source, g_source_remove);
+
+  {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, self->clients);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_signal_handlers_disconnect_by_data (key, self);
+    g_hash_table_iter_init (&iter, self->rooms);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_signal_handlers_disconnect_by_data (key, self);
+  }
+
+  g_dbus_object_manager_server_set_connection (self->manager, NULL);
+  if (self->server_iface != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->server_iface));
+  g_clear_pointer (&self->clients, g_hash_table_unref);
+  g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_object (&self->server_iface);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->connection);
+}
+
+/**
+ * signaling_server_export_dbus:
+ * @self: a server
+ * @connection: a D-Bus connection
+ * @object_path: (nullable): where to export, `/org/signalbox/Signalbox1`
+ *   if %NULL
+ * @error: return location for a #GError
+ *
+ * Publishes the server on @connection as the `org.signalbox.Signalbox1`
+ * control interface (see `data/org.signalbox.Signalbox1.xml`): the
+ * Server interface and an ObjectManager with one object per client and
+ * per room. Owning a bus name is left to the caller.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_export_dbus (SignalingServer  *self,
+                              GDBusConnection  *connection,
+                              const char       *object_path,
+                              GError          **error)
+{
+  SignalingDBusExporter *exporter;
+
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
+
+  if (object_path == NULL)
+    object_path = SIGNALING_DBUS_OBJECT_PATH;
+
+  if (!g_variant_is_object_path (object_path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a D-Bus object path"), object_path);
+      return FALSE;
+    }
+
+  if (g_object_get_data (G_OBJECT (self), EXPORTER_KEY) != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                           _("The server is already exported on D-Bus"));
+      return FALSE;
+    }
+
+  exporter = signaling_dbus_exporter_new (self, connection, object_path, error);
+  if (exporter == NULL)
+    return FALSE;
+
+  g_object_set_data_full (G_OBJECT (self), EXPORTER_KEY, exporter, g_object_unref);
+  return TRUE;
+}
+
+/**
+ * signaling_server_unexport_dbus:
+ * @self: a server
+ *
+ * Removes what [method@Signaling.Server.export_dbus] published.
+ */
+void
+signaling_server_unexport_dbus (SignalingServer *self)
+{
+  g_return_if_fail (SIGNALING_IS_SERVER (self));
+
+  g_object_set_data (G_OBJECT (self), EXPORTER_KEY, NULL);
+}
