@@ -1,0 +1,392 @@
+/* signalboxctl.c: inspect and control signalbox over D-Bus
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ *   signalboxctl [--system|--session] [--json] status|clients|rooms|monitor
+ *   signalboxctl kick ID [REASON]
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdlib.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#define BUS_NAME     "org.signalbox.Signalbox1"
+#define OBJECT_PATH  "/org/signalbox/Signalbox1"
+#define SERVER_IFACE "org.signalbox.Signalbox1.Server"
+#define CALL_TIMEOUT_MS 10000
+
+static gboolean opt_system;
+static gboolean opt_session;
+static gboolean opt_json;
+
+static const GOptionEntry entries[] = {
+  { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system, N_("Talk to signalbox on the system bus"), NULL },
+  { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Talk to signalbox on the session bus (the default)"), NULL },
+  { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, N_("Print JSON for scripts"), NULL },
+  { NULL }
+};
+
+static void
+print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+static GVariant *
+call (GDBusConnection  *bus,
+      const char       *interface,
+      const char       *method,
+      GVariant         *parameters,
+      const char       *reply_type,
+      GError          **error)
+{
+  return g_dbus_connection_call_sync (bus, BUS_NAME, OBJECT_PATH, interface, method, parameters,
+                                      reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
+                                      G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+}
+
+static char *
+format_time (guint64 usec)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+
+  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%S UTC") : g_strdup ("?");
+}
+
+static int
+cmd_status (GDBusConnection  *bus,
+            GError          **error)
+{
+  g_autoptr(GVariant) reply = call (bus, "org.freedesktop.DBus.Properties", "GetAll",
+                                    g_variant_new ("(s)", SERVER_IFACE), "(a{sv})", error);
+  g_autoptr(GVariantDict) props = NULL;
+  g_autofree const char **addresses = NULL;
+  g_autofree char *joined = NULL;
+  g_autofree char *started = NULL;
+  const char *version = "?";
+  guint32 clients = 0, rooms = 0;
+  guint64 started_at = 0, relayed = 0, bytes = 0, rejected = 0;
+
+  if (reply == NULL)
+    return EXIT_FAILURE;
+
+  props = g_variant_dict_new (g_variant_get_child_value (reply, 0));
+  g_variant_dict_lookup (props, "Version", "&s", &version);
+  g_variant_dict_lookup (props, "ListenAddresses", "^a&s", &addresses);
+  g_variant_dict_lookup (props, "ClientCount", "u", &clients);
+  g_variant_dict_lookup (props, "RoomCount", "u", &rooms);
+  g_variant_dict_lookup (props, "StartedAt", "t", &started_at);
+  g_variant_dict_lookup (props, "MessagesRelayed", "t", &relayed);
+  g_variant_dict_lookup (props, "BytesRelayed", "t", &bytes);
+  g_variant_dict_lookup (props, "MessagesRejected", "t", &rejected);
+  joined = addresses != NULL ? g_strjoinv (", ", (char **) addresses) : g_strdup ("");
+  started = format_time (started_at);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "version");
+      json_builder_add_string_value (builder, version);
+      json_builder_set_member_name (builder, "listenAddresses");
+      json_builder_begin_array (builder);
+      for (gsize i = 0; addresses != NULL && addresses[i] != NULL; i++)
+        json_builder_add_string_value (builder, addresses[i]);
+      json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "clients");
+      json_builder_add_int_value (builder, clients);
+      json_builder_set_member_name (builder, "rooms");
+      json_builder_add_int_value (builder, rooms);
+      json_builder_set_member_name (builder, "startedAt");
+      json_builder_add_int_value (builder, started_at);
+      json_builder_set_member_name (builder, "messagesRelayed");
+      json_builder_add_int_value (builder, relayed);
+      json_builder_set_member_name (builder, "bytesRelayed");
+      json_builder_add_int_value (builder, bytes);
+      json_builder_set_member_name (builder, "messagesRejected");
+      json_builder_add_int_value (builder, rejected);
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      print_json (root);
+      return EXIT_SUCCESS;
+    }
+
+  g_print ("%-18s %s\n", _("Version"), version);
+  g_print ("%-18s %s\n", _("Listening on"), joined);
+  g_print ("%-18s %s\n", _("Started"), started);
+  g_print ("%-18s %u\n", _("Clients"), clients);
+  g_print ("%-18s %u\n", _("Rooms"), rooms);
+  g_print ("%-18s %" G_GUINT64_FORMAT "\n", _("Messages relayed"), relayed);
+  g_print ("%-18s %" G_GUINT64_FORMAT "\n", _("Bytes relayed"), bytes);
+  g_print ("%-18s %" G_GUINT64_FORMAT "\n", _("Messages rejected"), rejected);
+  return EXIT_SUCCESS;
+}
+
+static void
+add_strv (JsonBuilder  *builder,
+          const char  **strv)
+{
+  json_builder_begin_array (builder);
+  for (gsize i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_builder_add_string_value (builder, strv[i]);
+  json_builder_end_array (builder);
+}
+
+static int
+cmd_clients (GDBusConnection  *bus,
+             GError          **error)
+{
+  g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "ListClients", NULL, "(a(ssas))", error);
+  g_autoptr(GVariantIter) iter = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char *id, *protocol;
+  const char **rooms;
+
+  if (reply == NULL)
+    return EXIT_FAILURE;
+
+  g_variant_get (reply, "(a(ssas))", &iter);
+  if (!opt_json)
+    g_print ("%-24s %-10s %s\n", _("ID"), _("PROTOCOL"), _("ROOMS"));
+  json_builder_begin_array (builder);
+
+  while (g_variant_iter_next (iter, "(&s&s^a&s)", &id, &protocol, &rooms))
+    {
+      g_autofree const char **owned = rooms;
+      g_autofree char *joined = g_strjoinv (", ", (char **) rooms);
+
+      if (!opt_json)
+        g_print ("%-24s %-10s %s\n", id, protocol, joined);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, id);
+      json_builder_set_member_name (builder, "protocol");
+      json_builder_add_string_value (builder, protocol);
+      json_builder_set_member_name (builder, "rooms");
+      add_strv (builder, owned);
+      json_builder_end_object (builder);
+    }
+
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  if (opt_json)
+    print_json (root);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_rooms (GDBusConnection  *bus,
+           GError          **error)
+{
+  g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "ListRooms", NULL, "(a(sas))", error);
+  g_autoptr(GVariantIter) iter = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char *name;
+  const char **members;
+
+  if (reply == NULL)
+    return EXIT_FAILURE;
+
+  g_variant_get (reply, "(a(sas))", &iter);
+  if (!opt_json)
+    g_print ("%-24s %s\n", _("ROOM"), _("MEMBERS"));
+  json_builder_begin_array (builder);
+
+  while (g_variant_iter_next (iter, "(&s^a&s)", &name, &members))
+    {
+      g_autofree const char **owned = members;
+      g_autofree char *joined = g_strjoinv (", ", (char **) members);
+
+      if (!opt_json)
+        g_print ("%-24s %s\n", name, joined);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, name);
+      json_builder_set_member_name (builder, "members");
+      add_strv (builder, owned);
+      json_builder_end_object (builder);
+    }
+
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  if (opt_json)
+    print_json (root);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_kick (GDBusConnection  *bus,
+          const char       *id,
+          const char       *reason,
+          GError          **error)
+{
+  g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "DisconnectClient",
+                                    g_variant_new ("(ss)", id, reason), NULL, error);
+
+  if (reply == NULL)
+    return EXIT_FAILURE;
+
+  if (!opt_json)
+    g_print (_("Disconnected %s\n"), id);
+  return EXIT_SUCCESS;
+}
+
+static void
+on_signal (GDBusConnection *bus,
+           const char      *sender,
+           const char      *path,
+           const char      *interface,
+           const char      *signal,
+           GVariant        *parameters,
+           gpointer         user_data)
+{
+  static const struct {
+    const char *signal;
+    const char *event;
+  } events[] = {
+    { "ClientConnected", "client-connected" },
+    { "ClientDisconnected", "client-disconnected" },
+    { "RoomCreated", "room-created" },
+    { "RoomRemoved", "room-removed" },
+  };
+  const char *event = NULL;
+  const char *subject = NULL;
+  const char *reason = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (events); i++)
+    if (g_str_equal (signal, events[i].signal))
+      event = events[i].event;
+  if (event == NULL)
+    return;
+
+  if (g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(ss)")))
+    g_variant_get (parameters, "(&s&s)", &subject, &reason);
+  else if (g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(s)")))
+    g_variant_get (parameters, "(&s)", &subject);
+  else
+    return;
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "event");
+      json_builder_add_string_value (builder, event);
+      json_builder_set_member_name (builder, g_str_has_prefix (event, "room") ? "room" : "id");
+      json_builder_add_string_value (builder, subject);
+      if (reason != NULL)
+        {
+          json_builder_set_member_name (builder, "reason");
+          json_builder_add_string_value (builder, reason);
+        }
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      print_json (root);
+    }
+  else if (reason != NULL)
+    g_print ("%s %-20s %s (%s)\n", stamp, event, subject, reason);
+  else
+    g_print ("%s %-20s %s\n", stamp, event, subject);
+}
+
+static int
+cmd_monitor (GDBusConnection *bus)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+  g_dbus_connection_signal_subscribe (bus, BUS_NAME, SERVER_IFACE, NULL, OBJECT_PATH, NULL,
+                                      G_DBUS_SIGNAL_FLAGS_NONE, on_signal, NULL, NULL);
+  if (!opt_json)
+    g_printerr (_("Watching signalbox; Ctrl-C to stop.\n"));
+  g_main_loop_run (loop);
+  return EXIT_SUCCESS;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (_("COMMAND [ARGS…]"));
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *command;
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  g_option_context_set_summary (context,
+                                _("Commands:\n"
+                                  "  status            the service's state and counters\n"
+                                  "  clients           connected peers\n"
+                                  "  rooms             rooms and their members\n"
+                                  "  kick ID [REASON]  disconnect a peer\n"
+                                  "  monitor           print connections and rooms as they come and go"));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("signalboxctl: %s\n", error->message);
+      return 2;
+    }
+
+  if (argc < 2 || (opt_system && opt_session))
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+      g_printerr ("%s", help);
+      return 2;
+    }
+
+  bus = g_bus_get_sync (opt_system ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION, NULL, &error);
+  if (bus == NULL)
+    {
+      g_printerr ("signalboxctl: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  command = argv[1];
+  if (g_str_equal (command, "status") && argc == 2)
+    status = cmd_status (bus, &error);
+  else if (g_str_equal (command, "clients") && argc == 2)
+    status = cmd_clients (bus, &error);
+  else if (g_str_equal (command, "rooms") && argc == 2)
+    status = cmd_rooms (bus, &error);
+  else if (g_str_equal (command, "kick") && (argc == 3 || argc == 4))
+    status = cmd_kick (bus, argv[2], argc == 4 ? argv[3] : "", &error);
+  else if (g_str_equal (command, "monitor") && argc == 2)
+    status = cmd_monitor (bus);
+  else
+    {
+      g_printerr (_("signalboxctl: unknown command or wrong arguments: %s\n"), command);
+      return 2;
+    }
+
+  if (error != NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      g_printerr ("signalboxctl: %s\n", error->message);
+    }
+
+  return status;
+}

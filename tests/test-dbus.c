@@ -1,0 +1,427 @@
+/* test-dbus.c: the D-Bus control interface on a real private bus
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <signal.h>
+
+#include "test-utils.h"
+
+#define NAME  "org.signalbox.Signalbox1"
+#define PATH  "/org/signalbox/Signalbox1"
+#define IFACE "org.signalbox.Signalbox1.Server"
+
+typedef struct {
+  GTestDBus *bus;
+  GDBusConnection *service_side;  /* the server exports here */
+  GDBusConnection *client_side;   /* tests call from here, as busctl would */
+  SignalingServer *server;
+} Fixture;
+
+static GDBusConnection *
+connect_bus (GTestDBus *bus)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *connection =
+    g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
+                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                            NULL, NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (fixture->bus);
+  fixture->service_side = connect_bus (fixture->bus);
+  fixture->client_side = connect_bus (fixture->bus);
+
+  fixture->server = test_server_new ();
+  g_object_set (fixture->server, "rate-limit", 0.0, NULL);
+  signaling_server_export_dbus (fixture->server, fixture->service_side, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_clear_object (&fixture->server);
+  g_dbus_connection_close_sync (fixture->service_side, NULL, NULL);
+  g_dbus_connection_close_sync (fixture->client_side, NULL, NULL);
+  g_clear_object (&fixture->service_side);
+  g_clear_object (&fixture->client_side);
+  g_test_dbus_down (fixture->bus);
+  g_clear_object (&fixture->bus);
+}
+
+typedef struct {
+  gboolean done;
+  GVariant *reply;
+  GError *error;
+} CallData;
+
+static void
+on_call_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  CallData *data = user_data;
+
+  data->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &data->error);
+  data->done = TRUE;
+}
+
+/* Calls over the bus while the main loop runs, since the service side
+ * answers from this very thread. */
+static GVariant *
+call (Fixture     *fixture,
+      const char  *path,
+      const char  *interface,
+      const char  *method,
+      GVariant    *parameters,
+      GError     **error)
+{
+  CallData data = { 0 };
+
+  g_dbus_connection_call (fixture->client_side, g_dbus_connection_get_unique_name (fixture->service_side),
+                          path, interface, method, parameters, NULL, G_DBUS_CALL_FLAGS_NONE,
+                          -1, NULL, on_call_done, &data);
+  test_run_until (&data.done);
+  if (data.error != NULL)
+    g_propagate_error (error, data.error);
+  return data.reply;
+}
+
+static GVariant *
+get_property (Fixture    *fixture,
+              const char *path,
+              const char *interface,
+              const char *property)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = call (fixture, path, "org.freedesktop.DBus.Properties", "Get",
+                                    g_variant_new ("(ss)", interface, property), &error);
+  GVariant *value;
+
+  g_assert_no_error (error);
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+static guint
+get_uint (Fixture    *fixture,
+          const char *property)
+{
+  g_autoptr(GVariant) value = get_property (fixture, PATH, IFACE, property);
+
+  return g_variant_get_uint32 (value);
+}
+
+static char *
+client_path (const char *id)
+{
+  g_autofree char *escaped = g_dbus_escape_object_path (id);
+
+  return g_strdup_printf (PATH "/client/%s", escaped);
+}
+
+static GVariant *
+managed_objects (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = call (fixture, PATH, "org.freedesktop.DBus.ObjectManager",
+                                    "GetManagedObjects", NULL, &error);
+
+  g_assert_no_error (error);
+  return g_variant_get_child_value (reply, 0);
+}
+
+static void
+join (TestClient *client,
+      const char *room)
+{
+  g_autoptr(JsonObject) joined = NULL;
+
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"%s\"}", room);
+  joined = test_client_expect (client, "joined");
+}
+
+static void
+test_properties (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(TestClient) b = NULL;
+  g_autoptr(GVariant) version = get_property (fixture, PATH, IFACE, "Version");
+  g_autoptr(GVariant) addresses = get_property (fixture, PATH, IFACE, "ListenAddresses");
+  g_autoptr(GVariant) protocol = NULL;
+  g_autoptr(GVariant) rooms = NULL;
+  g_autoptr(GVariant) members = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *expected_address = g_strdup_printf ("127.0.0.1:%u", signaling_server_get_port (fixture->server));
+
+  g_assert_cmpstr (g_variant_get_string (version, NULL), ==, SIGNALING_VERSION);
+  g_assert_cmpuint (g_variant_n_children (addresses), ==, 1);
+  g_assert_cmpstr (g_variant_get_string (g_variant_get_child_value (addresses, 0), NULL), ==, expected_address);
+  g_assert_cmpuint (get_uint (fixture, "ClientCount"), ==, 0);
+
+  a = test_client_connect (fixture->server);
+  b = test_client_connect (fixture->server);
+  join (a, "lobby");
+  join (b, "lobby");
+  g_assert_cmpuint (get_uint (fixture, "ClientCount"), ==, 2);
+  g_assert_cmpuint (get_uint (fixture, "RoomCount"), ==, 1);
+
+  path = client_path (a->id);
+  protocol = get_property (fixture, path, "org.signalbox.Signalbox1.Client", "Protocol");
+  g_assert_cmpstr (g_variant_get_string (protocol, NULL), ==, "native");
+  rooms = get_property (fixture, path, "org.signalbox.Signalbox1.Client", "Rooms");
+  g_assert_cmpuint (g_variant_n_children (rooms), ==, 1);
+
+  members = get_property (fixture, PATH "/room/lobby", "org.signalbox.Signalbox1.Room", "Members");
+  g_assert_cmpuint (g_variant_n_children (members), ==, 2);
+  g_assert_cmpstr (g_variant_get_string (g_variant_get_child_value (members, 0), NULL), ==, a->id);
+}
+
+static void
+test_list_methods (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(GVariant) clients = NULL;
+  g_autoptr(GVariant) rooms = NULL;
+  g_autofree char *clients_text = NULL;
+  g_autofree char *rooms_text = NULL;
+  g_autofree char *expected_clients = NULL;
+  g_autofree char *expected_rooms = NULL;
+
+  join (a, "r1");
+  join (a, "r2");
+  clients = call (fixture, PATH, IFACE, "ListClients", NULL, NULL);
+  rooms = call (fixture, PATH, IFACE, "ListRooms", NULL, NULL);
+
+  clients_text = g_variant_print (clients, FALSE);
+  expected_clients = g_strdup_printf ("([('%s', 'native', ['r1', 'r2'])],)", a->id);
+  g_assert_cmpstr (clients_text, ==, expected_clients);
+
+  g_assert_cmpuint (g_variant_n_children (g_variant_get_child_value (rooms, 0)), ==, 2);
+  rooms_text = g_variant_print (rooms, FALSE);
+  g_assert_nonnull (strstr (rooms_text, a->id));
+}
+
+static void
+test_objects_follow_clients (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  TestClient *a = test_client_connect (fixture->server);
+  g_autofree char *path = client_path (a->id);
+  g_autoptr(GVariant) before = NULL;
+  g_autoptr(GVariant) during = NULL;
+  g_autoptr(GVariant) after = NULL;
+  g_autofree char *id = g_strdup (a->id);
+  gboolean gone = FALSE;
+
+  join (a, "temp");
+  during = managed_objects (fixture);
+  g_assert_true (g_variant_lookup_value (during, path, NULL) != NULL);
+  g_assert_true (g_variant_lookup_value (during, PATH "/room/temp", NULL) != NULL);
+
+  test_client_free (a);
+  while (!gone)
+    {
+      gone = signaling_server_lookup_client (fixture->server, id) == NULL;
+      if (!gone)
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  after = managed_objects (fixture);
+  g_assert_null (g_variant_lookup_value (after, path, NULL));
+  g_assert_null (g_variant_lookup_value (after, PATH "/room/temp", NULL));
+  g_assert_cmpuint (g_variant_n_children (after), ==, 0);
+  (void) before;
+}
+
+typedef struct {
+  GPtrArray *signals;
+} SignalLog;
+
+static void
+on_signal (GDBusConnection *connection,
+           const char      *sender,
+           const char      *path,
+           const char      *interface,
+           const char      *name,
+           GVariant        *parameters,
+           gpointer         user_data)
+{
+  SignalLog *log = user_data;
+  g_autofree char *args = g_variant_print (parameters, FALSE);
+
+  g_ptr_array_add (log->signals, g_strdup_printf ("%s %s", name, args));
+}
+
+static void
+test_signals (Fixture       *fixture,
+              gconstpointer  data)
+{
+  SignalLog log = { g_ptr_array_new_with_free_func (g_free) };
+  guint subscription;
+  TestClient *a;
+  g_autofree char *id = NULL;
+  g_autofree char *expected = NULL;
+
+  subscription = g_dbus_connection_signal_subscribe (fixture->client_side, NULL, IFACE, NULL, PATH, NULL,
+                                                     G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &log, NULL);
+  /* A round trip makes sure the bus has the match rule. */
+  g_variant_unref (call (fixture, PATH, IFACE, "ListRooms", NULL, NULL));
+
+  a = test_client_connect (fixture->server);
+  id = g_strdup (a->id);
+  join (a, "sig");
+  test_client_free (a);
+
+  while (log.signals->len < 4)
+    g_main_context_iteration (NULL, TRUE);
+
+  expected = g_strdup_printf ("ClientConnected ('%s',)", id);
+  g_assert_cmpstr (g_ptr_array_index (log.signals, 0), ==, expected);
+  g_assert_cmpstr (g_ptr_array_index (log.signals, 1), ==, "RoomCreated ('sig',)");
+  g_assert_cmpstr (g_ptr_array_index (log.signals, 2), ==, "RoomRemoved ('sig',)");
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (log.signals, 3), "ClientDisconnected"));
+
+  g_dbus_connection_signal_unsubscribe (fixture->client_side, subscription);
+  g_ptr_array_unref (log.signals);
+}
+
+static void
+test_disconnect (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reply2 = NULL;
+  g_autofree char *remote = NULL;
+  g_autofree char *path = client_path (b->id);
+
+  reply = call (fixture, PATH, IFACE, "DisconnectClient", g_variant_new ("(ss)", "no-such-id", "x"), &error);
+  g_assert_null (reply);
+  remote = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote, ==, "org.signalbox.Signalbox1.Error.UnknownClient");
+  g_clear_error (&error);
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (fixture, PATH, IFACE, "DisconnectClient", g_variant_new ("(ss)", a->id, "bye now"), &error);
+  g_assert_no_error (error);
+  test_client_wait_closed (a);
+  g_assert_cmpuint (a->close_code, ==, 4000);
+  g_assert_cmpstr (a->close_reason, ==, "bye now");
+
+  /* The per-client object has its own Disconnect. */
+  reply2 = call (fixture, path, "org.signalbox.Signalbox1.Client", "Disconnect", g_variant_new ("(s)", "you too"), &error);
+  g_assert_no_error (error);
+  test_client_wait_closed (b);
+  g_assert_cmpuint (b->close_code, ==, 4000);
+  g_assert_cmpstr (b->close_reason, ==, "you too");
+}
+
+typedef struct {
+  guint server_changes;
+  guint client_changes;
+} ChangeCount;
+
+static void
+on_properties_changed (GDBusConnection *connection,
+                       const char      *sender,
+                       const char      *path,
+                       const char      *interface,
+                       const char      *name,
+                       GVariant        *parameters,
+                       gpointer         user_data)
+{
+  ChangeCount *count = user_data;
+
+  if (g_str_equal (path, PATH))
+    count->server_changes++;
+  else
+    count->client_changes++;
+}
+
+static void
+test_counter_throttle (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  ChangeCount count = { 0 };
+  guint subscription;
+  guint received = 0;
+  gint64 start, elapsed_ms;
+  guint64 relayed = 0;
+  guint bound;
+  const guint n_messages = 10000;
+
+  subscription = g_dbus_connection_signal_subscribe (fixture->client_side, NULL,
+                                                     "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                                     NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                     on_properties_changed, &count, NULL);
+  g_variant_unref (call (fixture, PATH, IFACE, "ListRooms", NULL, NULL));
+
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < n_messages; i++)
+    test_client_send (a, "{\"type\":\"message\",\"to\":\"%s\",\"data\":%u}", b->id, i);
+  while (received < n_messages)
+    {
+      g_autoptr(JsonObject) message = test_client_expect (b, "message");
+
+      g_assert_cmpint (json_object_get_int_member (message, "data"), ==, received);
+      received++;
+    }
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+
+  /* The final counters do arrive, within one publishing period. */
+  while (relayed < n_messages)
+    {
+      g_autoptr(GVariant) value = get_property (fixture, PATH, IFACE, "MessagesRelayed");
+
+      relayed = g_variant_get_uint64 (value);
+      if (relayed < n_messages)
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  /* At most one update per period (plus the first and the last), for
+   * the server object and for each of the two client objects. */
+  bound = (elapsed_ms / 500 + 3);
+  g_test_message ("%u messages in %" G_GINT64_FORMAT " ms: %u server and %u client PropertiesChanged",
+                  n_messages, elapsed_ms, count.server_changes, count.client_changes);
+  g_assert_cmpuint (count.server_changes, <=, bound);
+  g_assert_cmpuint (count.client_changes, <=, 2 * bound);
+  g_assert_cmpuint (count.server_changes, <, n_messages / 100);
+
+  g_dbus_connection_signal_unsubscribe (fixture->client_side, subscription);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/dbus/server/properties", test_properties);
+  ADD ("/dbus/server/list-methods", test_list_methods);
+  ADD ("/dbus/server/signals", test_signals);
+  ADD ("/dbus/server/disconnect", test_disconnect);
+  ADD ("/dbus/server/counter-throttle", test_counter_throttle);
+  ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
+#undef ADD
+
+  return g_test_run ();
+}
