@@ -100,11 +100,30 @@ run_tests() {
   return $status
 }
 
+# signalbox publishes its control interface on the session bus. A server
+# shell (ssh, a container) often has none: start one at the standard
+# per-user path, where busctl --user and gdbus --session look for it.
+ensure_session_bus() {
+  export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
+  if [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || [ -S "$XDG_RUNTIME_DIR/bus" ]; then
+    return
+  fi
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+  log "Starting a session bus at $XDG_RUNTIME_DIR/bus"
+  dbus-daemon --session --address="unix:path=$XDG_RUNTIME_DIR/bus" --fork --nopidfile >/dev/null
+}
+
+# ./run.sh --port 8080 is ./run.sh run --port 8080.
+case "${1:-}" in
+  -*) set -- run "$@" ;;
+esac
+
 case "${1:-run}" in
   run)
     install_dependencies
     build "$BUILD_DIR"
-    log "Starting signalbox on port 3000 (Ctrl-C to stop)"
+    ensure_session_bus
+    log "Starting signalbox (port 3000 unless you chose another; Ctrl-C to stop)"
     exec "$BUILD_DIR/src/daemon/signalbox" "${@:2}"
     ;;
   build)
