@@ -64,5 +64,6 @@ SignalingSocketioPacket  *signaling_socketio_decoder_add_binary  (SignalingSocke
                                                                   GError                     **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignalingSocketioPacket, signaling_socketio_packet_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignalingSocketioDecoder, signaling_socketio_decoder_free)
 
 G_END_DECLS
