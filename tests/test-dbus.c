@@ -408,6 +408,141 @@ test_counter_throttle (Fixture       *fixture,
   g_dbus_connection_signal_unsubscribe (fixture->client_side, subscription);
 }
 
+typedef struct {
+  gboolean done;
+  GBytes *body;
+  guint status;
+} HttpData;
+
+static void
+on_http_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  HttpData *data = user_data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+
+  data->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+  data->status = soup_message_get_status (msg);
+  data->done = TRUE;
+}
+
+static char *
+http (SoupSession *session,
+      const char  *method,
+      const char  *url,
+      const char  *body)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  HttpData data = { 0 };
+  char *text;
+
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (msg, "text/plain;charset=UTF-8", bytes);
+    }
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_http_done, &data);
+  test_run_until (&data.done);
+  g_assert_cmpuint (data.status, ==, 200);
+  text = g_strndup (g_bytes_get_data (data.body, NULL), g_bytes_get_size (data.body));
+  g_bytes_unref (data.body);
+  return text;
+}
+
+static char *
+get_client_string (Fixture    *fixture,
+                   const char *id,
+                   const char *property)
+{
+  g_autofree char *path = client_path (id);
+  g_autoptr(GVariant) value = get_property (fixture, path, "org.signalbox.Signalbox1.Client", property);
+
+  return g_variant_dup_string (value, NULL);
+}
+
+static void
+on_probe_answer (SoupWebsocketConnection *websocket,
+                 SoupWebsocketDataType    type,
+                 GBytes                  *bytes,
+                 gboolean                *probed)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  if (size == 6 && memcmp (data, "3probe", 6) == 0)
+    *probed = TRUE;
+}
+
+static void
+on_transport_notified (GObject    *client,
+                       GParamSpec *pspec,
+                       gboolean   *notified)
+{
+  *notified = TRUE;
+}
+
+/* A Socket.IO client, by hand: polling first, then the upgrade. D-Bus
+ * shows its protocol and follows its transport. */
+static void
+test_socketio_client (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *base = test_server_get_url (fixture->server, "http", "/socket.io/?EIO=4&transport=polling");
+  g_autofree char *open = http (session, "GET", base, NULL);
+  g_autoptr(JsonNode) handshake = json_from_string (open + 1, NULL);
+  const char *sid = json_object_get_string_member (json_node_get_object (handshake), "sid");
+  g_autofree char *session_url = g_strdup_printf ("%s&sid=%s", base, sid);
+  g_autofree char *ok = http (session, "POST", session_url, "40");
+  g_autofree char *connected = http (session, "GET", session_url, NULL);
+  g_autoptr(GPtrArray) clients = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *protocol = NULL;
+  g_autofree char *transport = NULL;
+  g_autofree char *ws_url = NULL;
+  g_autoptr(TestClient) ws = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean probed = FALSE;
+  gboolean upgraded = FALSE;
+
+  g_assert_cmpstr (ok, ==, "ok");
+  g_assert_true (g_str_has_prefix (connected, "40{\"sid\":"));
+  clients = signaling_server_get_clients (fixture->server);
+  g_assert_cmpuint (clients->len, ==, 1);
+  id = g_strdup (signaling_client_get_id (g_ptr_array_index (clients, 0)));
+  g_assert_nonnull (strstr (connected, id));  /* your_id follows the CONNECT */
+
+  protocol = get_client_string (fixture, id, "Protocol");
+  transport = get_client_string (fixture, id, "Transport");
+  g_assert_cmpstr (protocol, ==, "socket.io");
+  g_assert_cmpstr (transport, ==, "polling");
+
+  ws_url = g_strdup_printf ("ws://127.0.0.1:%u/socket.io/?EIO=4&transport=websocket&sid=%s",
+                            signaling_server_get_port (fixture->server), sid);
+  ws = test_client_connect_raw (ws_url, NULL, &error);
+  g_assert_no_error (error);
+  /* Engine.IO frames are not the native JSON the helper parses. */
+  g_signal_handlers_disconnect_matched (ws->websocket, G_SIGNAL_MATCH_ID | G_SIGNAL_MATCH_DATA,
+                                        g_signal_lookup ("message", SOUP_TYPE_WEBSOCKET_CONNECTION),
+                                        0, NULL, NULL, ws);
+  g_signal_connect (ws->websocket, "message", G_CALLBACK (on_probe_answer), &probed);
+  g_signal_connect (signaling_server_lookup_client (fixture->server, id), "notify::transport",
+                    G_CALLBACK (on_transport_notified), &upgraded);
+
+  soup_websocket_connection_send_text (ws->websocket, "2probe");
+  test_run_until (&probed);
+  soup_websocket_connection_send_text (ws->websocket, "5");
+  test_run_until (&upgraded);
+  g_signal_handlers_disconnect_by_func (signaling_server_lookup_client (fixture->server, id),
+                                        on_transport_notified, &upgraded);
+
+  g_clear_pointer (&transport, g_free);
+  transport = get_client_string (fixture, id, "Transport");
+  g_assert_cmpstr (transport, ==, "websocket");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -421,6 +556,7 @@ main (int   argc,
   ADD ("/dbus/server/disconnect", test_disconnect);
   ADD ("/dbus/server/counter-throttle", test_counter_throttle);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
+  ADD ("/dbus/client/socketio", test_socketio_client);
 #undef ADD
 
   return g_test_run ();

@@ -27,6 +27,7 @@ gsize                signaling_client_deliver         (SignalingClient     *self
 gboolean             signaling_client_take_token      (SignalingClient     *self,
                                                        double               rate,
                                                        guint                burst);
+void                 signaling_client_notify_transport (SignalingClient    *self);
 gboolean             signaling_client_emit_message    (SignalingClient     *self,
                                                        SignalingMessage    *message);
 

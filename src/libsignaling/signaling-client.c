@@ -221,7 +221,7 @@ signaling_client_class_init (SignalingClientClass *klass)
    */
   properties[PROP_TRANSPORT] =
     g_param_spec_string ("transport", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * SignalingClient:connected-at:
@@ -635,6 +635,12 @@ signaling_client_take_token (SignalingClient *self,
 
   self->tokens -= 1;
   return TRUE;
+}
+
+void
+signaling_client_notify_transport (SignalingClient *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
 }
 
 /*

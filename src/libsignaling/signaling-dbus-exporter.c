@@ -96,8 +96,6 @@ publish_client_counters (SignalingClient             *client,
   signaling_dbus_client_set_messages_out (iface, signaling_client_get_messages_out (client));
   signaling_dbus_client_set_bytes_in (iface, signaling_client_get_bytes_in (client));
   signaling_dbus_client_set_bytes_out (iface, signaling_client_get_bytes_out (client));
-  /* A Socket.IO client may have upgraded from polling meanwhile. */
-  signaling_dbus_client_set_transport (iface, signaling_client_get_transport (client));
 }
 
 static gboolean
@@ -169,6 +167,21 @@ on_client_rooms_changed (SignalingClient       *client,
     update_client_rooms (client, object);
 }
 
+static void
+on_client_transport_changed (SignalingClient       *client,
+                             GParamSpec            *pspec,
+                             SignalingDBusExporter *self)
+{
+  SignalingDBusObjectSkeleton *object = g_hash_table_lookup (self->clients, client);
+  g_autoptr(SignalingDBusClient) iface = NULL;
+
+  if (object == NULL)
+    return;
+
+  iface = signaling_dbus_object_get_client (SIGNALING_DBUS_OBJECT (object));
+  signaling_dbus_client_set_transport (iface, signaling_client_get_transport (client) ?: "");
+}
+
 static gboolean
 on_handle_client_disconnect (SignalingDBusClient   *iface,
                              GDBusMethodInvocation *invocation,
@@ -206,6 +219,7 @@ add_client (SignalingDBusExporter *self,
   update_client_rooms (client, object);
   publish_client_counters (client, object);
   g_signal_connect (client, "notify::rooms", G_CALLBACK (on_client_rooms_changed), self);
+  g_signal_connect (client, "notify::transport", G_CALLBACK (on_client_transport_changed), self);
 
   g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (object));
 }

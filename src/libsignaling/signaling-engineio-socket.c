@@ -62,6 +62,14 @@ struct _SignalingEngineioSocket
 G_DEFINE_FINAL_TYPE (SignalingEngineioSocket, signaling_engineio_socket, G_TYPE_OBJECT)
 
 enum {
+  PROP_0,
+  PROP_TRANSPORT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
   SIGNAL_MESSAGE,
   SIGNAL_CLOSED,
   N_SIGNALS
@@ -138,12 +146,42 @@ signaling_engineio_socket_finalize (GObject *object)
 }
 
 static void
+signaling_engineio_socket_get_property (GObject    *object,
+                                        guint       prop_id,
+                                        GValue     *value,
+                                        GParamSpec *pspec)
+{
+  SignalingEngineioSocket *self = SIGNALING_ENGINEIO_SOCKET (object);
+
+  switch (prop_id)
+    {
+    case PROP_TRANSPORT:
+      g_value_set_string (value, signaling_engineio_socket_get_transport (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 signaling_engineio_socket_class_init (SignalingEngineioSocketClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = signaling_engineio_socket_dispose;
   object_class->finalize = signaling_engineio_socket_finalize;
+  object_class->get_property = signaling_engineio_socket_get_property;
+
+  /**
+   * SignalingEngineioSocket:transport:
+   *
+   * `polling` or `websocket`; notified when the session upgrades.
+   */
+  properties[PROP_TRANSPORT] =
+    g_param_spec_string ("transport", NULL, NULL, "polling",
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * SignalingEngineioSocket::message:
@@ -699,6 +737,7 @@ complete_upgrade (SignalingEngineioSocket *self)
 
   use_websocket (self, websocket);
   close_refused (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
   for (guint i = 0; i < queued->len; i++)
     send_on_websocket (websocket, g_ptr_array_index (queued, i));
 }

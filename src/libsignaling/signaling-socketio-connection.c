@@ -440,6 +440,15 @@ on_disconnected (SignalingSocketioSocket     *socket,
     }
 }
 
+static void
+on_transport_changed (SignalingEngineioSocket     *engine,
+                      GParamSpec                  *pspec,
+                      SignalingSocketioConnection *self)
+{
+  if (self->client != NULL)
+    signaling_client_notify_transport (self->client);
+}
+
 /* Encoding what the router delivers */
 
 static SignalingVocabulary
@@ -580,11 +589,15 @@ signaling_socketio_connection_close (SignalingConnection *connection,
                                      const char          *reason)
 {
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
+  /* Disconnecting removes the client, which may drop the last
+   * reference to this connection: keep the engine session ourselves. */
+  g_autoptr(SignalingEngineioSocket) engine =
+    g_object_ref (signaling_socketio_socket_get_engine (self->socket));
 
   /* Socket.IO has no close codes: end the whole Engine.IO session, so
    * the client sees "io server disconnect" and may reconnect. */
   signaling_socketio_socket_disconnect (self->socket);
-  signaling_engineio_socket_close (signaling_socketio_socket_get_engine (self->socket), reason);
+  signaling_engineio_socket_close (engine, reason);
 }
 
 static const char *
@@ -646,6 +659,7 @@ signaling_socketio_connection_accept (SignalingServer         *server,
   self->client = client;
   g_signal_connect_object (socket, "event", G_CALLBACK (on_event), self, 0);
   g_signal_connect_object (socket, "disconnected", G_CALLBACK (on_disconnected), self, 0);
+  g_signal_connect_object (engine, "notify::transport", G_CALLBACK (on_transport_changed), self, 0);
 
   json_array_add_string_element (args, signaling_socketio_socket_get_id (socket));
   signaling_socketio_socket_emit (socket, "your_id", args, NULL);
