@@ -207,7 +207,8 @@ on_number_option (const char  *option_name,
 }
 
 static GOptionEntry *
-build_entries (SignalboxOptions *options)
+build_entries (SignalboxOptions *options,
+               const char       *config_description)
 {
   GOptionEntry *entries = g_new0 (GOptionEntry, N_SETTINGS + 8);
   guint n = 0;
@@ -232,7 +233,7 @@ build_entries (SignalboxOptions *options)
     }
 
   entries[n++] = (GOptionEntry) { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options->config_file,
-                                  N_("Read settings from FILE (default " DEFAULT_CONFIG_FILE " if it exists)"),
+                                  config_description,
                                   N_("FILE") };
   entries[n++] = (GOptionEntry) { "session", 0, 0, G_OPTION_ARG_NONE, &options->session_bus,
                                   N_("Publish the control interface on the session bus (the default)"), NULL };
@@ -335,7 +336,11 @@ signalbox_options_parse (SignalboxOptions   *options,
                          GError            **error)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autofree GOptionEntry *entries = build_entries (options);
+  /* Formatted here because the path is only known at build time; the
+   * option group's own lookup then finds no entry and keeps it. */
+  g_autofree char *config_description =
+    g_strdup_printf (_("Read settings from FILE (default %s if it exists)"), DEFAULT_CONFIG_FILE);
+  g_autofree GOptionEntry *entries = build_entries (options, config_description);
   GOptionGroup *group;
 
   g_option_context_set_summary (context, _("WebRTC signaling service: relays offers, answers and ICE candidates between peers."));

@@ -260,8 +260,9 @@ on_message (SoupWebsocketConnection   *websocket,
   if (limits->max_message_size > 0 && size > limits->max_message_size)
     {
       g_set_error (&error, SIGNALING_ERROR, SIGNALING_ERROR_TOO_LARGE,
-                   _("Message of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u bytes"),
-                   size, limits->max_message_size);
+                   /* %lu, not G_GSIZE_FORMAT: xgettext cannot expand macros */
+                   _("Message of %lu bytes exceeds the limit of %u bytes"),
+                   (unsigned long) size, limits->max_message_size);
       send_error (self, error, NULL);
       soup_websocket_connection_close (websocket, CLOSE_TOO_BIG, error->message);
       return;

@@ -283,6 +283,11 @@ signaling_server_class_init (SignalingServerClass *klass)
   object_class->get_property = signaling_server_get_property;
   object_class->set_property = signaling_server_set_property;
 
+  /* An embedding application has its own text domain: errors the
+   * library reports are looked up in ours. */
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+
   /**
    * SignalingServer:max-clients:
    *
