@@ -19,6 +19,8 @@ PACKAGES=(
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   libsystemd-dev systemd dbus
   python3
+  # python-socketio: a second Socket.IO client for the compat suite
+  python3-socketio python3-websocket python3-requests
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

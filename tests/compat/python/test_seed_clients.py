@@ -1,0 +1,184 @@
+"""The seeds' client flows with python-socketio, a second Socket.IO
+client implementation beside socket.io-client, over every transport.
+
+COMPAT_TARGET=signalbox (SIGNALBOX_BIN) runs the daemon; COMPAT_TARGET=
+reference runs the seed replicas, so the assertions describe the seeds'
+own behaviour. Waits have timeouts that only guard against hangs.
+"""
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+import socketio
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGET = os.environ.get("COMPAT_TARGET", "signalbox")
+TIMEOUT = 5
+TRANSPORTS = {
+    "websocket": ["websocket"],
+    "polling then upgrade": ["polling", "websocket"],
+    "polling": ["polling"],
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, seed):
+        self.port = free_port()
+        if TARGET == "signalbox":
+            argv = [os.environ["SIGNALBOX_BIN"], "--address", "127.0.0.1",
+                    "--port", str(self.port), "--no-dbus"]
+            env = os.environ
+        else:
+            argv = ["node", os.path.join(HERE, "..", "reference", f"seed{seed}.js")]
+            env = dict(os.environ, PORT=str(self.port), QUIET="1")
+        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {self.process.stderr.read()}")
+                time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.terminate()
+        self.status = self.process.wait(timeout=10)
+        self.process.stderr.close()
+
+
+class Peer:
+    """A python-socketio client that queues every event it receives."""
+
+    EVENTS = ["offer_sdp", "answer_sdp", "send_ice", "error",
+              "offer", "answer", "candidate", "hangup"]
+
+    def __init__(self, url, transports):
+        self.client = socketio.Client(reconnection=False)
+        self.events = queue.Queue()
+        # Seed 000 sends your_id on connect; seed 003's clients never
+        # listen for it, so it is kept apart from the other events.
+        self.ids = queue.Queue()
+        self.client.on("your_id", self.ids.put)
+        for name in self.EVENTS:
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, transports=transports, wait_timeout=TIMEOUT)
+
+    def _recorder(self, name):
+        return lambda *args: self.events.put((name, args))
+
+    def expect(self, name):
+        event, args = self.events.get(timeout=TIMEOUT)
+        if event != name:
+            raise AssertionError(f"expected {name}, got {event} {args}")
+        return args[0] if len(args) == 1 else args
+
+    def your_id(self):
+        return self.ids.get(timeout=TIMEOUT)
+
+    def emit(self, event, data):
+        self.client.emit(event, data)
+
+    def close(self):
+        self.client.disconnect()
+
+
+class SeedTest(unittest.TestCase):
+    seed = None
+
+    def setUp(self):
+        self.server = Server(self.seed)
+        self.peers = []
+
+    def tearDown(self):
+        for peer in self.peers:
+            peer.close()
+        self.server.stop()
+        if TARGET == "signalbox":
+            self.assertEqual(self.server.status, 0, "signalbox exits 0 on SIGTERM")
+
+    def peer(self, transports):
+        peer = Peer(self.server.url, transports)
+        self.peers.append(peer)
+        return peer
+
+
+class Seed000(SeedTest):
+    seed = "000"
+
+    def test_offer_answer_ice(self):
+        for name, transports in TRANSPORTS.items():
+            with self.subTest(transport=name):
+                a, b = self.peer(transports), self.peer(transports)
+                id_a, id_b = a.your_id(), b.your_id()
+                self.assertNotEqual(id_a, id_b)
+
+                a.emit("offer_sdp", json.dumps({"targetClientId": id_b, "sdp": "v=0 offer"}))
+                self.assertEqual(b.expect("offer_sdp"), {"from": id_a, "sdp": "v=0 offer"})
+                b.emit("answer_sdp", json.dumps({"targetClientId": id_a, "sdp": "v=0 answer"}))
+                self.assertEqual(a.expect("answer_sdp"), {"from": id_b, "sdp": "v=0 answer"})
+                a.emit("send_ice", json.dumps({"targetClientId": id_b, "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "mid": "0"}))
+                self.assertEqual(b.expect("send_ice"),
+                                 {"from": id_a, "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "mid": "0"})
+
+    def test_unknown_target(self):
+        a = self.peer(["websocket"])
+        a.your_id()
+        a.emit("offer_sdp", json.dumps({"targetClientId": "nobody", "sdp": "x"}))
+        self.assertEqual(a.expect("error"), {"message": "Target client not connected"})
+
+
+class Seed003(SeedTest):
+    seed = "003"
+
+    def join(self, peer, room, members=()):
+        """Joins, then proves it: io.to(room) reaches the sender too
+        (and the members already there)."""
+        peer.emit("JoinSocket", room)
+        peer.emit("hangup", {"to": room, "from": room})
+        for member in (peer, *members):
+            self.assertEqual(member.expect("hangup"), {"from": room})
+
+    def test_room_relay(self):
+        for name, transports in TRANSPORTS.items():
+            with self.subTest(transport=name):
+                room = f"room {name}"
+                a, b = self.peer(transports), self.peer(transports)
+                self.join(a, room)
+                self.join(b, room, [a])
+
+                offer = {"type": "offer", "sdp": "v=0 offer"}
+                a.emit("offer", {"to": room, "offer": offer, "from": room})
+                self.assertEqual(b.expect("offer"), {"offer": offer, "from": room})
+                self.assertEqual(a.expect("offer"), {"offer": offer, "from": room})
+
+                candidate = {"candidate": "candidate:1", "sdpMid": "0", "sdpMLineIndex": 0}
+                b.emit("candidate", {"to": room, "candidate": candidate, "from": room})
+                self.assertEqual(a.expect("candidate"), {"candidate": candidate, "from": room})
+                self.assertEqual(b.expect("candidate"), {"candidate": candidate, "from": room})
+
+                a.emit("LeaveSocket", room)
+                self.join(a, "elsewhere")
+                b.emit("answer", {"to": room, "answer": {"type": "answer", "sdp": "v=0"}, "from": room})
+                self.assertEqual(b.expect("answer")["from"], room)
+                # a left: the next thing it hears is its own echo, not the answer.
+                a.emit("hangup", {"to": "elsewhere", "from": "elsewhere"})
+                self.assertEqual(a.expect("hangup"), {"from": "elsewhere"})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
