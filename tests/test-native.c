@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <sys/socket.h>
+
 #include "test-utils.h"
 
 typedef struct {
@@ -811,6 +813,107 @@ test_two_peers_negotiate (Fixture       *fixture,
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (cand_alice, "candidate"), "candidate"), ==, "c2");
 }
 
+typedef struct {
+  SignalingClient *client;
+  gboolean connected;
+  gboolean disconnected;
+} SlowPeer;
+
+static void
+on_slow_connected (SignalingServer *server,
+                   SignalingClient *client,
+                   SlowPeer        *slow)
+{
+  if (slow->client == NULL)
+    {
+      slow->client = g_object_ref (client);
+      slow->connected = TRUE;
+    }
+}
+
+static void
+on_slow_disconnected (SignalingServer *server,
+                      SignalingClient *client,
+                      const char      *reason,
+                      SlowPeer        *slow)
+{
+  if (client == slow->client)
+    slow->disconnected = TRUE;
+}
+
+/* Opens a WebSocket at /ws by hand and then never reads from it, as a
+ * stalled or hostile peer would. */
+static GSocket *
+connect_never_reading (SignalingServer *server)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, signaling_server_get_port (server));
+  g_autofree char *request = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, 4096, &error);
+  g_assert_no_error (error);
+  g_socket_connect (socket, address, NULL, &error);
+  g_assert_no_error (error);
+
+  request = g_strdup_printf ("GET /ws HTTP/1.1\r\n"
+                             "Host: 127.0.0.1:%u\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n\r\n",
+                             signaling_server_get_port (server));
+  g_socket_send (socket, request, strlen (request), NULL, &error);
+  g_assert_no_error (error);
+
+  return g_steal_pointer (&socket);
+}
+
+/* A peer that stops reading is disconnected once it has left
+ * max-send-queue bytes unread, instead of the server buffering for
+ * it without end; the sender is not affected. Without the bound the
+ * wait below never ends and the test times out. */
+static void
+test_slow_reader (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(TestClient) sender = NULL;
+  g_autoptr(GSocket) stalled = NULL;
+  g_autofree char *payload = g_strnfill (32 * 1024, 'x');
+  SlowPeer slow = { 0 };
+  gulong connected_id, disconnected_id;
+  guint sent = 0;
+
+  g_object_set (fixture->server, "rate-limit", 0.0, "max-send-queue", 256 * 1024, NULL);
+  connected_id = g_signal_connect (fixture->server, "client-connected", G_CALLBACK (on_slow_connected), &slow);
+  disconnected_id = g_signal_connect (fixture->server, "client-disconnected", G_CALLBACK (on_slow_disconnected), &slow);
+
+  stalled = connect_never_reading (fixture->server);
+  test_run_until (&slow.connected);
+  sender = test_client_connect (fixture->server);
+
+  /* 64 MiB at most: far more than the kernel buffers hold. */
+  while (!slow.disconnected && sent < 2048)
+    {
+      test_client_send (sender, "{\"type\":\"message\",\"to\":\"%s\",\"data\":\"%s\"}",
+                        signaling_client_get_id (slow.client), payload);
+      sent++;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  test_run_until (&slow.disconnected);
+
+  g_assert_false (sender->closed);
+  test_client_assert_idle (sender);
+
+  g_signal_handler_disconnect (fixture->server, connected_id);
+  g_signal_handler_disconnect (fixture->server, disconnected_id);
+  g_clear_object (&slow.client);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -833,6 +936,7 @@ main (int   argc,
   ADD ("/native/errors/room-full", test_room_full);
   ADD ("/native/errors/too-many-rooms", test_too_many_rooms);
   ADD ("/native/errors/server-full", test_server_full);
+  ADD ("/native/errors/slow-reader", test_slow_reader);
   ADD ("/native/disconnect/cleanup", test_disconnect_cleanup);
   ADD ("/native/disconnect/by-server", test_disconnect_client);
   ADD ("/native/signals/consume", test_signal_consumes);

@@ -34,6 +34,7 @@ enum {
   PROP_PING_INTERVAL,
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
+  PROP_MAX_SEND_QUEUE,
   PROP_ALLOWED_ORIGINS,
   N_PROPS
 };
@@ -107,6 +108,9 @@ signaling_engineio_server_get_property (GObject    *object,
     case PROP_MAX_PAYLOAD:
       g_value_set_uint (value, self->settings.max_payload);
       break;
+    case PROP_MAX_SEND_QUEUE:
+      g_value_set_uint (value, self->settings.max_send_queue);
+      break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
       break;
@@ -133,6 +137,9 @@ signaling_engineio_server_set_property (GObject      *object,
       break;
     case PROP_MAX_PAYLOAD:
       self->settings.max_payload = g_value_get_uint (value);
+      break;
+    case PROP_MAX_SEND_QUEUE:
+      self->settings.max_send_queue = g_value_get_uint (value);
       break;
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
@@ -179,6 +186,16 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
    */
   properties[PROP_MAX_PAYLOAD] =
     g_param_spec_uint ("max-payload", NULL, NULL, 1, G_MAXINT, 1000000,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingEngineioServer:max-send-queue:
+   *
+   * Most bytes a session may leave unread (on its WebSocket, or queued
+   * for its next poll) before the session is closed; 0 for no limit.
+   */
+  properties[PROP_MAX_SEND_QUEUE] =
+    g_param_spec_uint ("max-send-queue", NULL, NULL, 0, G_MAXUINT, 1024 * 1024,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -444,6 +461,8 @@ on_websocket (SoupServer              *soup_server,
   g_autoptr(GHashTable) query = NULL;
   const char *sid = NULL;
   SignalingEngineioSocket *socket;
+
+  signaling_websocket_track_backlog (websocket, msg);
 
   if (g_uri_get_query (uri) != NULL)
     query = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);

@@ -14,6 +14,7 @@ typedef struct {
   guint ping_interval;  /* ms */
   guint ping_timeout;   /* ms */
   guint max_payload;    /* bytes */
+  guint max_send_queue; /* bytes, 0 for no limit */
 } SignalingEngineioSettings;
 
 SignalingEngineioSocket *signaling_engineio_socket_new           (const char                      *remote_address,

@@ -41,6 +41,7 @@ struct _SignalingEngineioSocket
   /* Polling: packets wait here for the next GET; a GET with nothing
    * to answer waits (paused) in pending_poll. */
   GQueue *queue;
+  gsize queued_bytes;
   SoupServerMessage *pending_poll;
 
   SoupWebsocketConnection *websocket;
@@ -297,6 +298,7 @@ take_queue (SignalingEngineioSocket *self)
 
   while (!g_queue_is_empty (self->queue))
     g_ptr_array_add (packets, g_queue_pop_head (self->queue));
+  self->queued_bytes = 0;
   return packets;
 }
 
@@ -316,27 +318,41 @@ flush_poll (SignalingEngineioSocket *self)
   soup_server_message_unpause (msg);
 }
 
-static void
-send_on_websocket (SoupWebsocketConnection *websocket,
+/* Returns FALSE if the peer fell too far behind and the WebSocket was
+ * closed instead. */
+static gboolean
+send_on_websocket (SignalingEngineioSocket *self,
+                   SoupWebsocketConnection *websocket,
                    SignalingEngineioPacket *packet)
 {
+  gsize limit = self->settings.max_send_queue;
+
   if (soup_websocket_connection_get_state (websocket) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
+    return TRUE;
 
   if (signaling_engineio_packet_is_binary (packet))
     {
       GBytes *data = signaling_engineio_packet_get_data (packet);
 
-      soup_websocket_connection_send_binary (websocket,
-                                             g_bytes_get_data (data, NULL),
-                                             g_bytes_get_size (data));
+      return signaling_websocket_send (websocket, SOUP_WEBSOCKET_DATA_BINARY,
+                                       g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+                                       limit);
     }
   else
     {
       g_autofree char *text = signaling_engineio_packet_encode_ws_text (packet);
 
-      soup_websocket_connection_send_text (websocket, text);
+      return signaling_websocket_send (websocket, SOUP_WEBSOCKET_DATA_TEXT,
+                                       text, strlen (text), limit);
     }
+}
+
+static gsize
+packet_size (SignalingEngineioPacket *packet)
+{
+  GBytes *data = signaling_engineio_packet_get_data (packet);
+
+  return 1 + (data != NULL ? g_bytes_get_size (data) : 0);
 }
 
 /* Takes ownership of @packet. */
@@ -352,12 +368,23 @@ send_packet (SignalingEngineioSocket *self,
 
   if (self->transport == TRANSPORT_WEBSOCKET)
     {
-      send_on_websocket (self->websocket, packet);
+      gboolean sent = send_on_websocket (self, self->websocket, packet);
+
       signaling_engineio_packet_free (packet);
+      if (!sent)
+        close_session (self, "transport error", FALSE);
       return;
     }
 
+  /* A client that stops polling must not make us queue without end. */
+  self->queued_bytes += packet_size (packet);
   g_queue_push_tail (self->queue, packet);
+  if (self->settings.max_send_queue > 0 && self->queued_bytes > self->settings.max_send_queue &&
+      self->pending_poll == NULL)
+    {
+      close_session (self, "transport error", FALSE);
+      return;
+    }
   flush_poll (self);
 }
 
@@ -739,7 +766,11 @@ complete_upgrade (SignalingEngineioSocket *self)
   close_refused (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
   for (guint i = 0; i < queued->len; i++)
-    send_on_websocket (websocket, g_ptr_array_index (queued, i));
+    if (!send_on_websocket (self, websocket, g_ptr_array_index (queued, i)))
+      {
+        close_session (self, "transport error", FALSE);
+        return;
+      }
 }
 
 static void

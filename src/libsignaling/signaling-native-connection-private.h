@@ -16,7 +16,7 @@ G_DECLARE_FINAL_TYPE (SignalingNativeConnection, signaling_native_connection,
                       SIGNALING, NATIVE_CONNECTION, GObject)
 
 void signaling_native_connection_accept (SignalingServer         *server,
-                                         SoupWebsocketConnection *websocket,
-                                         const char              *remote_address);
+                                         SoupServerMessage       *msg,
+                                         SoupWebsocketConnection *websocket);
 
 G_END_DECLS

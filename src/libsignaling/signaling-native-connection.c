@@ -65,6 +65,23 @@ signaling_native_connection_init (SignalingNativeConnection *self)
 {
 }
 
+/* Every frame goes out through here, so that a peer that stops
+ * reading is cut off rather than buffered for without end. */
+static gsize
+send_text (SignalingNativeConnection *self,
+           const char                *text,
+           gsize                      length)
+{
+  const SignalingLimits *limits;
+
+  if (self->websocket == NULL)
+    return 0;
+
+  limits = signaling_server_get_limits (self->server);
+  return signaling_websocket_send (self->websocket, SOUP_WEBSOCKET_DATA_TEXT, text, length,
+                                   limits->max_send_queue) ? length : 0;
+}
+
 static gsize
 send_object (SignalingNativeConnection *self,
              JsonBuilder               *builder)
@@ -72,7 +89,7 @@ send_object (SignalingNativeConnection *self,
   g_autoptr(JsonNode) root = json_builder_get_root (builder);
   g_autofree char *text = signaling_json_to_string (root);
 
-  return self->websocket != NULL ? (soup_websocket_connection_send_text (self->websocket, text), strlen (text)) : 0;
+  return send_text (self, text, strlen (text));
 }
 
 static JsonBuilder *
@@ -124,8 +141,7 @@ send_error (SignalingNativeConnection *self,
   g_autofree char *text = error_to_json (error, rid);
 
   signaling_server_count_rejected (self->server);
-  if (self->websocket != NULL)
-    soup_websocket_connection_send_text (self->websocket, text);
+  send_text (self, text, strlen (text));
 }
 
 static void
@@ -349,8 +365,7 @@ signaling_native_connection_deliver (SignalingConnection *connection,
       return 0;
     default:
       text = signaling_message_get_native_json (message, &length);
-      soup_websocket_connection_send_text (self->websocket, text);
-      return length;
+      return send_text (self, text, length);
     }
 }
 
@@ -412,9 +427,10 @@ configure_websocket (SoupWebsocketConnection *websocket,
  */
 void
 signaling_native_connection_accept (SignalingServer         *server,
-                                    SoupWebsocketConnection *websocket,
-                                    const char              *remote_address)
+                                    SoupServerMessage       *msg,
+                                    SoupWebsocketConnection *websocket)
 {
+  const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
   g_autoptr(SignalingClient) client = NULL;
   g_autoptr(GError) error = NULL;
@@ -424,6 +440,7 @@ signaling_native_connection_accept (SignalingServer         *server,
   self->websocket = g_object_ref (websocket);
   self->server = server;
   configure_websocket (websocket, signaling_server_get_limits (server));
+  signaling_websocket_track_backlog (websocket, msg);
 
   client = signaling_client_new (id, remote_address, SIGNALING_CONNECTION (self));
 

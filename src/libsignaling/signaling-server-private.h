@@ -20,6 +20,7 @@ typedef struct
   double rate_limit;
   guint rate_burst;
   guint keepalive_interval;
+  guint max_send_queue;
 } SignalingLimits;
 
 const SignalingLimits *signaling_server_get_limits          (SignalingServer *self);

@@ -70,6 +70,7 @@ enum {
   PROP_RATE_LIMIT,
   PROP_RATE_BURST,
   PROP_KEEPALIVE_INTERVAL,
+  PROP_MAX_SEND_QUEUE,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
   PROP_PING_INTERVAL,
@@ -100,6 +101,7 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_RATE_LIMIT           50.0
 #define DEFAULT_RATE_BURST           200
 #define DEFAULT_KEEPALIVE_INTERVAL   30
+#define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
 
 static void
 close_all_clients (SignalingServer *self,
@@ -188,6 +190,9 @@ signaling_server_get_property (GObject    *object,
     case PROP_KEEPALIVE_INTERVAL:
       g_value_set_uint (value, self->limits.keepalive_interval);
       break;
+    case PROP_MAX_SEND_QUEUE:
+      g_value_set_uint (value, self->limits.max_send_queue);
+      break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, self->ice_servers);
       break;
@@ -243,6 +248,10 @@ signaling_server_set_property (GObject      *object,
       break;
     case PROP_KEEPALIVE_INTERVAL:
       self->limits.keepalive_interval = g_value_get_uint (value);
+      break;
+    case PROP_MAX_SEND_QUEUE:
+      self->limits.max_send_queue = g_value_get_uint (value);
+      g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
     case PROP_ICE_SERVERS:
       g_strfreev (self->ice_servers);
@@ -344,6 +353,16 @@ signaling_server_class_init (SignalingServerClass *klass)
    * connections are found; 0 to never ping.
    */
   properties[PROP_KEEPALIVE_INTERVAL] = new_limit_pspec ("keepalive-interval", 0, DEFAULT_KEEPALIVE_INTERVAL);
+
+  /**
+   * SignalingServer:max-send-queue:
+   *
+   * Most bytes a peer may leave unread before it is disconnected
+   * (WebSocket close 1008, or the end of its Engine.IO session); 0 for
+   * no limit. Without it, a peer that stops reading would make the
+   * server buffer everything sent to it.
+   */
+  properties[PROP_MAX_SEND_QUEUE] = new_limit_pspec ("max-send-queue", 0, DEFAULT_MAX_SEND_QUEUE);
 
   /**
    * SignalingServer:ice-servers:
@@ -490,8 +509,7 @@ on_native_websocket (SoupServer              *soup_server,
 {
   SignalingServer *self = user_data;
 
-  signaling_native_connection_accept (self, websocket,
-                                      soup_server_message_get_remote_host (msg));
+  signaling_native_connection_accept (self, msg, websocket);
 }
 
 /* Runs before the WebSocket upgrade on the same path: refusing here

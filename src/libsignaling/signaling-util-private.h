@@ -18,5 +18,12 @@ void     signaling_websocket_reject  (SoupWebsocketConnection *websocket,
                                       const char              *text,
                                       gushort                  code,
                                       const char              *reason);
+void     signaling_websocket_track_backlog (SoupWebsocketConnection *websocket,
+                                            SoupServerMessage       *msg);
+gboolean signaling_websocket_send    (SoupWebsocketConnection *websocket,
+                                      SoupWebsocketDataType    type,
+                                      gconstpointer            data,
+                                      gsize                    length,
+                                      gsize                    limit);
 
 G_END_DECLS

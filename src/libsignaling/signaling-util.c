@@ -330,3 +330,111 @@ signaling_http_set_no_delay (SoupServerMessage *msg)
   if (socket != NULL && g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 }
+
+/* Outgoing backlog of a WebSocket.
+ *
+ * libsoup queues frames without limit when the peer stops reading and
+ * has no API to tell how much is queued. It only queues once a write
+ * would block, though, so a socket that polls writable has nothing
+ * queued. We count what was sent since the socket was last seen
+ * writable: an upper bound of the backlog, reset whenever the peer
+ * catches up. */
+
+typedef struct
+{
+  GSocket *socket;
+  gsize backlog;
+} SendBacklog;
+
+static void
+send_backlog_free (SendBacklog *state)
+{
+  g_clear_object (&state->socket);
+  g_free (state);
+}
+
+static GQuark
+send_backlog_quark (void)
+{
+  return g_quark_from_static_string ("signaling-send-backlog");
+}
+
+/*
+ * signaling_websocket_track_backlog:
+ * @websocket: a WebSocket just accepted by the server
+ * @msg: the request that upgraded to it
+ *
+ * Lets signaling_websocket_send() measure what @websocket's peer has
+ * not read yet.
+ */
+void
+signaling_websocket_track_backlog (SoupWebsocketConnection *websocket,
+                                   SoupServerMessage       *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  SendBacklog *state;
+
+  if (socket == NULL)
+    return;
+
+  state = g_new0 (SendBacklog, 1);
+  state->socket = g_object_ref (socket);
+  g_object_set_qdata_full (G_OBJECT (websocket), send_backlog_quark (), state,
+                           (GDestroyNotify) send_backlog_free);
+}
+
+static gboolean
+backlog_allows (SoupWebsocketConnection *websocket,
+                gsize                    length,
+                gsize                    limit)
+{
+  SendBacklog *state = g_object_get_qdata (G_OBJECT (websocket), send_backlog_quark ());
+
+  if (state == NULL || limit == 0)
+    return TRUE;
+
+  if (g_socket_condition_check (state->socket, G_IO_OUT) & G_IO_OUT)
+    state->backlog = 0;
+
+  state->backlog += length;
+  return state->backlog <= limit;
+}
+
+/*
+ * signaling_websocket_send:
+ * @websocket: an open WebSocket
+ * @type: text or binary
+ * @data: the payload
+ * @length: its size in bytes
+ * @limit: most bytes the peer may leave unread, 0 for no limit
+ *
+ * Sends a frame, unless the peer has fallen more than @limit bytes
+ * behind: then the connection is closed with 1008 instead, because a
+ * peer that does not read would otherwise make us buffer without end.
+ *
+ * Returns: %FALSE if the connection was closed instead of sending
+ */
+gboolean
+signaling_websocket_send (SoupWebsocketConnection *websocket,
+                          SoupWebsocketDataType    type,
+                          gconstpointer            data,
+                          gsize                    length,
+                          gsize                    limit)
+{
+  if (soup_websocket_connection_get_state (websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+
+  if (!backlog_allows (websocket, length, limit))
+    {
+      g_debug ("Closing a WebSocket whose peer left more than %" G_GSIZE_FORMAT " bytes unread", limit);
+      soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                       "send queue full");
+      return FALSE;
+    }
+
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    soup_websocket_connection_send_binary (websocket, data, length);
+  else
+    soup_websocket_connection_send_text (websocket, data);
+  return TRUE;
+}

@@ -109,6 +109,62 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     good.close();
   });
 
+  it('ends the session of a peer that stops reading, and only that one', async () => {
+    const stalled = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    const stalledId = await new Promise((resolve) => {
+      stalled.on('message', (data) => {
+        const text = data.toString();
+        if (text.startsWith('0')) stalled.send('40');
+        const match = /^42\["your_id","([^"]+)"\]$/.exec(text);
+        if (match) resolve(match[1]);
+      });
+    });
+    stalled._socket.pause();  // reads nothing more, like a hung tab
+
+    const sender = await connect(server, TRANSPORTS[0]);
+    await next(sender, 'your_id');
+    // Random, so that permessage-deflate cannot shrink it.
+    const sdp = require('node:crypto').randomBytes(45000).toString('base64');
+    const deadline = Date.now() + 20000;
+    let gone = false;
+    sender.on('error', ({ message }) => { if (message === 'Target client not connected') gone = true; });
+    // The server's default max-send-queue is 1 MiB; this sends far more
+    // than that plus what the kernel buffers hold, paced by the rate limit.
+    while (!gone && Date.now() < deadline) {
+      sender.emit('offer_sdp', JSON.stringify({ targetClientId: stalledId, sdp }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(gone, 'the stalled peer was disconnected');
+    assert.ok(sender.connected, 'the sender was not');
+    stalled._socket.resume();
+    stalled.terminate();
+    sender.close();
+  });
+
+  it('ends the session of a polling peer that stops polling', async () => {
+    const base = `${server.url}/socket.io/?EIO=4&transport=polling`;
+    const open = JSON.parse((await (await fetch(base)).text()).slice(1));
+    const url = `${base}&sid=${open.sid}`;
+    await fetch(url, { method: 'POST', body: '40' });
+    const connected = await (await fetch(url)).text();
+    const stalledId = /"your_id","([^"]+)"/.exec(connected)[1];
+    // No more GETs from here on: everything for it waits in the server.
+
+    const sender = await connect(server, TRANSPORTS[0]);
+    await next(sender, 'your_id');
+    const sdp = require('node:crypto').randomBytes(45000).toString('base64');
+    const deadline = Date.now() + 20000;
+    let gone = false;
+    sender.on('error', ({ message }) => { if (message === 'Target client not connected') gone = true; });
+    while (!gone && Date.now() < deadline) {
+      sender.emit('offer_sdp', JSON.stringify({ targetClientId: stalledId, sdp }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(gone, 'the stalled session was closed');
+    assert.equal((await fetch(url)).status, 400, 'its sid is gone');
+    sender.close();
+  });
+
   it('refuses Engine.IO v3 and unknown transports with HTTP 400', async () => {
     for (const query of ['EIO=3&transport=polling', 'EIO=4&transport=carrier-pigeon', 'transport=polling']) {
       const response = await fetch(`${server.url}/socket.io/?${query}`);
