@@ -336,24 +336,21 @@ parse_object (const char  *data,
               gssize       length,
               GError     **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
-  JsonNode *root;
+  g_autoptr(JsonNode) root = NULL;
 
   if (length < 0)
     length = strlen (data);
 
-  if (!g_utf8_validate (data, length, NULL) ||
-      !json_parser_load_from_data (parser, data, length, &local_error))
+  root = signaling_json_parse (data, length, &local_error);
+  if (root == NULL)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
-                   _("Invalid JSON: %s"),
-                   local_error != NULL ? local_error->message : _("not UTF-8"));
+                   _("Invalid JSON: %s"), local_error->message);
       return NULL;
     }
 
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
                            _("A message must be a JSON object"));

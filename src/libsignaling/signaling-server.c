@@ -98,8 +98,8 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_MAX_MESSAGE_SIZE     (64 * 1024)
 #define DEFAULT_MAX_ROOMS_PER_CLIENT 32
 #define DEFAULT_MAX_ROOM_MEMBERS     256
-#define DEFAULT_RATE_LIMIT           50.0
-#define DEFAULT_RATE_BURST           200
+#define DEFAULT_RATE_LIMIT           1000.0
+#define DEFAULT_RATE_BURST           2000
 #define DEFAULT_KEEPALIVE_INTERVAL   30
 #define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
 
@@ -601,6 +601,10 @@ signaling_server_init (SignalingServer *self)
   self->started_at_monotonic = g_get_monotonic_time ();
 
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
+  /* No permessage-deflate: signaling messages are small, and a zlib
+   * stream pair per connection costs far more CPU and memory than it
+   * saves (socket.io's server does not compress by default either). */
+  soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
   soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,

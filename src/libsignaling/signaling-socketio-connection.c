@@ -138,10 +138,9 @@ static JsonObject *
 parse_seed000_argument (JsonArray  *args,
                         GError    **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
+  g_autoptr(JsonNode) root = NULL;
   const char *text;
-  JsonNode *root;
 
   if (arg == NULL || !JSON_NODE_HOLDS_VALUE (arg) || json_node_get_value_type (arg) != G_TYPE_STRING)
     {
@@ -151,8 +150,8 @@ parse_seed000_argument (JsonArray  *args,
     }
 
   text = json_node_get_string (arg);
-  if (!json_parser_load_from_data (parser, text, -1, NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  root = signaling_json_parse (text, strlen (text), NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
                            _("The argument must be a JSON object in a string"));

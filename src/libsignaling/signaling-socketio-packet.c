@@ -175,11 +175,7 @@ static JsonNode *
 parse_json (const char *text,
             gsize       length)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-
-  if (!json_parser_load_from_data (parser, text, length, NULL))
-    return NULL;
-  return json_parser_steal_root (parser);
+  return signaling_json_parse (text, length, NULL);
 }
 
 /*

@@ -8,10 +8,11 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "signaling-json-private.h"
+
 G_BEGIN_DECLS
 
 char    *signaling_generate_id       (void);
-char    *signaling_json_to_string    (JsonNode                *node);
 void     signaling_http_honor_connection_close (SoupServerMessage *msg);
 void     signaling_http_set_no_delay           (SoupServerMessage *msg);
 void     signaling_websocket_reject  (SoupWebsocketConnection *websocket,

@@ -1,0 +1,16 @@
+/* signaling-json-private.h: JSON as JavaScript reads and writes it
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+JsonNode *signaling_json_parse     (const char  *text,
+                                    gsize        length,
+                                    GError     **error);
+char     *signaling_json_to_string (JsonNode    *node);
+
+G_END_DECLS
