@@ -24,6 +24,7 @@ struct _SignalingEngineioServer
 
   SignalingEngineioSettings settings;
   char **allowed_origins;
+  gboolean per_message_deflate;
   GHashTable *sockets;  /* sid → SignalingEngineioSocket */
 };
 
@@ -35,6 +36,7 @@ enum {
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
   PROP_MAX_SEND_QUEUE,
+  PROP_PER_MESSAGE_DEFLATE,
   PROP_ALLOWED_ORIGINS,
   N_PROPS
 };
@@ -111,6 +113,9 @@ signaling_engineio_server_get_property (GObject    *object,
     case PROP_MAX_SEND_QUEUE:
       g_value_set_uint (value, self->settings.max_send_queue);
       break;
+    case PROP_PER_MESSAGE_DEFLATE:
+      g_value_set_boolean (value, self->per_message_deflate);
+      break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
       break;
@@ -140,6 +145,9 @@ signaling_engineio_server_set_property (GObject      *object,
       break;
     case PROP_MAX_SEND_QUEUE:
       self->settings.max_send_queue = g_value_get_uint (value);
+      break;
+    case PROP_PER_MESSAGE_DEFLATE:
+      self->per_message_deflate = g_value_get_boolean (value);
       break;
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
@@ -197,6 +205,19 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
   properties[PROP_MAX_SEND_QUEUE] =
     g_param_spec_uint ("max-send-queue", NULL, NULL, 0, G_MAXUINT, 1024 * 1024,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingEngineioServer:per-message-deflate:
+   *
+   * Whether WebSocket sessions may use permessage-deflate, if the
+   * #SoupServer offers it. Off by default, as engine.io's
+   * `perMessageDeflate`: signaling messages are small, and compressing
+   * clients send later, which reorders what they send over the
+   * WebSocket and over HTTP during an upgrade.
+   */
+  properties[PROP_PER_MESSAGE_DEFLATE] =
+    g_param_spec_boolean ("per-message-deflate", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   /**
    * SignalingEngineioServer:allowed-origins:
@@ -437,7 +458,14 @@ on_request (SoupServer        *soup_server,
    * libsoup goes on with the upgrade and calls on_websocket(), which
    * closes at once a second WebSocket for an upgraded session. */
   if (is_websocket_request (msg))
-    return;
+    {
+      /* libsoup negotiates extensions after this handler, server-wide;
+       * an offer it does not see is not taken up. */
+      if (!self->per_message_deflate)
+        soup_message_headers_remove (soup_server_message_get_request_headers (msg),
+                                     "Sec-WebSocket-Extensions");
+      return;
+    }
 
   if (socket == NULL)
     handle_polling_handshake (self, msg);

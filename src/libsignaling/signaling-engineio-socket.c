@@ -22,6 +22,7 @@
  */
 
 #define UPGRADE_POLL_GRACE_MS 100
+#define CLOSE_POLL_GRACE_MS 100
 
 typedef enum {
   TRANSPORT_POLLING,
@@ -57,6 +58,7 @@ struct _SignalingEngineioSocket
 
   guint ping_source;
   guint pong_deadline_source;
+  guint close_grace_source;  /* the peer closed; its last GET may come */
   gint64 ping_due_at;  /* monotonic µs */
 };
 
@@ -117,6 +119,7 @@ signaling_engineio_socket_dispose (GObject *object)
   if (self->refused != NULL)
     close_refused (self);
 
+  g_clear_handle_id (&self->close_grace_source, g_source_remove);
   g_clear_handle_id (&self->ping_source, g_source_remove);
   g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
   forget_websocket (self, &self->websocket);
@@ -428,6 +431,27 @@ signaling_engineio_socket_send_binary (SignalingEngineioSocket *self,
 /* Receiving */
 
 static gboolean
+close_after_grace (gpointer user_data)
+{
+  SignalingEngineioSocket *self = user_data;
+
+  self->close_grace_source = 0;
+  close_session (self, "transport close", FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* A polling client that closes may have its last GET on the way: the
+ * reference server reads a POST body only after handling a GET that
+ * came with it, so that GET still gets its noop. Give it a moment. */
+static void
+close_after_last_poll (SignalingEngineioSocket *self)
+{
+  if (self->close_grace_source != 0)
+    return;
+  self->close_grace_source = g_timeout_add (CLOSE_POLL_GRACE_MS, close_after_grace, self);
+}
+
+static gboolean
 handle_packet (SignalingEngineioSocket *self,
                SignalingEngineioPacket *packet)
 {
@@ -450,7 +474,10 @@ handle_packet (SignalingEngineioSocket *self,
       return TRUE;
 
     case SIGNALING_ENGINEIO_PACKET_CLOSE:
-      close_session (self, "transport close", FALSE);
+      if (self->transport == TRANSPORT_POLLING && self->pending_poll == NULL)
+        close_after_last_poll (self);
+      else
+        close_session (self, "transport close", FALSE);
       return FALSE;
 
     case SIGNALING_ENGINEIO_PACKET_NOOP:
@@ -641,6 +668,8 @@ signaling_engineio_socket_handle_poll (SignalingEngineioSocket *self,
       g_autoptr(GPtrArray) packets = take_queue (self);
 
       respond_to_poll (self, msg, packets);
+      if (self->close_grace_source != 0)
+        close_session (self, "transport close", FALSE);
       return;
     }
 
@@ -650,6 +679,13 @@ signaling_engineio_socket_handle_poll (SignalingEngineioSocket *self,
   self->pending_poll = g_object_ref (msg);
   g_signal_connect (msg, "finished", G_CALLBACK (on_poll_finished), self);
   soup_server_message_pause (msg);
+
+  /* The peer has closed: this was its last GET, released with a noop. */
+  if (self->close_grace_source != 0)
+    {
+      close_session (self, "transport close", FALSE);
+      return;
+    }
 
   /* A GET during an upgrade only needs releasing, but the client may
    * have sent "5" already: give it the reference server's 100 ms to
@@ -672,7 +708,7 @@ signaling_engineio_socket_handle_post (SignalingEngineioSocket *self,
   g_autoptr(GPtrArray) packets = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (self->closed || self->transport != TRANSPORT_POLLING)
+  if (self->closed || self->transport != TRANSPORT_POLLING || self->close_grace_source != 0)
     {
       respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
       return;
@@ -866,6 +902,7 @@ close_session (SignalingEngineioSocket *self,
     send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_NOOP, NULL));
 
   self->closed = TRUE;
+  g_clear_handle_id (&self->close_grace_source, g_source_remove);
   g_clear_handle_id (&self->ping_source, g_source_remove);
   g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
   forget_websocket (self, &self->websocket);

@@ -138,6 +138,26 @@ describe('Engine.IO polling', () => {
     assert.equal(after.status, 400);
   });
 
+  it('answers the last GET of a client that closed with a noop', async () => {
+    const sid = await pollingSession();
+    const url = `${URL}/engine.io/?EIO=4&transport=polling&sid=${sid}`;
+    // The close comes first here; the reference server still answers a
+    // GET sent along with it (it reads POST bodies later).
+    await fetch(url, { method: 'POST', body: '1' });
+    const last = await fetch(url);
+    assert.equal(last.status, 200);
+    assert.equal(await last.text(), '6');
+    assert.equal((await fetch(url)).status, 400);
+  });
+
+  it('closes a polling session that sent close, even without a last GET', async () => {
+    const sid = await pollingSession();
+    const url = `${URL}/engine.io/?EIO=4&transport=polling&sid=${sid}`;
+    await fetch(url, { method: 'POST', body: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await fetch(url)).status, 400);
+  });
+
   it('pings every pingInterval and closes a session that does not answer', async () => {
     const sid = await pollingSession();
     const started = Date.now();
@@ -188,6 +208,21 @@ async function socketio(nsp = '', auth = '') {
   const authEvent = await nextMessage(ws);
   return { ws, connect, authEvent };
 }
+
+describe('WebSocket compression', () => {
+  it('is off for Engine.IO unless the server turns it on', async () => {
+    const { ws, first } = await open('/engine.io/?EIO=4&transport=websocket');
+    await first;
+    assert.equal(ws.extensions, '');
+    ws.close();
+    // sio-conformance turns it on for /socket.io/ (the Socket.IO suite
+    // wants each packet in its own read, which async inflate gives).
+    const sio = await open('/socket.io/?EIO=4&transport=websocket');
+    await sio.first;
+    assert.match(sio.ws.extensions, /permessage-deflate/);
+    sio.ws.close();
+  });
+});
 
 describe('Socket.IO', () => {
   it('connects to the main and a custom namespace with the auth payload', async () => {

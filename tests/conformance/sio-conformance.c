@@ -125,6 +125,10 @@ main (int   argc,
   g_signal_connect (raw_engine, "connection", G_CALLBACK (on_engine_connection), NULL);
 
   socketio_engine = new_engine (soup_server, "/socket.io");
+  /* Compression, where a client offers it: the Socket.IO suite reads
+   * each packet in its own turn of the event loop, which a compressing
+   * client's asynchronous inflate gives it. */
+  g_object_set (socketio_engine, "per-message-deflate", TRUE, NULL);
   socketio = signaling_socketio_server_new (socketio_engine);
   g_object_set (socketio, "connect-timeout", CONNECT_TIMEOUT, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (namespaces); i++)
