@@ -757,6 +757,11 @@ test_healthz (Fixture       *fixture,
   g_assert_cmpint (json_object_get_int_member (health, "clients"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (health, "rooms"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (health, "uptime"), >=, 0);
+
+  /* Each HTTP connection ends after its response (libsoup before 3.4
+   * leaks the ones it keeps alive), and clients are told so. */
+  g_assert_true (soup_message_headers_header_contains (soup_message_get_response_headers (msg),
+                                                       "Connection", "close"));
 }
 
 static void

@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+
 #include <glib/gi18n-lib.h>
 
+#include "signaling-acceptor-private.h"
 #include "signaling-client-private.h"
 #include "signaling-error.h"
 #include "signaling-native-connection-private.h"
@@ -39,6 +42,7 @@ struct _SignalingServer
   GObject parent_instance;
 
   SoupServer *soup_server;
+  SignalingAcceptor *acceptor;
   SignalingRouter *router;
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
@@ -137,8 +141,11 @@ signaling_server_dispose (GObject *object)
 
   if (self->engineio != NULL)
     signaling_engineio_server_close_all (self->engineio, "server finalized");
+  if (self->acceptor != NULL)
+    signaling_acceptor_close (self->acceptor);
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
+  g_clear_object (&self->acceptor);
   g_clear_object (&self->socketio);
   g_clear_object (&self->engineio);
   g_clear_object (&self->soup_server);
@@ -489,6 +496,22 @@ signaling_server_class_init (SignalingServerClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
 }
 
+/* Connections from the acceptor are closed after each response (see
+ * signaling-acceptor.c): say so, or HTTP clients that keep connections
+ * alive try to reuse one that is going away. A WebSocket upgrade keeps
+ * its connection. */
+static void
+on_request_read (SoupServer        *soup_server,
+                 SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+
+  if (!soup_message_headers_header_contains (request, "Upgrade", "websocket"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
+}
+
 static gboolean
 origin_allowed (SignalingServer *self,
                 const char      *origin)
@@ -605,6 +628,8 @@ signaling_server_init (SignalingServer *self)
    * stream pair per connection costs far more CPU and memory than it
    * saves (socket.io's server does not compress by default either). */
   soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  self->acceptor = signaling_acceptor_new (self->soup_server);
+  g_signal_connect (self->soup_server, "request-read", G_CALLBACK (on_request_read), NULL);
   soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
   soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
@@ -661,6 +686,69 @@ signaling_server_new (void)
  *
  * Returns: %TRUE on success
  */
+/* Node listens with a backlog of 511; GSocket's default of 10 drops
+ * the SYNs of a burst of connections (long-polling clients open one
+ * per request), and each dropped one costs its client a second. */
+#define LISTEN_BACKLOG 1024
+
+static gboolean
+listen_on (SignalingServer  *self,
+           GInetAddress     *address,
+           guint            *port,
+           GError          **error)
+{
+  GSocketFamily family = g_inet_address_get_family (address);
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, *port);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  socket = g_socket_new (family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+
+  /* IPv4 and IPv6 each get their own socket, as libsoup does. */
+  if (family == G_SOCKET_FAMILY_IPV6 && !g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+    return FALSE;
+
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+
+  bound = g_socket_get_local_address (socket, error);
+  if (bound == NULL)
+    return FALSE;
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+
+  return signaling_acceptor_add_socket (self->acceptor, socket, error);
+}
+
+/* IPv4 and IPv6 on the same port; a machine without IPv6 still serves
+ * IPv4, but a port taken on either is an error. */
+static gboolean
+listen_on_all_interfaces (SignalingServer  *self,
+                          guint             port,
+                          GError          **error)
+{
+  g_autoptr(GInetAddress) any4 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GInetAddress) any6 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GError) ipv6_error = NULL;
+
+  if (!listen_on (self, any4, &port, error))
+    return FALSE;
+
+  if (!listen_on (self, any6, &port, &ipv6_error))
+    {
+      if (g_error_matches (ipv6_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+        {
+          g_propagate_error (error, g_steal_pointer (&ipv6_error));
+          return FALSE;
+        }
+      g_debug ("Not listening on IPv6: %s", ipv6_error->message);
+    }
+
+  return TRUE;
+}
+
 gboolean
 signaling_server_listen (SignalingServer  *self,
                          const char       *address,
@@ -668,13 +756,12 @@ signaling_server_listen (SignalingServer  *self,
                          GError          **error)
 {
   g_autoptr(GInetAddress) inet_address = NULL;
-  g_autoptr(GSocketAddress) socket_address = NULL;
 
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
   if (address == NULL || *address == '\0')
-    return soup_server_listen_all (self->soup_server, port, 0, error);
+    return listen_on_all_interfaces (self, port, error);
 
   inet_address = g_inet_address_new_from_string (address);
   if (inet_address == NULL)
@@ -684,8 +771,7 @@ signaling_server_listen (SignalingServer  *self,
       return FALSE;
     }
 
-  socket_address = g_inet_socket_address_new (inet_address, port);
-  return soup_server_listen (self->soup_server, socket_address, 0, error);
+  return listen_on (self, inet_address, &port, error);
 }
 
 /**
@@ -706,7 +792,7 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  return soup_server_listen_socket (self->soup_server, socket, 0, error);
+  return signaling_acceptor_add_socket (self->acceptor, socket, error);
 }
 
 /**
@@ -719,8 +805,27 @@ signaling_server_listen_socket (SignalingServer  *self,
 GSList *
 signaling_server_get_uris (SignalingServer *self)
 {
+  GPtrArray *sockets;
+  GSList *uris = NULL;
+
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
-  return soup_server_get_uris (self->soup_server);
+
+  sockets = signaling_acceptor_get_sockets (self->acceptor);
+  for (guint i = sockets->len; i > 0; i--)
+    {
+      g_autoptr(GSocketAddress) address = g_socket_get_local_address (g_ptr_array_index (sockets, i - 1), NULL);
+      g_autofree char *host = NULL;
+
+      if (!G_IS_INET_SOCKET_ADDRESS (address))
+        continue;
+
+      host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+      uris = g_slist_prepend (uris, g_uri_build (G_URI_FLAGS_NONE, "http", NULL, host,
+                                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
+                                                 "/", NULL, NULL));
+    }
+
+  return uris;
 }
 
 /**
@@ -756,14 +861,14 @@ char **
 signaling_server_dup_listen_addresses (SignalingServer *self)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  GSList *listeners;
+  GPtrArray *sockets;
 
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
 
-  listeners = soup_server_get_listeners (self->soup_server);
-  for (GSList *l = listeners; l != NULL; l = l->next)
+  sockets = signaling_acceptor_get_sockets (self->acceptor);
+  for (guint i = 0; i < sockets->len; i++)
     {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
+      g_autoptr(GSocketAddress) address = g_socket_get_local_address (g_ptr_array_index (sockets, i), NULL);
       g_autofree char *text = NULL;
 
       if (address == NULL)
@@ -772,7 +877,6 @@ signaling_server_dup_listen_addresses (SignalingServer *self)
       text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
       g_strv_builder_add (builder, text);
     }
-  g_slist_free (listeners);
 
   return g_strv_builder_end (builder);
 }
@@ -805,16 +909,11 @@ signaling_server_get_soup_server (SignalingServer *self)
 void
 signaling_server_shutdown (SignalingServer *self)
 {
-  GSList *listeners;
-
   g_return_if_fail (SIGNALING_IS_SERVER (self));
 
   /* Stop listening but keep the established connections, so that the
    * close handshakes can complete. */
-  listeners = soup_server_get_listeners (self->soup_server);
-  for (GSList *l = listeners; l != NULL; l = l->next)
-    g_socket_close (l->data, NULL);
-  g_slist_free (listeners);
+  signaling_acceptor_close (self->acceptor);
 
   close_all_clients (self, CLOSE_GOING_AWAY, _("Server shutting down"));
   signaling_engineio_server_close_all (self->engineio, "server shutting down");

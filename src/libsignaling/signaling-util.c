@@ -216,11 +216,32 @@ send_backlog_quark (void)
  * Lets signaling_websocket_send() measure what @websocket's peer has
  * not read yet.
  */
+/* The socket under a server-side WebSocket. libsoup only knows it for
+ * connections it accepted itself; for streams handed to it, it is the
+ * one under the stream libsoup wraps ("base-iostream"). */
+static GSocket *
+websocket_get_socket (SoupWebsocketConnection *websocket,
+                      SoupServerMessage       *msg)
+{
+  GIOStream *stream = soup_websocket_connection_get_io_stream (websocket);
+  g_autoptr(GIOStream) base = NULL;
+
+  if (soup_server_message_get_socket (msg) != NULL)
+    return soup_server_message_get_socket (msg);
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream") != NULL)
+    g_object_get (stream, "base-iostream", &base, NULL);
+  else
+    base = g_object_ref (stream);
+
+  return G_IS_SOCKET_CONNECTION (base) ? g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)) : NULL;
+}
+
 void
 signaling_websocket_track_backlog (SoupWebsocketConnection *websocket,
                                    SoupServerMessage       *msg)
 {
-  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocket *socket = websocket_get_socket (websocket, msg);
   SendBacklog *state;
 
   if (socket == NULL)
