@@ -323,6 +323,72 @@ test_default_port (void)
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
 }
 
+static guint
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, TRUE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* Socket activation: systemd-socket-activate listens, starts signalbox
+ * on the first connection and passes the socket (sd_listen_fds), which
+ * serves that very connection. */
+static void
+test_socket_activation (void)
+{
+  g_autofree char *activate = g_find_program_in_path ("systemd-socket-activate");
+  g_autofree char *listen = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  g_autoptr(TestClient) client = NULL;
+  Daemon daemon = { 0 };
+  guint port;
+
+  if (activate == NULL)
+    {
+      g_test_skip ("systemd-socket-activate is not installed");
+      return;
+    }
+
+  port = free_port ();
+  listen = g_strdup_printf ("127.0.0.1:%u", port);
+  daemon.process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                                     activate, "--listen", listen, signalbox_path (), "--no-dbus", NULL);
+  g_assert_no_error (error);
+  daemon.log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon.process));
+
+  /* It listens before it says so; the first connection starts us. */
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (daemon.log, NULL, NULL, NULL);
+
+      g_assert_nonnull (line);
+      if (strstr (line, "Listening on") != NULL)
+        break;
+    }
+
+  url = g_strdup_printf ("ws://127.0.0.1:%u/ws", port);
+  client = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  welcome = test_client_expect (client, "welcome");
+  g_assert_nonnull (json_object_get_string_member (welcome, "id"));
+
+  /* systemd-socket-activate executes signalbox in its own process. */
+  g_subprocess_send_signal (daemon.process, SIGTERM);
+  test_client_wait_closed (client);
+  g_assert_cmpuint (client->close_code, ==, 1001);
+  daemon_wait (&daemon);
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon.process), ==, 0);
+  daemon_clear (&daemon);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -340,6 +406,7 @@ main (int   argc,
   g_test_add_func ("/daemon/serve-and-terminate", test_serve_and_terminate);
   g_test_add_func ("/daemon/config-file", test_config_file);
   g_test_add_func ("/daemon/default-port", test_default_port);
+  g_test_add_func ("/daemon/socket-activation", test_socket_activation);
 
   return g_test_run ();
 }
