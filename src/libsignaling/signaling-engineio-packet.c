@@ -72,6 +72,8 @@ signaling_engineio_packet_is_binary (SignalingEngineioPacket *packet)
   return packet->binary;
 }
 
+/* @text must be UTF-8: libsoup checks WebSocket text frames, and
+ * signaling_engineio_payload_decode() checks what came over HTTP. */
 SignalingEngineioPacket *
 signaling_engineio_packet_decode_ws_text (const char  *text,
                                           gsize        length,
@@ -83,13 +85,6 @@ signaling_engineio_packet_decode_ws_text (const char  *text,
     {
       g_set_error (error, SIGNALING_ENGINEIO_ERROR, SIGNALING_ENGINEIO_ERROR_MALFORMED,
                    "Unknown Engine.IO packet type");
-      return NULL;
-    }
-
-  if (!g_utf8_validate (text, length, NULL))
-    {
-      g_set_error (error, SIGNALING_ENGINEIO_ERROR, SIGNALING_ENGINEIO_ERROR_MALFORMED,
-                   "Engine.IO text packet is not UTF-8");
       return NULL;
     }
 
@@ -127,7 +122,16 @@ decode_payload_item (const char  *item,
   gsize decoded_length;
 
   if (length == 0 || item[0] != 'b')
-    return signaling_engineio_packet_decode_ws_text (item, length, error);
+    {
+      /* WebSocket text frames come checked by libsoup; HTTP bodies not. */
+      if (!g_utf8_validate_len (item, length, NULL))
+        {
+          g_set_error (error, SIGNALING_ENGINEIO_ERROR, SIGNALING_ENGINEIO_ERROR_MALFORMED,
+                       "Engine.IO text packet is not UTF-8");
+          return NULL;
+        }
+      return signaling_engineio_packet_decode_ws_text (item, length, error);
+    }
 
   /* g_base64_decode() skips invalid characters; be strict instead. */
   for (gsize i = 1; i < length; i++)

@@ -8,9 +8,12 @@
 
 G_BEGIN_DECLS
 
-JsonNode *signaling_json_parse     (const char  *text,
-                                    gsize        length,
-                                    GError     **error);
+JsonNode *signaling_json_parse      (const char  *text,
+                                     gsize        length,
+                                     GError     **error);
+JsonNode *signaling_json_parse_utf8 (const char  *text,
+                                     gsize        length,
+                                     GError     **error);
 char     *signaling_json_to_string (JsonNode    *node);
 
 G_END_DECLS

@@ -150,7 +150,8 @@ parse_seed000_argument (JsonArray  *args,
     }
 
   text = json_node_get_string (arg);
-  root = signaling_json_parse (text, strlen (text), NULL);
+  /* Out of a parse already: UTF-8. */
+  root = signaling_json_parse_utf8 (text, strlen (text), NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,

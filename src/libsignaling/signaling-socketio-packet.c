@@ -175,7 +175,7 @@ static JsonNode *
 parse_json (const char *text,
             gsize       length)
 {
-  return signaling_json_parse (text, length, NULL);
+  return signaling_json_parse_utf8 (text, length, NULL);
 }
 
 /*
@@ -201,8 +201,6 @@ signaling_socketio_packet_decode (const char  *text,
 
   if (length == 0 || text[0] < '0' || text[0] > '6')
     return malformed (error, "unknown packet type"), NULL;
-  if (!g_utf8_validate (text, length, NULL))
-    return malformed (error, "not UTF-8"), NULL;
 
   if (is_binary_type (text[0] - '0'))
     {
