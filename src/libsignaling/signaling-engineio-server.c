@@ -87,6 +87,8 @@ signaling_engineio_server_finalize (GObject *object)
   SignalingEngineioServer *self = SIGNALING_ENGINEIO_SERVER (object);
 
   g_strfreev (self->allowed_origins);
+  g_clear_pointer (&self->settings.pings, signaling_timer_queue_unref);
+  g_clear_pointer (&self->settings.pong_deadlines, signaling_timer_queue_unref);
 
   G_OBJECT_CLASS (signaling_engineio_server_parent_class)->finalize (object);
 }
@@ -247,6 +249,8 @@ static void
 signaling_engineio_server_init (SignalingEngineioServer *self)
 {
   self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->settings.pings = signaling_timer_queue_new ("[signaling] Engine.IO pings");
+  self->settings.pong_deadlines = signaling_timer_queue_new ("[signaling] Engine.IO pong deadlines");
 }
 
 /**

@@ -7,6 +7,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-engineio-socket.h"
+#include "signaling-timer-queue-private.h"
 
 G_BEGIN_DECLS
 
@@ -15,6 +16,9 @@ typedef struct {
   guint ping_timeout;   /* ms */
   guint max_payload;    /* bytes */
   guint max_send_queue; /* bytes, 0 for no limit */
+  /* Shared by the server's sessions; each session holds a reference. */
+  SignalingTimerQueue *pings;
+  SignalingTimerQueue *pong_deadlines;
 } SignalingEngineioSettings;
 
 SignalingEngineioSocket *signaling_engineio_socket_new           (const char                      *remote_address,

@@ -56,8 +56,8 @@ struct _SignalingEngineioSocket
    * progress is settled so that they cannot overtake its "3probe". */
   GPtrArray *refused;
 
-  guint ping_source;
-  guint pong_deadline_source;
+  SignalingTimer ping_timer;
+  SignalingTimer pong_deadline;
   guint close_grace_source;  /* the peer closed; its last GET may come */
   gint64 ping_due_at;  /* monotonic µs */
 };
@@ -81,6 +81,9 @@ enum {
 static guint signals[N_SIGNALS];
 
 static gboolean release_poll_during_upgrade (gpointer user_data);
+static void stop_heartbeat (SignalingEngineioSocket *self);
+static void send_packet (SignalingEngineioSocket *self,
+                         SignalingEngineioPacket *packet);
 static void close_session (SignalingEngineioSocket *self,
                            const char              *reason,
                            gboolean                 notify_peer);
@@ -120,8 +123,7 @@ signaling_engineio_socket_dispose (GObject *object)
     close_refused (self);
 
   g_clear_handle_id (&self->close_grace_source, g_source_remove);
-  g_clear_handle_id (&self->ping_source, g_source_remove);
-  g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
+  stop_heartbeat (self);
   forget_websocket (self, &self->websocket);
   forget_websocket (self, &self->probe);
 
@@ -145,6 +147,8 @@ signaling_engineio_socket_finalize (GObject *object)
   g_ptr_array_unref (self->refused);
   g_free (self->id);
   g_free (self->remote_address);
+  g_clear_pointer (&self->settings.pings, signaling_timer_queue_unref);
+  g_clear_pointer (&self->settings.pong_deadlines, signaling_timer_queue_unref);
 
   G_OBJECT_CLASS (signaling_engineio_socket_parent_class)->finalize (object);
 }
@@ -223,46 +227,41 @@ signaling_engineio_socket_init (SignalingEngineioSocket *self)
 /* Heartbeat: the server pings every ping_interval; a peer that has not
  * answered ping_timeout after a ping is gone. */
 
-static gboolean
+static void
 on_pong_deadline (gpointer user_data)
 {
-  SignalingEngineioSocket *self = user_data;
-
-  self->pong_deadline_source = 0;
-  close_session (self, "ping timeout", FALSE);
-  return G_SOURCE_REMOVE;
+  close_session (user_data, "ping timeout", FALSE);
 }
 
-static void send_packet (SignalingEngineioSocket *self,
-                         SignalingEngineioPacket *packet);
-
-static gboolean
+static void
 on_ping_due (gpointer user_data)
 {
   SignalingEngineioSocket *self = user_data;
 
-  gint64 deadline = self->ping_due_at + (gint64) self->settings.ping_timeout * 1000;
-  gint64 remaining = MAX (0, deadline - g_get_monotonic_time ());
-
-  self->ping_source = 0;
   send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_PING, NULL));
 
   /* Count the timeout from when the ping was due, not from when the
-   * main loop got to it, and run before ordinary I/O: a peer past its
-   * deadline is gone even if its request is already waiting. */
-  self->pong_deadline_source = g_timeout_add_full (G_PRIORITY_HIGH, remaining / 1000,
-                                                   on_pong_deadline, self, NULL);
-  return G_SOURCE_REMOVE;
+   * main loop got to it. */
+  if (!self->closed)
+    signaling_timer_queue_add (self->settings.pong_deadlines, &self->pong_deadline,
+                               self->ping_due_at + (gint64) self->settings.ping_timeout * 1000,
+                               on_pong_deadline, self);
+}
+
+static void
+stop_heartbeat (SignalingEngineioSocket *self)
+{
+  signaling_timer_queue_remove (self->settings.pings, &self->ping_timer);
+  signaling_timer_queue_remove (self->settings.pong_deadlines, &self->pong_deadline);
 }
 
 static void
 schedule_ping (SignalingEngineioSocket *self)
 {
-  g_clear_handle_id (&self->ping_source, g_source_remove);
-  g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
+  stop_heartbeat (self);
   self->ping_due_at = g_get_monotonic_time () + (gint64) self->settings.ping_interval * 1000;
-  self->ping_source = g_timeout_add_full (G_PRIORITY_HIGH, self->settings.ping_interval,
-                                          on_ping_due, self, NULL);
+  signaling_timer_queue_add (self->settings.pings, &self->ping_timer, self->ping_due_at,
+                             on_ping_due, self);
 }
 
 SignalingEngineioSocket *
@@ -274,6 +273,8 @@ signaling_engineio_socket_new (const char                      *remote_address,
   self->id = signaling_generate_id ();
   self->remote_address = g_strdup (remote_address);
   self->settings = *settings;
+  signaling_timer_queue_ref (self->settings.pings);
+  signaling_timer_queue_ref (self->settings.pong_deadlines);
   schedule_ping (self);
 
   return self;
@@ -903,8 +904,7 @@ close_session (SignalingEngineioSocket *self,
 
   self->closed = TRUE;
   g_clear_handle_id (&self->close_grace_source, g_source_remove);
-  g_clear_handle_id (&self->ping_source, g_source_remove);
-  g_clear_handle_id (&self->pong_deadline_source, g_source_remove);
+  stop_heartbeat (self);
   forget_websocket (self, &self->websocket);
   forget_websocket (self, &self->probe);
   close_refused (self);
