@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Relay benchmark: pairs of socket.io-client peers play offer/answer
-// ping-pong through a server for a fixed time, seed 000 vocabulary.
+// Relay benchmark: pairs of peers play offer/answer ping-pong through a
+// server for a fixed time: socket.io-client with seed 000's vocabulary,
+// or (--protocol native, signalbox only) raw WebSockets on /ws.
 // Reports round trips per second, latency percentiles, and the server's
 // CPU time and peak memory, so signalbox and the Node replica of the
 // seed server can be compared on the same machine.
 //
 //   node bench/relay.js --server signalbox|seed000 [--pairs 50]
-//                       [--seconds 10] [--sdp-bytes 2000] [--transport websocket|polling]
+//                       [--seconds 10] [--sdp-bytes 2000]
+//                       [--transport websocket|polling] [--protocol socket.io|native]
 //
 // Needs tests/compat/node_modules (npm ci there) and, for signalbox,
 // a build in _build (or SIGNALBOX_BIN).
@@ -19,6 +21,7 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const { io } = require(path.join(root, 'tests/compat/node_modules/socket.io-client'));
+const WebSocket = require(path.join(root, 'tests/compat/node_modules/ws'));
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -30,6 +33,7 @@ const pairs = Number(option('pairs', 50));
 const seconds = Number(option('seconds', 10));
 const sdpBytes = Number(option('sdp-bytes', 2000));
 const transport = option('transport', 'websocket');
+const protocol = option('protocol', 'socket.io');
 
 function freePort() {
   return new Promise((resolve) => {
@@ -73,7 +77,7 @@ function usage(pid) {
   return { cpu: ticks / 100, hwm, rss };
 }
 
-function connect(url) {
+function connectSocketIO(url) {
   return new Promise((resolve, reject) => {
     const socket = io(url, {
       forceNew: true, reconnection: false,
@@ -82,6 +86,36 @@ function connect(url) {
     socket.once('your_id', (id) => resolve({ socket, id }));
     socket.once('connect_error', reject);
   });
+}
+
+// A native /ws peer made to look like a socket.io-client one to the
+// loop below: emit(event, jsonString) and on(event, handler(object)).
+function connectNative(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false });
+    const handlers = {};
+    const kinds = { offer_sdp: 'offer', answer_sdp: 'answer' };
+    const events = { offer: 'offer_sdp', answer: 'answer_sdp', error: 'error' };
+    const socket = {
+      on: (event, handler) => { handlers[event] = handler; },
+      emit: (event, text) => {
+        const { targetClientId, sdp } = JSON.parse(text);
+        ws.send(JSON.stringify({ type: kinds[event], to: targetClientId, sdp }));
+      },
+      close: () => ws.close(),
+    };
+    ws.on('message', (data) => {
+      const message = JSON.parse(data);
+      if (message.type === 'welcome') { resolve({ socket, id: message.id }); return; }
+      const handler = handlers[events[message.type]];
+      if (handler) handler(message);
+    });
+    ws.once('error', reject);
+  });
+}
+
+function connect(url) {
+  return protocol === 'native' ? connectNative(url) : connectSocketIO(url);
 }
 
 async function main() {
@@ -135,6 +169,7 @@ async function main() {
   const pct = (p) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(2) : 'n/a';
   const result = {
     server: serverKind,
+    protocol,
     transport,
     clients: pairs * 2,
     seconds: elapsed,
