@@ -16,6 +16,23 @@ async function settle(socket, room) {
   await next(socket, 'hangup');
 }
 
+// Sends big offers to a peer that reads nothing until the server gives
+// up on it (the sender then hears "Target client not connected"), at
+// most for 20 s. The server's default max-send-queue is 1 MiB; this
+// sends far more than that plus what the kernel buffers hold. Random
+// data, so that compression could not shrink it.
+async function floodUntilGone(sender, targetClientId) {
+  const sdp = require('node:crypto').randomBytes(45000).toString('base64');
+  const deadline = Date.now() + 20000;
+  let gone = false;
+  sender.on('error', ({ message }) => { if (message === 'Target client not connected') gone = true; });
+  while (!gone && Date.now() < deadline) {
+    sender.emit('offer_sdp', JSON.stringify({ targetClientId, sdp }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return gone;
+}
+
 const skip = target !== 'signalbox' && 'the seed replicas crash on hostile input; signalbox only';
 
 for (const transport of TRANSPORTS) {
@@ -123,17 +140,7 @@ describe('hostile Engine.IO traffic', { skip }, () => {
 
     const sender = await connect(server, TRANSPORTS[0]);
     await next(sender, 'your_id');
-    // Random, so that permessage-deflate cannot shrink it.
-    const sdp = require('node:crypto').randomBytes(45000).toString('base64');
-    const deadline = Date.now() + 20000;
-    let gone = false;
-    sender.on('error', ({ message }) => { if (message === 'Target client not connected') gone = true; });
-    // The server's default max-send-queue is 1 MiB; this sends far more
-    // than that plus what the kernel buffers hold, paced by the rate limit.
-    while (!gone && Date.now() < deadline) {
-      sender.emit('offer_sdp', JSON.stringify({ targetClientId: stalledId, sdp }));
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const gone = await floodUntilGone(sender, stalledId);
     assert.ok(gone, 'the stalled peer was disconnected');
     assert.ok(sender.connected, 'the sender was not');
     stalled._socket.resume();
@@ -152,14 +159,7 @@ describe('hostile Engine.IO traffic', { skip }, () => {
 
     const sender = await connect(server, TRANSPORTS[0]);
     await next(sender, 'your_id');
-    const sdp = require('node:crypto').randomBytes(45000).toString('base64');
-    const deadline = Date.now() + 20000;
-    let gone = false;
-    sender.on('error', ({ message }) => { if (message === 'Target client not connected') gone = true; });
-    while (!gone && Date.now() < deadline) {
-      sender.emit('offer_sdp', JSON.stringify({ targetClientId: stalledId, sdp }));
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const gone = await floodUntilGone(sender, stalledId);
     assert.ok(gone, 'the stalled session was closed');
     assert.equal((await fetch(url)).status, 400, 'its sid is gone');
     sender.close();
