@@ -21,6 +21,8 @@ PACKAGES=(
   python3
   # python-socketio: a second Socket.IO client for the compat suite
   python3-socketio python3-websocket python3-requests
+  # GObject introspection, and PyGObject for the Python example
+  gobject-introspection libgirepository1.0-dev gir1.2-soup-3.0 gir1.2-json-1.0 python3-gi
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
