@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 
@@ -389,6 +390,87 @@ test_socket_activation (void)
   daemon_clear (&daemon);
 }
 
+static void
+limit_descriptors (gpointer user_data)
+{
+  struct rlimit limit = { 32, 32 };
+
+  setrlimit (RLIMIT_NOFILE, &limit);
+}
+
+static GSocket *
+open_tcp (guint port)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  g_autoptr(GError) error = NULL;
+
+  g_socket_connect (socket, address, NULL, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&socket);
+}
+
+/* Out of descriptors, the daemon stops accepting for a moment instead
+ * of spinning on a listening socket it cannot take from, and serves
+ * again once peers leave. */
+static void
+test_out_of_descriptors (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestClient) client = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  g_autofree char *url = NULL;
+  Daemon daemon = { 0 };
+  guint complaints = 0;
+
+  g_subprocess_launcher_set_child_setup (launcher, limit_descriptors, NULL, NULL);
+  daemon.process = g_subprocess_launcher_spawn (launcher, &error, signalbox_path (), "--no-dbus",
+                                                "--address", "127.0.0.1", "--port", "0", NULL);
+  g_assert_no_error (error);
+  daemon.log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon.process));
+  daemon.port = read_port (daemon.log);
+
+  for (guint i = 0; i < 40; i++)
+    g_ptr_array_add (sockets, open_tcp (daemon.port));
+
+  /* It says so, once per attempt. */
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (daemon.log, NULL, NULL, NULL);
+
+      g_assert_nonnull (line);
+      if (strstr (line, "Could not accept a connection") != NULL)
+        break;
+    }
+
+  g_ptr_array_set_size (sockets, 0);
+  url = g_strdup_printf ("ws://127.0.0.1:%u/ws", daemon.port);
+  client = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  welcome = test_client_expect (client, "welcome");
+
+  g_subprocess_send_signal (daemon.process, SIGTERM);
+  daemon_wait (&daemon);
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon.process), ==, 0);
+
+  /* The rest of the log: a retry every 100 ms, not thousands. */
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (daemon.log, NULL, NULL, NULL);
+
+      if (line == NULL)
+        break;
+      if (strstr (line, "Could not accept a connection") != NULL)
+        complaints++;
+    }
+  g_assert_cmpuint (complaints, <, 100);
+  daemon_clear (&daemon);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -407,6 +489,7 @@ main (int   argc,
   g_test_add_func ("/daemon/config-file", test_config_file);
   g_test_add_func ("/daemon/default-port", test_default_port);
   g_test_add_func ("/daemon/socket-activation", test_socket_activation);
+  g_test_add_func ("/daemon/out-of-descriptors", test_out_of_descriptors);
 
   return g_test_run ();
 }

@@ -6,6 +6,7 @@
 
 #include <locale.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
@@ -218,6 +219,22 @@ start_dbus (Signalbox         *self,
   return TRUE;
 }
 
+/* Every peer is a descriptor, and the soft limit is often 1024 for
+ * compatibility with select(), which GLib does not use. Take what the
+ * hard limit allows, as systemd advises services to do. */
+static void
+raise_descriptor_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
+    return;
+
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &limit) == 0)
+    g_debug ("Raised the descriptor limit to %lu", (unsigned long) limit.rlim_cur);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -249,6 +266,8 @@ main (int   argc,
 
   if (signalbox_options_get_verbose (options))
     g_log_set_debug_enabled (TRUE);
+
+  raise_descriptor_limit ();
 
   loop = g_main_loop_new (NULL, FALSE);
   server = signaling_server_new ();

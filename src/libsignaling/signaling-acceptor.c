@@ -24,13 +24,20 @@
  * closes each after its response, which the server announces with
  * `Connection: close`. WebSocket connections are unaffected.
  */
+typedef struct
+{
+  SignalingAcceptor *acceptor;  /* unowned: it owns us */
+  GSocket *socket;              /* listening */
+  GSource *source;              /* watching it, or waiting to */
+} Listener;
+
 struct _SignalingAcceptor
 {
   GObject parent_instance;
 
-  SoupServer *server;   /* unowned: it owns us */
-  GPtrArray *sockets;   /* listening GSocket * */
-  GPtrArray *sources;   /* GSource * watching them, same order */
+  SoupServer *server;    /* unowned: it owns us */
+  GPtrArray *listeners;  /* Listener * */
+  GPtrArray *sockets;    /* the listening GSocket *, same order */
 };
 
 G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
@@ -38,6 +45,26 @@ G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
 /* How many connections one wake-up accepts before letting the main
  * loop serve the ones already there. */
 #define ACCEPT_BATCH 64
+#define ACCEPT_RETRY_MS 100
+
+static void
+listener_stop (Listener *listener)
+{
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_clear_pointer (&listener->source, g_source_unref);
+    }
+}
+
+static void
+listener_free (Listener *listener)
+{
+  listener_stop (listener);
+  g_socket_close (listener->socket, NULL);
+  g_object_unref (listener->socket);
+  g_free (listener);
+}
 
 static void
 signaling_acceptor_finalize (GObject *object)
@@ -45,8 +72,8 @@ signaling_acceptor_finalize (GObject *object)
   SignalingAcceptor *self = SIGNALING_ACCEPTOR (object);
 
   signaling_acceptor_close (self);
+  g_ptr_array_unref (self->listeners);
   g_ptr_array_unref (self->sockets);
-  g_ptr_array_unref (self->sources);
 
   G_OBJECT_CLASS (signaling_acceptor_parent_class)->finalize (object);
 }
@@ -58,17 +85,10 @@ signaling_acceptor_class_init (SignalingAcceptorClass *klass)
 }
 
 static void
-destroy_source (GSource *source)
-{
-  g_source_destroy (source);
-  g_source_unref (source);
-}
-
-static void
 signaling_acceptor_init (SignalingAcceptor *self)
 {
-  self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
-  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) destroy_source);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
+  self->sockets = g_ptr_array_new ();
 }
 
 SignalingAcceptor *
@@ -101,30 +121,66 @@ hand_over (SignalingAcceptor *self,
     g_debug ("Could not take a connection: %s", error->message);
 }
 
+static void listener_watch (Listener *listener);
+
 static gboolean
-on_incoming (GSocket      *listening,
+on_retry (gpointer user_data)
+{
+  Listener *listener = user_data;
+
+  g_clear_pointer (&listener->source, g_source_unref);
+  listener_watch (listener);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of file descriptors (or memory), the listening socket stays
+ * readable: looking at it again at once would spin. Wait a little, as
+ * the peers that go away free descriptors. */
+static void
+listener_pause (Listener *listener)
+{
+  listener_stop (listener);
+  listener->source = g_timeout_source_new (ACCEPT_RETRY_MS);
+  g_source_set_callback (listener->source, on_retry, listener, NULL);
+  g_source_set_static_name (listener->source, "[signaling] accept retry");
+  g_source_attach (listener->source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+on_incoming (GSocket      *socket,
              GIOCondition  condition,
              gpointer      user_data)
 {
-  SignalingAcceptor *self = user_data;
+  Listener *listener = user_data;
 
   for (guint i = 0; i < ACCEPT_BATCH; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) socket = g_socket_accept (listening, NULL, &error);
+      g_autoptr(GSocket) accepted = g_socket_accept (socket, NULL, &error);
 
-      if (socket == NULL)
+      if (accepted == NULL)
         {
-          /* Out of descriptors and the like pass; the next wake-up
-           * tries again. */
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_warning ("Could not accept a connection: %s", error->message);
-          break;
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+
+          g_warning ("Could not accept a connection: %s; trying again in %u ms",
+                     error->message, ACCEPT_RETRY_MS);
+          listener_pause (listener);
+          return G_SOURCE_REMOVE;
         }
-      hand_over (self, socket);
+      hand_over (listener->acceptor, accepted);
     }
 
   return G_SOURCE_CONTINUE;
+}
+
+static void
+listener_watch (Listener *listener)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, (GSourceFunc) (GCallback) on_incoming, listener, NULL);
+  g_source_set_static_name (listener->source, "[signaling] accept");
+  g_source_attach (listener->source, g_main_context_get_thread_default ());
 }
 
 /*
@@ -139,7 +195,7 @@ signaling_acceptor_add_socket (SignalingAcceptor  *self,
                                GSocket            *socket,
                                GError            **error)
 {
-  GSource *source;
+  Listener *listener;
 
   g_return_val_if_fail (SIGNALING_IS_ACCEPTOR (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
@@ -147,13 +203,13 @@ signaling_acceptor_add_socket (SignalingAcceptor  *self,
   /* Accepting must never block the main loop. */
   g_socket_set_blocking (socket, FALSE);
 
-  source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (source, (GSourceFunc) (GCallback) on_incoming, self, NULL);
-  g_source_set_static_name (source, "[signaling] accept");
-  g_source_attach (source, g_main_context_get_thread_default ());
+  listener = g_new0 (Listener, 1);
+  listener->acceptor = self;
+  listener->socket = g_object_ref (socket);
+  listener_watch (listener);
 
-  g_ptr_array_add (self->sockets, g_object_ref (socket));
-  g_ptr_array_add (self->sources, source);
+  g_ptr_array_add (self->listeners, listener);
+  g_ptr_array_add (self->sockets, socket);
   return TRUE;
 }
 
@@ -180,8 +236,6 @@ signaling_acceptor_close (SignalingAcceptor *self)
 {
   g_return_if_fail (SIGNALING_IS_ACCEPTOR (self));
 
-  g_ptr_array_set_size (self->sources, 0);
-  for (guint i = 0; i < self->sockets->len; i++)
-    g_socket_close (g_ptr_array_index (self->sockets, i), NULL);
   g_ptr_array_set_size (self->sockets, 0);
+  g_ptr_array_set_size (self->listeners, 0);
 }
