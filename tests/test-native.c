@@ -919,6 +919,48 @@ test_slow_reader (Fixture       *fixture,
   g_clear_object (&slow.client);
 }
 
+static gboolean
+on_readable (GSocket      *socket,
+             GIOCondition  condition,
+             gboolean     *readable)
+{
+  *readable = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A connection that never sends its request is dropped after
+ * request-timeout seconds; one that does is served. */
+static void
+test_silent_connection (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GSocket) silent = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSource) source = NULL;
+  g_autoptr(TestClient) talker = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean readable = FALSE;
+  char buffer[16];
+
+  g_object_set (fixture->server, "request-timeout", 1, NULL);
+  address = g_inet_socket_address_new (loopback, signaling_server_get_port (fixture->server));
+  g_socket_connect (silent, address, NULL, &error);
+  g_assert_no_error (error);
+
+  talker = test_client_connect (fixture->server);
+
+  source = g_socket_create_source (silent, G_IO_IN | G_IO_HUP, NULL);
+  g_source_set_callback (source, (GSourceFunc) (GCallback) on_readable, &readable, NULL);
+  g_source_attach (source, NULL);
+  test_run_until (&readable);
+
+  /* End of stream, and no HTTP response: the server just let go. */
+  g_assert_cmpint (g_socket_receive (silent, buffer, sizeof buffer, NULL, &error), ==, 0);
+  g_assert_no_error (error);
+  test_client_assert_idle (talker);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -942,6 +984,7 @@ main (int   argc,
   ADD ("/native/errors/too-many-rooms", test_too_many_rooms);
   ADD ("/native/errors/server-full", test_server_full);
   ADD ("/native/errors/slow-reader", test_slow_reader);
+  ADD ("/native/errors/silent-connection", test_silent_connection);
   ADD ("/native/disconnect/cleanup", test_disconnect_cleanup);
   ADD ("/native/disconnect/by-server", test_disconnect_client);
   ADD ("/native/signals/consume", test_signal_consumes);

@@ -17,6 +17,8 @@ gboolean           signaling_acceptor_add_socket (SignalingAcceptor  *self,
                                                   GSocket            *socket,
                                                   GError            **error);
 GPtrArray         *signaling_acceptor_get_sockets (SignalingAcceptor *self);
+void               signaling_acceptor_set_request_timeout (SignalingAcceptor *self,
+                                                           guint              seconds);
 void               signaling_acceptor_close      (SignalingAcceptor  *self);
 
 G_END_DECLS

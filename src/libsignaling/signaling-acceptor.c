@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 
 #include "signaling-acceptor-private.h"
+#include "signaling-timer-queue-private.h"
 
 /*
  * SignalingAcceptor:
@@ -31,6 +32,15 @@ typedef struct
   GSource *source;              /* watching it, or waiting to */
 } Listener;
 
+/* A connection whose request has not arrived yet. */
+typedef struct
+{
+  SignalingAcceptor *acceptor;
+  GSocket *socket;
+  char *peer;  /* "address:port", the key in acceptor->waiting */
+  SignalingTimer deadline;
+} Waiting;
+
 struct _SignalingAcceptor
 {
   GObject parent_instance;
@@ -38,6 +48,13 @@ struct _SignalingAcceptor
   SoupServer *server;    /* unowned: it owns us */
   GPtrArray *listeners;  /* Listener * */
   GPtrArray *sockets;    /* the listening GSocket *, same order */
+
+  /* libsoup has no timeout for a request to arrive: a peer could hold
+   * a descriptor forever by saying nothing. */
+  GHashTable *waiting;   /* peer → Waiting * */
+  SignalingTimerQueue *deadlines;
+  guint request_timeout; /* seconds, 0 for none */
+  gulong request_read_id;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
@@ -46,6 +63,7 @@ G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
  * loop serve the ones already there. */
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
+
 
 static void
 listener_stop (Listener *listener)
@@ -67,11 +85,23 @@ listener_free (Listener *listener)
 }
 
 static void
+waiting_free (Waiting *waiting)
+{
+  signaling_timer_queue_remove (waiting->acceptor->deadlines, &waiting->deadline);
+  g_object_unref (waiting->socket);
+  g_free (waiting->peer);
+  g_free (waiting);
+}
+
+static void
 signaling_acceptor_finalize (GObject *object)
 {
   SignalingAcceptor *self = SIGNALING_ACCEPTOR (object);
 
   signaling_acceptor_close (self);
+  g_clear_signal_handler (&self->request_read_id, self->server);
+  g_hash_table_unref (self->waiting);
+  signaling_timer_queue_unref (self->deadlines);
   g_ptr_array_unref (self->listeners);
   g_ptr_array_unref (self->sockets);
 
@@ -89,6 +119,64 @@ signaling_acceptor_init (SignalingAcceptor *self)
 {
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
   self->sockets = g_ptr_array_new ();
+  self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) waiting_free);
+  self->deadlines = signaling_timer_queue_new ("[signaling] HTTP request deadlines");
+}
+
+static char *
+peer_key (GSocketAddress *address)
+{
+  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+}
+
+/* The request is in (libsoup says "started" as soon as it accepts,
+ * before anything is read). With one request per connection, that is
+ * the end of waiting for it. */
+static void
+on_request_read (SoupServer        *server,
+                    SoupServerMessage *msg,
+                    SignalingAcceptor *self)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *key = NULL;
+
+  if (remote == NULL)
+    return;
+  key = peer_key (remote);
+  g_hash_table_remove (self->waiting, key);
+}
+
+/* Shutting the socket down, rather than closing it, lets libsoup see
+ * the end of the stream and let go of the connection itself. */
+static void
+on_request_overdue (gpointer data)
+{
+  Waiting *waiting = data;
+
+  g_debug ("No request from %s in %u s: dropping the connection",
+           waiting->peer, waiting->acceptor->request_timeout);
+  g_socket_shutdown (waiting->socket, TRUE, TRUE, NULL);
+  g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
+}
+
+static void
+wait_for_request (SignalingAcceptor *self,
+                  GSocket           *socket,
+                  GSocketAddress    *remote)
+{
+  Waiting *waiting;
+
+  if (self->request_timeout == 0)
+    return;
+
+  waiting = g_new0 (Waiting, 1);
+  waiting->acceptor = self;
+  waiting->socket = g_object_ref (socket);
+  waiting->peer = peer_key (remote);
+  signaling_timer_queue_add (self->deadlines, &waiting->deadline,
+                             g_get_monotonic_time () + (gint64) self->request_timeout * G_USEC_PER_SEC,
+                             on_request_overdue, waiting);
+  g_hash_table_replace (self->waiting, waiting->peer, waiting);
 }
 
 SignalingAcceptor *
@@ -97,6 +185,8 @@ signaling_acceptor_new (SoupServer *server)
   SignalingAcceptor *self = g_object_new (SIGNALING_TYPE_ACCEPTOR, NULL);
 
   self->server = server;
+  self->request_read_id = g_signal_connect (server, "request-read",
+                                            G_CALLBACK (on_request_read), self);
   return self;
 }
 
@@ -117,6 +207,7 @@ hand_over (SignalingAcceptor *self,
   if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
+  wait_for_request (self, socket, remote);
   if (!soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, &error))
     g_debug ("Could not take a connection: %s", error->message);
 }
@@ -211,6 +302,21 @@ signaling_acceptor_add_socket (SignalingAcceptor  *self,
   g_ptr_array_add (self->listeners, listener);
   g_ptr_array_add (self->sockets, socket);
   return TRUE;
+}
+
+/*
+ * signaling_acceptor_set_request_timeout:
+ * @seconds: how long a new connection may take to send its request;
+ *   0 for no limit
+ *
+ * Applies to connections accepted from now on.
+ */
+void
+signaling_acceptor_set_request_timeout (SignalingAcceptor *self,
+                                        guint              seconds)
+{
+  g_return_if_fail (SIGNALING_IS_ACCEPTOR (self));
+  self->request_timeout = seconds;
 }
 
 /*

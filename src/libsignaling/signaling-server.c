@@ -43,6 +43,7 @@ struct _SignalingServer
 
   SoupServer *soup_server;
   SignalingAcceptor *acceptor;
+  guint request_timeout;
   SignalingRouter *router;
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
@@ -75,6 +76,7 @@ enum {
   PROP_RATE_BURST,
   PROP_KEEPALIVE_INTERVAL,
   PROP_MAX_SEND_QUEUE,
+  PROP_REQUEST_TIMEOUT,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
   PROP_PING_INTERVAL,
@@ -106,6 +108,7 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_RATE_BURST           2000
 #define DEFAULT_KEEPALIVE_INTERVAL   30
 #define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
+#define DEFAULT_REQUEST_TIMEOUT      60
 
 static void
 close_all_clients (SignalingServer *self,
@@ -200,6 +203,9 @@ signaling_server_get_property (GObject    *object,
     case PROP_MAX_SEND_QUEUE:
       g_value_set_uint (value, self->limits.max_send_queue);
       break;
+    case PROP_REQUEST_TIMEOUT:
+      g_value_set_uint (value, self->request_timeout);
+      break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, self->ice_servers);
       break;
@@ -259,6 +265,10 @@ signaling_server_set_property (GObject      *object,
     case PROP_MAX_SEND_QUEUE:
       self->limits.max_send_queue = g_value_get_uint (value);
       g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
+      break;
+    case PROP_REQUEST_TIMEOUT:
+      self->request_timeout = g_value_get_uint (value);
+      signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
       break;
     case PROP_ICE_SERVERS:
       g_strfreev (self->ice_servers);
@@ -370,6 +380,16 @@ signaling_server_class_init (SignalingServerClass *klass)
    * server buffer everything sent to it.
    */
   properties[PROP_MAX_SEND_QUEUE] = new_limit_pspec ("max-send-queue", 0, DEFAULT_MAX_SEND_QUEUE);
+
+  /**
+   * SignalingServer:request-timeout:
+   *
+   * Seconds a new connection has to send its HTTP request (the
+   * WebSocket handshake, or a long-polling request) before it is
+   * dropped; 0 for no limit. As Node's `headersTimeout`, it keeps
+   * peers that connect and say nothing from holding descriptors.
+   */
+  properties[PROP_REQUEST_TIMEOUT] = new_limit_pspec ("request-timeout", 0, DEFAULT_REQUEST_TIMEOUT);
 
   /**
    * SignalingServer:ice-servers:
