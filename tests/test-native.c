@@ -919,6 +919,34 @@ test_slow_reader (Fixture       *fixture,
   g_clear_object (&slow.client);
 }
 
+/* A peer that answers neither messages nor pings is closed after two
+ * keepalive intervals; one whose WebSocket answers pings stays. */
+static void
+test_unresponsive_peer (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(TestClient) alive = NULL;
+  g_autoptr(GSocket) stalled = NULL;
+  SlowPeer mute = { 0 };
+  gulong connected_id, disconnected_id;
+
+  g_object_set (fixture->server, "keepalive-interval", 1, NULL);
+  connected_id = g_signal_connect (fixture->server, "client-connected", G_CALLBACK (on_slow_connected), &mute);
+  disconnected_id = g_signal_connect (fixture->server, "client-disconnected", G_CALLBACK (on_slow_disconnected), &mute);
+
+  stalled = connect_never_reading (fixture->server);
+  test_run_until (&mute.connected);
+  alive = test_client_connect (fixture->server);
+
+  test_run_until (&mute.disconnected);
+  g_assert_false (alive->closed);
+  test_client_assert_idle (alive);
+
+  g_signal_handler_disconnect (fixture->server, connected_id);
+  g_signal_handler_disconnect (fixture->server, disconnected_id);
+  g_clear_object (&mute.client);
+}
+
 static gboolean
 on_readable (GSocket      *socket,
              GIOCondition  condition,
@@ -985,6 +1013,7 @@ main (int   argc,
   ADD ("/native/errors/server-full", test_server_full);
   ADD ("/native/errors/slow-reader", test_slow_reader);
   ADD ("/native/errors/silent-connection", test_silent_connection);
+  ADD ("/native/disconnect/unresponsive", test_unresponsive_peer);
   ADD ("/native/disconnect/cleanup", test_disconnect_cleanup);
   ADD ("/native/disconnect/by-server", test_disconnect_client);
   ADD ("/native/signals/consume", test_signal_consumes);

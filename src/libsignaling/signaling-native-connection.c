@@ -13,6 +13,7 @@
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
+#include "signaling-timer-queue-private.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
 
@@ -34,6 +35,11 @@ struct _SignalingNativeConnection
   SoupWebsocketConnection *websocket;
   SignalingServer *server;  /* unowned: the server closes us before it goes */
   SignalingClient *client;  /* unowned: the client owns us */
+
+  /* A peer that neither sends nor answers the keepalive pings for two
+   * intervals is gone, even if TCP has not noticed yet. */
+  SignalingTimer idle_deadline;
+  SignalingTimerQueue *idle_deadlines;
 };
 
 static void signaling_native_connection_iface_init (SignalingConnectionInterface *iface);
@@ -47,6 +53,11 @@ signaling_native_connection_dispose (GObject *object)
 {
   SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (object);
 
+  if (self->idle_deadlines != NULL)
+    {
+      signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+      g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
+    }
   if (self->websocket != NULL)
     g_signal_handlers_disconnect_by_data (self->websocket, self);
   g_clear_object (&self->websocket);
@@ -256,6 +267,37 @@ dispatch (SignalingNativeConnection  *self,
 }
 
 static void
+on_idle_too_long (gpointer data)
+{
+  SignalingNativeConnection *self = data;
+
+  g_debug ("Closing a peer that has not answered pings");
+  if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
+}
+
+/* Called for everything the peer sends, pongs included. */
+static void
+note_peer_alive (SignalingNativeConnection *self)
+{
+  guint interval = signaling_server_get_limits (self->server)->keepalive_interval;
+
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  if (interval > 0)
+    signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline,
+                               g_get_monotonic_time () + 2 * (gint64) interval * G_USEC_PER_SEC,
+                               on_idle_too_long, self);
+}
+
+static void
+on_pong (SoupWebsocketConnection   *websocket,
+         GBytes                    *bytes,
+         SignalingNativeConnection *self)
+{
+  note_peer_alive (self);
+}
+
+static void
 on_message (SoupWebsocketConnection   *websocket,
             SoupWebsocketDataType      type,
             GBytes                    *bytes,
@@ -272,6 +314,8 @@ on_message (SoupWebsocketConnection   *websocket,
 
   if (self->client == NULL)
     return;
+
+  note_peer_alive (self);
 
   if (limits->max_message_size > 0 && size > limits->max_message_size)
     {
@@ -316,6 +360,8 @@ on_closed (SoupWebsocketConnection   *websocket,
     reason = g_strdup (data);
   else
     reason = g_strdup_printf ("closed (%u)", code);
+
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
 
   if (self->client != NULL)
     {
@@ -454,7 +500,10 @@ signaling_native_connection_accept (SignalingServer         *server,
     }
 
   self->client = client;
+  self->idle_deadlines = signaling_timer_queue_ref (signaling_server_get_idle_deadlines (server));
+  note_peer_alive (self);
   g_signal_connect_object (websocket, "message", G_CALLBACK (on_message), self, 0);
+  g_signal_connect_object (websocket, "pong", G_CALLBACK (on_pong), self, 0);
   g_signal_connect_object (websocket, "closed", G_CALLBACK (on_closed), self, 0);
   send_welcome (self);
 }

@@ -6,6 +6,7 @@
 
 #include "signaling-server.h"
 #include "signaling-router-private.h"
+#include "signaling-timer-queue-private.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,7 @@ typedef struct
 
 const SignalingLimits *signaling_server_get_limits          (SignalingServer *self);
 SignalingRouter       *signaling_server_get_router          (SignalingServer *self);
+SignalingTimerQueue   *signaling_server_get_idle_deadlines  (SignalingServer *self);
 const char * const    *signaling_server_get_ice_servers     (SignalingServer *self);
 void                   signaling_server_count_relayed       (SignalingServer *self,
                                                              gsize            bytes);

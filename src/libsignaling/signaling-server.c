@@ -44,6 +44,7 @@ struct _SignalingServer
   SoupServer *soup_server;
   SignalingAcceptor *acceptor;
   guint request_timeout;
+  SignalingTimerQueue *idle_deadlines;
   SignalingRouter *router;
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
@@ -165,6 +166,7 @@ signaling_server_finalize (GObject *object)
   g_clear_pointer (&self->ice_servers, g_strfreev);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->started_at, g_date_time_unref);
+  g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
 }
@@ -649,6 +651,7 @@ signaling_server_init (SignalingServer *self)
    * saves (socket.io's server does not compress by default either). */
   soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   self->acceptor = signaling_acceptor_new (self->soup_server);
+  self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
   g_signal_connect (self->soup_server, "request-read", G_CALLBACK (on_request_read), NULL);
   soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
   soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
@@ -1132,6 +1135,12 @@ const SignalingLimits *
 signaling_server_get_limits (SignalingServer *self)
 {
   return &self->limits;
+}
+
+SignalingTimerQueue *
+signaling_server_get_idle_deadlines (SignalingServer *self)
+{
+  return self->idle_deadlines;
 }
 
 SignalingRouter *
