@@ -36,7 +36,7 @@ typedef struct
 typedef struct
 {
   SignalingAcceptor *acceptor;
-  GSocket *socket;
+  GSocketConnection *connection;  /* weak: libsoup owns it */
   char *peer;  /* "address:port", the key in acceptor->waiting */
   SignalingTimer deadline;
 } Waiting;
@@ -84,13 +84,29 @@ listener_free (Listener *listener)
   g_free (listener);
 }
 
+static void on_connection_gone (gpointer  data,
+                                GObject  *where_it_was);
+
 static void
 waiting_free (Waiting *waiting)
 {
   signaling_timer_queue_remove (waiting->acceptor->deadlines, &waiting->deadline);
-  g_object_unref (waiting->socket);
+  if (waiting->connection != NULL)
+    g_object_weak_unref (G_OBJECT (waiting->connection), on_connection_gone, waiting);
   g_free (waiting->peer);
   g_free (waiting);
+}
+
+/* The peer left before sending anything and libsoup let go: nothing
+ * to wait for (and nothing kept alive for it until the deadline). */
+static void
+on_connection_gone (gpointer  data,
+                    GObject  *where_it_was)
+{
+  Waiting *waiting = data;
+
+  waiting->connection = NULL;
+  g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
 }
 
 static void
@@ -155,13 +171,13 @@ on_request_overdue (gpointer data)
 
   g_debug ("No request from %s in %u s: dropping the connection",
            waiting->peer, waiting->acceptor->request_timeout);
-  g_socket_shutdown (waiting->socket, TRUE, TRUE, NULL);
+  g_socket_shutdown (g_socket_connection_get_socket (waiting->connection), TRUE, TRUE, NULL);
   g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
 }
 
 static void
 wait_for_request (SignalingAcceptor *self,
-                  GSocket           *socket,
+                  GSocketConnection *connection,
                   GSocketAddress    *remote)
 {
   Waiting *waiting;
@@ -171,7 +187,8 @@ wait_for_request (SignalingAcceptor *self,
 
   waiting = g_new0 (Waiting, 1);
   waiting->acceptor = self;
-  waiting->socket = g_object_ref (socket);
+  waiting->connection = connection;
+  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, waiting);
   waiting->peer = peer_key (remote);
   signaling_timer_queue_add (self->deadlines, &waiting->deadline,
                              g_get_monotonic_time () + (gint64) self->request_timeout * G_USEC_PER_SEC,
@@ -207,7 +224,7 @@ hand_over (SignalingAcceptor *self,
   if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
-  wait_for_request (self, socket, remote);
+  wait_for_request (self, connection, remote);
   if (!soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, &error))
     g_debug ("Could not take a connection: %s", error->message);
 }
