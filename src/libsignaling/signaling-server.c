@@ -534,6 +534,90 @@ on_request_read (SoupServer        *soup_server,
                                   "Connection", "close");
 }
 
+/* Request bodies.
+ *
+ * libsoup reads a whole request body into memory before any handler
+ * sees it, whatever its size: one client posting a gigabyte would take
+ * a gigabyte. On our own paths the bodies we take are bounded (an
+ * Engine.IO payload by max-payload; nothing else has one), so past
+ * that the body is read and thrown away and the answer is 413. Paths
+ * an application added are left alone. */
+
+#define BODY_LIMIT_QUARK (g_quark_from_static_string ("signaling-body-limit"))
+#define BODY_SEEN_QUARK (g_quark_from_static_string ("signaling-body-seen"))
+
+static guint64
+body_limit_for (SignalingServer   *self,
+                SoupServerMessage *msg)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  guint max_payload;
+
+  if (g_str_has_prefix (path, SOCKETIO_PATH))
+    {
+      g_object_get (self->engineio, "max-payload", &max_payload, NULL);
+      return max_payload;
+    }
+  if (g_str_equal (path, NATIVE_PATH) || g_str_equal (path, HEALTH_PATH))
+    return 0;
+  return G_MAXUINT64;
+}
+
+static void
+refuse_body (SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  if (soup_server_message_get_status (msg) == 0)
+    soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, NULL);
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  guint64 limit = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), BODY_LIMIT_QUARK));
+  guint64 seen = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), BODY_SEEN_QUARK));
+
+  /* Chunked bodies say their size only as they come. */
+  seen += g_bytes_get_size (chunk);
+  g_object_set_qdata (G_OBJECT (msg), BODY_SEEN_QUARK, GSIZE_TO_POINTER (seen));
+  if (seen > limit)
+    refuse_body (msg);
+}
+
+static void
+on_got_headers (SoupServerMessage *msg,
+                SignalingServer   *self)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  guint64 limit = body_limit_for (self, msg);
+
+  if (limit == G_MAXUINT64)
+    return;
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      (guint64) soup_message_headers_get_content_length (headers) > limit)
+    {
+      refuse_body (msg);
+      return;
+    }
+
+  g_object_set_qdata (G_OBJECT (msg), BODY_LIMIT_QUARK, GSIZE_TO_POINTER (limit));
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+}
+
+static void
+on_request_started (SoupServer        *soup_server,
+                    SoupServerMessage *msg,
+                    SignalingServer   *self)
+{
+  g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), self, 0);
+}
+
 static gboolean
 origin_allowed (SignalingServer *self,
                 const char      *origin)
@@ -653,6 +737,7 @@ signaling_server_init (SignalingServer *self)
   self->acceptor = signaling_acceptor_new (self->soup_server);
   self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
   g_signal_connect (self->soup_server, "request-read", G_CALLBACK (on_request_read), NULL);
+  g_signal_connect (self->soup_server, "request-started", G_CALLBACK (on_request_started), self);
   soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
   soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,

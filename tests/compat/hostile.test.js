@@ -165,6 +165,24 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     sender.close();
   });
 
+  it('refuses bodies over maxPayload with 413 without reading them into memory', async () => {
+    const base = `${server.url}/socket.io/?EIO=4&transport=polling`;
+    const open = JSON.parse((await (await fetch(base)).text()).slice(1));
+    const url = `${base}&sid=${open.sid}`;
+    const big = '4' + 'x'.repeat(open.maxPayload + 1);
+    assert.equal((await fetch(url, { method: 'POST', body: big })).status, 413);
+    // The same without a Content-Length: chunk by chunk.
+    const chunked = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 3; i++) controller.enqueue(new TextEncoder().encode(big.slice(0, 600000)));
+        controller.close();
+      },
+    });
+    const response = await fetch(url, { method: 'POST', body: chunked, duplex: 'half' });
+    assert.equal(response.status, 413);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
   it('refuses Engine.IO v3 and unknown transports with HTTP 400', async () => {
     for (const query of ['EIO=3&transport=polling', 'EIO=4&transport=carrier-pigeon', 'transport=polling']) {
       const response = await fetch(`${server.url}/socket.io/?${query}`);
