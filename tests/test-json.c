@@ -78,6 +78,35 @@ test_invalid (void)
     }
 }
 
+/* Plain runs are skipped eight bytes at a time: an escape at any
+ * place of a long string, and a multi-byte character across a word
+ * boundary, still come through intact both ways. */
+static void
+test_escape_positions (void)
+{
+  static const char *specials[] = { "\"", "\\", "\n", "\001", "\t", "é", "😀" };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (specials); k++)
+    for (gsize position = 0; position < 40; position++)
+      {
+        g_autoptr(GString) plain = g_string_new (NULL);
+        g_autoptr(JsonNode) string = NULL;
+        g_autoptr(JsonNode) parsed = NULL;
+        g_autofree char *text = NULL;
+        g_autoptr(GError) error = NULL;
+
+        for (gsize i = 0; i < 40; i++)
+          g_string_append_c (plain, 'a' + i % 26);
+        g_string_insert (plain, position, specials[k]);
+
+        string = json_node_init_string (json_node_alloc (), plain->str);
+        text = signaling_json_to_string (string);
+        parsed = signaling_json_parse (text, strlen (text), &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (json_node_get_string (parsed), ==, plain->str);
+      }
+}
+
 /* A lone surrogate cannot be UTF-8: it becomes U+FFFD. */
 static void
 test_lone_surrogate (void)
@@ -128,6 +157,7 @@ main (int   argc,
   g_test_add_func ("/json/round-trip", test_round_trip);
   g_test_add_func ("/json/types", test_types);
   g_test_add_func ("/json/invalid", test_invalid);
+  g_test_add_func ("/json/escape-positions", test_escape_positions);
   g_test_add_func ("/json/lone-surrogate", test_lone_surrogate);
   g_test_add_func ("/json/depth", test_depth);
   g_test_add_func ("/json/length", test_length);
