@@ -22,6 +22,7 @@ typedef enum {
   SETTING_UINT,
   SETTING_DOUBLE,
   SETTING_STRV,
+  SETTING_PATH,
 } SettingKind;
 
 typedef struct {
@@ -45,6 +46,7 @@ enum {
   SETTING_KEEPALIVE_INTERVAL,
   SETTING_MAX_SEND_QUEUE,
   SETTING_REQUEST_TIMEOUT,
+  SETTING_CLIENT_SCRIPT_DIR,
   SETTING_ICE_SERVER,
   SETTING_ALLOWED_ORIGIN,
   SETTING_PING_INTERVAL,
@@ -76,6 +78,8 @@ static const SettingSpec settings[N_SETTINGS] = {
     N_("Bytes a client may leave unread before it is disconnected, 0 for no limit"), N_("BYTES") },
   [SETTING_REQUEST_TIMEOUT] = { "request-timeout", SETTING_UINT, "request-timeout", 0,
     N_("Seconds a new connection has to send its request, 0 for no limit"), N_("SECONDS") },
+  [SETTING_CLIENT_SCRIPT_DIR] = { "client-script-dir", SETTING_PATH, "client-script-dir", 0,
+    N_("Serve the Socket.IO client bundles (socket.io.js…) from this socket.io-client dist folder"), N_("DIR") },
   [SETTING_ICE_SERVER] = { "ice-server", SETTING_STRV, "ice-servers", 0,
     N_("STUN/TURN URL offered to clients; repeat for several"), N_("URL") },
   [SETTING_ALLOWED_ORIGIN] = { "allowed-origin", SETTING_STRV, "allowed-origins", 0,
@@ -94,6 +98,7 @@ typedef struct {
   gint64 uint_value;
   double double_value;
   char **strv_value;
+  char *string_value;
 } SettingValue;
 
 struct _SignalboxOptions
@@ -127,7 +132,10 @@ void
 signalbox_options_free (SignalboxOptions *options)
 {
   for (guint i = 0; i < N_SETTINGS; i++)
-    g_strfreev (options->values[i].strv_value);
+    {
+      g_strfreev (options->values[i].strv_value);
+      g_free (options->values[i].string_value);
+    }
   g_free (options->config_file);
   g_free (options->bus);
   g_free (options);
@@ -145,6 +153,8 @@ is_set (const SettingSpec  *spec,
       return !isnan (value->double_value);
     case SETTING_STRV:
       return value->strv_value != NULL;
+    case SETTING_PATH:
+      return value->string_value != NULL;
     default:
       g_assert_not_reached ();
     }
@@ -231,6 +241,11 @@ build_entries (SignalboxOptions *options,
           entries[n].arg = G_OPTION_ARG_STRING_ARRAY;
           entries[n].arg_data = &options->values[i].strv_value;
         }
+      else if (spec->kind == SETTING_PATH)
+        {
+          entries[n].arg = G_OPTION_ARG_FILENAME;
+          entries[n].arg_data = &options->values[i].string_value;
+        }
       else
         {
           entries[n].arg = G_OPTION_ARG_CALLBACK;
@@ -274,6 +289,12 @@ load_setting (SignalboxOptions  *options,
     {
       value->strv_value = g_key_file_get_string_list (key_file, CONFIG_GROUP, spec->name, NULL, error);
       return value->strv_value != NULL;
+    }
+
+  if (spec->kind == SETTING_PATH)
+    {
+      value->string_value = g_key_file_get_string (key_file, CONFIG_GROUP, spec->name, error);
+      return value->string_value != NULL;
     }
 
   text = g_key_file_get_value (key_file, CONFIG_GROUP, spec->name, error);
@@ -466,6 +487,9 @@ signalbox_options_apply (SignalboxOptions *options,
           break;
         case SETTING_STRV:
           g_object_set (server, spec->property, value->strv_value, NULL);
+          break;
+        case SETTING_PATH:
+          g_object_set (server, spec->property, value->string_value, NULL);
           break;
         default:
           g_assert_not_reached ();

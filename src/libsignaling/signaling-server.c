@@ -6,7 +6,10 @@
 
 #include <netinet/in.h>
 
+#include <errno.h>
+
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "signaling-acceptor-private.h"
 #include "signaling-client-private.h"
@@ -44,6 +47,7 @@ struct _SignalingServer
   SoupServer *soup_server;
   SignalingAcceptor *acceptor;
   guint request_timeout;
+  char *client_script_dir;
   SignalingTimerQueue *idle_deadlines;
   SignalingRouter *router;
   SignalingEngineioServer *engineio;
@@ -78,6 +82,7 @@ enum {
   PROP_KEEPALIVE_INTERVAL,
   PROP_MAX_SEND_QUEUE,
   PROP_REQUEST_TIMEOUT,
+  PROP_CLIENT_SCRIPT_DIR,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
   PROP_PING_INTERVAL,
@@ -167,6 +172,7 @@ signaling_server_finalize (GObject *object)
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->started_at, g_date_time_unref);
   g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
+  g_clear_pointer (&self->client_script_dir, g_free);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
 }
@@ -207,6 +213,9 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_REQUEST_TIMEOUT:
       g_value_set_uint (value, self->request_timeout);
+      break;
+    case PROP_CLIENT_SCRIPT_DIR:
+      g_value_set_string (value, self->client_script_dir);
       break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, self->ice_servers);
@@ -271,6 +280,10 @@ signaling_server_set_property (GObject      *object,
     case PROP_REQUEST_TIMEOUT:
       self->request_timeout = g_value_get_uint (value);
       signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
+      break;
+    case PROP_CLIENT_SCRIPT_DIR:
+      g_free (self->client_script_dir);
+      self->client_script_dir = g_value_dup_string (value);
       break;
     case PROP_ICE_SERVERS:
       g_strfreev (self->ice_servers);
@@ -392,6 +405,19 @@ signaling_server_class_init (SignalingServerClass *klass)
    * peers that connect and say nothing from holding descriptors.
    */
   properties[PROP_REQUEST_TIMEOUT] = new_limit_pspec ("request-timeout", 0, DEFAULT_REQUEST_TIMEOUT);
+
+  /**
+   * SignalingServer:client-script-dir:
+   *
+   * A folder holding the Socket.IO client bundles (the `dist` folder
+   * of the socket.io-client package), served at
+   * `/socket.io/socket.io.js` and its variants as socket.io's
+   * `serveClient` does, for pages that load the client from the
+   * signaling server. %NULL to serve none.
+   */
+  properties[PROP_CLIENT_SCRIPT_DIR] =
+    g_param_spec_string ("client-script-dir", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * SignalingServer:ice-servers:
@@ -664,6 +690,69 @@ on_native_handshake (SoupServer        *soup_server,
     }
 }
 
+/* The files socket.io's serveClient answers for. */
+static const char * const client_scripts[] = {
+  "socket.io.js", "socket.io.min.js", "socket.io.esm.min.js", "socket.io.msgpack.min.js",
+  "socket.io.js.map", "socket.io.min.js.map", "socket.io.esm.min.js.map", "socket.io.msgpack.min.js.map",
+};
+
+static void
+on_client_script (SoupServer        *soup_server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  SignalingServer *self = user_data;
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  const char *origin = soup_message_headers_get_one (request, "Origin");
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *filename = NULL;
+  g_autofree char *etag = NULL;
+  g_autoptr(GMappedFile) file = NULL;
+  g_autoptr(GBytes) contents = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf info;
+
+  if (self->client_script_dir == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  filename = g_build_filename (self->client_script_dir, name, NULL);
+  file = g_mapped_file_new (filename, FALSE, &error);
+  if (file == NULL || g_stat (filename, &info) != 0)
+    {
+      g_debug ("Cannot serve %s: %s", filename, error != NULL ? error->message : g_strerror (errno));
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  /* Any origin may load it, as socket.io's own CORS answer says. */
+  if (origin != NULL && origin_allowed (self, origin))
+    soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
+
+  etag = g_strdup_printf ("\"%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x\"",
+                          (gint64) info.st_mtime, (gint64) info.st_size);
+  soup_message_headers_replace (response, "ETag", etag);
+  soup_message_headers_replace (response, "Cache-Control", "public, max-age=0");
+  if (g_strcmp0 (soup_message_headers_get_one (request, "If-None-Match"), etag) == 0)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+      return;
+    }
+
+  contents = g_mapped_file_get_bytes (file);
+  soup_server_message_set_response (msg,
+                                    g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
+                                                                    : "application/javascript; charset=utf-8",
+                                    SOUP_MEMORY_COPY,
+                                    g_bytes_get_data (contents, NULL), g_bytes_get_size (contents));
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+}
+
 static void
 on_health (SoupServer        *soup_server,
            SoupServerMessage *msg,
@@ -738,6 +827,12 @@ signaling_server_init (SignalingServer *self)
   self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
   g_signal_connect (self->soup_server, "request-read", G_CALLBACK (on_request_read), NULL);
   g_signal_connect (self->soup_server, "request-started", G_CALLBACK (on_request_started), self);
+  for (gsize i = 0; i < G_N_ELEMENTS (client_scripts); i++)
+    {
+      g_autofree char *path = g_strconcat (SOCKETIO_PATH "/", client_scripts[i], NULL);
+
+      soup_server_add_handler (self->soup_server, path, on_client_script, self, NULL);
+    }
   soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
   soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
