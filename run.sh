@@ -19,10 +19,18 @@ PACKAGES=(
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   libsystemd-dev systemd dbus
   python3
+  # GObject introspection: Signaling-1.0 for Python and GJS
+  gobject-introspection libgirepository1.0-dev gir1.2-soup-3.0 gir1.2-json-1.0
+)
+
+# Only for ./run.sh test.
+TEST_PACKAGES=(
   # python-socketio: a second Socket.IO client for the compat suite
   python3-socketio python3-websocket python3-requests
-  # GObject introspection, and PyGObject for the Python example
-  gobject-introspection libgirepository1.0-dev gir1.2-soup-3.0 gir1.2-json-1.0 python3-gi
+  # PyGObject, for the Python example
+  python3-gi
+  # real WebRTC peers for tests/compat/webrtc.test.js
+  chromium
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -33,7 +41,7 @@ as_root() {
 
 install_dependencies() {
   local missing=()
-  for package in "${PACKAGES[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$package")
   done
@@ -124,18 +132,18 @@ esac
 
 case "${1:-run}" in
   run)
-    install_dependencies
+    install_dependencies "${PACKAGES[@]}"
     build "$BUILD_DIR"
     ensure_session_bus
     log "Starting signalbox (port 3000 unless you chose another; Ctrl-C to stop)"
     exec "$BUILD_DIR/src/daemon/signalbox" "${@:2}"
     ;;
   build)
-    install_dependencies
+    install_dependencies "${PACKAGES[@]}"
     build "$BUILD_DIR"
     ;;
   test)
-    install_dependencies
+    install_dependencies "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     run_tests
     ;;
   *)

@@ -1,0 +1,214 @@
+// Real WebRTC peers negotiating through the server: two headless
+// Chromium pages, each a client of one seed's vocabulary (and one pair
+// over the native protocol), exchange offer, answer and ICE candidates
+// through the server until a data channel between them opens and
+// carries a message. The pages load socket.io-client from the server,
+// as pages written for the seed servers may.
+//
+// Skipped when no Chromium is installed (./run.sh test installs it).
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { target, startServer } = require('./lib/harness');
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
+  .find((path) => fs.existsSync(path));
+const skip = !CHROMIUM && 'Chromium is not installed';
+
+// Runs in the page: one peer of a seed 000 call. The caller makes the
+// offer with a data channel; the callee answers; both send their ICE
+// candidates as they come. Resolves with what arrived on the channel.
+async function seed000Peer({ role, peerIdKey }) {
+  const socket = io({ transports: ['websocket'] });
+  const myId = await new Promise((resolve) => socket.on('your_id', resolve));
+  window.myId = myId;
+  const peerId = await new Promise((resolve) => {
+    const poll = () => (window[peerIdKey] ? resolve(window[peerIdKey]) : setTimeout(poll, 20));
+    poll();
+  });
+  const pc = new RTCPeerConnection();
+  pc.onicecandidate = ({ candidate }) => {
+    if (candidate) {
+      socket.emit('send_ice', JSON.stringify({ targetClientId: peerId, candidate: candidate.candidate, mid: candidate.sdpMid }));
+    }
+  };
+  socket.on('send_ice', ({ candidate, mid }) => pc.addIceCandidate({ candidate, sdpMid: mid }));
+  const received = new Promise((resolve) => {
+    const listen = (channel) => {
+      channel.onmessage = ({ data }) => resolve(data);
+      channel.onopen = () => channel.send(`hello from ${role}`);
+    };
+    if (role === 'caller') listen(pc.createDataChannel('chat'));
+    else pc.ondatachannel = ({ channel }) => listen(channel);
+  });
+  if (role === 'caller') {
+    socket.on('answer_sdp', ({ sdp }) => pc.setRemoteDescription({ type: 'answer', sdp }));
+    await pc.setLocalDescription(await pc.createOffer());
+    socket.emit('offer_sdp', JSON.stringify({ targetClientId: peerId, sdp: pc.localDescription.sdp }));
+  } else {
+    socket.on('offer_sdp', async ({ sdp }) => {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      socket.emit('answer_sdp', JSON.stringify({ targetClientId: peerId, sdp: pc.localDescription.sdp }));
+    });
+  }
+  return received;
+}
+
+// The same over seed 003's rooms: each peer joins its own room (its
+// user id) and sends to the other's.
+async function seed003Peer({ role, me, other }) {
+  const socket = io({ transports: ['polling', 'websocket'] });
+  await new Promise((resolve) => socket.on('connect', resolve));
+  socket.emit('JoinSocket', me);
+  // The seed acknowledges nothing; a message to oneself proves the join.
+  await new Promise((resolve) => { socket.once('hangup', resolve); socket.emit('hangup', { to: me, from: me }); });
+  window.joined = true;
+  const pc = new RTCPeerConnection();
+  pc.onicecandidate = ({ candidate }) => {
+    if (candidate) socket.emit('candidate', { to: other, candidate: candidate.toJSON(), from: me });
+  };
+  socket.on('candidate', ({ candidate }) => pc.addIceCandidate(candidate));
+  const received = new Promise((resolve) => {
+    const listen = (channel) => {
+      channel.onmessage = ({ data }) => resolve(data);
+      channel.onopen = () => channel.send(`hello from ${role}`);
+    };
+    if (role === 'caller') listen(pc.createDataChannel('chat'));
+    else pc.ondatachannel = ({ channel }) => listen(channel);
+  });
+  if (role === 'caller') {
+    await new Promise((resolve) => { const poll = () => (window.otherJoined ? resolve() : setTimeout(poll, 20)); poll(); });
+    socket.on('answer', ({ answer }) => pc.setRemoteDescription(answer));
+    await pc.setLocalDescription(await pc.createOffer());
+    socket.emit('offer', { to: other, offer: pc.localDescription.toJSON(), from: me });
+  } else {
+    socket.on('offer', async ({ offer }) => {
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription(await pc.createAnswer());
+      socket.emit('answer', { to: other, answer: pc.localDescription.toJSON(), from: me });
+    });
+  }
+  return received;
+}
+
+// Native protocol v1 on /ws: both join a room; the one that joins
+// second finds the other in `members` and calls it.
+async function nativePeer({ role, url }) {
+  const ws = new WebSocket(url);
+  const inbox = [];
+  const waiters = [];
+  ws.onmessage = ({ data }) => { inbox.push(JSON.parse(data)); waiters.splice(0).forEach((wake) => wake()); };
+  const next = async (type) => {
+    for (;;) {
+      const index = inbox.findIndex((m) => m.type === type);
+      if (index >= 0) return inbox.splice(index, 1)[0];
+      await new Promise((resolve) => waiters.push(resolve));
+    }
+  };
+  // Candidates wait in the inbox until the remote description is set.
+  const takeCandidates = async () => {
+    for (;;) {
+      const { candidate } = await next('candidate');
+      if (candidate) await pc.addIceCandidate(candidate);
+    }
+  };
+  await new Promise((resolve) => { ws.onopen = resolve; });
+  await next('welcome');
+  ws.send(JSON.stringify({ type: 'join', room: 'call' }));
+  const { members } = await next('joined');
+  window.joinedRoom = true;
+  const pc = new RTCPeerConnection();
+  let peer = members[0];
+  const received = new Promise((resolve) => {
+    const listen = (channel) => {
+      channel.onmessage = ({ data }) => resolve(data);
+      channel.onopen = () => channel.send(`hello from ${role}`);
+    };
+    if (role === 'caller') listen(pc.createDataChannel('chat'));
+    else pc.ondatachannel = ({ channel }) => listen(channel);
+  });
+  pc.onicecandidate = ({ candidate }) => {
+    ws.send(JSON.stringify({ type: 'candidate', to: peer, candidate: candidate ? candidate.toJSON() : null }));
+  };
+  if (role === 'caller') {
+    await pc.setLocalDescription(await pc.createOffer());
+    ws.send(JSON.stringify({ type: 'offer', to: peer, sdp: pc.localDescription.sdp }));
+    const { sdp } = await next('answer');
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+  } else {
+    const offer = await next('offer');
+    peer = offer.from;
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    ws.send(JSON.stringify({ type: 'answer', to: peer, sdp: pc.localDescription.sdp }));
+  }
+  takeCandidates();
+  return received;
+}
+
+describe('WebRTC peers in Chromium', { skip }, () => {
+  let browser;
+  let server;
+
+  before(async () => {
+    const { chromium } = require('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // Root in CI has no user namespaces for the sandbox; plain IPs in
+      // candidates rather than mDNS names, which need a resolver.
+      args: ['--no-sandbox', '--disable-features=WebRtcHideLocalIpsWithMdns'],
+    });
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (server) await server.stop();
+  });
+
+  async function openPages(seed) {
+    if (server) await server.stop();
+    server = await startServer(seed);
+    const pages = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${server.url}/socket.io/socket.io.js`);  // same origin as the server
+      await page.addScriptTag({ url: '/socket.io/socket.io.js' });
+      pages.push(page);
+    }
+    return pages;
+  }
+
+  it('open a data channel through seed 000 signaling', async () => {
+    const [caller, callee] = await openPages('000');
+    const callerDone = caller.evaluate(seed000Peer, { role: 'caller', peerIdKey: 'peerId' });
+    const calleeDone = callee.evaluate(seed000Peer, { role: 'callee', peerIdKey: 'peerId' });
+    // Each learns the other's id from the other page, as users would.
+    await caller.waitForFunction(() => window.myId);
+    await callee.waitForFunction(() => window.myId);
+    const callerId = await caller.evaluate(() => window.myId);
+    const calleeId = await callee.evaluate(() => window.myId);
+    await caller.evaluate((id) => { window.peerId = id; }, calleeId);
+    await callee.evaluate((id) => { window.peerId = id; }, callerId);
+    assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
+  });
+
+  it('open a data channel through seed 003 signaling', async () => {
+    const [caller, callee] = await openPages('003');
+    const calleeDone = callee.evaluate(seed003Peer, { role: 'callee', me: 'bob', other: 'alice' });
+    await callee.waitForFunction(() => window.joined);
+    await caller.evaluate(() => { window.otherJoined = true; });
+    const callerDone = caller.evaluate(seed003Peer, { role: 'caller', me: 'alice', other: 'bob' });
+    assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
+  });
+
+  it('open a data channel through the native protocol', { skip: target !== 'signalbox' && 'signalbox only' }, async () => {
+    const [caller, callee] = await openPages('000');
+    const url = `${server.url.replace('http', 'ws')}/ws`;
+    const calleeDone = callee.evaluate(nativePeer, { role: 'callee', url });
+    await callee.waitForFunction(() => window.joinedRoom);
+    const callerDone = caller.evaluate(nativePeer, { role: 'caller', url });
+    assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
+  });
+});
