@@ -18,23 +18,35 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/go
 const skip = !CHROMIUM && 'Chromium is not installed';
 
 // Runs in the page: one peer of a seed 000 call. The caller makes the
-// offer with a data channel; the callee answers; both send their ICE
-// candidates as they come. Resolves with what arrived on the channel.
-async function seed000Peer({ role, peerIdKey }) {
+// offer with a data channel; the callee answers whoever offered; both
+// send their ICE candidates as they come. Every handler is in place
+// before the page says it is ready. Resolves with what arrived on the
+// data channel.
+async function seed000Peer({ role }) {
   const socket = io({ transports: ['websocket'] });
-  const myId = await new Promise((resolve) => socket.on('your_id', resolve));
-  window.myId = myId;
-  const peerId = await new Promise((resolve) => {
-    const poll = () => (window[peerIdKey] ? resolve(window[peerIdKey]) : setTimeout(poll, 20));
-    poll();
-  });
   const pc = new RTCPeerConnection();
+  let peerId = null;
+  // Candidates can come before the description they belong to.
+  const early = [];
+  const addCandidate = (candidate) => (pc.remoteDescription ? pc.addIceCandidate(candidate) : early.push(candidate));
+  const remoteDescriptionSet = async (description) => {
+    await pc.setRemoteDescription(description);
+    for (const candidate of early.splice(0)) await pc.addIceCandidate(candidate);
+  };
+
   pc.onicecandidate = ({ candidate }) => {
-    if (candidate) {
+    if (candidate && peerId) {
       socket.emit('send_ice', JSON.stringify({ targetClientId: peerId, candidate: candidate.candidate, mid: candidate.sdpMid }));
     }
   };
-  socket.on('send_ice', ({ candidate, mid }) => pc.addIceCandidate({ candidate, sdpMid: mid }));
+  socket.on('send_ice', ({ candidate, mid }) => addCandidate({ candidate, sdpMid: mid }));
+  socket.on('answer_sdp', ({ sdp }) => remoteDescriptionSet({ type: 'answer', sdp }));
+  socket.on('offer_sdp', async ({ from, sdp }) => {
+    peerId = from;
+    await remoteDescriptionSet({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    socket.emit('answer_sdp', JSON.stringify({ targetClientId: from, sdp: pc.localDescription.sdp }));
+  });
   const received = new Promise((resolve) => {
     const listen = (channel) => {
       channel.onmessage = ({ data }) => resolve(data);
@@ -43,16 +55,16 @@ async function seed000Peer({ role, peerIdKey }) {
     if (role === 'caller') listen(pc.createDataChannel('chat'));
     else pc.ondatachannel = ({ channel }) => listen(channel);
   });
+
+  window.myId = await new Promise((resolve) => socket.on('your_id', resolve));
   if (role === 'caller') {
-    socket.on('answer_sdp', ({ sdp }) => pc.setRemoteDescription({ type: 'answer', sdp }));
+    // The other page's id, handed over as a user would.
+    peerId = await new Promise((resolve) => {
+      const poll = () => (window.peerId ? resolve(window.peerId) : setTimeout(poll, 20));
+      poll();
+    });
     await pc.setLocalDescription(await pc.createOffer());
     socket.emit('offer_sdp', JSON.stringify({ targetClientId: peerId, sdp: pc.localDescription.sdp }));
-  } else {
-    socket.on('offer_sdp', async ({ sdp }) => {
-      await pc.setRemoteDescription({ type: 'offer', sdp });
-      await pc.setLocalDescription(await pc.createAnswer());
-      socket.emit('answer_sdp', JSON.stringify({ targetClientId: peerId, sdp: pc.localDescription.sdp }));
-    });
   }
   return received;
 }
@@ -61,16 +73,24 @@ async function seed000Peer({ role, peerIdKey }) {
 // user id) and sends to the other's.
 async function seed003Peer({ role, me, other }) {
   const socket = io({ transports: ['polling', 'websocket'] });
-  await new Promise((resolve) => socket.on('connect', resolve));
-  socket.emit('JoinSocket', me);
-  // The seed acknowledges nothing; a message to oneself proves the join.
-  await new Promise((resolve) => { socket.once('hangup', resolve); socket.emit('hangup', { to: me, from: me }); });
-  window.joined = true;
   const pc = new RTCPeerConnection();
+  const early = [];
+  const addCandidate = (candidate) => (pc.remoteDescription ? pc.addIceCandidate(candidate) : early.push(candidate));
+  const remoteDescriptionSet = async (description) => {
+    await pc.setRemoteDescription(description);
+    for (const candidate of early.splice(0)) await pc.addIceCandidate(candidate);
+  };
+
   pc.onicecandidate = ({ candidate }) => {
     if (candidate) socket.emit('candidate', { to: other, candidate: candidate.toJSON(), from: me });
   };
-  socket.on('candidate', ({ candidate }) => pc.addIceCandidate(candidate));
+  socket.on('candidate', ({ candidate, from }) => { if (from !== me) addCandidate(candidate); });
+  socket.on('answer', ({ answer }) => remoteDescriptionSet(answer));
+  socket.on('offer', async ({ offer }) => {
+    await remoteDescriptionSet(offer);
+    await pc.setLocalDescription(await pc.createAnswer());
+    socket.emit('answer', { to: other, answer: pc.localDescription.toJSON(), from: me });
+  });
   const received = new Promise((resolve) => {
     const listen = (channel) => {
       channel.onmessage = ({ data }) => resolve(data);
@@ -79,17 +99,17 @@ async function seed003Peer({ role, me, other }) {
     if (role === 'caller') listen(pc.createDataChannel('chat'));
     else pc.ondatachannel = ({ channel }) => listen(channel);
   });
+
+  await new Promise((resolve) => socket.on('connect', resolve));
+  socket.emit('JoinSocket', me);
+  // The seed acknowledges nothing; a message to oneself proves the join.
+  await new Promise((resolve) => { socket.once('hangup', resolve); socket.emit('hangup', { to: me, from: me }); });
+  window.joined = true;
+
   if (role === 'caller') {
     await new Promise((resolve) => { const poll = () => (window.otherJoined ? resolve() : setTimeout(poll, 20)); poll(); });
-    socket.on('answer', ({ answer }) => pc.setRemoteDescription(answer));
     await pc.setLocalDescription(await pc.createOffer());
     socket.emit('offer', { to: other, offer: pc.localDescription.toJSON(), from: me });
-  } else {
-    socket.on('offer', async ({ offer }) => {
-      await pc.setRemoteDescription(offer);
-      await pc.setLocalDescription(await pc.createAnswer());
-      socket.emit('answer', { to: other, answer: pc.localDescription.toJSON(), from: me });
-    });
   }
   return received;
 }
@@ -180,21 +200,17 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     return pages;
   }
 
-  it('open a data channel through seed 000 signaling', async () => {
+  it('open a data channel through seed 000 signaling', { timeout: 30000 }, async () => {
     const [caller, callee] = await openPages('000');
-    const callerDone = caller.evaluate(seed000Peer, { role: 'caller', peerIdKey: 'peerId' });
-    const calleeDone = callee.evaluate(seed000Peer, { role: 'callee', peerIdKey: 'peerId' });
-    // Each learns the other's id from the other page, as users would.
-    await caller.waitForFunction(() => window.myId);
+    const calleeDone = callee.evaluate(seed000Peer, { role: 'callee' });
     await callee.waitForFunction(() => window.myId);
-    const callerId = await caller.evaluate(() => window.myId);
     const calleeId = await callee.evaluate(() => window.myId);
+    const callerDone = caller.evaluate(seed000Peer, { role: 'caller' });
     await caller.evaluate((id) => { window.peerId = id; }, calleeId);
-    await callee.evaluate((id) => { window.peerId = id; }, callerId);
     assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
   });
 
-  it('open a data channel through seed 003 signaling', async () => {
+  it('open a data channel through seed 003 signaling', { timeout: 30000 }, async () => {
     const [caller, callee] = await openPages('003');
     const calleeDone = callee.evaluate(seed003Peer, { role: 'callee', me: 'bob', other: 'alice' });
     await callee.waitForFunction(() => window.joined);
@@ -203,7 +219,7 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
   });
 
-  it('open a data channel through the native protocol', { skip: target !== 'signalbox' && 'signalbox only' }, async () => {
+  it('open a data channel through the native protocol', { timeout: 30000, skip: target !== 'signalbox' && 'signalbox only' }, async () => {
     const [caller, callee] = await openPages('000');
     const url = `${server.url.replace('http', 'ws')}/ws`;
     const calleeDone = callee.evaluate(nativePeer, { role: 'callee', url });
