@@ -143,6 +143,20 @@ add_strv (JsonBuilder  *builder,
   json_builder_end_array (builder);
 }
 
+/* The JSON form of a listing is printed at its end; the table was
+ * printed row by row. */
+static int
+finish_listing (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  if (opt_json)
+    print_json (root);
+  return EXIT_SUCCESS;
+}
+
 static int
 cmd_clients (GDBusConnection  *bus,
              GError          **error)
@@ -150,7 +164,6 @@ cmd_clients (GDBusConnection  *bus,
   g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "ListClients", NULL, "(a(ssas))", error);
   g_autoptr(GVariantIter) iter = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   const char *id, *protocol;
   const char **rooms;
 
@@ -180,11 +193,7 @@ cmd_clients (GDBusConnection  *bus,
       json_builder_end_object (builder);
     }
 
-  json_builder_end_array (builder);
-  root = json_builder_get_root (builder);
-  if (opt_json)
-    print_json (root);
-  return EXIT_SUCCESS;
+  return finish_listing (builder);
 }
 
 static int
@@ -194,7 +203,6 @@ cmd_rooms (GDBusConnection  *bus,
   g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "ListRooms", NULL, "(a(sas))", error);
   g_autoptr(GVariantIter) iter = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   const char *name;
   const char **members;
 
@@ -222,11 +230,7 @@ cmd_rooms (GDBusConnection  *bus,
       json_builder_end_object (builder);
     }
 
-  json_builder_end_array (builder);
-  root = json_builder_get_root (builder);
-  if (opt_json)
-    print_json (root);
-  return EXIT_SUCCESS;
+  return finish_listing (builder);
 }
 
 static int
