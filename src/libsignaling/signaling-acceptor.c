@@ -8,6 +8,8 @@
 #include <netinet/tcp.h>
 
 #include "signaling-acceptor-private.h"
+#include "signaling-poller-private.h"
+#include "signaling-socket-stream-private.h"
 #include "signaling-timer-queue-private.h"
 
 /*
@@ -36,7 +38,7 @@ typedef struct
 typedef struct
 {
   SignalingAcceptor *acceptor;
-  GSocketConnection *connection;  /* weak: libsoup owns it */
+  GIOStream *connection;  /* weak: libsoup owns it */
   char *peer;  /* "address:port", the key in acceptor->waiting */
   SignalingTimer deadline;
 } Waiting;
@@ -54,6 +56,8 @@ struct _SignalingAcceptor
   GHashTable *waiting;   /* peer → Waiting * */
   SignalingTimerQueue *deadlines;
   guint request_timeout; /* seconds, 0 for none */
+
+  SignalingPoller *poller;  /* the accepted connections' sockets */
   gulong request_read_id;
 };
 
@@ -118,6 +122,7 @@ signaling_acceptor_finalize (GObject *object)
   g_clear_signal_handler (&self->request_read_id, self->server);
   g_hash_table_unref (self->waiting);
   signaling_timer_queue_unref (self->deadlines);
+  signaling_poller_unref (self->poller);
   g_ptr_array_unref (self->listeners);
   g_ptr_array_unref (self->sockets);
 
@@ -137,6 +142,7 @@ signaling_acceptor_init (SignalingAcceptor *self)
   self->sockets = g_ptr_array_new ();
   self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) waiting_free);
   self->deadlines = signaling_timer_queue_new ("[signaling] HTTP request deadlines");
+  self->poller = signaling_poller_new ();
 }
 
 static char *
@@ -171,13 +177,14 @@ on_request_overdue (gpointer data)
 
   g_debug ("No request from %s in %u s: dropping the connection",
            waiting->peer, waiting->acceptor->request_timeout);
-  g_socket_shutdown (g_socket_connection_get_socket (waiting->connection), TRUE, TRUE, NULL);
+  g_socket_shutdown (signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (waiting->connection)),
+                     TRUE, TRUE, NULL);
   g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
 }
 
 static void
 wait_for_request (SignalingAcceptor *self,
-                  GSocketConnection *connection,
+                  GIOStream         *connection,
                   GSocketAddress    *remote)
 {
   Waiting *waiting;
@@ -211,7 +218,7 @@ static void
 hand_over (SignalingAcceptor *self,
            GSocket           *socket)
 {
-  g_autoptr(GSocketConnection) connection = g_socket_connection_factory_create_connection (socket);
+  g_autoptr(GIOStream) connection = signaling_socket_stream_new (socket, self->poller);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
   g_autoptr(GError) error = NULL;
@@ -225,7 +232,7 @@ hand_over (SignalingAcceptor *self,
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
   wait_for_request (self, connection, remote);
-  if (!soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, &error))
+  if (!soup_server_accept_iostream (self->server, connection, local, remote, &error))
     g_debug ("Could not take a connection: %s", error->message);
 }
 

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/random.h>
 
+#include "signaling-socket-stream-private.h"
 #include "signaling-util-private.h"
 
 #define ID_RANDOM_BYTES 16
@@ -234,6 +235,8 @@ websocket_get_socket (SoupWebsocketConnection *websocket,
   else
     base = g_object_ref (stream);
 
+  if (SIGNALING_IS_SOCKET_STREAM (base))
+    return signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (base));
   return G_IS_SOCKET_CONNECTION (base) ? g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)) : NULL;
 }
 

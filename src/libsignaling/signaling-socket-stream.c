@@ -1,0 +1,302 @@
+/* signaling-socket-stream.c: a socket as a GIOStream, polled through SignalingPoller
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What GSocketConnection is, except that the pollable sources come from
+ * a SignalingPoller (see there why). The input and output halves are
+ * small private classes of this file: they only exist to be the two
+ * streams of this one, and share the socket with it.
+ */
+#include "config.h"
+
+#include "signaling-socket-stream-private.h"
+
+/* What the stream and its two halves share: libsoup may keep a half
+ * after the stream itself is gone. */
+typedef struct
+{
+  GSocket *socket;
+  SignalingPollerWatch *watch;  /* NULL once closed */
+} Shared;
+
+static void
+shared_unwatch (Shared *shared)
+{
+  if (shared->watch != NULL)
+    {
+      signaling_poller_unwatch (shared->watch);
+      shared->watch = NULL;
+    }
+}
+
+static void
+shared_clear (Shared *shared)
+{
+  shared_unwatch (shared);
+  g_object_unref (shared->socket);
+}
+
+static void
+shared_release (Shared *shared)
+{
+  g_rc_box_release_full (shared, (GDestroyNotify) shared_clear);
+}
+
+struct _SignalingSocketStream
+{
+  GIOStream parent_instance;
+
+  Shared *shared;
+  GInputStream *input;
+  GOutputStream *output;
+};
+
+G_DEFINE_FINAL_TYPE (SignalingSocketStream, signaling_socket_stream, G_TYPE_IO_STREAM)
+
+/* The input half */
+
+#define SIGNALING_TYPE_SOCKET_INPUT (signaling_socket_input_get_type ())
+G_DECLARE_FINAL_TYPE (SignalingSocketInput, signaling_socket_input, SIGNALING, SOCKET_INPUT, GInputStream)
+
+struct _SignalingSocketInput
+{
+  GInputStream parent_instance;
+  Shared *shared;
+};
+
+static void signaling_socket_input_pollable_init (GPollableInputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingSocketInput, signaling_socket_input, G_TYPE_INPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
+                                                      signaling_socket_input_pollable_init))
+
+static gssize
+signaling_socket_input_read (GInputStream  *stream,
+                             void          *buffer,
+                             gsize          count,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  SignalingSocketInput *self = SIGNALING_SOCKET_INPUT (stream);
+
+  return g_socket_receive_with_blocking (self->shared->socket, buffer, count, TRUE, cancellable, error);
+}
+
+static void
+signaling_socket_input_finalize (GObject *object)
+{
+  g_clear_pointer (&SIGNALING_SOCKET_INPUT (object)->shared, shared_release);
+  G_OBJECT_CLASS (signaling_socket_input_parent_class)->finalize (object);
+}
+
+static void
+signaling_socket_input_class_init (SignalingSocketInputClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = signaling_socket_input_finalize;
+  G_INPUT_STREAM_CLASS (klass)->read_fn = signaling_socket_input_read;
+}
+
+static void
+signaling_socket_input_init (SignalingSocketInput *self)
+{
+}
+
+static gboolean
+signaling_socket_input_is_readable (GPollableInputStream *stream)
+{
+  SignalingSocketInput *self = SIGNALING_SOCKET_INPUT (stream);
+
+  return g_socket_condition_check (self->shared->socket, G_IO_IN) != 0;
+}
+
+static GSource *
+signaling_socket_input_create_source (GPollableInputStream *stream,
+                                      GCancellable         *cancellable)
+{
+  SignalingSocketInput *self = SIGNALING_SOCKET_INPUT (stream);
+
+  return signaling_poller_create_source (self->shared->watch, G_OBJECT (stream), G_IO_IN, cancellable);
+}
+
+static gssize
+signaling_socket_input_read_nonblocking (GPollableInputStream  *stream,
+                                         void                  *buffer,
+                                         gsize                  count,
+                                         GError               **error)
+{
+  SignalingSocketInput *self = SIGNALING_SOCKET_INPUT (stream);
+
+  return g_socket_receive_with_blocking (self->shared->socket, buffer, count, FALSE, NULL, error);
+}
+
+static void
+signaling_socket_input_pollable_init (GPollableInputStreamInterface *iface)
+{
+  iface->is_readable = signaling_socket_input_is_readable;
+  iface->create_source = signaling_socket_input_create_source;
+  iface->read_nonblocking = signaling_socket_input_read_nonblocking;
+}
+
+/* The output half */
+
+#define SIGNALING_TYPE_SOCKET_OUTPUT (signaling_socket_output_get_type ())
+G_DECLARE_FINAL_TYPE (SignalingSocketOutput, signaling_socket_output, SIGNALING, SOCKET_OUTPUT, GOutputStream)
+
+struct _SignalingSocketOutput
+{
+  GOutputStream parent_instance;
+  Shared *shared;
+};
+
+static void signaling_socket_output_pollable_init (GPollableOutputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingSocketOutput, signaling_socket_output, G_TYPE_OUTPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM,
+                                                      signaling_socket_output_pollable_init))
+
+static gssize
+signaling_socket_output_write (GOutputStream  *stream,
+                               const void     *buffer,
+                               gsize           count,
+                               GCancellable   *cancellable,
+                               GError        **error)
+{
+  SignalingSocketOutput *self = SIGNALING_SOCKET_OUTPUT (stream);
+
+  return g_socket_send_with_blocking (self->shared->socket, buffer, count, TRUE, cancellable, error);
+}
+
+static void
+signaling_socket_output_finalize (GObject *object)
+{
+  g_clear_pointer (&SIGNALING_SOCKET_OUTPUT (object)->shared, shared_release);
+  G_OBJECT_CLASS (signaling_socket_output_parent_class)->finalize (object);
+}
+
+static void
+signaling_socket_output_class_init (SignalingSocketOutputClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = signaling_socket_output_finalize;
+  G_OUTPUT_STREAM_CLASS (klass)->write_fn = signaling_socket_output_write;
+}
+
+static void
+signaling_socket_output_init (SignalingSocketOutput *self)
+{
+}
+
+static gboolean
+signaling_socket_output_is_writable (GPollableOutputStream *stream)
+{
+  SignalingSocketOutput *self = SIGNALING_SOCKET_OUTPUT (stream);
+
+  return g_socket_condition_check (self->shared->socket, G_IO_OUT) != 0;
+}
+
+static GSource *
+signaling_socket_output_create_source (GPollableOutputStream *stream,
+                                       GCancellable          *cancellable)
+{
+  SignalingSocketOutput *self = SIGNALING_SOCKET_OUTPUT (stream);
+
+  return signaling_poller_create_source (self->shared->watch, G_OBJECT (stream), G_IO_OUT, cancellable);
+}
+
+static gssize
+signaling_socket_output_write_nonblocking (GPollableOutputStream  *stream,
+                                           const void             *buffer,
+                                           gsize                   count,
+                                           GError                **error)
+{
+  SignalingSocketOutput *self = SIGNALING_SOCKET_OUTPUT (stream);
+
+  return g_socket_send_with_blocking (self->shared->socket, buffer, count, FALSE, NULL, error);
+}
+
+static void
+signaling_socket_output_pollable_init (GPollableOutputStreamInterface *iface)
+{
+  iface->is_writable = signaling_socket_output_is_writable;
+  iface->create_source = signaling_socket_output_create_source;
+  iface->write_nonblocking = signaling_socket_output_write_nonblocking;
+}
+
+/* The stream */
+
+static GInputStream *
+signaling_socket_stream_get_input_stream (GIOStream *stream)
+{
+  return SIGNALING_SOCKET_STREAM (stream)->input;
+}
+
+static GOutputStream *
+signaling_socket_stream_get_output_stream (GIOStream *stream)
+{
+  return SIGNALING_SOCKET_STREAM (stream)->output;
+}
+
+static gboolean
+signaling_socket_stream_close (GIOStream     *stream,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  SignalingSocketStream *self = SIGNALING_SOCKET_STREAM (stream);
+
+  /* Out of the epoll set before the descriptor goes. */
+  shared_unwatch (self->shared);
+  return g_socket_close (self->shared->socket, error);
+}
+
+static void
+signaling_socket_stream_finalize (GObject *object)
+{
+  SignalingSocketStream *self = SIGNALING_SOCKET_STREAM (object);
+
+  g_clear_object (&self->input);
+  g_clear_object (&self->output);
+  g_clear_pointer (&self->shared, shared_release);
+
+  G_OBJECT_CLASS (signaling_socket_stream_parent_class)->finalize (object);
+}
+
+static void
+signaling_socket_stream_class_init (SignalingSocketStreamClass *klass)
+{
+  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = signaling_socket_stream_finalize;
+  stream_class->get_input_stream = signaling_socket_stream_get_input_stream;
+  stream_class->get_output_stream = signaling_socket_stream_get_output_stream;
+  stream_class->close_fn = signaling_socket_stream_close;
+}
+
+static void
+signaling_socket_stream_init (SignalingSocketStream *self)
+{
+}
+
+GIOStream *
+signaling_socket_stream_new (GSocket         *socket,
+                             SignalingPoller *poller)
+{
+  SignalingSocketStream *self = g_object_new (SIGNALING_TYPE_SOCKET_STREAM, NULL);
+  SignalingSocketInput *input = g_object_new (SIGNALING_TYPE_SOCKET_INPUT, NULL);
+  SignalingSocketOutput *output = g_object_new (SIGNALING_TYPE_SOCKET_OUTPUT, NULL);
+
+  self->shared = g_rc_box_new0 (Shared);
+  self->shared->socket = g_object_ref (socket);
+  self->shared->watch = signaling_poller_watch (poller, socket);
+  input->shared = g_rc_box_acquire (self->shared);
+  output->shared = g_rc_box_acquire (self->shared);
+  self->input = G_INPUT_STREAM (input);
+  self->output = G_OUTPUT_STREAM (output);
+
+  return G_IO_STREAM (self);
+}
+
+GSocket *
+signaling_socket_stream_get_socket (SignalingSocketStream *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SOCKET_STREAM (self), NULL);
+  return self->shared->socket;
+}
