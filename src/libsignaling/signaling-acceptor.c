@@ -26,6 +26,10 @@
  * Connections accepted this way are not kept alive by libsoup: it
  * closes each after its response, which the server announces with
  * `Connection: close`. WebSocket connections are unaffected.
+ *
+ * Each connection goes to libsoup as a SignalingSocketStream, polled
+ * through one SignalingPoller, and is dropped if its request does not
+ * come within the request timeout.
  */
 typedef struct
 {
@@ -67,7 +71,6 @@ G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
  * loop serve the ones already there. */
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
-
 
 static void
 listener_stop (Listener *listener)
