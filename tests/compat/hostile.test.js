@@ -7,6 +7,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
+const { io } = require('socket.io-client');
 const { target, TRANSPORTS, startServer, connect, next } = require('./lib/harness');
 
 // A seed 003 round trip through a room one has joined proves the join
@@ -181,6 +182,39 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     const response = await fetch(url, { method: 'POST', body: chunked, duplex: 'half' });
     assert.equal(response.status, 413);
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  it('survives connection churn on every transport and forgets every client', async () => {
+    const port = server.port;
+    const churn = async (i) => {
+      for (let round = 0; round < 15; round++) {
+        if (i % 2) {
+          const s = io(`http://127.0.0.1:${port}`, {
+            forceNew: true, reconnection: false,
+            transports: i % 4 === 1 ? ['websocket'] : ['polling', 'websocket'],
+          });
+          await new Promise((resolve) => { s.once('your_id', resolve); s.once('connect_error', resolve); });
+          s.close();
+        } else {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+          await new Promise((resolve) => { ws.once('message', resolve); ws.once('error', resolve); });
+          ws.send(JSON.stringify({ type: 'join', room: `churn-${i % 3}` }));
+          // Half leave politely, half just drop the TCP connection.
+          if (round % 2) ws.close(); else ws.terminate();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, i) => churn(i)));
+
+    // Everyone is gone once the server has noticed.
+    const deadline = Date.now() + 10000;
+    let health;
+    do {
+      health = await (await fetch(`${server.url}/healthz`)).json();
+      if (health.clients === 0 && health.rooms === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (Date.now() < deadline);
+    assert.deepEqual([health.clients, health.rooms], [0, 0]);
   });
 
   it('refuses Engine.IO v3 and unknown transports with HTTP 400', async () => {
