@@ -6,6 +6,8 @@
 
 #include "test-utils.h"
 
+#include "signaling-util-private.h"
+
 typedef struct {
   SignalingServer *server;
 } Fixture;
@@ -112,6 +114,32 @@ test_ids_unique (Fixture       *fixture,
     }
 
   g_assert_cmpuint (signaling_server_get_client_count (fixture->server), ==, 64);
+}
+
+/* Ids are 22 base64url characters, all of them used, but never a
+ * leading '-' or '_' that a command line would take for an option. */
+static void
+test_id_alphabet (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean used[256] = { FALSE };
+  guint distinct = 0;
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      char *id = signaling_generate_id ();
+
+      g_assert_cmpuint (strlen (id), ==, 22);
+      g_assert_true (g_ascii_isalnum (id[0]));
+      for (const char *p = id; *p; p++)
+        used[(guchar) *p] = TRUE;
+      g_assert_true (g_hash_table_add (seen, id));
+    }
+
+  for (guint c = 0; c < 256; c++)
+    distinct += used[c];
+  g_assert_cmpuint (distinct, ==, 64);
 }
 
 static void
@@ -999,6 +1027,7 @@ main (int   argc,
   ADD ("/native/welcome", test_welcome);
   ADD ("/native/welcome/ice-servers", test_welcome_ice_servers);
   ADD ("/native/welcome/ids-unique", test_ids_unique);
+  ADD ("/native/welcome/id-alphabet", test_id_alphabet);
   ADD ("/native/rooms/join-leave", test_join_leave);
   ADD ("/native/rooms/removed-when-empty", test_room_removed_when_empty);
   ADD ("/native/relay/direct", test_relay_direct);

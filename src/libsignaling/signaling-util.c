@@ -12,7 +12,9 @@
 #include "signaling-socket-stream-private.h"
 #include "signaling-util-private.h"
 
-#define ID_RANDOM_BYTES 16
+/* 22 base64url characters: 132 bits, from 17 random bytes. */
+#define ID_LENGTH 22
+#define ID_RANDOM_BYTES 17
 
 static void
 fill_random (guint8 *buffer,
@@ -48,25 +50,34 @@ signaling_generate_id (void)
 {
   static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  guint8 bytes[ID_RANDOM_BYTES + 2] = { 0 };
-  GString *id = g_string_sized_new (24);
+  char id[ID_LENGTH + 1] = { 0 };
 
-  fill_random (bytes, ID_RANDOM_BYTES);
-
-  for (gsize i = 0; i < ID_RANDOM_BYTES; i += 3)
+  /* Never starting with '-' or '_': an id is something people paste
+   * into command lines (`signalboxctl kick ID`, busctl, gdbus), where a
+   * leading '-' reads as an option. 132 random bits, of which that
+   * costs 0.05. */
+  do
     {
-      guint32 triple = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-      gsize remaining = ID_RANDOM_BYTES - i;
+      guint8 bytes[ID_RANDOM_BYTES];
+      guint64 bits = 0;
+      guint available = 0;
+      gsize next = 0;
 
-      g_string_append_c (id, alphabet[(triple >> 18) & 63]);
-      g_string_append_c (id, alphabet[(triple >> 12) & 63]);
-      if (remaining > 1)
-        g_string_append_c (id, alphabet[(triple >> 6) & 63]);
-      if (remaining > 2)
-        g_string_append_c (id, alphabet[triple & 63]);
+      fill_random (bytes, sizeof bytes);
+      for (gsize i = 0; i < ID_LENGTH; i++)
+        {
+          if (available < 6)
+            {
+              bits = (bits << 8) | bytes[next++];
+              available += 8;
+            }
+          available -= 6;
+          id[i] = alphabet[(bits >> available) & 63];
+        }
     }
+  while (id[0] == '-' || id[0] == '_');
 
-  return g_string_free (id, FALSE);
+  return g_strdup (id);
 }
 
 static void
