@@ -50,7 +50,10 @@ async function seed000Peer({ role }) {
   const received = new Promise((resolve) => {
     const listen = (channel) => {
       channel.onmessage = ({ data }) => resolve(data);
-      channel.onopen = () => channel.send(`hello from ${role}`);
+      // A channel the other side opened may be open already.
+      const greet = () => channel.send(`hello from ${role}`);
+      if (channel.readyState === 'open') greet();
+      else channel.onopen = greet;
     };
     if (role === 'caller') listen(pc.createDataChannel('chat'));
     else pc.ondatachannel = ({ channel }) => listen(channel);
@@ -94,7 +97,10 @@ async function seed003Peer({ role, me, other }) {
   const received = new Promise((resolve) => {
     const listen = (channel) => {
       channel.onmessage = ({ data }) => resolve(data);
-      channel.onopen = () => channel.send(`hello from ${role}`);
+      // A channel the other side opened may be open already.
+      const greet = () => channel.send(`hello from ${role}`);
+      if (channel.readyState === 'open') greet();
+      else channel.onopen = greet;
     };
     if (role === 'caller') listen(pc.createDataChannel('chat'));
     else pc.ondatachannel = ({ channel }) => listen(channel);
@@ -145,7 +151,10 @@ async function nativePeer({ role, url }) {
   const received = new Promise((resolve) => {
     const listen = (channel) => {
       channel.onmessage = ({ data }) => resolve(data);
-      channel.onopen = () => channel.send(`hello from ${role}`);
+      // A channel the other side opened may be open already.
+      const greet = () => channel.send(`hello from ${role}`);
+      if (channel.readyState === 'open') greet();
+      else channel.onopen = greet;
     };
     if (role === 'caller') listen(pc.createDataChannel('chat'));
     else pc.ondatachannel = ({ channel }) => listen(channel);
