@@ -681,8 +681,6 @@ on_native_handshake (SoupServer        *soup_server,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *origin = soup_message_headers_get_one (headers, "Origin");
 
-  signaling_http_set_no_delay (msg);
-
   if (!origin_allowed (self, origin))
     {
       g_debug ("Refusing WebSocket from origin %s", origin);
@@ -744,12 +742,13 @@ on_client_script (SoupServer        *soup_server,
       return;
     }
 
+  /* Straight from the mapping, without a copy. */
   contents = g_mapped_file_get_bytes (file);
-  soup_server_message_set_response (msg,
-                                    g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
-                                                                    : "application/javascript; charset=utf-8",
-                                    SOUP_MEMORY_COPY,
-                                    g_bytes_get_data (contents, NULL), g_bytes_get_size (contents));
+  soup_message_headers_set_content_type (response,
+                                         g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
+                                                                         : "application/javascript; charset=utf-8",
+                                         NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), contents);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
 }
 
@@ -774,8 +773,6 @@ on_health (SoupServer        *soup_server,
       soup_message_headers_append (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
       return;
     }
-
-  signaling_http_honor_connection_close (msg);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
