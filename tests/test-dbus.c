@@ -408,25 +408,6 @@ test_counter_throttle (Fixture       *fixture,
   g_dbus_connection_signal_unsubscribe (fixture->client_side, subscription);
 }
 
-typedef struct {
-  gboolean done;
-  GBytes *body;
-  guint status;
-} HttpData;
-
-static void
-on_http_done (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  HttpData *data = user_data;
-  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-
-  data->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
-  data->status = soup_message_get_status (msg);
-  data->done = TRUE;
-}
-
 static char *
 http (SoupSession *session,
       const char  *method,
@@ -434,8 +415,7 @@ http (SoupSession *session,
       const char  *body)
 {
   g_autoptr(SoupMessage) msg = soup_message_new (method, url);
-  HttpData data = { 0 };
-  char *text;
+  g_autoptr(GBytes) response = NULL;
 
   if (body != NULL)
     {
@@ -443,12 +423,9 @@ http (SoupSession *session,
 
       soup_message_set_request_body_from_bytes (msg, "text/plain;charset=UTF-8", bytes);
     }
-  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_http_done, &data);
-  test_run_until (&data.done);
-  g_assert_cmpuint (data.status, ==, 200);
-  text = g_strndup (g_bytes_get_data (data.body, NULL), g_bytes_get_size (data.body));
-  g_bytes_unref (data.body);
-  return text;
+  response = test_send_and_read (session, msg);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  return g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
 }
 
 static char *

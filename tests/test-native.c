@@ -749,16 +749,6 @@ test_disconnect_client (Fixture       *fixture,
 }
 
 static void
-on_health_reply (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GBytes **body = user_data;
-
-  *body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
-}
-
-static void
 test_healthz (Fixture       *fixture,
               gconstpointer  data)
 {
@@ -771,9 +761,7 @@ test_healthz (Fixture       *fixture,
   g_autoptr(JsonNode) root = NULL;
   JsonObject *health;
 
-  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_health_reply, &body);
-  while (body == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  body = test_send_and_read (session, msg);
 
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
   g_assert_cmpstr (soup_message_headers_get_content_type (soup_message_get_response_headers (msg), NULL),

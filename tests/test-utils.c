@@ -346,3 +346,34 @@ test_raw_session (SignalingServer *server,
   *out_close_code = session.close_code;
   return session.texts;
 }
+
+typedef struct {
+  gboolean done;
+  GBytes *body;
+} SendData;
+
+static void
+on_sent_and_read (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  SendData *data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  data->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_assert_no_error (error);
+  data->done = TRUE;
+}
+
+/* Sends @msg with the main loop running, as the server shares it, and
+ * returns the whole response body; the status is on @msg. */
+GBytes *
+test_send_and_read (SoupSession *session,
+                    SoupMessage *msg)
+{
+  SendData data = { 0 };
+
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_sent_and_read, &data);
+  test_run_until (&data.done);
+  return data.body;
+}

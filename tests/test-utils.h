@@ -45,6 +45,8 @@ void             test_client_expect_error   (TestClient      *client,
                                              const char      *code);
 void             test_client_assert_idle    (TestClient      *client);
 void             test_client_wait_closed    (TestClient      *client);
+GBytes          *test_send_and_read         (SoupSession     *session,
+                                             SoupMessage     *msg);
 GPtrArray       *test_raw_session           (SignalingServer *server,
                                              const char      *path,
                                              gushort         *out_close_code);
