@@ -834,7 +834,11 @@ test_two_peers_negotiate (Fixture       *fixture,
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (cand_alice, "candidate"), "candidate"), ==, "c2");
 }
 
+/* A peer that stopped reading: its socket, and the server's client
+ * for it. */
 typedef struct {
+  SignalingServer *server;
+  GSocket *socket;
   SignalingClient *client;
   gboolean connected;
   gboolean disconnected;
@@ -893,6 +897,26 @@ connect_never_reading (SignalingServer *server)
   return g_steal_pointer (&socket);
 }
 
+/* Connects a peer that never reads and waits until the server has it. */
+static void
+slow_peer_connect (SlowPeer        *slow,
+                   SignalingServer *server)
+{
+  slow->server = server;
+  g_signal_connect (server, "client-connected", G_CALLBACK (on_slow_connected), slow);
+  g_signal_connect (server, "client-disconnected", G_CALLBACK (on_slow_disconnected), slow);
+  slow->socket = connect_never_reading (server);
+  test_run_until (&slow->connected);
+}
+
+static void
+slow_peer_clear (SlowPeer *slow)
+{
+  g_signal_handlers_disconnect_by_data (slow->server, slow);
+  g_clear_object (&slow->client);
+  g_clear_object (&slow->socket);
+}
+
 /* A peer that stops reading is disconnected once it has left
  * max-send-queue bytes unread, instead of the server buffering for
  * it without end; the sender is not affected. Without the bound the
@@ -902,18 +926,12 @@ test_slow_reader (Fixture       *fixture,
                   gconstpointer  data)
 {
   g_autoptr(TestClient) sender = NULL;
-  g_autoptr(GSocket) stalled = NULL;
   g_autofree char *payload = g_strnfill (32 * 1024, 'x');
   SlowPeer slow = { 0 };
-  gulong connected_id, disconnected_id;
   guint sent = 0;
 
   g_object_set (fixture->server, "rate-limit", 0.0, "max-send-queue", 256 * 1024, NULL);
-  connected_id = g_signal_connect (fixture->server, "client-connected", G_CALLBACK (on_slow_connected), &slow);
-  disconnected_id = g_signal_connect (fixture->server, "client-disconnected", G_CALLBACK (on_slow_disconnected), &slow);
-
-  stalled = connect_never_reading (fixture->server);
-  test_run_until (&slow.connected);
+  slow_peer_connect (&slow, fixture->server);
   sender = test_client_connect (fixture->server);
 
   /* 64 MiB at most: far more than the kernel buffers hold. */
@@ -930,9 +948,7 @@ test_slow_reader (Fixture       *fixture,
   g_assert_false (sender->closed);
   test_client_assert_idle (sender);
 
-  g_signal_handler_disconnect (fixture->server, connected_id);
-  g_signal_handler_disconnect (fixture->server, disconnected_id);
-  g_clear_object (&slow.client);
+  slow_peer_clear (&slow);
 }
 
 /* A peer that answers neither messages nor pings is closed after two
@@ -942,25 +958,17 @@ test_unresponsive_peer (Fixture       *fixture,
                         gconstpointer  data)
 {
   g_autoptr(TestClient) alive = NULL;
-  g_autoptr(GSocket) stalled = NULL;
   SlowPeer mute = { 0 };
-  gulong connected_id, disconnected_id;
 
   g_object_set (fixture->server, "keepalive-interval", 1, NULL);
-  connected_id = g_signal_connect (fixture->server, "client-connected", G_CALLBACK (on_slow_connected), &mute);
-  disconnected_id = g_signal_connect (fixture->server, "client-disconnected", G_CALLBACK (on_slow_disconnected), &mute);
-
-  stalled = connect_never_reading (fixture->server);
-  test_run_until (&mute.connected);
+  slow_peer_connect (&mute, fixture->server);
   alive = test_client_connect (fixture->server);
 
   test_run_until (&mute.disconnected);
   g_assert_false (alive->closed);
   test_client_assert_idle (alive);
 
-  g_signal_handler_disconnect (fixture->server, connected_id);
-  g_signal_handler_disconnect (fixture->server, disconnected_id);
-  g_clear_object (&mute.client);
+  slow_peer_clear (&mute);
 }
 
 static gboolean
