@@ -17,36 +17,19 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/go
   .find((path) => fs.existsSync(path));
 const skip = !CHROMIUM && 'Chromium is not installed';
 
-// Runs in the page: one peer of a seed 000 call. The caller makes the
-// offer with a data channel; the callee answers whoever offered; both
-// send their ICE candidates as they come. Every handler is in place
-// before the page says it is ready. Resolves with what arrived on the
-// data channel.
-async function seed000Peer({ role }) {
-  const socket = io({ transports: ['websocket'] });
+// Injected into each page as window.callPeer: the part of a call that
+// does not depend on the signaling. A connection whose candidates may
+// come before the description they belong to, and a data channel (made
+// by the caller, announced to the callee) on which each side says
+// hello; `received` resolves with what the other side said.
+function callPeer(role) {
   const pc = new RTCPeerConnection();
-  let peerId = null;
-  // Candidates can come before the description they belong to.
   const early = [];
   const addCandidate = (candidate) => (pc.remoteDescription ? pc.addIceCandidate(candidate) : early.push(candidate));
-  const remoteDescriptionSet = async (description) => {
+  const setRemote = async (description) => {
     await pc.setRemoteDescription(description);
     for (const candidate of early.splice(0)) await pc.addIceCandidate(candidate);
   };
-
-  pc.onicecandidate = ({ candidate }) => {
-    if (candidate && peerId) {
-      socket.emit('send_ice', JSON.stringify({ targetClientId: peerId, candidate: candidate.candidate, mid: candidate.sdpMid }));
-    }
-  };
-  socket.on('send_ice', ({ candidate, mid }) => addCandidate({ candidate, sdpMid: mid }));
-  socket.on('answer_sdp', ({ sdp }) => remoteDescriptionSet({ type: 'answer', sdp }));
-  socket.on('offer_sdp', async ({ from, sdp }) => {
-    peerId = from;
-    await remoteDescriptionSet({ type: 'offer', sdp });
-    await pc.setLocalDescription(await pc.createAnswer());
-    socket.emit('answer_sdp', JSON.stringify({ targetClientId: from, sdp: pc.localDescription.sdp }));
-  });
   const received = new Promise((resolve) => {
     const listen = (channel) => {
       channel.onmessage = ({ data }) => resolve(data);
@@ -57,6 +40,32 @@ async function seed000Peer({ role }) {
     };
     if (role === 'caller') listen(pc.createDataChannel('chat'));
     else pc.ondatachannel = ({ channel }) => listen(channel);
+  });
+  return { pc, addCandidate, setRemote, received };
+}
+
+// Runs in the page: one peer of a seed 000 call. The caller makes the
+// offer with a data channel; the callee answers whoever offered; both
+// send their ICE candidates as they come. Every handler is in place
+// before the page says it is ready. Resolves with what arrived on the
+// data channel.
+async function seed000Peer({ role }) {
+  const socket = io({ transports: ['websocket'] });
+  const { pc, addCandidate, setRemote, received } = callPeer(role);
+  let peerId = null;
+
+  pc.onicecandidate = ({ candidate }) => {
+    if (candidate && peerId) {
+      socket.emit('send_ice', JSON.stringify({ targetClientId: peerId, candidate: candidate.candidate, mid: candidate.sdpMid }));
+    }
+  };
+  socket.on('send_ice', ({ candidate, mid }) => addCandidate({ candidate, sdpMid: mid }));
+  socket.on('answer_sdp', ({ sdp }) => setRemote({ type: 'answer', sdp }));
+  socket.on('offer_sdp', async ({ from, sdp }) => {
+    peerId = from;
+    await setRemote({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    socket.emit('answer_sdp', JSON.stringify({ targetClientId: from, sdp: pc.localDescription.sdp }));
   });
 
   window.myId = await new Promise((resolve) => socket.on('your_id', resolve));
@@ -76,34 +85,17 @@ async function seed000Peer({ role }) {
 // user id) and sends to the other's.
 async function seed003Peer({ role, me, other }) {
   const socket = io({ transports: ['polling', 'websocket'] });
-  const pc = new RTCPeerConnection();
-  const early = [];
-  const addCandidate = (candidate) => (pc.remoteDescription ? pc.addIceCandidate(candidate) : early.push(candidate));
-  const remoteDescriptionSet = async (description) => {
-    await pc.setRemoteDescription(description);
-    for (const candidate of early.splice(0)) await pc.addIceCandidate(candidate);
-  };
+  const { pc, addCandidate, setRemote, received } = callPeer(role);
 
   pc.onicecandidate = ({ candidate }) => {
     if (candidate) socket.emit('candidate', { to: other, candidate: candidate.toJSON(), from: me });
   };
   socket.on('candidate', ({ candidate, from }) => { if (from !== me) addCandidate(candidate); });
-  socket.on('answer', ({ answer }) => remoteDescriptionSet(answer));
+  socket.on('answer', ({ answer }) => setRemote(answer));
   socket.on('offer', async ({ offer }) => {
-    await remoteDescriptionSet(offer);
+    await setRemote(offer);
     await pc.setLocalDescription(await pc.createAnswer());
     socket.emit('answer', { to: other, answer: pc.localDescription.toJSON(), from: me });
-  });
-  const received = new Promise((resolve) => {
-    const listen = (channel) => {
-      channel.onmessage = ({ data }) => resolve(data);
-      // A channel the other side opened may be open already.
-      const greet = () => channel.send(`hello from ${role}`);
-      if (channel.readyState === 'open') greet();
-      else channel.onopen = greet;
-    };
-    if (role === 'caller') listen(pc.createDataChannel('chat'));
-    else pc.ondatachannel = ({ channel }) => listen(channel);
   });
 
   await new Promise((resolve) => socket.on('connect', resolve));
@@ -134,31 +126,19 @@ async function nativePeer({ role, url }) {
       await new Promise((resolve) => waiters.push(resolve));
     }
   };
-  // Candidates wait in the inbox until the remote description is set.
-  const takeCandidates = async () => {
-    for (;;) {
-      const { candidate } = await next('candidate');
-      if (candidate) await pc.addIceCandidate(candidate);
-    }
-  };
   await new Promise((resolve) => { ws.onopen = resolve; });
   await next('welcome');
   ws.send(JSON.stringify({ type: 'join', room: 'call' }));
   const { members } = await next('joined');
   window.joinedRoom = true;
-  const pc = new RTCPeerConnection();
+  const { pc, addCandidate, setRemote, received } = callPeer(role);
   let peer = members[0];
-  const received = new Promise((resolve) => {
-    const listen = (channel) => {
-      channel.onmessage = ({ data }) => resolve(data);
-      // A channel the other side opened may be open already.
-      const greet = () => channel.send(`hello from ${role}`);
-      if (channel.readyState === 'open') greet();
-      else channel.onopen = greet;
-    };
-    if (role === 'caller') listen(pc.createDataChannel('chat'));
-    else pc.ondatachannel = ({ channel }) => listen(channel);
-  });
+  (async () => {
+    for (;;) {
+      const { candidate } = await next('candidate');
+      if (candidate) addCandidate(candidate);
+    }
+  })();
   pc.onicecandidate = ({ candidate }) => {
     ws.send(JSON.stringify({ type: 'candidate', to: peer, candidate: candidate ? candidate.toJSON() : null }));
   };
@@ -166,15 +146,14 @@ async function nativePeer({ role, url }) {
     await pc.setLocalDescription(await pc.createOffer());
     ws.send(JSON.stringify({ type: 'offer', to: peer, sdp: pc.localDescription.sdp }));
     const { sdp } = await next('answer');
-    await pc.setRemoteDescription({ type: 'answer', sdp });
+    await setRemote({ type: 'answer', sdp });
   } else {
     const offer = await next('offer');
     peer = offer.from;
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+    await setRemote({ type: 'offer', sdp: offer.sdp });
     await pc.setLocalDescription(await pc.createAnswer());
     ws.send(JSON.stringify({ type: 'answer', to: peer, sdp: pc.localDescription.sdp }));
   }
-  takeCandidates();
   return received;
 }
 
@@ -215,6 +194,7 @@ describe('WebRTC peers in Chromium', { skip }, () => {
       const page = await (await browser.newContext()).newPage();
       await page.goto(`${server.url}/socket.io/socket.io.js`);  // same origin as the server
       await page.addScriptTag({ url: '/socket.io/socket.io.js' });
+      await page.addScriptTag({ content: `window.callPeer = ${callPeer};` });
       pages.push(page);
     }
     return pages;
