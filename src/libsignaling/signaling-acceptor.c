@@ -156,19 +156,30 @@ peer_key (GSocketAddress *address)
 
 /* The request is in (libsoup says "started" as soon as it accepts,
  * before anything is read). With one request per connection, that is
- * the end of waiting for it. */
+ * the end of waiting for it.
+ *
+ * libsoup closes our connections after their response (it keeps alive
+ * only those its own listeners accepted): say so, or HTTP clients that
+ * keep connections alive try to reuse one that is going away. A
+ * WebSocket upgrade keeps its connection. */
 static void
 on_request_read (SoupServer        *server,
-                    SoupServerMessage *msg,
-                    SignalingAcceptor *self)
+                 SoupServerMessage *msg,
+                 SignalingAcceptor *self)
 {
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  g_autofree char *key = NULL;
 
-  if (remote == NULL)
-    return;
-  key = peer_key (remote);
-  g_hash_table_remove (self->waiting, key);
+  if (!soup_message_headers_header_contains (request, "Upgrade", "websocket"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
+
+  if (remote != NULL)
+    {
+      g_autofree char *key = peer_key (remote);
+
+      g_hash_table_remove (self->waiting, key);
+    }
 }
 
 /* Shutting the socket down, rather than closing it, lets libsoup see

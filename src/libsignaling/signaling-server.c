@@ -544,22 +544,6 @@ signaling_server_class_init (SignalingServerClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
 }
 
-/* Connections from the acceptor are closed after each response (see
- * signaling-acceptor.c): say so, or HTTP clients that keep connections
- * alive try to reuse one that is going away. A WebSocket upgrade keeps
- * its connection. */
-static void
-on_request_read (SoupServer        *soup_server,
-                 SoupServerMessage *msg,
-                 gpointer           user_data)
-{
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-
-  if (!soup_message_headers_header_contains (request, "Upgrade", "websocket"))
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                  "Connection", "close");
-}
-
 /* Request bodies.
  *
  * libsoup reads a whole request body into memory before any handler
@@ -822,7 +806,6 @@ signaling_server_init (SignalingServer *self)
   soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   self->acceptor = signaling_acceptor_new (self->soup_server);
   self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
-  g_signal_connect (self->soup_server, "request-read", G_CALLBACK (on_request_read), NULL);
   g_signal_connect (self->soup_server, "request-started", G_CALLBACK (on_request_started), self);
   for (gsize i = 0; i < G_N_ELEMENTS (client_scripts); i++)
     {
