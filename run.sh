@@ -5,6 +5,7 @@
 #   ./run.sh test     install dependencies, build, run every test suite, also
 #                     under AddressSanitizer/UndefinedBehaviorSanitizer
 #   ./run.sh build    install dependencies and build only
+#   ./run.sh ctl ...  signalboxctl from the build (status, clients, rooms, ...)
 #
 # Dependencies come from Debian 12 packages (apt-get, as root or via sudo).
 set -euo pipefail
@@ -13,7 +14,9 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 BUILD_DIR=${BUILD_DIR:-_build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
+LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
+# What building and serving need.
 PACKAGES=(
   build-essential meson ninja-build pkg-config gettext
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
@@ -21,6 +24,8 @@ PACKAGES=(
   python3
   # GObject introspection: Signaling-1.0 for Python and GJS
   gobject-introspection libgirepository1.0-dev gir1.2-soup-3.0 gir1.2-json-1.0
+  # the README's tour asks the server how it is with curl
+  curl ca-certificates
 )
 
 # Only for ./run.sh test.
@@ -39,50 +44,95 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Runs a command with its output in a log file, printing only a line every
+# 30 s while it runs; on failure prints the end of the log and exits.
+quietly() {
+  local what=$1 logfile=$2; shift 2
+  mkdir -p "$(dirname "$logfile")"
+  "$@" >"$logfile" 2>&1 &
+  local pid=$! started=$SECONDS next=30 status=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if [ $((SECONDS - started)) -ge "$next" ] && kill -0 "$pid" 2>/dev/null; then
+      printf '    ... %s, %d s so far\n' "$what" $((SECONDS - started)) >&2
+      next=$((next + 30))
+    fi
+  done
+  wait "$pid" || status=$?
+  if [ "$status" -ne 0 ]; then
+    printf '\033[1;31m==> %s failed (exit %d); the end of %s:\033[0m\n' "$what" "$status" "$logfile" >&2
+    tail -n 40 "$logfile" >&2
+    exit "$status"
+  fi
+}
+
 install_dependencies() {
   local missing=()
   for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$package")
   done
-  # Node.js runs the Socket.IO compatibility suite. Any node >= 18 will
-  # do (for example NodeSource's, which bundles its own npm), so only
-  # install Debian's when there is none.
-  command -v node >/dev/null 2>&1 || missing+=(nodejs)
-  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  [ "${#missing[@]}" -gt 0 ] || return 0
 
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "Installing ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
+  log "Installing ${#missing[@]} Debian packages: ${missing[*]}"
+  log "(with what they pull in, 2 to 5 minutes on a fresh system; log: $LOG_DIR/apt.log)"
+  quietly "apt-get update" "$LOG_DIR/apt.log" \
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+  quietly "apt-get install" "$LOG_DIR/apt.log" \
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# Node.js runs the Socket.IO compatibility suite. Debian 12's node 18 is
+# what tests/compat/package.json is pinned for (engine-strict refuses a
+# module that needs more); a newer node will do too, so only install
+# Debian's when there is none.
+test_packages() {
+  local packages=("${TEST_PACKAGES[@]}")
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+  printf '%s\n' "${packages[@]}"
 }
 
 build() {
   local dir=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
     log "Configuring $dir"
-    meson setup "$dir" "$@" >/dev/null
+    quietly "meson setup $dir" "$LOG_DIR/setup-$(basename "$dir").log" meson setup "$dir" "$@"
   fi
   log "Building $dir"
-  ninja -C "$dir"
+  quietly "building $dir" "$LOG_DIR/build-$(basename "$dir").log" ninja -C "$dir"
 }
 
-# Prints "N passed, N failed[, N skipped]" for the meson test logs given.
+# Prints, for the meson test logs given as BUILD_DIR=LOG, each failing
+# suite with its build and first failing subtest, then the closing line
+# "N passed, N failed[, N skipped]".
 summarize() {
   python3 - "$@" <<'PY'
 import json, sys
 passed = failed = skipped = 0
-for path in sys.argv[1:]:
-    with open(path) as log:
-        for line in log:
-            result = json.loads(line)["result"]
-            if result in ("OK", "EXPECTEDFAIL"):
-                passed += 1
-            elif result == "SKIP":
-                skipped += 1
-            else:
-                failed += 1
+failures = []
+for arg in sys.argv[1:]:
+    build, path = arg.split("=", 1)
+    try:
+        log = open(path)
+    except OSError:
+        failures.append(f"{build}: no test log (the build failed)")
+        failed += 1
+        continue
+    for line in log:
+        test = json.loads(line)
+        result = test["result"]
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+            first = next((l.strip() for l in (test.get("stdout") or "").splitlines()
+                          if l.lstrip().startswith("not ok")), None)
+            failures.append(f"{build}: {test['name']} {result}" + (f": {first}" if first else ""))
+for failure in failures:
+    print(f"FAILED {failure}")
 line = f"{passed} passed, {failed} failed"
 if skipped:
     line += f", {skipped} skipped"
@@ -98,6 +148,8 @@ install_node_modules() {
 run_tests() {
   local status=0
   install_node_modules
+  rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json"
+
   build "$BUILD_DIR"
   log "Testing ($BUILD_DIR)"
   meson test -C "$BUILD_DIR" --print-errorlogs || status=1
@@ -108,21 +160,31 @@ run_tests() {
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$ASAN_BUILD_DIR" --print-errorlogs || status=1
 
-  summarize "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json"
+  summarize "$BUILD_DIR=$BUILD_DIR/meson-logs/testlog.json" \
+            "$ASAN_BUILD_DIR=$ASAN_BUILD_DIR/meson-logs/testlog.json"
   return $status
 }
 
 # signalbox publishes its control interface on the session bus. A server
 # shell (ssh, a container) often has none: start one at the standard
-# per-user path, where busctl --user and gdbus --session look for it.
+# per-user path, where busctl --user and gdbus --session look for it, for
+# as long as this script runs.
 ensure_session_bus() {
   export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
   if [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || [ -S "$XDG_RUNTIME_DIR/bus" ]; then
     return
   fi
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-  log "Starting a session bus at $XDG_RUNTIME_DIR/bus"
-  dbus-daemon --session --address="unix:path=$XDG_RUNTIME_DIR/bus" --fork --nopidfile >/dev/null
+  log "Starting a session bus at $XDG_RUNTIME_DIR/bus (stopped with signalbox)"
+  dbus-daemon --session --address="unix:path=$XDG_RUNTIME_DIR/bus" --nofork --nopidfile &
+  local bus_pid=$!
+  # Ctrl-C reaches signalbox, which stops; then this script ends and
+  # takes the bus with it (a background job ignores the terminal's SIGINT).
+  trap "kill $bus_pid 2>/dev/null; rm -f '$XDG_RUNTIME_DIR/bus'" EXIT
+  for _ in $(seq 50); do
+    [ -S "$XDG_RUNTIME_DIR/bus" ] && return
+    sleep 0.1
+  done
 }
 
 # ./run.sh --port 8080 is ./run.sh run --port 8080.
@@ -136,18 +198,24 @@ case "${1:-run}" in
     build "$BUILD_DIR"
     ensure_session_bus
     log "Starting signalbox (port 3000 unless you chose another; Ctrl-C to stop)"
-    exec "$BUILD_DIR/src/daemon/signalbox" "${@:2}"
+    "$BUILD_DIR/src/daemon/signalbox" "${@:2}"
     ;;
   build)
     install_dependencies "${PACKAGES[@]}"
     build "$BUILD_DIR"
     ;;
+  ctl)
+    [ -x "$BUILD_DIR/src/tools/signalboxctl" ] || { install_dependencies "${PACKAGES[@]}"; build "$BUILD_DIR"; }
+    export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
+    exec "$BUILD_DIR/src/tools/signalboxctl" "${@:2}"
+    ;;
   test)
-    install_dependencies "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    mapfile -t extra < <(test_packages)
+    install_dependencies "${PACKAGES[@]}" "${extra[@]}"
     run_tests
     ;;
   *)
-    echo "usage: $0 [run|test|build] [signalbox options...]" >&2
+    echo "usage: $0 [run|test|build|ctl] [options...]" >&2
     exit 2
     ;;
 esac
