@@ -176,7 +176,9 @@ ensure_session_bus() {
   fi
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
   log "Starting a session bus at $XDG_RUNTIME_DIR/bus (stopped with signalbox)"
-  dbus-daemon --session --address="unix:path=$XDG_RUNTIME_DIR/bus" --nofork --nopidfile &
+  mkdir -p "$LOG_DIR"
+  dbus-daemon --session --address="unix:path=$XDG_RUNTIME_DIR/bus" --nofork --nopidfile \
+    >"$LOG_DIR/dbus-daemon.log" 2>&1 &
   local bus_pid=$!
   # Ctrl-C reaches signalbox, which stops; then this script ends and
   # takes the bus with it (a background job ignores the terminal's SIGINT).
@@ -208,6 +210,11 @@ case "${1:-run}" in
     [ -x "$BUILD_DIR/src/tools/signalboxctl" ] || { install_dependencies "${PACKAGES[@]}"; build "$BUILD_DIR"; }
     export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
     exec "$BUILD_DIR/src/tools/signalboxctl" "${@:2}"
+    ;;
+  summarize)
+    # The closing lines of ./run.sh test for given BUILD=testlog.json pairs
+    # (used by tests/test-run-sh.sh).
+    summarize "${@:2}"
     ;;
   test)
     mapfile -t extra < <(test_packages)
