@@ -57,9 +57,11 @@ async function startServer(seed) {
   let child;
   if (target === 'signalbox') {
     const extra = (process.env.SIGNALBOX_ARGS || '').split(/\s+/).filter(Boolean);
+    // A GLib critical or warning anywhere in a test aborts the daemon, and
+    // stop() below fails the suite on it.
     child = spawn(process.env.SIGNALBOX_BIN,
       ['--address', '127.0.0.1', '--port', String(port), ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+      { env: { ...process.env, G_DEBUG: 'fatal-criticals' }, stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
     child = spawn(process.execPath, [path.join(__dirname, '..', 'reference', `seed${seed}.js`)],
       { env: { ...process.env, PORT: String(port), QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,9 +76,19 @@ async function startServer(seed) {
     port,
     output,
     alive: () => child.exitCode === null,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) { resolve(); return; }
-      child.on('exit', () => resolve());
+    // Stops the server; for signalbox, fails unless it exited 0 with no
+    // critical or warning logged along the way.
+    stop: () => new Promise((resolve, reject) => {
+      const check = () => {
+        const log = output.join('');
+        if (target === 'signalbox' && (child.exitCode !== 0 || /-(CRITICAL|WARNING) \*\*/.test(log))) {
+          reject(new Error(`signalbox exited with ${child.exitCode ?? child.signalCode}:\n${log.slice(-4000)}`));
+        } else {
+          resolve();
+        }
+      };
+      if (child.exitCode !== null || child.signalCode !== null) { check(); return; }
+      child.on('exit', check);
       child.kill('SIGTERM');
     }),
   };

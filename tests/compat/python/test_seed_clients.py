@@ -38,7 +38,8 @@ class Server:
         if TARGET == "signalbox":
             argv = [os.environ["SIGNALBOX_BIN"], "--address", "127.0.0.1",
                     "--port", str(self.port), "--no-dbus"]
-            env = os.environ
+            # A GLib critical aborts the daemon; stop() checks how it ended.
+            env = dict(os.environ, G_DEBUG="fatal-criticals")
         else:
             argv = ["node", os.path.join(HERE, "..", "reference", f"seed{seed}.js")]
             env = dict(os.environ, PORT=str(self.port), QUIET="1")
@@ -58,6 +59,7 @@ class Server:
     def stop(self):
         self.process.terminate()
         self.status = self.process.wait(timeout=10)
+        self.log = self.process.stderr.read().decode(errors="replace")
         self.process.stderr.close()
 
 
@@ -110,6 +112,7 @@ class SeedTest(unittest.TestCase):
         self.server.stop()
         if TARGET == "signalbox":
             self.assertEqual(self.server.status, 0, "signalbox exits 0 on SIGTERM")
+            self.assertNotRegex(self.server.log, r"-(CRITICAL|WARNING) \*\*", "no GLib critical or warning")
 
     def peer(self, transports):
         peer = Peer(self.server.url, transports)
