@@ -18,7 +18,7 @@
 set -euo pipefail
 
 repo=$(git -C "$(dirname "$(readlink -f "$0")")" rev-parse --show-toplevel)
-[ "$#" -gt 0 ] || set -- sh /root/newcomer.sh
+[ "$#" -gt 0 ] || set -- bash /root/newcomer.sh
 
 log() { printf '\033[1m[fresh-debian] %s\033[0m\n' "$*" >&2; }
 
@@ -45,7 +45,11 @@ root=$work/root
 mounts=()
 
 cleanup() {
-  local i
+  local i proc
+  # Whatever the run left behind in the root (a daemon, a bus) goes first.
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && kill -9 "${proc#/proc/}" 2>/dev/null
+  done
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     umount -l "${mounts[$i]}" 2>/dev/null || true
   done
