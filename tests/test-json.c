@@ -149,6 +149,15 @@ test_lone_surrogate (void)
       g_assert_cmpstr (out, ==, cases[i].expected);
     }
 
+  /* Halves stored apart (a seed 000 argument parsed twice can do that)
+   * are one character again when they meet, as in JavaScript. */
+  {
+    g_autoptr(JsonNode) halves = json_node_init_string (json_node_alloc (), "\xed\xa0\xbd\xed\xb8\x80");
+    g_autofree char *joined = signaling_json_to_string (halves);
+
+    g_assert_cmpstr (joined, ==, "\"😀\"");
+  }
+
   /* Not U+FFFD, and not UTF-8: no name can hold it. */
   g_assert_cmpstr (json_node_get_string (node), ==, "a\xed\xa0\x80" "b");
   g_assert_false (signaling_json_is_unicode (json_node_get_string (node)));
