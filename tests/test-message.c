@@ -171,6 +171,43 @@ test_field_errors (void)
   assert_parse_error ("{\"type\":\"\"}", SIGNALING_ERROR_UNKNOWN_TYPE);
 }
 
+/* "\u0000" used to cut strings short: {"type":"ping\u0000x"} was a
+ * ping and "room\u0000x" the room "room". Names and types with it, or
+ * with a lone surrogate, are refused; everything else keeps it and
+ * relays it as it came. */
+static void
+test_nul_and_surrogates (void)
+{
+  static const char *bad_message[] = {
+    "{\"type\":\"ping\\u0000x\"}",
+    "{\"type\":\"ping\\u0000\"}",
+    "{\"type\":\"ping\\ud800\"}",
+    "{\"type\":\"join\",\"room\":\"r\\u0000x\"}",
+    "{\"type\":\"join\",\"room\":\"\\u0000\"}",
+    "{\"type\":\"leave\",\"room\":\"r\\udfff\"}",
+    "{\"type\":\"offer\",\"to\":\"peer\\u0000\",\"sdp\":\"x\"}",
+    "{\"type\":\"candidate\",\"to\":\"\\ud83d\",\"candidate\":null}",
+    "{\"type\":\"hangup\",\"to\":\"a\\u0000b\"}",
+    "{\"type\":\"message\",\"to\":\"a\\u0000\",\"data\":1}",
+  };
+  g_autoptr(SignalingMessage) offer = NULL;
+  g_autoptr(SignalingMessage) emoji = NULL;
+  g_autofree char *json = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_message); i++)
+    assert_parse_error (bad_message[i], SIGNALING_ERROR_BAD_MESSAGE);
+
+  offer = parse_ok ("{\"type\":\"offer\",\"to\":\"b\",\"sdp\":\"v=0\\u0000x\\ud800\",\"x\\u0000\":\"\\u0000\"}");
+  g_assert_cmpuint (strlen (signaling_message_get_sdp (offer)), ==, strlen ("v=0") + 2 + 1 + 3);
+  signaling_message_set_from (offer, "a");
+  json = signaling_message_to_json (offer);
+  g_assert_cmpstr (json, ==, "{\"type\":\"offer\",\"to\":\"b\",\"sdp\":\"v=0\\u0000x\\ud800\",\"x\\u0000\":\"\\u0000\",\"from\":\"a\"}");
+
+  /* A pair is a character like any other. */
+  emoji = parse_ok ("{\"type\":\"join\",\"room\":\"\\ud83d\\ude00\"}");
+  g_assert_cmpstr (signaling_message_get_to (emoji), ==, "😀");
+}
+
 static void
 test_serialize (void)
 {
@@ -222,6 +259,7 @@ main (int   argc,
   g_test_add_func ("/message/parse/rid", test_rid);
   g_test_add_func ("/message/parse/json-errors", test_json_errors);
   g_test_add_func ("/message/parse/field-errors", test_field_errors);
+  g_test_add_func ("/message/parse/nul-and-surrogates", test_nul_and_surrogates);
   g_test_add_func ("/message/serialize", test_serialize);
   g_test_add_func ("/message/error-codes", test_error_codes);
 

@@ -15,5 +15,6 @@ JsonNode *signaling_json_parse_utf8 (const char  *text,
                                      gsize        length,
                                      GError     **error);
 char     *signaling_json_to_string (JsonNode    *node);
+gboolean  signaling_json_is_unicode (const char *text);
 
 G_END_DECLS

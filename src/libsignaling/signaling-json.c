@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "signaling-json-private.h"
@@ -19,6 +20,10 @@
 /* Deeper nesting than any signaling message needs; the limit keeps a
  * hostile "[[[[..." from exhausting the stack. */
 #define MAX_DEPTH 128
+
+/* 2^53: the integers a double holds exactly, JavaScript's
+ * Number.MAX_SAFE_INTEGER + 1. */
+#define MAX_SAFE_INTEGER G_GINT64_CONSTANT (9007199254740992)
 
 /* Strings are most of a signaling message (an SDP is kilobytes of
  * plain text), so both directions skip plain bytes eight at a time.
@@ -130,8 +135,8 @@ read_hex4 (Parser   *parser,
 }
 
 /* After the backslash of a \u escape: one code point, joining a
- * surrogate pair. A lone surrogate becomes U+FFFD, as it cannot be
- * UTF-8. */
+ * surrogate pair. A lone surrogate is kept as such (see
+ * append_code_point()), as JavaScript keeps it. */
 static gboolean
 read_unicode_escape (Parser   *parser,
                      gunichar *out)
@@ -155,8 +160,37 @@ read_unicode_escape (Parser   *parser,
       parser->p = saved;
     }
 
-  *out = (high >= 0xd800 && high <= 0xdfff) ? 0xfffd : high;
+  *out = high;
   return TRUE;
+}
+
+/* JavaScript strings hold any 16-bit code unit, C strings neither NUL
+ * nor (as UTF-8) a lone surrogate. Both are stored in forms that valid
+ * UTF-8 never contains, so that they cannot be confused with anything
+ * a client can send as is, and the serializer writes them back as
+ * JSON.stringify() does:
+ *
+ * - U+0000 as C0 80 (the "modified UTF-8" of Java and Tcl), so that
+ *   "a\u0000b" keeps its three characters and is not "a";
+ * - a lone surrogate as its three-byte form ED A0 80..ED BF BF
+ *   (WTF-8), so that "\ud800" is not U+FFFD.
+ *
+ * Neither is valid UTF-8, so g_utf8_validate() refuses both wherever a
+ * string must be a name (ids, rooms, types). */
+static void
+append_code_point (GString  *out,
+                   gunichar  code_point)
+{
+  if (code_point == 0)
+    g_string_append_len (out, "\xc0\x80", 2);
+  else if (code_point >= 0xd800 && code_point <= 0xdfff)
+    {
+      g_string_append_c (out, (char) (0xe0 | code_point >> 12));
+      g_string_append_c (out, (char) (0x80 | (code_point >> 6 & 0x3f)));
+      g_string_append_c (out, (char) (0x80 | (code_point & 0x3f)));
+    }
+  else
+    g_string_append_unichar (out, code_point);
 }
 
 /* At the opening quote; returns the unescaped string. */
@@ -217,7 +251,7 @@ parse_string (Parser *parser)
 
             if (!read_unicode_escape (parser, &code_point))
               goto bad_escape;
-            g_string_append_unichar (out, code_point);
+            append_code_point (out, code_point);
           }
           break;
         default:
@@ -286,6 +320,9 @@ parse_number (Parser *parser)
       buffer[length] = '\0';
     }
 
+  /* JavaScript reads every number as a double: integers are kept as
+   * such only while a double holds them exactly, beyond 2^53 they are
+   * rounded as JSON.parse() rounds them. */
   if (integral)
     {
       gint64 value;
@@ -293,7 +330,7 @@ parse_number (Parser *parser)
 
       errno = 0;
       value = g_ascii_strtoll (buffer, &end, 10);
-      if (errno == 0)
+      if (errno == 0 && value >= -MAX_SAFE_INTEGER && value <= MAX_SAFE_INTEGER)
         return json_node_init_int (json_node_alloc (), value);
     }
 
@@ -345,23 +382,167 @@ parse_array (Parser *parser)
     }
 }
 
+/* Objects are built so that no input costs more than linear time.
+ *
+ * A repeated name keeps its first place and takes the last value, as
+ * in JavaScript. json_object_set_member() does that by searching the
+ * member list for the name, once per repeat: N repeats of the last of
+ * N names cost N² (a 1 MB body stalled the server for 10 s). Repeats
+ * wait in a table instead, and the object is rebuilt once at its end.
+ * (Resetting the member's node in place would be simpler, but
+ * json_node_init() in json-glib < 1.8 keeps the old value's pointer and
+ * reuses it.)
+ *
+ * JsonObject keeps its names in a GHashTable hashed by g_str_hash(),
+ * which has no seed: names that all hash alike are easy to make ("ab"
+ * and "bA" do), and N of them cost N² string comparisons (15 s for a
+ * 1 MB object). So an object may have at most MAX_MEMBERS names, and at
+ * most MAX_SAME_HASH of them may share a hash, which no real data does
+ * by chance; counting is done in a table of our own with a random seed
+ * from the CHECK_HASHES_FROM-th name on. */
+#define MAX_MEMBERS       1024
+#define MAX_SAME_HASH     8
+#define CHECK_HASHES_FROM 32
+
+typedef struct
+{
+  JsonObject *object;
+  GHashTable *repeats;      /* name -> last value, or NULL */
+  GHashTable *hash_counts;  /* g_str_hash (name) -> how many names, or NULL */
+  guint n_members;
+} ObjectBuilder;
+
+static void
+object_builder_clear (ObjectBuilder *builder)
+{
+  g_clear_pointer (&builder->object, json_object_unref);
+  g_clear_pointer (&builder->repeats, g_hash_table_unref);
+  g_clear_pointer (&builder->hash_counts, g_hash_table_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ObjectBuilder, object_builder_clear)
+
+static gsize hash_seed;  /* set once, never 0 */
+
+/* A string hash already, spread with a seed the client cannot know
+ * (the finalizer of MurmurHash3). */
+static guint
+seeded_hash (gconstpointer key)
+{
+  guint32 h = GPOINTER_TO_UINT (key) ^ (guint32) hash_seed;
+
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return h;
+}
+
+/* FALSE if @name is one too many of its hash. */
+static gboolean
+count_name_hash (GHashTable *hash_counts,
+                 const char *name)
+{
+  gpointer key = GUINT_TO_POINTER (g_str_hash (name));
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (hash_counts, key)) + 1;
+
+  g_hash_table_insert (hash_counts, key, GUINT_TO_POINTER (count));
+  return count <= MAX_SAME_HASH;
+}
+
+static gboolean
+start_counting_hashes (ObjectBuilder *builder)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (g_once_init_enter (&hash_seed))
+    g_once_init_leave (&hash_seed, (gsize) (g_random_int () | 1));
+
+  builder->hash_counts = g_hash_table_new (seeded_hash, g_direct_equal);
+  json_object_iter_init (&iter, builder->object);
+  while (json_object_iter_next (&iter, &name, &member))
+    if (!count_name_hash (builder->hash_counts, name))
+      return FALSE;
+  return TRUE;
+}
+
+/* Takes @member; NULL, or why the object is refused. */
+static const char *
+add_member (ObjectBuilder *builder,
+            const char    *name,
+            JsonNode      *member)
+{
+  if (json_object_has_member (builder->object, name))
+    {
+      if (builder->repeats == NULL)
+        builder->repeats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                  (GDestroyNotify) json_node_unref);
+      g_hash_table_replace (builder->repeats, g_strdup (name), member);
+      return NULL;
+    }
+
+  if (++builder->n_members > MAX_MEMBERS)
+    {
+      json_node_unref (member);
+      return "Too many members in an object";
+    }
+
+  if ((builder->hash_counts == NULL && builder->n_members == CHECK_HASHES_FROM &&
+       !start_counting_hashes (builder)) ||
+      (builder->hash_counts != NULL && !count_name_hash (builder->hash_counts, name)))
+    {
+      json_node_unref (member);
+      return "Too many member names with the same hash in an object";
+    }
+
+  json_object_set_member (builder->object, name, member);
+  return NULL;
+}
+
+static JsonNode *
+end_object (ObjectBuilder *builder)
+{
+  g_autoptr(JsonObject) result = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (builder->repeats == NULL)
+    return json_node_init_object (json_node_alloc (), builder->object);
+
+  result = json_object_new ();
+  json_object_iter_init_ordered (&iter, builder->object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    {
+      JsonNode *last = g_hash_table_lookup (builder->repeats, name);
+
+      json_object_set_member (result, name, json_node_ref (last != NULL ? last : member));
+    }
+
+  return json_node_init_object (json_node_alloc (), result);
+}
+
 static JsonNode *
 parse_object (Parser *parser)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
+  g_auto(ObjectBuilder) builder = { json_object_new (), NULL, NULL, 0 };
 
   parser->p++;
   skip_whitespace (parser);
   if (parser->p < parser->end && *parser->p == '}')
     {
       parser->p++;
-      return json_node_init_object (json_node_alloc (), object);
+      return end_object (&builder);
     }
 
   for (;;)
     {
       g_autofree char *name = NULL;
       JsonNode *member;
+      const char *refused;
 
       skip_whitespace (parser);
       if (parser->p >= parser->end || *parser->p != '"')
@@ -378,9 +559,9 @@ parse_object (Parser *parser)
       member = parse_value (parser);
       if (member == NULL)
         return NULL;
-      /* A repeated name keeps its first place and takes the last
-       * value, as in JavaScript. */
-      json_object_set_member (object, name, member);
+      refused = add_member (&builder, name, member);
+      if (refused != NULL)
+        return fail (parser, refused);
 
       skip_whitespace (parser);
       if (parser->p < parser->end && *parser->p == ',')
@@ -391,7 +572,7 @@ parse_object (Parser *parser)
       if (parser->p < parser->end && *parser->p == '}')
         {
           parser->p++;
-          return json_node_init_object (json_node_alloc (), object);
+          return end_object (&builder);
         }
       return fail (parser, "Expected “,” or “}” in object");
     }
@@ -502,89 +683,391 @@ signaling_json_parse (const char  *text,
 
 /* Serializing */
 
+/* How many bytes [p, end) starts with that the serializer copies as
+ * they are: plain, and not the start of a stored NUL (C0) or lone
+ * surrogate (ED A0..ED BF). An ED that starts a Hangul syllable is
+ * copied as well, one byte at a time. */
+static gsize
+copied_prefix (const char *p,
+               const char *end)
+{
+  const char *start = p;
+
+  for (;;)
+    {
+      while (end - p >= 8)
+        {
+          guint64 word;
+
+          memcpy (&word, p, sizeof word);
+          if (HAS_BYTE_BELOW (word, 0x20) | HAS_BYTE (word, '"') | HAS_BYTE (word, '\\') |
+              HAS_BYTE (word, 0xc0) | HAS_BYTE (word, 0xed))
+            break;
+          p += 8;
+        }
+
+      while (p < end && (guchar) *p >= 0x20 && *p != '"' && *p != '\\' &&
+             (guchar) *p != 0xc0 && (guchar) *p != 0xed)
+        p++;
+
+      if (p < end && (guchar) *p == 0xed && end - p >= 3 && (guchar) p[1] < 0xa0)
+        {
+          p += 3;  /* U+D000..U+D7FF: valid UTF-8, copied */
+          continue;
+        }
+      return p - start;
+    }
+}
+
+/* The code unit of the three-byte surrogate form at @p, or 0. */
+static gunichar
+stored_surrogate (const char *p,
+                  const char *end)
+{
+  if (end - p < 3 || (guchar) p[0] != 0xed || (guchar) p[1] < 0xa0)
+    return 0;
+  return 0xd000 | ((guchar) p[1] & 0x3f) << 6 | ((guchar) p[2] & 0x3f);
+}
+
+/* At a special byte of a string: writes what it stands for, returns
+ * how many bytes it took. */
+static gsize
+append_special (GString    *out,
+                const char *p,
+                const char *end)
+{
+  guchar c = *p;
+  gunichar high, low;
+
+  switch (c)
+    {
+    case '"':  g_string_append (out, "\\\""); return 1;
+    case '\\': g_string_append (out, "\\\\"); return 1;
+    case '\b': g_string_append (out, "\\b"); return 1;
+    case '\f': g_string_append (out, "\\f"); return 1;
+    case '\n': g_string_append (out, "\\n"); return 1;
+    case '\r': g_string_append (out, "\\r"); return 1;
+    case '\t': g_string_append (out, "\\t"); return 1;
+    default:
+      break;
+    }
+
+  if (c < 0x20)
+    {
+      g_string_append_printf (out, "\\u%04x", c);
+      return 1;
+    }
+
+  if (c == 0xc0 && end - p >= 2 && (guchar) p[1] == 0x80)
+    {
+      g_string_append (out, "\\u0000");
+      return 2;
+    }
+
+  high = stored_surrogate (p, end);
+  if (high == 0)
+    {
+      g_string_append_c (out, (char) c);  /* not ours: copied as it is */
+      return 1;
+    }
+
+  /* Two halves that met by concatenation make one character, which
+   * JavaScript writes as it is. */
+  low = stored_surrogate (p + 3, end);
+  if (high <= 0xdbff && low >= 0xdc00)
+    {
+      g_string_append_unichar (out, 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00));
+      return 6;
+    }
+
+  /* JSON.stringify() escapes a lone surrogate, in lower case. */
+  g_string_append_printf (out, "\\u%04x", high);
+  return 3;
+}
+
 static void
 append_json_string (GString    *out,
                     const char *text)
 {
   const char *end = text + strlen (text);
-  const char *run = text;
-  const char *p;
+  const char *p = text;
 
   g_string_append_c (out, '"');
-  for (p = text; p < end; p++)
+  while (p < end)
     {
-      guchar c;
+      gsize plain = copied_prefix (p, end);
 
-      p += plain_prefix (p, end);
-      if (p >= end)
-        break;
-      c = *p;
-
-      g_string_append_len (out, run, p - run);
-      run = p + 1;
-      switch (c)
-        {
-        case '"':  g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\b': g_string_append (out, "\\b"); break;
-        case '\f': g_string_append (out, "\\f"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        default:
-          g_string_append_printf (out, "\\u%04x", c);
-        }
+      g_string_append_len (out, p, plain);
+      p += plain;
+      if (p < end)
+        p += append_special (out, p, end);
     }
-  g_string_append_len (out, run, p - run);
   g_string_append_c (out, '"');
 }
 
+/* Turns @candidate ("d.ddde±x", as printf writes it) into the next
+ * value up with as many digits; TRUE if that reads back as @value. */
+static gboolean
+next_candidate_reads_back (char   *candidate,
+                           double  value)
+{
+  char *e = strchr (candidate, 'e');
+  char *q;
+
+  for (q = e - 1; q >= candidate; q--)
+    {
+      if (*q == '.')
+        continue;
+      if (*q != '9')
+        {
+          (*q)++;
+          break;
+        }
+      *q = '0';
+    }
+
+  if (q < candidate)
+    {
+      /* 9.99e4 + 1 unit is 1.00e5 */
+      int exponent = atoi (e + 1);
+
+      candidate[0] = '1';
+      g_snprintf (e + 1, 8, "%+d", exponent + 1);
+    }
+
+  return g_ascii_strtod (candidate, NULL) == value;
+}
+
+/* Writes @value with @precision + 1 significant digits into @buffer:
+ * printf's nearest candidate or, next to a power of two where the
+ * values that read back lie further on one side than on the other, the
+ * one above it. TRUE if it reads back as @value. */
+static gboolean
+candidate_reads_back (double value,
+                      int    precision,
+                      char   buffer[40])
+{
+  g_snprintf (buffer, 40, "%.*e", precision, value);
+  return g_ascii_strtod (buffer, NULL) == value ||
+         next_candidate_reads_back (buffer, value);
+}
+
+/* The shortest digits that read back as @value (positive, finite),
+ * nearest to it when several do: what ECMAScript's Number::toString
+ * asks for. Returns how many digits went into @digits, and the
+ * decimal exponent of the first in @exponent. */
+static int
+shortest_digits (double  value,
+                 char    digits[18],
+                 int    *exponent)
+{
+  char buffer[40];
+  int low = 0, high = 16;  /* 17 digits always read back */
+  const char *e;
+  int n = 0;
+
+  /* If some k digits read back, so do k + 1 (add a zero): the fewest
+   * can be searched for. */
+  while (low < high)
+    {
+      int middle = (low + high) / 2;
+
+      if (candidate_reads_back (value, middle, buffer))
+        high = middle;
+      else
+        low = middle + 1;
+    }
+  candidate_reads_back (value, low, buffer);
+
+  e = strchr (buffer, 'e');
+  for (const char *q = buffer; q < e; q++)
+    if (g_ascii_isdigit (*q))
+      digits[n++] = *q;
+  while (n > 1 && digits[n - 1] == '0')
+    n--;
+  digits[n] = '\0';
+  *exponent = atoi (e + 1);
+  return n;
+}
+
+/* As JavaScript's Number::toString() (ECMAScript 2024, 6.1.6.1.20)
+ * and JSON.stringify() write a number: 1e21 and up and below 1e-6 in
+ * exponent form, everything else in plain digits; no "-0"; NaN and
+ * the infinities as null. */
 static void
 append_json_double (GString *out,
                     double   value)
 {
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+  char digits[18];
+  int k, n, exponent;
 
   if (!isfinite (value))
     {
-      /* JSON.stringify turns NaN and infinities into null. */
       g_string_append (out, "null");
       return;
     }
-
-  /* The shortest form that reads back the same, as JavaScript prints
-   * numbers: 0.1 stays "0.1", not "0.10000000000000001". */
-  for (int precision = 15; precision <= 17; precision++)
+  if (value == 0)
     {
-      g_ascii_formatd (buffer, sizeof buffer, precision == 15 ? "%.15g" : precision == 16 ? "%.16g" : "%.17g", value);
-      if (g_ascii_strtod (buffer, NULL) == value)
-        break;
+      g_string_append_c (out, '0');
+      return;
     }
-  g_string_append (out, buffer);
+  if (value < 0)
+    {
+      g_string_append_c (out, '-');
+      value = -value;
+    }
+  if (value < (double) MAX_SAFE_INTEGER && value == (double) (gint64) value)
+    {
+      /* the digits of an integer this small are the shortest */
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) value);
+      return;
+    }
+
+  k = shortest_digits (value, digits, &exponent);
+  n = exponent + 1;  /* where the decimal point goes */
+
+  if (k <= n && n <= 21)
+    {
+      g_string_append (out, digits);
+      for (int i = k; i < n; i++)
+        g_string_append_c (out, '0');
+    }
+  else if (0 < n && n <= 21)
+    {
+      g_string_append_len (out, digits, n);
+      g_string_append_c (out, '.');
+      g_string_append (out, digits + n);
+    }
+  else if (-6 < n && n <= 0)
+    {
+      g_string_append (out, "0.");
+      for (int i = n; i < 0; i++)
+        g_string_append_c (out, '0');
+      g_string_append (out, digits);
+    }
+  else
+    {
+      g_string_append_c (out, digits[0]);
+      if (k > 1)
+        {
+          g_string_append_c (out, '.');
+          g_string_append (out, digits + 1);
+        }
+      g_string_append_printf (out, "e%c%d", n - 1 < 0 ? '-' : '+', ABS (n - 1));
+    }
+}
+
+/* A double holds integers exactly up to 2^53; past that JavaScript,
+ * and so JSON.stringify(), would have rounded an int64 set by the
+ * application, and writes it as that double. */
+static void
+append_json_int (GString *out,
+                 gint64   value)
+{
+  if (value >= -MAX_SAFE_INTEGER && value <= MAX_SAFE_INTEGER)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, value);
+  else
+    append_json_double (out, (double) value);
 }
 
 static void append_json (GString *out, JsonNode *node);
+
+/* JavaScript objects list their "array index" keys ("0" to
+ * "4294967294", as written by String(n)) first, in ascending order,
+ * then the other keys in the order they were added. */
+static gboolean
+array_index_of (const char *name,
+                guint32    *out_index)
+{
+  guint64 value = 0;
+
+  if (name[0] == '0')
+    {
+      *out_index = 0;
+      return name[1] == '\0';
+    }
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (!g_ascii_isdigit (*p) || p - name >= 10)
+        return FALSE;
+      value = value * 10 + (*p - '0');
+    }
+  if (name[0] == '\0' || value >= G_MAXUINT32)
+    return FALSE;
+  *out_index = value;
+  return TRUE;
+}
+
+typedef struct
+{
+  guint32 index;
+  const char *name;
+  JsonNode *member;
+} IndexMember;
+
+static int
+compare_index_members (gconstpointer a,
+                       gconstpointer b)
+{
+  const IndexMember *x = a, *y = b;
+
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void
+append_member (GString    *out,
+               gboolean   *first,
+               const char *name,
+               JsonNode   *member)
+{
+  if (!*first)
+    g_string_append_c (out, ',');
+  *first = FALSE;
+  append_json_string (out, name);
+  g_string_append_c (out, ':');
+  append_json (out, member);
+}
 
 static void
 append_json_object (GString    *out,
                     JsonObject *object)
 {
+  g_autoptr(GArray) indexed = NULL;
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;
   gboolean first = TRUE;
+  guint32 index;
 
   g_string_append_c (out, '{');
+
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &member))
+    if (array_index_of (name, &index))
+      {
+        IndexMember entry = { index, name, member };
+
+        if (indexed == NULL)
+          indexed = g_array_new (FALSE, FALSE, sizeof (IndexMember));
+        g_array_append_val (indexed, entry);
+      }
+
+  if (indexed != NULL)
     {
-      if (!first)
-        g_string_append_c (out, ',');
-      first = FALSE;
-      append_json_string (out, name);
-      g_string_append_c (out, ':');
-      append_json (out, member);
+      g_array_sort (indexed, compare_index_members);
+      for (guint i = 0; i < indexed->len; i++)
+        {
+          IndexMember *entry = &g_array_index (indexed, IndexMember, i);
+
+          append_member (out, &first, entry->name, entry->member);
+        }
     }
+
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    if (indexed == NULL || !array_index_of (name, &index))
+      append_member (out, &first, name, member);
+
   g_string_append_c (out, '}');
 }
 
@@ -624,7 +1107,7 @@ append_json (GString  *out,
           append_json_string (out, json_node_get_string (node));
           break;
         case G_TYPE_INT64:
-          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          append_json_int (out, json_node_get_int (node));
           break;
         case G_TYPE_DOUBLE:
           append_json_double (out, json_node_get_double (node));
@@ -659,4 +1142,22 @@ signaling_json_to_string (JsonNode *node)
 
   append_json (out, node);
   return g_string_free (out, FALSE);
+}
+
+/*
+ * signaling_json_is_unicode:
+ * @text: a string out of a parse
+ *
+ * Strings out of a parse may hold U+0000 and lone surrogates, in forms
+ * that are not UTF-8 (see append_code_point()); they are kept in what
+ * is relayed, but an id, a room name or a message type must not have
+ * them: "a\u0000b" would be a different name from "a" that prints,
+ * logs and crosses D-Bus as "a".
+ *
+ * Returns: %TRUE if @text is valid UTF-8, with neither
+ */
+gboolean
+signaling_json_is_unicode (const char *text)
+{
+  return g_utf8_validate (text, -1, NULL);
 }

@@ -162,6 +162,22 @@ is_integer_member (JsonObject *object,
          json_node_get_value_type (node) == G_TYPE_INT64;
 }
 
+/* Names (ids, rooms) and types are compared, logged and published on
+ * D-Bus: a \u0000 or a lone surrogate in them could make two names
+ * look alike. */
+static gboolean
+require_unicode (const char  *value,
+                 const char  *field,
+                 GError     **error)
+{
+  if (signaling_json_is_unicode (value))
+    return TRUE;
+
+  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+               _("Field “%s” must not contain \\u0000 or a lone surrogate"), field);
+  return FALSE;
+}
+
 static gboolean
 require_name (JsonObject  *object,
               const char  *field,
@@ -185,7 +201,7 @@ require_name (JsonObject  *object,
       return FALSE;
     }
 
-  return TRUE;
+  return require_unicode (value, field, error);
 }
 
 static gboolean
@@ -403,6 +419,8 @@ signaling_message_parse_full (const char  *data,
     }
 
   type = json_object_get_string_member (object, "type");
+  if (!require_unicode (type, "type", error))
+    return NULL;
   if (!kind_from_string (type, &kind))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TYPE,

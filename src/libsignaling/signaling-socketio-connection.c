@@ -140,7 +140,7 @@ parse_seed000_argument (JsonArray  *args,
 {
   JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
   g_autoptr(JsonNode) root = NULL;
-  const char *text;
+  const char *text, *target;
 
   if (arg == NULL || !JSON_NODE_HOLDS_VALUE (arg) || json_node_get_value_type (arg) != G_TYPE_STRING)
     {
@@ -150,8 +150,10 @@ parse_seed000_argument (JsonArray  *args,
     }
 
   text = json_node_get_string (arg);
-  /* Out of a parse already: UTF-8. */
-  root = signaling_json_parse_utf8 (text, strlen (text), NULL);
+  /* Out of a parse already: UTF-8, but for a \u0000 (C0 80), which
+   * JSON.parse() refuses there as a raw control character. */
+  if (strstr (text, "\xc0\x80") == NULL)
+    root = signaling_json_parse_utf8 (text, strlen (text), NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
@@ -159,10 +161,18 @@ parse_seed000_argument (JsonArray  *args,
       return NULL;
     }
 
-  if (string_member (json_node_get_object (root), "targetClientId") == NULL)
+  target = string_member (json_node_get_object (root), "targetClientId");
+  if (target == NULL)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), "targetClientId");
+      return NULL;
+    }
+  if (!signaling_json_is_unicode (target))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must not contain \\u0000 or a lone surrogate"),
+                   "targetClientId");
       return NULL;
     }
 
@@ -250,11 +260,16 @@ static char *
 name_of (JsonNode *node)
 {
   /* socket.join() takes any value; strings and numbers are the ones
-   * that make sense as room names. */
+   * that make sense as room names. A name with \u0000 or a lone
+   * surrogate is refused: it would pass for another. */
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
     return NULL;
   if (json_node_get_value_type (node) == G_TYPE_STRING)
-    return *json_node_get_string (node) != '\0' ? g_strdup (json_node_get_string (node)) : NULL;
+    {
+      const char *name = json_node_get_string (node);
+
+      return *name != '\0' && signaling_json_is_unicode (name) ? g_strdup (name) : NULL;
+    }
   if (json_node_get_value_type (node) == G_TYPE_INT64)
     return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
   return NULL;

@@ -94,6 +94,35 @@ for (const transport of TRANSPORTS) {
       assert.ok(server.alive());
     });
 
+    it('refuses room names and targets with \\u0000 or a lone surrogate', async () => {
+      const a = await peer();
+      const b = await peer();
+      // Cut at the NUL, these were "victim" and b's id.
+      b.socket.emit('JoinSocket', 'victim');
+      await settle(b.socket, 'victim');
+      a.socket.emit('JoinSocket', 'victim\u0000x');
+      a.socket.emit('JoinSocket', 'victim\ud800');
+      a.socket.emit('JoinSocket', 'a-room');
+      await settle(a.socket, 'a-room');
+      b.socket.emit('offer', { to: 'victim', offer: { type: 'offer', sdp: 'for b only' }, from: b.id });
+      await next(b.socket, 'offer');
+      b.socket.emit('hangup', { to: 'a-room', from: b.id });
+      await next(a.socket, 'hangup');
+      assert.deepEqual(a.socket.received, [], 'a joined no room called "victim"');
+
+      for (const targetClientId of [`${b.id}\u0000`, `${b.id}\udc00`]) {
+        a.socket.emit('offer_sdp', JSON.stringify({ targetClientId, sdp: 'not for b' }));
+        const [error] = await next(a.socket, 'error');
+        assert.match(error.message, /targetClientId/);
+      }
+      // A raw NUL inside the JSON string is no JSON for JSON.parse either.
+      a.socket.emit('offer_sdp', `{"targetClientId":"${b.id}\u0000"}`);
+      assert.equal(typeof (await next(a.socket, 'error'))[0].message, 'string');
+      a.socket.emit('offer_sdp', JSON.stringify({ targetClientId: b.id, sdp: 'a\u0000b\ud800' }));
+      assert.deepEqual(await next(b.socket, 'offer_sdp'), [{ from: a.id, sdp: 'a\u0000b\ud800' }]);
+      assert.deepEqual(b.socket.received.filter((r) => r.event !== 'offer'), []);
+    });
+
     it('keeps a claimed seed 003 `from` only for a room the sender joined', async () => {
       const a = await peer();
       const b = await peer();
