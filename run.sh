@@ -34,6 +34,8 @@ TEST_PACKAGES=(
   python3-socketio python3-websocket python3-requests
   # PyGObject, for the Python example
   python3-gi
+  # users the package creates, seen by dbus-daemon in test-service-files
+  libnss-wrapper
   # real WebRTC peers for tests/compat/webrtc.test.js
   chromium
 )

@@ -223,6 +223,81 @@ test_signalboxctl (Fixture       *fixture,
   g_assert_cmpstr (client->close_reason, ==, "by signalboxctl");
 }
 
+/* What a terminal shows of @text, in columns: wide (East Asian)
+ * characters take two. */
+static guint
+columns (const char *text,
+         gsize       length)
+{
+  guint width = 0;
+
+  for (const char *p = text; p < text + length; p = g_utf8_next_char (p))
+    width += g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  return width;
+}
+
+/* The column where @needle starts on @line, or -1. */
+static int
+column_of (const char *line,
+           const char *needle)
+{
+  const char *found = strstr (line, needle);
+
+  return found != NULL ? (int) columns (line, found - line) : -1;
+}
+
+/* Rooms named "café" (5 bytes, 4 columns) and "部屋" (6 bytes, 4
+ * columns) line up with the others in signalboxctl's tables, which
+ * padded by bytes (issue 12, item 18). */
+static void
+test_signalboxctl_columns (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  const char *ctl = g_getenv ("SIGNALBOXCTL_BIN");
+  const char *names[] = { "lobby", "café", "部屋" };
+  TestClient *clients[G_N_ELEMENTS (names)];
+  g_autofree char *rooms = NULL;
+  g_autofree char *listing = NULL;
+  g_auto(GStrv) lines = NULL;
+  int members_column;
+  guint rows = 0;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    clients[i] = connect_and_join (fixture, names[i]);
+
+  rooms = run (0, ctl, "rooms", NULL);
+  lines = g_strsplit (rooms, "\n", -1);
+  members_column = column_of (lines[0], "MEMBERS");
+  g_assert_cmpint (members_column, >, 0);
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      gboolean matched = FALSE;
+
+      for (gsize c = 0; c < G_N_ELEMENTS (names); c++)
+        if (g_str_has_prefix (lines[i], names[c]))
+          {
+            g_assert_cmpint (column_of (lines[i], clients[c]->id), ==, members_column);
+            matched = TRUE;
+          }
+      g_assert_true (matched);
+      rows++;
+    }
+  g_assert_cmpuint (rows, ==, G_N_ELEMENTS (names));
+
+  /* The clients table: the rooms column likewise. */
+  listing = run (0, ctl, "clients", NULL);
+  g_strfreev (lines);
+  lines = g_strsplit (listing, "\n", -1);
+  members_column = column_of (lines[0], "ROOMS");
+  for (gsize c = 0; c < G_N_ELEMENTS (names); c++)
+    {
+      for (guint i = 1; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], clients[c]->id))
+          g_assert_cmpint (column_of (lines[i], names[c]), ==, members_column);
+      test_client_free (clients[c]);
+    }
+}
+
 static void
 test_name_taken (Fixture       *fixture,
                  gconstpointer  data)
@@ -244,11 +319,15 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* The tools run as in an administrator's terminal: UTF-8, so that
+   * non-ASCII room names are printed as they are. */
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
   g_test_init (&argc, &argv, NULL);
 
   g_test_add ("/cli/gdbus", Fixture, NULL, fixture_setup, test_gdbus, fixture_teardown);
   g_test_add ("/cli/busctl", Fixture, NULL, fixture_setup, test_busctl, fixture_teardown);
   g_test_add ("/cli/signalboxctl", Fixture, NULL, fixture_setup, test_signalboxctl, fixture_teardown);
+  g_test_add ("/cli/signalboxctl-columns", Fixture, NULL, fixture_setup, test_signalboxctl_columns, fixture_teardown);
   g_test_add ("/cli/name-taken", Fixture, NULL, fixture_setup, test_name_taken, fixture_teardown);
 
   return g_test_run ();

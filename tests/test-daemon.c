@@ -172,6 +172,62 @@ test_help (void)
     g_assert_nonnull (strstr (out, *option));
 }
 
+/* The line of --help that describes @option. */
+static char *
+help_line (const char *help,
+           const char *option)
+{
+  g_autofree char *prefix = g_strdup_printf ("  %s=", option);
+  const char *start = strstr (help, prefix);
+
+  g_assert_nonnull (start);
+  return g_strndup (start, strcspn (start, "\n"));
+}
+
+/* --help states each limit's default, taken from the server property
+ * that has it (issue 12, item 21): "0 for no limit" alone left a user
+ * who hit a limit guessing which. */
+static void
+test_help_defaults (void)
+{
+  static const char *options[] = {
+    "max-clients", "max-message-size", "max-rooms-per-client", "max-room-members",
+    "rate-limit", "rate-burst", "keepalive-interval", "max-send-queue", "request-timeout",
+    "ping-interval", "ping-timeout", "max-payload",
+  };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GTypeClass) klass = g_type_class_ref (SIGNALING_TYPE_SERVER);
+  g_autofree char *rate = NULL;
+  g_autofree char *burst = NULL;
+  g_autofree char *queue = NULL;
+
+  run_to_completion ("--help", NULL, 0, &out, &err);
+  for (gsize i = 0; i < G_N_ELEMENTS (options); i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), options[i]);
+      g_autofree char *option = g_strconcat ("--", options[i], NULL);
+      g_autofree char *line = help_line (out, option);
+      g_autofree char *expected = NULL;
+
+      g_assert_nonnull (pspec);
+      if (G_IS_PARAM_SPEC_UINT (pspec))
+        expected = g_strdup_printf ("(default %u)", G_PARAM_SPEC_UINT (pspec)->default_value);
+      else
+        expected = g_strdup_printf ("(default %g)", G_PARAM_SPEC_DOUBLE (pspec)->default_value);
+      g_test_message ("%s", line);
+      g_assert_nonnull (strstr (line, expected));
+    }
+
+  /* And the values that docs/design.md promises. */
+  rate = help_line (out, "--rate-limit");
+  burst = help_line (out, "--rate-burst");
+  queue = help_line (out, "--max-send-queue");
+  g_assert_true (g_str_has_suffix (rate, "(default 1000)"));
+  g_assert_true (g_str_has_suffix (burst, "(default 2000)"));
+  g_assert_true (g_str_has_suffix (queue, "(default 1048576)"));
+}
+
 static void
 test_bad_arguments (void)
 {
@@ -484,6 +540,7 @@ main (int   argc,
 
   g_test_add_func ("/daemon/version", test_version);
   g_test_add_func ("/daemon/help", test_help);
+  g_test_add_func ("/daemon/help-defaults", test_help_defaults);
   g_test_add_func ("/daemon/bad-arguments", test_bad_arguments);
   g_test_add_func ("/daemon/serve-and-terminate", test_serve_and_terminate);
   g_test_add_func ("/daemon/config-file", test_config_file);

@@ -247,6 +247,44 @@ test_objects_follow_clients (Fixture       *fixture,
   (void) before;
 }
 
+/* A client's object path ends with its id, unescaped: ids are made of
+ * letters and digits only, which g_dbus_escape_object_path() leaves
+ * alone. With base64url ids about half of the paths had `_2d` or `_5f`
+ * in them (issue 12, item 17); 32 clients made that certain. */
+static void
+test_client_paths_are_ids (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) test_client_free);
+  g_autoptr(GVariant) objects = NULL;
+  GVariantIter iter;
+  const char *path;
+  GVariant *interfaces;
+  guint seen = 0;
+
+  for (guint i = 0; i < 32; i++)
+    g_ptr_array_add (clients, test_client_connect (fixture->server));
+
+  objects = managed_objects (fixture);
+  g_variant_iter_init (&iter, objects);
+  while (g_variant_iter_loop (&iter, "{&o@a{sa{sv}}}", &path, &interfaces))
+    {
+      g_autoptr(GVariant) properties = g_variant_lookup_value (interfaces, "org.signalbox.Signalbox1.Client",
+                                                               G_VARIANT_TYPE ("a{sv}"));
+      g_autoptr(GVariant) id = NULL;
+      g_autofree char *expected = NULL;
+
+      if (properties == NULL)
+        continue;
+      id = g_variant_lookup_value (properties, "Id", G_VARIANT_TYPE_STRING);
+      g_assert_nonnull (id);
+      expected = g_strdup_printf (PATH "/client/%s", g_variant_get_string (id, NULL));
+      g_assert_cmpstr (path, ==, expected);
+      seen++;
+    }
+  g_assert_cmpuint (seen, ==, clients->len);
+}
+
 typedef struct {
   GPtrArray *signals;
 } SignalLog;
@@ -533,6 +571,7 @@ main (int   argc,
   ADD ("/dbus/server/disconnect", test_disconnect);
   ADD ("/dbus/server/counter-throttle", test_counter_throttle);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
+  ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);
   ADD ("/dbus/client/socketio", test_socketio_client);
 #undef ADD
 

@@ -116,8 +116,9 @@ test_ids_unique (Fixture       *fixture,
   g_assert_cmpuint (signaling_server_get_client_count (fixture->server), ==, 64);
 }
 
-/* Ids are 22 base64url characters, all of them used, but never a
- * leading '-' or '_' that a command line would take for an option. */
+/* Ids are 22 letters and digits, all 62 of them used: no '-' that a
+ * command line would take for an option, nothing that D-Bus object
+ * paths escape. */
 static void
 test_id_alphabet (Fixture       *fixture,
                   gconstpointer  data)
@@ -131,15 +132,17 @@ test_id_alphabet (Fixture       *fixture,
       char *id = signaling_generate_id ();
 
       g_assert_cmpuint (strlen (id), ==, 22);
-      g_assert_true (g_ascii_isalnum (id[0]));
       for (const char *p = id; *p; p++)
-        used[(guchar) *p] = TRUE;
+        {
+          g_assert_true (g_ascii_isalnum (*p));
+          used[(guchar) *p] = TRUE;
+        }
       g_assert_true (g_hash_table_add (seen, id));
     }
 
   for (guint c = 0; c < 256; c++)
     distinct += used[c];
-  g_assert_cmpuint (distinct, ==, 64);
+  g_assert_cmpuint (distinct, ==, 62);
 }
 
 static void

@@ -237,6 +237,167 @@ test_system_bus_policy (void)
   g_rmdir (dir);
 }
 
+/* The users data/signalbox-sysusers.conf creates ("u NAME …" lines). */
+static GPtrArray *
+read_sysusers (void)
+{
+  g_autofree char *path = data_file ("SERVICE_FILES_SRCDIR", "signalbox-sysusers.conf");
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *users = g_ptr_array_new_with_free_func (g_free);
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (lines[i], " \t", -1);
+
+      if (g_strcmp0 (fields[0], "u") == 0 && fields[1] != NULL)
+        g_ptr_array_add (users, g_strdup (fields[1]));
+    }
+  return users;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        remove_tree (path);
+      else
+        g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+/* Starts dbus-daemon on our policy as the system bus would, seeing the
+ * users of this machine plus those the package creates (through
+ * nss_wrapper and a copy of /etc/passwd that systemd-sysusers added
+ * them to); returns what it printed before it was ready. */
+static char *
+load_policy_as_installed (const char *dbus_daemon,
+                          const char *sysusers,
+                          const char *nss_wrapper)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("signalbox-root-XXXXXX", &error);
+  g_autofree char *etc = g_build_filename (root, "etc", NULL);
+  g_autofree char *passwd = g_build_filename (etc, "passwd", NULL);
+  g_autofree char *group = g_build_filename (etc, "group", NULL);
+  g_autofree char *socket_path = g_build_filename (root, "system_bus_socket", NULL);
+  g_autofree char *sysusers_file = data_file ("SERVICE_FILES_SRCDIR", "signalbox-sysusers.conf");
+  g_autofree char *root_option = g_strconcat ("--root=", root, NULL);
+  g_autofree char *config = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autoptr(GDataInputStream) bus_out = NULL;
+  g_autoptr(GString) log = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  g_mkdir (etc, 0755);
+  for (const char *const *file = (const char *const[]) { "passwd", "group", NULL }; *file != NULL; file++)
+    {
+      g_autofree char *from = g_build_filename ("/etc", *file, NULL);
+      g_autofree char *to = g_build_filename (etc, *file, NULL);
+
+      g_clear_pointer (&text, g_free);
+      g_file_get_contents (from, &text, NULL, &error);
+      g_assert_no_error (error);
+      g_file_set_contents (to, text, -1, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (run_argv ((const char * const[]) { sysusers, root_option, sysusers_file, NULL }, NULL, &out), ==, 0);
+
+  config = write_bus_config (root, socket_path);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", nss_wrapper, TRUE);
+  g_subprocess_launcher_setenv (launcher, "NSS_WRAPPER_PASSWD", passwd, TRUE);
+  g_subprocess_launcher_setenv (launcher, "NSS_WRAPPER_GROUP", group, TRUE);
+  bus = g_subprocess_launcher_spawn (launcher, &error, dbus_daemon, "--config-file", config,
+                                     "--nofork", "--print-address", NULL);
+  g_assert_no_error (error);
+
+  /* The policy is loaded, and complained about, before the address. */
+  bus_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus));
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (bus_out, NULL, NULL, NULL);
+
+      g_assert_nonnull (line);  /* dbus-daemon refused the configuration */
+      if (g_str_has_prefix (line, "unix:"))
+        break;
+      g_string_append_printf (log, "%s\n", line);
+    }
+  g_test_message ("dbus-daemon: %s", log->str);
+
+  g_subprocess_send_signal (bus, SIGTERM);
+  g_subprocess_wait (bus, NULL, NULL);
+  remove_tree (root);
+  return g_string_free (g_steal_pointer (&log), FALSE);
+}
+
+/* The system bus policy names only users that exist whether or not the
+ * service runs: root, and those the package creates with sysusers.d.
+ * It named the DynamicUser "signalbox", which exists only while the
+ * unit runs, so dbus-daemon logged `Unknown username "signalbox"`
+ * whenever it loaded the policy (issue 12, item 19). */
+static void
+test_system_bus_policy_users (void)
+{
+  g_autofree char *policy_path = data_file ("SERVICE_FILES_SRCDIR", "org.signalbox.Signalbox1.conf");
+  g_autofree char *unit_path = data_file ("SERVICE_FILES_BUILDDIR", "signalbox.service");
+  g_autofree char *policy = NULL;
+  g_autofree char *unit = NULL;
+  g_autofree char *dbus_daemon = g_find_program_in_path ("dbus-daemon");
+  g_autofree char *sysusers = g_find_program_in_path ("systemd-sysusers");
+  g_autofree char *log = NULL;
+  const char *nss_wrapper = g_getenv ("NSS_WRAPPER_LIB");
+  g_autoptr(GPtrArray) created = read_sysusers ();
+  g_autoptr(GRegex) named = g_regex_new ("<policy\\s+(user|group)=\"([^\"]+)\"", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autoptr(GError) error = NULL;
+  guint names = 0;
+
+  g_file_get_contents (policy_path, &policy, NULL, &error);
+  g_assert_no_error (error);
+  for (g_regex_match (named, policy, 0, &match); g_match_info_matches (match); g_match_info_next (match, NULL))
+    {
+      g_autofree char *name = g_match_info_fetch (match, 2);
+
+      g_test_message ("the policy names %s", name);
+      if (g_strcmp0 (name, "root") != 0)
+        g_assert_true (g_ptr_array_find_with_equal_func (created, name, g_str_equal, NULL));
+      names++;
+    }
+  g_assert_cmpuint (names, >, 0);
+
+  /* The unit runs as the user the package creates. */
+  g_file_get_contents (unit_path, &unit, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (created->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (created, 0), ==, "signalbox");
+  g_assert_nonnull (strstr (unit, "\nUser=signalbox\n"));
+
+  if (dbus_daemon == NULL || sysusers == NULL || nss_wrapper == NULL || getuid () != 0)
+    {
+      g_test_skip ("loading the policy as installed needs root, dbus-daemon, systemd-sysusers and nss_wrapper");
+      return;
+    }
+  log = load_policy_as_installed (dbus_daemon, sysusers, nss_wrapper);
+  g_assert_null (strstr (log, "Unknown username"));
+  g_assert_null (strstr (log, "Unknown group"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -245,6 +406,7 @@ main (int   argc,
 
   g_test_add_func ("/service-files/systemd-units", test_systemd_units);
   g_test_add_func ("/service-files/system-bus-policy", test_system_bus_policy);
+  g_test_add_func ("/service-files/system-bus-policy-users", test_system_bus_policy_users);
 
   return g_test_run ();
 }

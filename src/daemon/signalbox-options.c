@@ -85,11 +85,11 @@ static const SettingSpec settings[N_SETTINGS] = {
   [SETTING_ALLOWED_ORIGIN] = { "allowed-origin", SETTING_STRV, "allowed-origins", 0,
     N_("Origin browsers may connect from; repeat for several (default: any)"), N_("ORIGIN") },
   [SETTING_PING_INTERVAL] = { "ping-interval", SETTING_UINT, "ping-interval", 1,
-    N_("Milliseconds between Socket.IO pings (default 25000)"), N_("MS") },
+    N_("Milliseconds between Socket.IO pings"), N_("MS") },
   [SETTING_PING_TIMEOUT] = { "ping-timeout", SETTING_UINT, "ping-timeout", 1,
-    N_("Milliseconds a Socket.IO client has to answer a ping (default 20000)"), N_("MS") },
+    N_("Milliseconds a Socket.IO client has to answer a ping"), N_("MS") },
   [SETTING_MAX_PAYLOAD] = { "max-payload", SETTING_UINT, "max-payload", 1,
-    N_("Largest Socket.IO payload in bytes (default 1000000)"), N_("BYTES") },
+    N_("Largest Socket.IO payload in bytes"), N_("BYTES") },
 };
 
 typedef struct {
@@ -222,9 +222,58 @@ on_number_option (const char  *option_name,
   g_assert_not_reached ();
 }
 
+/* The default of a numeric setting, as its SignalingServer property
+ * declares it: the library states each default once, and --help shows
+ * that one, so a user who hits a limit can tell which it was. NULL for
+ * settings without such a property. */
+static char *
+describe_default (const SettingSpec *spec)
+{
+  gpointer klass;
+  GParamSpec *pspec;
+  char *text = NULL;
+
+  if (spec->property == NULL || (spec->kind != SETTING_UINT && spec->kind != SETTING_DOUBLE))
+    return NULL;
+
+  klass = g_type_class_ref (SIGNALING_TYPE_SERVER);
+  pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), spec->property);
+  if (G_IS_PARAM_SPEC_UINT (pspec))
+    text = g_strdup_printf ("%u", G_PARAM_SPEC_UINT (pspec)->default_value);
+  else if (G_IS_PARAM_SPEC_DOUBLE (pspec))
+    {
+      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+      text = g_strdup (g_ascii_formatd (buffer, sizeof buffer, "%g", G_PARAM_SPEC_DOUBLE (pspec)->default_value));
+    }
+  g_type_class_unref (klass);
+
+  return text;
+}
+
+/* The translated description of @spec, with its default appended.
+ * The result goes into @owned: GOptionContext keeps only pointers, and
+ * translates nothing it finds no entry for. */
+static const char *
+describe_setting (const SettingSpec *spec,
+                  GPtrArray         *owned)
+{
+  g_autofree char *fallback = describe_default (spec);
+  char *text;
+
+  if (fallback == NULL)
+    return spec->description;
+
+  /* TRANSLATORS: an option's description and its default value */
+  text = g_strdup_printf (_("%s (default %s)"), g_dgettext (GETTEXT_PACKAGE, spec->description), fallback);
+  g_ptr_array_add (owned, text);
+  return text;
+}
+
 static GOptionEntry *
 build_entries (SignalboxOptions *options,
-               const char       *config_description)
+               const char       *config_description,
+               GPtrArray        *owned)
 {
   GOptionEntry *entries = g_new0 (GOptionEntry, N_SETTINGS + 8);
   guint n = 0;
@@ -234,7 +283,7 @@ build_entries (SignalboxOptions *options,
       const SettingSpec *spec = &settings[i];
 
       entries[n].long_name = spec->name;
-      entries[n].description = spec->description;
+      entries[n].description = describe_setting (spec, owned);
       entries[n].arg_description = spec->arg_description;
       if (spec->kind == SETTING_STRV)
         {
@@ -367,7 +416,8 @@ signalbox_options_parse (SignalboxOptions   *options,
    * option group's own lookup then finds no entry and keeps it. */
   g_autofree char *config_description =
     g_strdup_printf (_("Read settings from FILE (default %s if it exists)"), DEFAULT_CONFIG_FILE);
-  g_autofree GOptionEntry *entries = build_entries (options, config_description);
+  g_autoptr(GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
+  g_autofree GOptionEntry *entries = build_entries (options, config_description, descriptions);
   GOptionGroup *group;
 
   g_option_context_set_summary (context, _("WebRTC signaling service: relays offers, answers and ICE candidates between peers."));

@@ -13,12 +13,17 @@
 
 #include "signaling-acceptor-private.h"
 #include "signaling-client-private.h"
+#include "signaling-engineio-server.h"
+#include "signaling-engineio-socket.h"
+#include "signaling-enums.h"
 #include "signaling-error.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
 #include "signaling-socketio-connection-private.h"
+#include "signaling-socketio-namespace.h"
 #include "signaling-socketio-server.h"
+#include "signaling-socketio-socket.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
 
@@ -314,6 +319,34 @@ new_limit_pspec (const char *name,
                             G_PARAM_STATIC_STRINGS);
 }
 
+/* A class registers its signals and properties when it is first
+ * initialised, which for SignalingClient would be when the first peer
+ * connects: until then g_signal_lookup() and introspection from Python
+ * or GJS (GObject.signal_list_names) do not see "offer" and the rest.
+ * Initialising the public classes with the server's makes them
+ * complete as soon as an application has a server. The classes of
+ * static types are never freed, so the reference need not be kept. */
+static void
+ensure_public_types (void)
+{
+  const GType classes[] = {
+    SIGNALING_TYPE_CLIENT,
+    SIGNALING_TYPE_ROOM,
+    SIGNALING_TYPE_ENGINEIO_SERVER,
+    SIGNALING_TYPE_ENGINEIO_SOCKET,
+    SIGNALING_TYPE_SOCKETIO_SERVER,
+    SIGNALING_TYPE_SOCKETIO_NAMESPACE,
+    SIGNALING_TYPE_SOCKETIO_SOCKET,
+    SIGNALING_TYPE_ERROR,
+    SIGNALING_TYPE_MESSAGE_KIND,
+  };
+
+  g_type_ensure (SIGNALING_TYPE_MESSAGE);
+  g_type_ensure (SIGNALING_TYPE_SOCKETIO_ACK);
+  for (gsize i = 0; i < G_N_ELEMENTS (classes); i++)
+    g_type_class_unref (g_type_class_ref (classes[i]));
+}
+
 static void
 signaling_server_class_init (SignalingServerClass *klass)
 {
@@ -542,6 +575,8 @@ signaling_server_class_init (SignalingServerClass *klass)
   signals[SIGNAL_ROOM_REMOVED] =
     g_signal_new ("room-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
+
+  ensure_public_types ();
 }
 
 /* Request bodies.

@@ -12,9 +12,8 @@
 #include "signaling-socket-stream-private.h"
 #include "signaling-util-private.h"
 
-/* 22 base64url characters: 132 bits, from 17 random bytes. */
+/* 22 characters of [A-Za-z0-9]: 22 × log2(62) = 131 bits. */
 #define ID_LENGTH 22
-#define ID_RANDOM_BYTES 17
 
 static void
 fill_random (guint8 *buffer,
@@ -42,40 +41,36 @@ fill_random (guint8 *buffer,
 /*
  * signaling_generate_id:
  *
- * Makes a new unguessable identifier: 128 random bits in URL-safe
- * base64 without padding (22 characters).
+ * Makes a new unguessable identifier: 22 letters and digits, 131
+ * random bits.
+ *
+ * Only letters and digits, because an id is also the last element of
+ * its D-Bus object path (`…/client/ID`), where every other character
+ * is escaped (`-` as `_2d`, `_` as `_5f`): with base64url that was
+ * half of all ids, whose path then was not the id. It also never
+ * starts with `-`, which command lines (`signalboxctl kick ID`,
+ * busctl, gdbus) would read as an option.
  */
 char *
 signaling_generate_id (void)
 {
   static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  /* The largest multiple of 62 a byte holds: bytes from 248 up are
+   * drawn again, so that every character is equally likely. */
+  const guint8 limit = 62 * 4;
   char id[ID_LENGTH + 1] = { 0 };
+  gsize filled = 0;
 
-  /* Never starting with '-' or '_': an id is something people paste
-   * into command lines (`signalboxctl kick ID`, busctl, gdbus), where a
-   * leading '-' reads as an option. 132 random bits, of which that
-   * costs 0.05. */
-  do
+  while (filled < ID_LENGTH)
     {
-      guint8 bytes[ID_RANDOM_BYTES];
-      guint64 bits = 0;
-      guint available = 0;
-      gsize next = 0;
+      guint8 bytes[32];
 
       fill_random (bytes, sizeof bytes);
-      for (gsize i = 0; i < ID_LENGTH; i++)
-        {
-          if (available < 6)
-            {
-              bits = (bits << 8) | bytes[next++];
-              available += 8;
-            }
-          available -= 6;
-          id[i] = alphabet[(bits >> available) & 63];
-        }
+      for (gsize i = 0; i < sizeof bytes && filled < ID_LENGTH; i++)
+        if (bytes[i] < limit)
+          id[filled++] = alphabet[bytes[i] % 62];
     }
-  while (id[0] == '-' || id[0] == '_');
 
   return g_strdup (id);
 }

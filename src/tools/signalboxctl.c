@@ -62,6 +62,53 @@ format_time (guint64 usec)
   return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%S UTC") : g_strdup ("?");
 }
 
+/* Columns are counted in what a terminal shows, not in bytes: "café"
+ * takes four columns and five bytes, "部屋" four columns and six
+ * bytes, so printf's %-24s misaligns every row after a non-ASCII room
+ * name (or a translated heading). Strings from D-Bus are valid UTF-8. */
+static guint
+display_width (const char *text)
+{
+  guint width = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+/* Prints @text and the spaces that make it @width columns wide, and one
+ * more that separates it from the next column. */
+static void
+print_column (const char *text,
+              guint       width)
+{
+  guint used = display_width (text);
+
+  g_print ("%s%*s ", text, used < width ? (int) (width - used) : 0, "");
+}
+
+static void
+print_status_line (const char *label,
+                   const char *value)
+{
+  print_column (label, 18);
+  g_print ("%s\n", value);
+}
+
+static void
+print_status_number (const char *label,
+                     guint64     value)
+{
+  print_column (label, 18);
+  g_print ("%" G_GUINT64_FORMAT "\n", value);
+}
+
 static int
 cmd_status (GDBusConnection  *bus,
             GError          **error)
@@ -122,14 +169,14 @@ cmd_status (GDBusConnection  *bus,
       return EXIT_SUCCESS;
     }
 
-  g_print ("%-18s %s\n", _("Version"), version);
-  g_print ("%-18s %s\n", _("Listening on"), joined);
-  g_print ("%-18s %s\n", _("Started"), started);
-  g_print ("%-18s %u\n", _("Clients"), clients);
-  g_print ("%-18s %u\n", _("Rooms"), rooms);
-  g_print ("%-18s %" G_GUINT64_FORMAT "\n", _("Messages relayed"), relayed);
-  g_print ("%-18s %" G_GUINT64_FORMAT "\n", _("Bytes relayed"), bytes);
-  g_print ("%-18s %" G_GUINT64_FORMAT "\n", _("Messages rejected"), rejected);
+  print_status_line (_("Version"), version);
+  print_status_line (_("Listening on"), joined);
+  print_status_line (_("Started"), started);
+  print_status_number (_("Clients"), clients);
+  print_status_number (_("Rooms"), rooms);
+  print_status_number (_("Messages relayed"), relayed);
+  print_status_number (_("Bytes relayed"), bytes);
+  print_status_number (_("Messages rejected"), rejected);
   return EXIT_SUCCESS;
 }
 
@@ -172,7 +219,11 @@ cmd_clients (GDBusConnection  *bus,
 
   g_variant_get (reply, "(a(ssas))", &iter);
   if (!opt_json)
-    g_print ("%-24s %-10s %s\n", _("ID"), _("PROTOCOL"), _("ROOMS"));
+    {
+      print_column (_("ID"), 24);
+      print_column (_("PROTOCOL"), 10);
+      g_print ("%s\n", _("ROOMS"));
+    }
   json_builder_begin_array (builder);
 
   while (g_variant_iter_next (iter, "(&s&s^a&s)", &id, &protocol, &rooms))
@@ -181,7 +232,11 @@ cmd_clients (GDBusConnection  *bus,
       g_autofree char *joined = g_strjoinv (", ", (char **) rooms);
 
       if (!opt_json)
-        g_print ("%-24s %-10s %s\n", id, protocol, joined);
+        {
+          print_column (id, 24);
+          print_column (protocol, 10);
+          g_print ("%s\n", joined);
+        }
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "id");
@@ -211,7 +266,10 @@ cmd_rooms (GDBusConnection  *bus,
 
   g_variant_get (reply, "(a(sas))", &iter);
   if (!opt_json)
-    g_print ("%-24s %s\n", _("ROOM"), _("MEMBERS"));
+    {
+      print_column (_("ROOM"), 24);
+      g_print ("%s\n", _("MEMBERS"));
+    }
   json_builder_begin_array (builder);
 
   while (g_variant_iter_next (iter, "(&s^a&s)", &name, &members))
@@ -220,7 +278,10 @@ cmd_rooms (GDBusConnection  *bus,
       g_autofree char *joined = g_strjoinv (", ", (char **) members);
 
       if (!opt_json)
-        g_print ("%-24s %s\n", name, joined);
+        {
+          print_column (name, 24);
+          g_print ("%s\n", joined);
+        }
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "name");
