@@ -28,8 +28,9 @@
  * `Connection: close`. WebSocket connections are unaffected.
  *
  * Each connection goes to libsoup as a SignalingSocketStream, polled
- * through one SignalingPoller, and is dropped if its request does not
- * come within the request timeout. At most max-pending of them may be
+ * through one SignalingPoller, once its first bytes arrive (until then
+ * it costs a socket and a small record), and is dropped if its request
+ * does not come within the request timeout. At most max-pending of them may be
  * waiting for their request at once: past that the oldest is dropped,
  * so that peers that connect and say nothing cannot hold descriptors
  * and memory without bound, nor lock real clients out (refusing new
@@ -46,8 +47,17 @@ typedef struct
 typedef struct
 {
   SignalingAcceptor *acceptor;
-  GIOStream *connection;  /* weak: libsoup owns it */
+  GIOStream *connection;  /* weak once libsoup owns it */
   char *peer;  /* "address:port", the key in acceptor->waiting */
+
+  /* Until its first bytes come, the connection is ours alone: libsoup
+   * would spend some 14 KiB on it at once (its connection, message and
+   * buffers), on peers that may never say anything. */
+  GIOStream *held;        /* strong, until then */
+  GSource *first_bytes;
+  GSocketAddress *local;
+  GSocketAddress *remote;
+
   SignalingTimer deadline;
   GList link;  /* in acceptor->pending, oldest first */
 } Waiting;
@@ -126,8 +136,20 @@ waiting_free (Waiting *waiting)
 {
   signaling_timer_queue_remove (waiting->acceptor->deadlines, &waiting->deadline);
   g_queue_unlink (&waiting->acceptor->pending, &waiting->link);
-  if (waiting->connection != NULL)
+  if (waiting->first_bytes != NULL)
+    {
+      g_source_destroy (waiting->first_bytes);
+      g_source_unref (waiting->first_bytes);
+    }
+  if (waiting->held != NULL)
+    {
+      g_io_stream_close (waiting->held, NULL, NULL);
+      g_object_unref (waiting->held);
+    }
+  else if (waiting->connection != NULL)
     g_object_weak_unref (G_OBJECT (waiting->connection), on_connection_gone, waiting);
+  g_clear_object (&waiting->local);
+  g_clear_object (&waiting->remote);
   g_free (waiting->peer);
   g_free (waiting);
 }
@@ -232,6 +254,13 @@ on_request_read (SoupServer        *server,
 static void
 waiting_drop (Waiting *waiting)
 {
+  /* Not handed over yet: freeing it closes it. */
+  if (waiting->held != NULL)
+    {
+      g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
+      return;
+    }
+
   g_socket_shutdown (signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (waiting->connection)),
                      TRUE, TRUE, NULL);
   g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
@@ -262,9 +291,38 @@ drop_oldest_pending (SignalingAcceptor *self)
     }
 }
 
+/* The peer has sent something (or hung up): now libsoup may spend
+ * memory on it. */
+static gboolean
+on_first_bytes (GObject  *stream,
+                gpointer  user_data)
+{
+  Waiting *waiting = user_data;
+  SignalingAcceptor *self = waiting->acceptor;
+  g_autoptr(GIOStream) connection = g_steal_pointer (&waiting->held);
+  g_autoptr(GSocketAddress) local = g_steal_pointer (&waiting->local);
+  g_autoptr(GSocketAddress) remote = g_steal_pointer (&waiting->remote);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&waiting->first_bytes, g_source_unref);
+  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, waiting);
+
+  /* libsoup may read the whole request at once and emit request-read,
+   * which frees waiting: it is not touched after this unless this
+   * fails. */
+  if (!soup_server_accept_iostream (self->server, connection, local, remote, &error))
+    {
+      g_debug ("Could not take a connection: %s", error->message);
+      g_hash_table_remove (self->waiting, waiting->peer);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 wait_for_request (SignalingAcceptor *self,
                   GIOStream         *connection,
+                  GSocketAddress    *local,
                   GSocketAddress    *remote)
 {
   Waiting *waiting;
@@ -274,7 +332,14 @@ wait_for_request (SignalingAcceptor *self,
   waiting = g_new0 (Waiting, 1);
   waiting->acceptor = self;
   waiting->connection = connection;
-  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, waiting);
+  waiting->held = g_object_ref (connection);
+  waiting->local = g_object_ref (local);
+  waiting->remote = g_object_ref (remote);
+  waiting->first_bytes = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (connection)),
+                                                                NULL);
+  g_source_set_callback (waiting->first_bytes, (GSourceFunc) (GCallback) on_first_bytes, waiting, NULL);
+  g_source_set_static_name (waiting->first_bytes, "[signaling] first bytes of a request");
+  g_source_attach (waiting->first_bytes, g_main_context_get_thread_default ());
   waiting->peer = peer_key (remote);
   waiting->link.data = waiting;
   if (self->request_timeout > 0)
@@ -303,7 +368,6 @@ hand_over (SignalingAcceptor *self,
   g_autoptr(GIOStream) connection = signaling_socket_stream_new (socket, self->poller);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
-  g_autoptr(GError) error = NULL;
 
   if (local == NULL || remote == NULL)
     return;  /* gone already */
@@ -313,9 +377,7 @@ hand_over (SignalingAcceptor *self,
   if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
-  wait_for_request (self, connection, remote);
-  if (!soup_server_accept_iostream (self->server, connection, local, remote, &error))
-    g_debug ("Could not take a connection: %s", error->message);
+  wait_for_request (self, connection, local, remote);
 }
 
 static void listener_watch (Listener *listener);
