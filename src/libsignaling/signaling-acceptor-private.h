@@ -19,6 +19,12 @@ gboolean           signaling_acceptor_add_socket (SignalingAcceptor  *self,
 GPtrArray         *signaling_acceptor_get_sockets (SignalingAcceptor *self);
 void               signaling_acceptor_set_request_timeout (SignalingAcceptor *self,
                                                            guint              seconds);
+void               signaling_acceptor_set_max_pending (SignalingAcceptor *self,
+                                                       guint              max_pending);
+guint              signaling_acceptor_get_n_pending (SignalingAcceptor *self);
+gboolean           signaling_acceptor_refuse     (SignalingAcceptor  *self,
+                                                  SoupServerMessage  *msg,
+                                                  guint               status);
 void               signaling_acceptor_close      (SignalingAcceptor  *self);
 
 G_END_DECLS

@@ -28,8 +28,13 @@
  * `Connection: close`. WebSocket connections are unaffected.
  *
  * Each connection goes to libsoup as a SignalingSocketStream, polled
- * through one SignalingPoller, and is dropped if its request does not
- * come within the request timeout.
+ * through one SignalingPoller, once its first bytes arrive (until then
+ * it costs a socket and a small record), and is dropped if its request
+ * does not come within the request timeout. At most max-pending of them may be
+ * waiting for their request at once: past that the oldest is dropped,
+ * so that peers that connect and say nothing cannot hold descriptors
+ * and memory without bound, nor lock real clients out (refusing new
+ * connections instead would let them).
  */
 typedef struct
 {
@@ -42,10 +47,35 @@ typedef struct
 typedef struct
 {
   SignalingAcceptor *acceptor;
-  GIOStream *connection;  /* weak: libsoup owns it */
+  GIOStream *connection;  /* weak once libsoup owns it */
   char *peer;  /* "address:port", the key in acceptor->waiting */
+
+  /* Until its first bytes come, the connection is ours alone: libsoup
+   * would spend some 14 KiB on it at once (its connection, message and
+   * buffers), on peers that may never say anything. */
+  GIOStream *held;        /* strong, until then */
+  GSource *first_bytes;
+  GSocketAddress *local;
+  GSocketAddress *remote;
+
   SignalingTimer deadline;
+  GList link;  /* in acceptor->pending, oldest first */
 } Waiting;
+
+/* A connection taken back from libsoup to refuse its request: the
+ * answer is written, then what the peer still sends is read and
+ * dropped for a while, as nginx's lingering close does. Closing at
+ * once, with its body still coming, would make the kernel reset the
+ * connection, and the peer could lose the answer. */
+typedef struct
+{
+  SignalingAcceptor *acceptor;
+  GIOStream *stolen;      /* libsoup's wrapper of connection */
+  GIOStream *connection;  /* our SignalingSocketStream */
+  GSource *readable;
+  GSource *deadline;
+  GList link;  /* in acceptor->lingering */
+} Lingering;
 
 struct _SignalingAcceptor
 {
@@ -58,8 +88,12 @@ struct _SignalingAcceptor
   /* libsoup has no timeout for a request to arrive: a peer could hold
    * a descriptor forever by saying nothing. */
   GHashTable *waiting;   /* peer → Waiting * */
+  GQueue pending;        /* the same Waiting *, oldest first */
   SignalingTimerQueue *deadlines;
   guint request_timeout; /* seconds, 0 for none */
+  guint max_pending;     /* 0 for no limit */
+
+  GQueue lingering;      /* Lingering * */
 
   SignalingPoller *poller;  /* the accepted connections' sockets */
   gulong request_read_id;
@@ -71,6 +105,9 @@ G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
  * loop serve the ones already there. */
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
+
+/* How long a refused request's connection is drained at most. */
+#define LINGER_SECONDS 5
 
 static void
 listener_stop (Listener *listener)
@@ -98,8 +135,21 @@ static void
 waiting_free (Waiting *waiting)
 {
   signaling_timer_queue_remove (waiting->acceptor->deadlines, &waiting->deadline);
-  if (waiting->connection != NULL)
+  g_queue_unlink (&waiting->acceptor->pending, &waiting->link);
+  if (waiting->first_bytes != NULL)
+    {
+      g_source_destroy (waiting->first_bytes);
+      g_source_unref (waiting->first_bytes);
+    }
+  if (waiting->held != NULL)
+    {
+      g_io_stream_close (waiting->held, NULL, NULL);
+      g_object_unref (waiting->held);
+    }
+  else if (waiting->connection != NULL)
     g_object_weak_unref (G_OBJECT (waiting->connection), on_connection_gone, waiting);
+  g_clear_object (&waiting->local);
+  g_clear_object (&waiting->remote);
   g_free (waiting->peer);
   g_free (waiting);
 }
@@ -117,11 +167,28 @@ on_connection_gone (gpointer  data,
 }
 
 static void
+lingering_free (Lingering *lingering)
+{
+  g_queue_unlink (&lingering->acceptor->lingering, &lingering->link);
+  g_source_destroy (lingering->readable);
+  g_source_unref (lingering->readable);
+  g_source_destroy (lingering->deadline);
+  g_source_unref (lingering->deadline);
+  /* libsoup's wrapper does not close what it wraps. */
+  g_io_stream_close (lingering->connection, NULL, NULL);
+  g_object_unref (lingering->stolen);
+  g_object_unref (lingering->connection);
+  g_free (lingering);
+}
+
+static void
 signaling_acceptor_finalize (GObject *object)
 {
   SignalingAcceptor *self = SIGNALING_ACCEPTOR (object);
 
   signaling_acceptor_close (self);
+  while (self->lingering.head != NULL)
+    lingering_free (self->lingering.head->data);
   g_clear_signal_handler (&self->request_read_id, self->server);
   g_hash_table_unref (self->waiting);
   signaling_timer_queue_unref (self->deadlines);
@@ -185,36 +252,102 @@ on_request_read (SoupServer        *server,
 /* Shutting the socket down, rather than closing it, lets libsoup see
  * the end of the stream and let go of the connection itself. */
 static void
-on_request_overdue (gpointer data)
+waiting_drop (Waiting *waiting)
 {
-  Waiting *waiting = data;
+  /* Not handed over yet: freeing it closes it. */
+  if (waiting->held != NULL)
+    {
+      g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
+      return;
+    }
 
-  g_debug ("No request from %s in %u s: dropping the connection",
-           waiting->peer, waiting->acceptor->request_timeout);
   g_socket_shutdown (signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (waiting->connection)),
                      TRUE, TRUE, NULL);
   g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
 }
 
 static void
+on_request_overdue (gpointer data)
+{
+  Waiting *waiting = data;
+
+  g_debug ("No request from %s in %u s: dropping the connection",
+           waiting->peer, waiting->acceptor->request_timeout);
+  waiting_drop (waiting);
+}
+
+/* Makes room for one more: the oldest is the one most likely to be
+ * idle on purpose, while a real client sends its request at once. */
+static void
+drop_oldest_pending (SignalingAcceptor *self)
+{
+  while (self->max_pending > 0 && self->pending.length >= self->max_pending)
+    {
+      Waiting *oldest = self->pending.head->data;
+
+      g_debug ("%u connections wait for their request: dropping the oldest, from %s",
+               self->pending.length, oldest->peer);
+      waiting_drop (oldest);
+    }
+}
+
+/* The peer has sent something (or hung up): now libsoup may spend
+ * memory on it. */
+static gboolean
+on_first_bytes (GObject  *stream,
+                gpointer  user_data)
+{
+  Waiting *waiting = user_data;
+  SignalingAcceptor *self = waiting->acceptor;
+  g_autoptr(GIOStream) connection = g_steal_pointer (&waiting->held);
+  g_autoptr(GSocketAddress) local = g_steal_pointer (&waiting->local);
+  g_autoptr(GSocketAddress) remote = g_steal_pointer (&waiting->remote);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&waiting->first_bytes, g_source_unref);
+  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, waiting);
+
+  /* libsoup may read the whole request at once and emit request-read,
+   * which frees waiting: it is not touched after this unless this
+   * fails. */
+  if (!soup_server_accept_iostream (self->server, connection, local, remote, &error))
+    {
+      g_debug ("Could not take a connection: %s", error->message);
+      g_hash_table_remove (self->waiting, waiting->peer);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
 wait_for_request (SignalingAcceptor *self,
                   GIOStream         *connection,
+                  GSocketAddress    *local,
                   GSocketAddress    *remote)
 {
   Waiting *waiting;
 
-  if (self->request_timeout == 0)
-    return;
+  drop_oldest_pending (self);
 
   waiting = g_new0 (Waiting, 1);
   waiting->acceptor = self;
   waiting->connection = connection;
-  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, waiting);
+  waiting->held = g_object_ref (connection);
+  waiting->local = g_object_ref (local);
+  waiting->remote = g_object_ref (remote);
+  waiting->first_bytes = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (connection)),
+                                                                NULL);
+  g_source_set_callback (waiting->first_bytes, (GSourceFunc) (GCallback) on_first_bytes, waiting, NULL);
+  g_source_set_static_name (waiting->first_bytes, "[signaling] first bytes of a request");
+  g_source_attach (waiting->first_bytes, g_main_context_get_thread_default ());
   waiting->peer = peer_key (remote);
-  signaling_timer_queue_add (self->deadlines, &waiting->deadline,
-                             g_get_monotonic_time () + (gint64) self->request_timeout * G_USEC_PER_SEC,
-                             on_request_overdue, waiting);
+  waiting->link.data = waiting;
+  if (self->request_timeout > 0)
+    signaling_timer_queue_add (self->deadlines, &waiting->deadline,
+                               g_get_monotonic_time () + (gint64) self->request_timeout * G_USEC_PER_SEC,
+                               on_request_overdue, waiting);
   g_hash_table_replace (self->waiting, waiting->peer, waiting);
+  g_queue_push_tail_link (&self->pending, &waiting->link);
 }
 
 SignalingAcceptor *
@@ -235,7 +368,6 @@ hand_over (SignalingAcceptor *self,
   g_autoptr(GIOStream) connection = signaling_socket_stream_new (socket, self->poller);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
-  g_autoptr(GError) error = NULL;
 
   if (local == NULL || remote == NULL)
     return;  /* gone already */
@@ -245,9 +377,7 @@ hand_over (SignalingAcceptor *self,
   if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
-  wait_for_request (self, connection, remote);
-  if (!soup_server_accept_iostream (self->server, connection, local, remote, &error))
-    g_debug ("Could not take a connection: %s", error->message);
+  wait_for_request (self, connection, local, remote);
 }
 
 static void listener_watch (Listener *listener);
@@ -355,6 +485,146 @@ signaling_acceptor_set_request_timeout (SignalingAcceptor *self,
 {
   g_return_if_fail (SIGNALING_IS_ACCEPTOR (self));
   self->request_timeout = seconds;
+}
+
+/*
+ * signaling_acceptor_set_max_pending:
+ * @max_pending: how many connections may wait for their request at
+ *   once; 0 for no limit
+ *
+ * One more makes the acceptor drop the oldest of them.
+ */
+void
+signaling_acceptor_set_max_pending (SignalingAcceptor *self,
+                                    guint              max_pending)
+{
+  g_return_if_fail (SIGNALING_IS_ACCEPTOR (self));
+  self->max_pending = max_pending;
+}
+
+/*
+ * signaling_acceptor_get_n_pending:
+ *
+ * Returns: how many connections wait for their request
+ */
+guint
+signaling_acceptor_get_n_pending (SignalingAcceptor *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_ACCEPTOR (self), 0);
+  return self->pending.length;
+}
+
+static gboolean
+on_lingering_readable (GSocket      *socket,
+                       GIOCondition  condition,
+                       gpointer      user_data)
+{
+  Lingering *lingering = user_data;
+  char buffer[16 * 1024];
+
+  /* A bounded amount per wake-up, so that a fast sender does not keep
+   * the loop from everybody else. */
+  for (guint i = 0; i < 16; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_receive_with_blocking (socket, buffer, sizeof buffer, FALSE, NULL, &error);
+
+      if (n > 0)
+        continue;
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+
+      /* The peer is done (or gone): nothing left to protect. */
+      lingering_free (lingering);
+      return G_SOURCE_REMOVE;
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_lingering_over (gpointer user_data)
+{
+  lingering_free (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/*
+ * signaling_acceptor_refuse:
+ * @msg: a request whose headers have been read, on a connection this
+ *   acceptor handed over
+ * @status: the HTTP status to answer with, say 413
+ *
+ * Answers @msg with @status at once, without reading its body, and
+ * closes its connection. libsoup offers no way to skip a body: it
+ * would read all of it (into memory, unless told otherwise) before
+ * answering. So the connection is taken back from libsoup, answered,
+ * and drained for at most a few seconds before it closes.
+ *
+ * This may be called from #SoupServerMessage::got-headers or
+ * #SoupServerMessage::got-chunk: libsoup's reading loop checks after
+ * each signal whether the connection was stolen, as it does for
+ * WebSocket upgrades.
+ *
+ * Returns: %FALSE if @msg did not come through this acceptor (or its
+ *   connection is gone), and nothing was done
+ */
+gboolean
+signaling_acceptor_refuse (SignalingAcceptor *self,
+                           SoupServerMessage *msg,
+                           guint              status)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *key = NULL;
+  g_autofree char *response = NULL;
+  Waiting *waiting;
+  Lingering *lingering;
+  GSocket *socket;
+  GIOStream *stolen;
+
+  g_return_val_if_fail (SIGNALING_IS_ACCEPTOR (self), FALSE);
+  g_return_val_if_fail (SOUP_IS_SERVER_MESSAGE (msg), FALSE);
+
+  if (remote == NULL)
+    return FALSE;
+  key = peer_key (remote);
+  waiting = g_hash_table_lookup (self->waiting, key);
+  if (waiting == NULL || waiting->connection == NULL)
+    return FALSE;
+
+  /* Keep our stream: stealing drops libsoup's reference to it. */
+  lingering = g_new0 (Lingering, 1);
+  lingering->acceptor = self;
+  lingering->connection = g_object_ref (waiting->connection);
+  stolen = soup_server_message_steal_connection (msg);
+  if (stolen == NULL)
+    {
+      g_object_unref (lingering->connection);
+      g_free (lingering);
+      return FALSE;
+    }
+  lingering->stolen = stolen;
+  socket = signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (lingering->connection));
+
+  /* A connection that has sent only its request has an empty send
+   * buffer, which takes these few bytes whole. */
+  response = g_strdup_printf ("HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                              status, soup_status_get_phrase (status));
+  g_socket_send_with_blocking (socket, response, strlen (response), FALSE, NULL, NULL);
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+
+  lingering->readable = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (lingering->readable, (GSourceFunc) (GCallback) on_lingering_readable, lingering, NULL);
+  g_source_set_static_name (lingering->readable, "[signaling] lingering close");
+  g_source_attach (lingering->readable, g_main_context_get_thread_default ());
+  lingering->deadline = g_timeout_source_new_seconds (LINGER_SECONDS);
+  g_source_set_callback (lingering->deadline, on_lingering_over, lingering, NULL);
+  g_source_set_static_name (lingering->deadline, "[signaling] lingering close deadline");
+  g_source_attach (lingering->deadline, g_main_context_get_thread_default ());
+
+  lingering->link.data = lingering;
+  g_queue_push_tail_link (&self->lingering, &lingering->link);
+  return TRUE;
 }
 
 /*

@@ -26,7 +26,16 @@ struct _SignalingEngineioServer
   char **allowed_origins;
   gboolean per_message_deflate;
   GHashTable *sockets;  /* sid → SignalingEngineioSocket */
+
+  /* Polling sessions not asked for since their handshake, oldest
+   * first. A handshake is one GET: without a bound, a client could
+   * make sessions by the thousand and never use them. */
+  GQueue unclaimed;     /* SignalingEngineioSocket *, unowned */
+  guint max_pending_sessions;
 };
+
+/* The socket's link in unclaimed, while it is there. */
+#define UNCLAIMED_QUARK (g_quark_from_static_string ("signaling-engineio-unclaimed"))
 
 G_DEFINE_FINAL_TYPE (SignalingEngineioServer, signaling_engineio_server, G_TYPE_OBJECT)
 
@@ -38,6 +47,7 @@ enum {
   PROP_MAX_SEND_QUEUE,
   PROP_PER_MESSAGE_DEFLATE,
   PROP_ALLOWED_ORIGINS,
+  PROP_MAX_PENDING_SESSIONS,
   N_PROPS
 };
 
@@ -118,6 +128,9 @@ signaling_engineio_server_get_property (GObject    *object,
     case PROP_PER_MESSAGE_DEFLATE:
       g_value_set_boolean (value, self->per_message_deflate);
       break;
+    case PROP_MAX_PENDING_SESSIONS:
+      g_value_set_uint (value, self->max_pending_sessions);
+      break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
       break;
@@ -154,6 +167,9 @@ signaling_engineio_server_set_property (GObject      *object,
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
       self->allowed_origins = g_value_dup_boxed (value);
+      break;
+    case PROP_MAX_PENDING_SESSIONS:
+      self->max_pending_sessions = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -230,6 +246,18 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
   properties[PROP_ALLOWED_ORIGINS] =
     g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingEngineioServer:max-pending-sessions:
+   *
+   * How many long-polling sessions may exist that have not been polled
+   * (nor upgraded) since their handshake; 0 for no limit. One more
+   * closes the oldest of them. Sessions in use are not counted; those
+   * never used also end when their first ping goes unanswered.
+   */
+  properties[PROP_MAX_PENDING_SESSIONS] =
+    g_param_spec_uint ("max-pending-sessions", NULL, NULL, 0, G_MAXUINT, 1024,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -330,11 +358,39 @@ respond_preflight (SoupServerMessage *msg)
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
+/* The session has been asked for since its handshake (or is gone). */
+static void
+claim (SignalingEngineioServer *self,
+       SignalingEngineioSocket *socket)
+{
+  GList *link = g_object_steal_qdata (G_OBJECT (socket), UNCLAIMED_QUARK);
+
+  if (link != NULL)
+    g_queue_delete_link (&self->unclaimed, link);
+}
+
+/* Called before a new polling session is added: the oldest unclaimed
+ * one makes room. */
+static void
+drop_oldest_unclaimed (SignalingEngineioServer *self)
+{
+  while (self->max_pending_sessions > 0 && self->unclaimed.length >= self->max_pending_sessions)
+    {
+      SignalingEngineioSocket *oldest = self->unclaimed.head->data;
+
+      g_debug ("%u sessions never polled: closing the oldest, %s",
+               self->unclaimed.length, signaling_engineio_socket_get_id (oldest));
+      claim (self, oldest);
+      signaling_engineio_socket_close (oldest, "never polled");
+    }
+}
+
 static void
 on_socket_closed (SignalingEngineioSocket *socket,
                   const char              *reason,
                   SignalingEngineioServer *self)
 {
+  claim (self, socket);
   g_signal_handlers_disconnect_by_data (socket, self);
   g_hash_table_remove (self->sockets, signaling_engineio_socket_get_id (socket));
 }
@@ -424,7 +480,10 @@ handle_polling_handshake (SignalingEngineioServer *self,
       return;
     }
 
+  drop_oldest_unclaimed (self);
   socket = add_socket (self, soup_server_message_get_remote_host (msg));
+  g_queue_push_tail (&self->unclaimed, socket);
+  g_object_set_qdata (G_OBJECT (socket), UNCLAIMED_QUARK, self->unclaimed.tail);
   body = signaling_engineio_socket_handshake_polling (socket);
   length = strlen (body);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -457,6 +516,8 @@ on_request (SoupServer        *soup_server,
 
   if (!check_request (self, msg, query, &socket))
     return;
+  if (socket != NULL)
+    claim (self, socket);
 
   /* WebSocket requests that pass are left without a status, so that
    * libsoup goes on with the upgrade and calls on_websocket(), which

@@ -52,6 +52,7 @@ struct _SignalingServer
   SoupServer *soup_server;
   SignalingAcceptor *acceptor;
   guint request_timeout;
+  guint max_pending_connections;
   char *client_script_dir;
   SignalingTimerQueue *idle_deadlines;
   SignalingRouter *router;
@@ -87,6 +88,7 @@ enum {
   PROP_KEEPALIVE_INTERVAL,
   PROP_MAX_SEND_QUEUE,
   PROP_REQUEST_TIMEOUT,
+  PROP_MAX_PENDING_CONNECTIONS,
   PROP_CLIENT_SCRIPT_DIR,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
@@ -120,6 +122,7 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_KEEPALIVE_INTERVAL   30
 #define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
 #define DEFAULT_REQUEST_TIMEOUT      60
+#define DEFAULT_MAX_PENDING_CONNECTIONS 1024
 
 static void
 close_all_clients (SignalingServer *self,
@@ -219,6 +222,9 @@ signaling_server_get_property (GObject    *object,
     case PROP_REQUEST_TIMEOUT:
       g_value_set_uint (value, self->request_timeout);
       break;
+    case PROP_MAX_PENDING_CONNECTIONS:
+      g_value_set_uint (value, self->max_pending_connections);
+      break;
     case PROP_CLIENT_SCRIPT_DIR:
       g_value_set_string (value, self->client_script_dir);
       break;
@@ -285,6 +291,11 @@ signaling_server_set_property (GObject      *object,
     case PROP_REQUEST_TIMEOUT:
       self->request_timeout = g_value_get_uint (value);
       signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
+      break;
+    case PROP_MAX_PENDING_CONNECTIONS:
+      self->max_pending_connections = g_value_get_uint (value);
+      signaling_acceptor_set_max_pending (self->acceptor, self->max_pending_connections);
+      g_object_set (self->engineio, "max-pending-sessions", self->max_pending_connections, NULL);
       break;
     case PROP_CLIENT_SCRIPT_DIR:
       g_free (self->client_script_dir);
@@ -440,6 +451,19 @@ signaling_server_class_init (SignalingServerClass *klass)
   properties[PROP_REQUEST_TIMEOUT] = new_limit_pspec ("request-timeout", 0, DEFAULT_REQUEST_TIMEOUT);
 
   /**
+   * SignalingServer:max-pending-connections:
+   *
+   * How many connections may be waiting at once for their HTTP request
+   * to arrive, and separately how many Engine.IO sessions may be
+   * waiting for their first request after the handshake; 0 for no
+   * limit. One more drops the oldest of them: those that hold a
+   * connection or a session without using it cannot then lock real
+   * clients out, which refusing newcomers would let them do.
+   */
+  properties[PROP_MAX_PENDING_CONNECTIONS] =
+    new_limit_pspec ("max-pending-connections", 0, DEFAULT_MAX_PENDING_CONNECTIONS);
+
+  /**
    * SignalingServer:client-script-dir:
    *
    * A folder holding the Socket.IO client bundles (the `dist` folder
@@ -582,11 +606,12 @@ signaling_server_class_init (SignalingServerClass *klass)
 /* Request bodies.
  *
  * libsoup reads a whole request body into memory before any handler
- * sees it, whatever its size: one client posting a gigabyte would take
- * a gigabyte. On our own paths the bodies we take are bounded (an
- * Engine.IO payload by max-payload; nothing else has one), so past
- * that the body is read and thrown away and the answer is 413. Paths
- * an application added are left alone. */
+ * sees it, whatever its size, and on any path, served or not: one
+ * client posting a gigabyte would take a gigabyte. So every body is
+ * bounded: an Engine.IO payload by max-payload, `/ws` and `/healthz`
+ * take none, and any other path (a 404, or a path an application
+ * added) takes up to max-message-size. Past that the answer is 413 at
+ * once, without reading the rest (see signaling_acceptor_refuse()). */
 
 #define BODY_LIMIT_QUARK (g_quark_from_static_string ("signaling-body-limit"))
 #define BODY_SEEN_QUARK (g_quark_from_static_string ("signaling-body-seen"))
@@ -605,14 +630,24 @@ body_limit_for (SignalingServer   *self,
     }
   if (g_str_equal (path, NATIVE_PATH) || g_str_equal (path, HEALTH_PATH))
     return 0;
-  return G_MAXUINT64;
+  if (self->limits.max_message_size == 0)
+    return G_MAXUINT64;
+  return self->limits.max_message_size;
 }
 
 static void
-refuse_body (SoupServerMessage *msg)
+refuse_body (SignalingServer   *self,
+             SoupServerMessage *msg)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  SoupMessageBody *body;
 
+  g_debug ("Refusing a request body over the limit from %s",
+           soup_server_message_get_remote_host (msg));
+  if (signaling_acceptor_refuse (self->acceptor, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE))
+    return;
+
+  /* Not a connection of ours: read the rest, but keep none of it. */
+  body = soup_server_message_get_request_body (msg);
   soup_message_body_set_accumulate (body, FALSE);
   soup_message_body_truncate (body);
   if (soup_server_message_get_status (msg) == 0)
@@ -622,7 +657,7 @@ refuse_body (SoupServerMessage *msg)
 static void
 on_got_chunk (SoupServerMessage *msg,
               GBytes            *chunk,
-              gpointer           user_data)
+              SignalingServer   *self)
 {
   guint64 limit = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), BODY_LIMIT_QUARK));
   guint64 seen = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), BODY_SEEN_QUARK));
@@ -631,7 +666,11 @@ on_got_chunk (SoupServerMessage *msg,
   seen += g_bytes_get_size (chunk);
   g_object_set_qdata (G_OBJECT (msg), BODY_SEEN_QUARK, GSIZE_TO_POINTER (seen));
   if (seen > limit)
-    refuse_body (msg);
+    {
+      /* Once: the fallback of refuse_body() goes on reading. */
+      g_signal_handlers_disconnect_by_func (msg, on_got_chunk, self);
+      refuse_body (self, msg);
+    }
 }
 
 static void
@@ -647,12 +686,12 @@ on_got_headers (SoupServerMessage *msg,
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       (guint64) soup_message_headers_get_content_length (headers) > limit)
     {
-      refuse_body (msg);
+      refuse_body (self, msg);
       return;
     }
 
   g_object_set_qdata (G_OBJECT (msg), BODY_LIMIT_QUARK, GSIZE_TO_POINTER (limit));
-  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), self, 0);
 }
 
 static void

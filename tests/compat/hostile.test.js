@@ -213,6 +213,48 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 
+  // The daemon's peak resident set, in KiB (signalbox only).
+  const peakRss = () => {
+    const status = require('node:fs').readFileSync(`/proc/${server.pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)[1]);
+  };
+
+  it('refuses a 100 MB body to a path it does not serve with 413, without holding it', async () => {
+    const before = peakRss();
+    const big = Buffer.alloc(100 * 1024 * 1024, 'x');
+    const response = await fetch(`${server.url}/no-such-path`, { method: 'POST', body: big });
+    assert.equal(response.status, 413);
+    assert.ok(peakRss() - before < 32 * 1024, `peak RSS grew by ${peakRss() - before} KiB`);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  it('drops the oldest of many connections that never send a request, and serves others', async () => {
+    const net = require('node:net');
+    const before = peakRss();
+    const silent = [];
+    let ended = 0;
+    for (let i = 0; i < 4000; i++) {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.on('close', () => { ended++; });
+      silent.push(socket);
+    }
+    await Promise.all(silent.map((s) => new Promise((resolve) => {
+      if (s.readyState === 'open') resolve(); else s.once('connect', resolve).once('close', resolve);
+    })));
+    // The default max-pending-connections is 1024: the oldest go.
+    const deadline = Date.now() + 10000;
+    while (ended < 4000 - 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(ended >= 4000 - 1024, `${ended} silent connections dropped`);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    const welcome = JSON.parse(await new Promise((resolve) => ws.once('message', resolve)));
+    assert.equal(welcome.type, 'welcome');
+    ws.close();
+    assert.ok(peakRss() - before < 32 * 1024, `peak RSS grew by ${peakRss() - before} KiB`);
+    silent.forEach((s) => s.destroy());
+  });
+
   it('survives connection churn on every transport and forgets every client', async () => {
     const port = server.port;
     const churn = async (i) => {

@@ -74,6 +74,7 @@ async function startServer(seed) {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     output,
     alive: () => child.exitCode === null,
     // Stops the server; for signalbox, fails unless it exited 0 with no
