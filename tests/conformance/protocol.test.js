@@ -97,8 +97,7 @@ describe('Engine.IO handshake', () => {
   });
 
   it('answers 400 to a bad EIO, transport, sid or method', async () => {
-    const sid = await pollingSession();
-    for (const [query, method, code] of [
+    for (let [query, method, code] of [
       ['transport=polling', 'GET', 5],
       ['EIO=3&transport=polling', 'GET', 5],
       ['EIO=abc&transport=polling', 'GET', 5],
@@ -106,8 +105,12 @@ describe('Engine.IO handshake', () => {
       ['EIO=4&transport=abc', 'GET', 0],
       ['EIO=4&transport=polling&sid=nope', 'GET', 1],
       ['EIO=4&transport=polling', 'PUT', 2],
-      [`EIO=4&transport=polling&sid=${sid}`, 'PUT', 3],
+      // A session of its own, made just before: unpolled, it expires
+      // after pingInterval + pingTimeout (500 ms here), which a loaded
+      // machine can spend on the requests above.
+      [async () => `EIO=4&transport=polling&sid=${await pollingSession()}`, 'PUT', 3],
     ]) {
+      if (typeof query === 'function') query = await query();
       const response = await fetch(`${URL}/engine.io/?${query}`, { method });
       assert.equal(response.status, 400, `${method} ${query}`);
       assert.equal((await response.json()).code, code, `${method} ${query}`);
