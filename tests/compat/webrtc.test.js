@@ -200,7 +200,7 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     return pages;
   }
 
-  it('open a data channel through seed 000 signaling', { timeout: 30000 }, async (t) => {
+  it('open a data channel through seed 000 signaling', { timeout: 60000 }, async (t) => {
     const pages = await openPages('000', t);
     if (!pages) return;
     const [caller, callee] = pages;
@@ -212,7 +212,7 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
   });
 
-  it('open a data channel through seed 003 signaling', { timeout: 30000 }, async (t) => {
+  it('open a data channel through seed 003 signaling', { timeout: 60000 }, async (t) => {
     const pages = await openPages('003', t);
     if (!pages) return;
     const [caller, callee] = pages;
@@ -223,7 +223,7 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
   });
 
-  it('open a data channel through the native protocol', { timeout: 30000, skip: target !== 'signalbox' && 'signalbox only' }, async (t) => {
+  it('open a data channel through the native protocol', { timeout: 60000, skip: target !== 'signalbox' && 'signalbox only' }, async (t) => {
     const pages = await openPages('000', t);
     if (!pages) return;
     const [caller, callee] = pages;
