@@ -670,6 +670,8 @@ on_native_handshake (SoupServer        *soup_server,
       g_debug ("Refusing WebSocket from origin %s", origin);
       soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
     }
+  else if (signaling_http_has_body (msg))
+    soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
 }
 
 /* The files socket.io's serveClient answers for. */

@@ -219,6 +219,46 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     assert.deepEqual([health.clients, health.rooms], [0, 0]);
   });
 
+  // maxPayload holds for a whole message, however it is fragmented
+  // (libsoup 3.2 buffered fragments without bound, CVE-2025-32049), and
+  // every oversize message gets a close frame with 1009, as `ws` sends
+  // in the reference server, not a dropped connection.
+  const residentKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(
+    require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  const openWebSocket = async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    await new Promise((resolve) => ws.once('message', resolve));
+    return ws;
+  };
+  const closeCode = (ws) => new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+
+  it('closes a WebSocket message over maxPayload in endless fragments with 1009', async () => {
+    const ws = await openWebSocket();
+    const closed = closeCode(ws);
+    const before = residentKiB(server.pid);
+    const chunk = '4' + 'x'.repeat(64 * 1024);
+    let sent = 0;
+    while (ws.readyState === WebSocket.OPEN && sent < 512 * 1024 * 1024) {
+      const error = await new Promise((resolve) => ws.send(chunk, { fin: false }, resolve));
+      if (error) break;
+      sent += chunk.length;
+      await new Promise(setImmediate);  // lets the server's close frame in
+    }
+    assert.equal(await closed, 1009);
+    assert.ok(sent < 512 * 1024 * 1024, 'the server closed before the end');
+    assert.ok(residentKiB(server.pid) < before + 64 * 1024, 'the server did not buffer the message');
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  it('closes a WebSocket whose frame header announces 1 GiB with 1009', async () => {
+    const ws = await openWebSocket();
+    const closed = closeCode(ws);
+    // FIN + text, masked, 64-bit length 2^30, zero mask key.
+    const header = Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0]);
+    ws._socket.write(Buffer.concat([header, Buffer.alloc(4096, 0x78)]));
+    assert.equal(await closed, 1009);
+  });
+
   it('refuses Engine.IO v3 and unknown transports with HTTP 400', async () => {
     for (const query of ['EIO=3&transport=polling', 'EIO=4&transport=carrier-pigeon', 'transport=polling']) {
       const response = await fetch(`${server.url}/socket.io/?${query}`);

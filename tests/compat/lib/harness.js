@@ -72,6 +72,7 @@ async function startServer(seed) {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     output,
     alive: () => child.exitCode === null,
     stop: () => new Promise((resolve) => {
