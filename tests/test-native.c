@@ -459,6 +459,45 @@ test_rate_limited (Fixture       *fixture,
   g_assert_false (a->closed);
 }
 
+/* A client that goes on sending past its burst hears `rate-limited`
+ * once, not once per message, and is closed with 1008 once it has had
+ * more than a burst refused; another client is served throughout. */
+static void
+test_flooder_closed (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(TestClient) flooder = NULL;
+  g_autoptr(TestClient) other = NULL;
+  guint64 rejected_before;
+
+  /* 1 message a second after a burst of 5: the test sends its 40 far
+   * faster than the bucket refills. */
+  g_object_set (fixture->server, "rate-limit", 1.0, "rate-burst", 5, NULL);
+  flooder = test_client_connect (fixture->server);
+  other = test_client_connect (fixture->server);
+  rejected_before = signaling_server_get_messages_rejected (fixture->server);
+
+  for (guint i = 0; i < 40; i++)
+    test_client_send (flooder, "{\"type\":\"message\",\"to\":\"%s\",\"data\":%u}", other->id, i);
+  test_client_expect_error (flooder, "rate-limited");
+  test_client_wait_closed (flooder);
+
+  g_assert_cmpuint (flooder->close_code, ==, 1008);
+  g_assert_true (g_queue_is_empty (flooder->frames));  /* one error, no more */
+  /* Every message past the burst counts as rejected: the one told, the
+   * five dropped before the close, and any libsoup had read already. */
+  g_assert_cmpuint (signaling_server_get_messages_rejected (fixture->server) - rejected_before, >=, 6);
+  g_assert_null (signaling_server_lookup_client (fixture->server, flooder->id));
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(JsonObject) message = test_client_expect (other, "message");
+
+      g_assert_cmpint (json_object_get_int_member (message, "data"), ==, i);
+    }
+  test_client_assert_idle (other);
+}
+
 static void
 test_room_full (Fixture       *fixture,
                 gconstpointer  data)
@@ -1365,6 +1404,7 @@ main (int   argc,
   ADD ("/native/errors/too-large-frames", test_too_large_frames);
   ADD ("/native/errors/not-utf8", test_not_utf8);
   ADD ("/native/errors/rate-limited", test_rate_limited);
+  ADD ("/native/errors/flooder-closed", test_flooder_closed);
   ADD ("/native/errors/room-full", test_room_full);
   ADD ("/native/errors/too-many-rooms", test_too_many_rooms);
   ADD ("/native/errors/server-full", test_server_full);

@@ -364,9 +364,15 @@ on_message (SoupWebsocketConnection   *websocket,
       return;
     }
 
-  if (!signaling_router_admit (router, self->client, size, &error))
+  switch (signaling_router_admit (router, self->client, size, &error))
     {
+    case SIGNALING_ADMISSION_ACCEPT:
+      break;
+    case SIGNALING_ADMISSION_REFUSE:
       send_error (self, error, NULL);
+      return;
+    case SIGNALING_ADMISSION_DROP:
+    default:
       return;
     }
 

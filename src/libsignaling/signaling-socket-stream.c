@@ -49,6 +49,7 @@ typedef struct
   guint64 message_starts;
 
   /* Set once the upgrade is done. */
+  gboolean armed;
   guint64 max_message_size;  /* 0: no limit */
   gboolean tripped;
   gboolean text_as_binary;
@@ -526,6 +527,73 @@ signaling_socket_stream_get_output_stream (GIOStream *stream)
   return SIGNALING_SOCKET_STREAM (stream)->output;
 }
 
+/* Lingering close: how long, and how much, a closed WebSocket's
+ * peer may still send before we let go. */
+#define LINGER_SECONDS 2
+#define LINGER_MAX_BYTES (1024 * 1024)
+
+typedef struct
+{
+  GSocket *socket;
+  gsize drained;
+} Linger;
+
+static void
+linger_free (Linger *linger)
+{
+  g_socket_close (linger->socket, NULL);
+  g_object_unref (linger->socket);
+  g_free (linger);
+}
+
+static gboolean
+on_linger_readable (GSocket      *socket,
+                    GIOCondition  condition,
+                    gpointer      user_data)
+{
+  Linger *linger = user_data;
+  char scratch[DRAIN_CHUNK];
+  gssize n = g_socket_receive_with_blocking (socket, scratch, sizeof scratch, FALSE, NULL, NULL);
+
+  /* Woken by the deadline, the read would block. */
+  if (n > 0 && (linger->drained += n) < LINGER_MAX_BYTES)
+    return G_SOURCE_CONTINUE;
+  return G_SOURCE_REMOVE;  /* end of stream, an error, time or enough */
+}
+
+/* Closing a socket with unread input makes the kernel send a reset,
+ * which can make the peer lose what we sent last: the close frame of a
+ * peer closed for sending too much, or too fast, which is still
+ * sending. So a WebSocket's socket is shut down for writing (the close
+ * frame goes, then FIN) and drained until the peer closes too, or for
+ * a bounded time and amount, before it is closed. */
+static void
+linger (GSocket *socket)
+{
+  g_autoptr(GSource) readable = NULL;
+  g_autoptr(GSource) deadline = NULL;
+  Linger *data;
+
+  if (!g_socket_shutdown (socket, FALSE, TRUE, NULL))
+    {
+      g_socket_close (socket, NULL);
+      return;
+    }
+
+  data = g_new0 (Linger, 1);
+  data->socket = g_object_ref (socket);
+  readable = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (readable, (GSourceFunc) (GCallback) on_linger_readable,
+                         data, (GDestroyNotify) linger_free);
+  g_source_set_static_name (readable, "[signaling] lingering close");
+  /* The deadline, as a child: it wakes the source, whose read then
+   * finds nothing and ends it. */
+  deadline = g_timeout_source_new_seconds (LINGER_SECONDS);
+  g_source_set_dummy_callback (deadline);
+  g_source_add_child_source (readable, deadline);
+  g_source_attach (readable, g_main_context_get_thread_default ());
+}
+
 static gboolean
 signaling_socket_stream_close (GIOStream     *stream,
                                GCancellable  *cancellable,
@@ -535,6 +603,13 @@ signaling_socket_stream_close (GIOStream     *stream,
 
   /* Out of the epoll set before the descriptor goes. */
   shared_unwatch (self->shared);
+
+  if (self->shared->tracker.phase == PHASE_FRAMES && self->shared->tracker.armed &&
+      !g_socket_is_closed (self->shared->socket))
+    {
+      linger (self->shared->socket);
+      return TRUE;
+    }
   return g_socket_close (self->shared->socket, error);
 }
 
@@ -636,6 +711,7 @@ signaling_socket_stream_limit_messages (SignalingSocketStream *self,
   if (tracker->phase != PHASE_FRAMES)
     return FALSE;
 
+  tracker->armed = TRUE;
   tracker->max_message_size = max_message_size;
   if (text_as_binary && !tracker->text_as_binary)
     {

@@ -52,13 +52,15 @@ function waitForPort(port, child, output) {
 }
 
 // seed is '000' or '003': which replica to run for the reference target.
-async function startServer(seed) {
+// extraArgs: more signalbox options for this server (ignored by the
+// replicas).
+async function startServer(seed, extraArgs = []) {
   const port = await freePort();
   let child;
   if (target === 'signalbox') {
     const extra = (process.env.SIGNALBOX_ARGS || '').split(/\s+/).filter(Boolean);
     child = spawn(process.env.SIGNALBOX_BIN,
-      ['--address', '127.0.0.1', '--port', String(port), ...extra],
+      ['--address', '127.0.0.1', '--port', String(port), ...extra, ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
     child = spawn(process.execPath, [path.join(__dirname, '..', 'reference', `seed${seed}.js`)],
