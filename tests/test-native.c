@@ -462,6 +462,45 @@ test_rate_limited (Fixture       *fixture,
   g_assert_false (a->closed);
 }
 
+/* A client that goes on sending past its burst hears `rate-limited`
+ * once, not once per message, and is closed with 1008 once it has had
+ * more than a burst refused; another client is served throughout. */
+static void
+test_flooder_closed (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(TestClient) flooder = NULL;
+  g_autoptr(TestClient) other = NULL;
+  guint64 rejected_before;
+
+  /* 1 message a second after a burst of 5: the test sends its 40 far
+   * faster than the bucket refills. */
+  g_object_set (fixture->server, "rate-limit", 1.0, "rate-burst", 5, NULL);
+  flooder = test_client_connect (fixture->server);
+  other = test_client_connect (fixture->server);
+  rejected_before = signaling_server_get_messages_rejected (fixture->server);
+
+  for (guint i = 0; i < 40; i++)
+    test_client_send (flooder, "{\"type\":\"message\",\"to\":\"%s\",\"data\":%u}", other->id, i);
+  test_client_expect_error (flooder, "rate-limited");
+  test_client_wait_closed (flooder);
+
+  g_assert_cmpuint (flooder->close_code, ==, 1008);
+  g_assert_true (g_queue_is_empty (flooder->frames));  /* one error, no more */
+  /* Every message past the burst counts as rejected: the one told, the
+   * five dropped before the close, and any libsoup had read already. */
+  g_assert_cmpuint (signaling_server_get_messages_rejected (fixture->server) - rejected_before, >=, 6);
+  g_assert_null (signaling_server_lookup_client (fixture->server, flooder->id));
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(JsonObject) message = test_client_expect (other, "message");
+
+      g_assert_cmpint (json_object_get_int_member (message, "data"), ==, i);
+    }
+  test_client_assert_idle (other);
+}
+
 static void
 test_room_full (Fixture       *fixture,
                 gconstpointer  data)
@@ -1016,6 +1055,335 @@ test_silent_connection (Fixture       *fixture,
   test_client_assert_idle (talker);
 }
 
+
+/* A WebSocket client by hand, for what libsoup's client will not send:
+ * endless fragments, absurd frame headers, text that is not UTF-8. In
+ * a thread, with the server on the main loop. */
+typedef struct {
+  guint port;
+  GBytes *frames;         /* sent right after the upgrade */
+  guint64 fragments;      /* then continuation frames, up to this many bytes */
+  guint expect_texts;     /* after as many text frames, close ourselves */
+  GPtrArray *texts;       /* what the server sent */
+  gushort close_code;     /* of the server's close frame; 0 for none */
+  guint64 sent;
+  gint done;
+} Hostile;
+
+/* A client frame, masked with a zero key (so the payload goes as is),
+ * announcing @announced bytes and carrying @length of them. */
+static void
+append_client_frame (GByteArray *out,
+                     guint8      first,
+                     const void *payload,
+                     gsize       length,
+                     guint64     announced)
+{
+  static const guint8 zero_mask[4] = { 0 };
+  guint8 header[10] = { first };
+
+  if (announced < 126)
+    {
+      header[1] = 0x80 | announced;
+      g_byte_array_append (out, header, 2);
+    }
+  else if (announced <= G_MAXUINT16)
+    {
+      header[1] = 0x80 | 126;
+      header[2] = announced >> 8;
+      header[3] = announced & 0xff;
+      g_byte_array_append (out, header, 4);
+    }
+  else
+    {
+      header[1] = 0x80 | 127;
+      for (guint i = 0; i < 8; i++)
+        header[2 + i] = (announced >> (56 - 8 * i)) & 0xff;
+      g_byte_array_append (out, header, 10);
+    }
+  g_byte_array_append (out, zero_mask, 4);
+  g_byte_array_append (out, payload, length);
+}
+
+static gboolean
+hostile_read_exactly (GInputStream *input,
+                      guint8       *buffer,
+                      gsize         length)
+{
+  gsize read = 0;
+
+  return g_input_stream_read_all (input, buffer, length, &read, NULL, NULL) && read == length;
+}
+
+/* Continuation frames of 16 KiB until the cap, the server answers, or
+ * it is gone. */
+static void
+hostile_send_fragments (Hostile           *hostile,
+                        GSocketConnection *connection)
+{
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  g_autofree char *chunk = g_strnfill (16 * 1024, 'x');
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+
+  append_client_frame (frame, 0x00, chunk, 16 * 1024, 16 * 1024);
+  while (hostile->sent < hostile->fragments &&
+         !(g_socket_condition_check (socket, G_IO_IN) & G_IO_IN))
+    {
+      if (!g_output_stream_write_all (output, frame->data, frame->len, NULL, NULL, NULL))
+        return;
+      hostile->sent += 16 * 1024;
+    }
+  /* Never answered: say we are done, so that the test ends. */
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+}
+
+/* Reads one server frame: FALSE at the end (close frame or EOF). */
+static gboolean
+hostile_read_frame (Hostile      *hostile,
+                    GInputStream *input)
+{
+  guint8 header[2];
+  guint64 length;
+  g_autofree guint8 *payload = NULL;
+
+  if (!hostile_read_exactly (input, header, 2))
+    return FALSE;
+  length = header[1] & 0x7f;
+  if (length == 126)
+    {
+      guint8 ext[2];
+
+      g_assert_true (hostile_read_exactly (input, ext, 2));
+      length = (ext[0] << 8) | ext[1];
+    }
+  g_assert_cmpuint (length, <, 65536);
+
+  payload = g_malloc0 (length + 1);
+  if (!hostile_read_exactly (input, payload, length))
+    return FALSE;
+
+  switch (header[0] & 0x0f)
+    {
+    case 0x1:
+      g_ptr_array_add (hostile->texts, g_strdup ((char *) payload));
+      return TRUE;
+    case 0x8:
+      hostile->close_code = length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
+
+static gpointer
+hostile_thread (gpointer user_data)
+{
+  Hostile *hostile = user_data;
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GDataInputStream) input = NULL;
+  g_autofree char *request = NULL;
+  GOutputStream *output;
+
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", hostile->port, NULL, NULL);
+  g_assert_nonnull (connection);
+  output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+  g_buffered_input_stream_set_buffer_size (G_BUFFERED_INPUT_STREAM (input), 1);
+
+  request = g_strdup ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n");
+  g_assert_true (g_output_stream_write_all (output, request, strlen (request), NULL, NULL, NULL));
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line (input, NULL, NULL, NULL);
+
+      g_assert_nonnull (line);
+      if (*line == '\0' || g_str_equal (line, "\r"))
+        break;
+    }
+
+  /* The welcome first, so that anything readable later is an answer. */
+  g_assert_true (hostile_read_frame (hostile, G_INPUT_STREAM (input)));
+
+  /* The server may be gone before all of it is written. */
+  if (hostile->frames != NULL)
+    g_output_stream_write_all (output, g_bytes_get_data (hostile->frames, NULL),
+                               g_bytes_get_size (hostile->frames), NULL, NULL, NULL);
+  if (hostile->fragments > 0)
+    hostile_send_fragments (hostile, connection);
+
+  while (hostile_read_frame (hostile, G_INPUT_STREAM (input)))
+    if (hostile->texts->len == hostile->expect_texts)
+      {
+        g_autoptr(GByteArray) close = g_byte_array_new ();
+
+        append_client_frame (close, 0x88, "\x03\xe8", 2, 2);
+        g_output_stream_write_all (output, close->data, close->len, NULL, NULL, NULL);
+      }
+
+  g_atomic_int_set (&hostile->done, 1);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static gboolean
+on_hostile_hang (gpointer user_data)
+{
+  g_error ("Timed out after %d s: the server neither closed nor answered", TEST_TIMEOUT_SECONDS);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+hostile_run (Hostile         *hostile,
+             SignalingServer *server)
+{
+  g_autoptr(GThread) thread = NULL;
+  guint timeout = g_timeout_add_seconds (TEST_TIMEOUT_SECONDS, on_hostile_hang, NULL);
+
+  hostile->port = signaling_server_get_port (server);
+  hostile->texts = g_ptr_array_new_with_free_func (g_free);
+  thread = g_thread_new ("hostile-websocket", hostile_thread, hostile);
+  while (!g_atomic_int_get (&hostile->done))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout);
+  g_thread_join (g_steal_pointer (&thread));
+}
+
+static void
+hostile_clear (Hostile *hostile)
+{
+  g_clear_pointer (&hostile->frames, g_bytes_unref);
+  g_clear_pointer (&hostile->texts, g_ptr_array_unref);
+}
+
+static void
+assert_error_code (const char *text,
+                   const char *code)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  object = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (object, "type"), ==, "error");
+  g_assert_cmpstr (json_object_get_string_member (object, "code"), ==, code);
+}
+
+static gsize
+resident_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+}
+
+/* A message that never ends, in fragments each far below the limit:
+ * the limit holds over the whole message (libsoup 3.2 buffered it
+ * without bound, CVE-2025-32049). The peer hears why, then 1009, and
+ * the server's memory stays put. Others are not disturbed. */
+static void
+test_too_large_fragments (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(TestClient) bystander = test_client_connect (fixture->server);
+  g_autoptr(GByteArray) first = g_byte_array_new ();
+  g_autofree char *chunk = g_strnfill (16 * 1024, 'x');
+  Hostile hostile = { 0 };
+  gsize before;
+
+  /* A text frame without FIN: a message is starting. */
+  append_client_frame (first, 0x01, chunk, 16 * 1024, 16 * 1024);
+  hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&first));
+  hostile.fragments = 256 * 1024 * 1024;
+
+  before = resident_kib ();
+  hostile_run (&hostile, fixture->server);
+
+  g_assert_cmpuint (hostile.texts->len, ==, 2);  /* welcome, error */
+  assert_error_code (g_ptr_array_index (hostile.texts, 1), "too-large");
+  g_assert_cmpuint (hostile.close_code, ==, 1009);
+  g_assert_cmpuint (hostile.sent, <, hostile.fragments);
+  g_assert_cmpuint (resident_kib (), <, before + 64 * 1024);
+  test_client_assert_idle (bystander);
+
+  hostile_clear (&hostile);
+}
+
+/* Frames over the limit get `too-large` and 1009 whatever their size:
+ * libsoup drops those over its own limit without a close frame. */
+static void
+test_too_large_frames (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  static const struct {
+    gsize sent;
+    guint64 announced;
+  } cases[] = {
+    { 3 * 1024, 3 * 1024 },                 /* over twice the limit */
+    { 4096, G_GUINT64_CONSTANT (1) << 30 }, /* a header announcing 1 GiB */
+    { 0, G_MAXINT64 },                      /* a bare header, the most there is */
+  };
+  g_autofree char *payload = g_strnfill (4096, 'x');
+
+  g_object_set (fixture->server, "max-message-size", 1024, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) frame = g_byte_array_new ();
+      Hostile hostile = { 0 };
+
+      append_client_frame (frame, 0x81, payload, cases[i].sent, cases[i].announced);
+      hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+      hostile_run (&hostile, fixture->server);
+
+      g_assert_cmpuint (hostile.texts->len, ==, 2);  /* welcome, error */
+      assert_error_code (g_ptr_array_index (hostile.texts, 1), "too-large");
+      g_assert_cmpuint (hostile.close_code, ==, 1009);
+      hostile_clear (&hostile);
+    }
+}
+
+/* Text that is not UTF-8 is `bad-json`, and the connection stays, as
+ * docs/protocol.md says (libsoup alone would close with 1007). Valid
+ * text split in fragments, mid-character, still goes through. */
+static void
+test_not_utf8 (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GByteArray) frames = g_byte_array_new ();
+  static const char ping[] = "{\"type\":\"ping\",\"rid\":\"\xc3\xa9t\xc3\xa9\"}";
+  gsize split = strlen ("{\"type\":\"ping\",\"rid\":\"\xc3");
+  Hostile hostile = { 0 };
+
+  append_client_frame (frames, 0x81, "{\"type\":\"ping\",\"rid\":\"\xff\"}", 25, 25);
+  append_client_frame (frames, 0x01, "{\"type\":\"ping\",\"rid\":\"\xc3", split - 1, split - 1);
+  append_client_frame (frames, 0x80, "(", 1, 1);  /* completes \xc3 into nothing valid */
+  append_client_frame (frames, 0x01, ping, split, split);
+  append_client_frame (frames, 0x80, ping + split, strlen (ping) - split, strlen (ping) - split);
+  append_client_frame (frames, 0x82, "{\"type\":\"ping\"}", 15, 15);
+  hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&frames));
+  hostile.expect_texts = 5;  /* welcome, 2 × bad-json, pong, bad-message */
+
+  hostile_run (&hostile, fixture->server);
+
+  g_assert_cmpuint (hostile.texts->len, ==, 5);
+  assert_error_code (g_ptr_array_index (hostile.texts, 1), "bad-json");
+  assert_error_code (g_ptr_array_index (hostile.texts, 2), "bad-json");
+  g_assert_cmpstr (g_ptr_array_index (hostile.texts, 3), ==, "{\"type\":\"pong\",\"rid\":\"\xc3\xa9t\xc3\xa9\"}");
+  assert_error_code (g_ptr_array_index (hostile.texts, 4), "bad-message");
+  /* Our own close, answered: the server never closed on its own. */
+  g_assert_cmpuint (hostile.close_code, ==, 1000);
+
+  hostile_clear (&hostile);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1035,7 +1403,11 @@ main (int   argc,
   ADD ("/native/relay/two-peers-negotiate", test_two_peers_negotiate);
   ADD ("/native/errors/bad-input", test_bad_input);
   ADD ("/native/errors/too-large", test_too_large);
+  ADD ("/native/errors/too-large-fragments", test_too_large_fragments);
+  ADD ("/native/errors/too-large-frames", test_too_large_frames);
+  ADD ("/native/errors/not-utf8", test_not_utf8);
   ADD ("/native/errors/rate-limited", test_rate_limited);
+  ADD ("/native/errors/flooder-closed", test_flooder_closed);
   ADD ("/native/errors/room-full", test_room_full);
   ADD ("/native/errors/too-many-rooms", test_too_many_rooms);
   ADD ("/native/errors/server-full", test_server_full);

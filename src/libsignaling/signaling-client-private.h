@@ -9,6 +9,15 @@
 
 G_BEGIN_DECLS
 
+/* What the per-client rate limit makes of a message. */
+typedef enum
+{
+  SIGNALING_RATE_ACCEPT,   /* within the limit */
+  SIGNALING_RATE_REFUSE,   /* dropped, and the peer is told */
+  SIGNALING_RATE_DROP,     /* dropped silently: the peer was told already */
+  SIGNALING_RATE_ABUSIVE,  /* dropped, and the client must be closed */
+} SignalingRateVerdict;
+
 SignalingClient     *signaling_client_new             (const char          *id,
                                                        const char          *remote_address,
                                                        SignalingConnection *connection);
@@ -24,7 +33,7 @@ void                 signaling_client_count_in        (SignalingClient     *self
                                                        gsize                bytes);
 gsize                signaling_client_deliver         (SignalingClient     *self,
                                                        SignalingMessage    *message);
-gboolean             signaling_client_take_token      (SignalingClient     *self,
+SignalingRateVerdict signaling_client_check_rate      (SignalingClient     *self,
                                                        double               rate,
                                                        guint                burst);
 void                 signaling_client_notify_transport (SignalingClient    *self);

@@ -42,6 +42,9 @@ struct _SignalingClient
   /* Token bucket for the per-client message rate. */
   double tokens;
   gint64 tokens_updated_at;
+  /* Messages refused since the client last slowed down. */
+  guint refused;
+  gboolean abusive;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingClient, signaling_client, G_TYPE_OBJECT)
@@ -606,21 +609,27 @@ signaling_client_deliver (SignalingClient  *self,
 }
 
 /*
- * signaling_client_take_token:
+ * signaling_client_check_rate:
  * @rate: tokens added per second; 0 disables the limit
  * @burst: bucket size
  *
- * Returns: %TRUE if the client may send one more message now
+ * Takes a token for one more message. A client that runs out is
+ * refused; one that goes on sending, more than a burst (or a second's
+ * worth, if more) of refused messages without letting its bucket fill
+ * back to half, is abusive. The peer hears of the first refusal only:
+ * answering each message of a flood would be a flood of our own.
+ *
+ * Returns: what to do with the message
  */
-gboolean
-signaling_client_take_token (SignalingClient *self,
+SignalingRateVerdict
+signaling_client_check_rate (SignalingClient *self,
                              double           rate,
                              guint            burst)
 {
   gint64 now;
 
   if (rate <= 0)
-    return TRUE;
+    return SIGNALING_RATE_ACCEPT;
 
   now = g_get_monotonic_time ();
   if (self->tokens < 0)
@@ -630,11 +639,28 @@ signaling_client_take_token (SignalingClient *self,
                         self->tokens + rate * (now - self->tokens_updated_at) / G_USEC_PER_SEC);
   self->tokens_updated_at = now;
 
-  if (self->tokens < 1)
-    return FALSE;
+  /* It slowed down: a later overflow is a new one. */
+  if (self->refused > 0 && self->tokens >= MAX (1.0, burst / 2.0))
+    self->refused = 0;
 
-  self->tokens -= 1;
-  return TRUE;
+  if (self->tokens >= 1)
+    {
+      self->tokens -= 1;
+      return SIGNALING_RATE_ACCEPT;
+    }
+
+  if (self->abusive)
+    return SIGNALING_RATE_DROP;
+
+  self->refused++;
+  if (self->refused == 1)
+    return SIGNALING_RATE_REFUSE;
+  if (self->refused > MAX ((double) burst, rate))
+    {
+      self->abusive = TRUE;
+      return SIGNALING_RATE_ABUSIVE;
+    }
+  return SIGNALING_RATE_DROP;
 }
 
 void

@@ -524,6 +524,11 @@ on_request (SoupServer        *soup_server,
    * closes at once a second WebSocket for an upgraded session. */
   if (is_websocket_request (msg))
     {
+      if (signaling_http_has_body (msg))
+        {
+          respond_error (msg, EIO_ERROR_BAD_REQUEST);
+          return;
+        }
       /* libsoup negotiates extensions after this handler, server-wide;
        * an offer it does not see is not taken up. */
       if (!self->per_message_deflate)
@@ -542,6 +547,36 @@ on_request (SoupServer        *soup_server,
     respond_error (msg, EIO_ERROR_BAD_REQUEST);
 }
 
+/* As the reference server's `ws` does past maxPayload: close 1009,
+ * which ends the session ("transport close"); the client reconnects. */
+static void
+on_message_too_large (SignalingSocketStream   *stream,
+                      guint64                  size,
+                      SoupWebsocketConnection *websocket)
+{
+  g_debug ("Closing an Engine.IO WebSocket that sent a message of %" G_GUINT64_FORMAT " bytes", size);
+  if (soup_websocket_connection_get_state (websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "Max payload size exceeded");
+}
+
+/* maxPayload holds for every message, over all its fragments. */
+static gboolean
+limit_messages (SignalingEngineioServer *self,
+                SoupWebsocketConnection *websocket)
+{
+  g_autoptr(SignalingSocketStream) stream = NULL;
+
+  if (!signaling_websocket_limit_messages (websocket, self->settings.max_payload, FALSE, &stream))
+    {
+      soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
+      return FALSE;
+    }
+  if (stream != NULL)
+    g_signal_connect_object (stream, "message-too-large", G_CALLBACK (on_message_too_large),
+                             websocket, 0);
+  return TRUE;
+}
+
 static void
 on_websocket (SoupServer              *soup_server,
               SoupServerMessage       *msg,
@@ -556,6 +591,8 @@ on_websocket (SoupServer              *soup_server,
   SignalingEngineioSocket *socket;
 
   signaling_websocket_track_backlog (websocket, msg);
+  if (!limit_messages (self, websocket))
+    return;
 
   if (g_uri_get_query (uri) != NULL)
     query = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);

@@ -33,6 +33,7 @@ struct _SignalingNativeConnection
   GObject parent_instance;
 
   SoupWebsocketConnection *websocket;
+  SignalingSocketStream *stream;  /* under the WebSocket; NULL if not ours */
   SignalingServer *server;  /* unowned: the server closes us before it goes */
   SignalingClient *client;  /* unowned: the client owns us */
 
@@ -61,6 +62,9 @@ signaling_native_connection_dispose (GObject *object)
   if (self->websocket != NULL)
     g_signal_handlers_disconnect_by_data (self->websocket, self);
   g_clear_object (&self->websocket);
+  if (self->stream != NULL)
+    g_signal_handlers_disconnect_by_data (self->stream, self);
+  g_clear_object (&self->stream);
 
   G_OBJECT_CLASS (signaling_native_connection_parent_class)->dispose (object);
 }
@@ -298,6 +302,35 @@ on_pong (SoupWebsocketConnection   *websocket,
 }
 
 static void
+refuse_too_large (SignalingNativeConnection *self,
+                  guint64                    size)
+{
+  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  g_autoptr(GError) error = NULL;
+
+  g_set_error (&error, SIGNALING_ERROR, SIGNALING_ERROR_TOO_LARGE,
+               /* %lu, not G_GSIZE_FORMAT: xgettext cannot expand macros */
+               _("Message of %lu bytes exceeds the limit of %u bytes"),
+               (unsigned long) size, limits->max_message_size);
+  send_error (self, error, NULL);
+  if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (self->websocket, CLOSE_TOO_BIG, error->message);
+}
+
+/* The socket stream stopped reading at a frame that makes its message
+ * too large, however it came: one frame or many fragments. */
+static void
+on_message_too_large (SignalingSocketStream     *stream,
+                      guint64                    size,
+                      SignalingNativeConnection *self)
+{
+  g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
+
+  if (self->client != NULL)
+    refuse_too_large (self, size);
+}
+
+static void
 on_message (SoupWebsocketConnection   *websocket,
             SoupWebsocketDataType      type,
             GBytes                    *bytes,
@@ -312,29 +345,38 @@ on_message (SoupWebsocketConnection   *websocket,
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
 
+  gboolean is_text = type == SOUP_WEBSOCKET_DATA_TEXT;
+
+  /* Text reaches us as binary (see configure_websocket()): what the
+   * peer sent is on record in the stream. */
+  if (self->stream != NULL)
+    is_text = signaling_socket_stream_pop_message_is_text (self->stream, is_text);
+
   if (self->client == NULL)
     return;
 
   note_peer_alive (self);
 
+  /* Only if the socket stream could not stop it earlier. */
   if (limits->max_message_size > 0 && size > limits->max_message_size)
     {
-      g_set_error (&error, SIGNALING_ERROR, SIGNALING_ERROR_TOO_LARGE,
-                   /* %lu, not G_GSIZE_FORMAT: xgettext cannot expand macros */
-                   _("Message of %lu bytes exceeds the limit of %u bytes"),
-                   (unsigned long) size, limits->max_message_size);
-      send_error (self, error, NULL);
-      soup_websocket_connection_close (websocket, CLOSE_TOO_BIG, error->message);
+      refuse_too_large (self, size);
       return;
     }
 
-  if (!signaling_router_admit (router, self->client, size, &error))
+  switch (signaling_router_admit (router, self->client, size, &error))
     {
+    case SIGNALING_ADMISSION_ACCEPT:
+      break;
+    case SIGNALING_ADMISSION_REFUSE:
       send_error (self, error, NULL);
+      return;
+    case SIGNALING_ADMISSION_DROP:
+    default:
       return;
     }
 
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+  if (!is_text)
     {
       g_set_error_literal (&error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                            _("Binary frames are not supported: send JSON text"));
@@ -448,10 +490,21 @@ signaling_native_connection_iface_init (SignalingConnectionInterface *iface)
   iface->get_transport = signaling_native_connection_get_transport;
 }
 
-static void
-configure_websocket (SoupWebsocketConnection *websocket,
-                     const SignalingLimits   *limits)
+/* Returns FALSE if the WebSocket cannot be held to our limits and
+ * must be closed. */
+static gboolean
+configure_websocket (SignalingNativeConnection *self,
+                     SoupWebsocketConnection   *websocket,
+                     const SignalingLimits     *limits)
 {
+  /* Text messages go through libsoup as binary ones, so that one that
+   * is not UTF-8 gets the `bad-json` error docs/protocol.md promises,
+   * and the connection stays, instead of libsoup's close (1007). */
+  if (!signaling_websocket_limit_messages (websocket, limits->max_message_size, TRUE, &self->stream))
+    return FALSE;
+  if (self->stream != NULL)
+    g_signal_connect (self->stream, "message-too-large", G_CALLBACK (on_message_too_large), self);
+
   /* libsoup drops a connection whose frame header announces more than
    * this, before reading the payload.  Leave headroom above our own
    * limit so that a merely too-large message gets a readable
@@ -463,6 +516,7 @@ configure_websocket (SoupWebsocketConnection *websocket,
     soup_websocket_connection_set_max_incoming_payload_size (websocket, 0);
 
   soup_websocket_connection_set_keepalive_interval (websocket, limits->keepalive_interval);
+  return TRUE;
 }
 
 /*
@@ -485,8 +539,12 @@ signaling_native_connection_accept (SignalingServer         *server,
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
   self->websocket = g_object_ref (websocket);
   self->server = server;
-  configure_websocket (websocket, signaling_server_get_limits (server));
   signaling_websocket_track_backlog (websocket, msg);
+  if (!configure_websocket (self, websocket, signaling_server_get_limits (server)))
+    {
+      soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
+      return;
+    }
 
   client = signaling_client_new (id, remote_address, SIGNALING_CONNECTION (self));
 

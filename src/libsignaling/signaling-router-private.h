@@ -11,6 +11,14 @@
 
 G_BEGIN_DECLS
 
+/* What a dialect does with a message, before parsing it. */
+typedef enum
+{
+  SIGNALING_ADMISSION_ACCEPT,  /* go on */
+  SIGNALING_ADMISSION_REFUSE,  /* drop it and tell the peer the error */
+  SIGNALING_ADMISSION_DROP,    /* drop it without a word (counted already) */
+} SignalingAdmission;
+
 #define SIGNALING_TYPE_ROUTER (signaling_router_get_type ())
 
 G_DECLARE_FINAL_TYPE (SignalingRouter, signaling_router, SIGNALING, ROUTER, GObject)
@@ -28,7 +36,7 @@ SignalingRoom   *signaling_router_lookup_room    (SignalingRouter  *self,
                                                   const char       *name);
 GHashTable      *signaling_router_get_clients    (SignalingRouter  *self);
 GHashTable      *signaling_router_get_rooms      (SignalingRouter  *self);
-gboolean         signaling_router_admit          (SignalingRouter  *self,
+SignalingAdmission signaling_router_admit        (SignalingRouter  *self,
                                                   SignalingClient  *client,
                                                   gsize             size,
                                                   GError          **error);

@@ -222,7 +222,18 @@ signaling_router_remove_client (SignalingRouter *self,
   signaling_client_detach (client);
 }
 
-gboolean
+/*
+ * signaling_router_admit:
+ *
+ * Counts a message in and applies the rate limit, before the message
+ * costs any parsing. A client that floods past its burst is told once,
+ * then its messages are dropped unanswered, and if it keeps on it is
+ * closed (1008 on a WebSocket; Socket.IO clients are disconnected).
+ *
+ * Returns: what the dialect does with the message; @error is set for
+ *   %SIGNALING_ADMISSION_REFUSE only
+ */
+SignalingAdmission
 signaling_router_admit (SignalingRouter  *self,
                         SignalingClient  *client,
                         gsize             size,
@@ -233,15 +244,31 @@ signaling_router_admit (SignalingRouter  *self,
   signaling_client_count_in (client, size);
   signaling_server_note_activity (self->server);
 
-  if (!signaling_client_take_token (client, limits->rate_limit, limits->rate_burst))
+  switch (signaling_client_check_rate (client, limits->rate_limit, limits->rate_burst))
     {
+    case SIGNALING_RATE_ACCEPT:
+      return SIGNALING_ADMISSION_ACCEPT;
+
+    case SIGNALING_RATE_REFUSE:
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_RATE_LIMITED,
                    _("Too many messages: the limit is %g per second"),
                    limits->rate_limit);
-      return FALSE;
-    }
+      return SIGNALING_ADMISSION_REFUSE;
 
-  return TRUE;
+    case SIGNALING_RATE_ABUSIVE:
+      g_message ("Closing client %s from %s: it went on sending past the rate limit (%g/s, burst %u)",
+                 signaling_client_get_id (client), signaling_client_get_remote_address (client),
+                 limits->rate_limit, limits->rate_burst);
+      signaling_server_count_rejected (self->server);
+      signaling_client_disconnect (client, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                   "rate limit exceeded");
+      return SIGNALING_ADMISSION_DROP;
+
+    case SIGNALING_RATE_DROP:
+    default:
+      signaling_server_count_rejected (self->server);
+      return SIGNALING_ADMISSION_DROP;
+    }
 }
 
 SignalingRoom *

@@ -407,7 +407,11 @@ signaling_server_class_init (SignalingServerClass *klass)
    * SignalingServer:rate-limit:
    *
    * Sustained messages per second one client may send; 0 for no limit.
-   * Messages beyond it get a `rate-limited` error and are dropped.
+   * Messages beyond it are dropped; the first of them gets a
+   * `rate-limited` error, the others none. A client that has more than
+   * #SignalingServer:rate-burst (or a second's worth, if more) of its
+   * messages dropped without slowing down is closed with 1008 (native)
+   * or disconnected (Socket.IO).
    */
   properties[PROP_RATE_LIMIT] =
     g_param_spec_double ("rate-limit", NULL, NULL, 0, G_MAXDOUBLE, DEFAULT_RATE_LIMIT,
@@ -744,6 +748,8 @@ on_native_handshake (SoupServer        *soup_server,
       g_debug ("Refusing WebSocket from origin %s", origin);
       soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
     }
+  else if (signaling_http_has_body (msg))
+    soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
 }
 
 /* The files socket.io's serveClient answers for. */

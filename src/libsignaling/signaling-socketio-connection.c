@@ -406,12 +406,18 @@ on_event (SignalingSocketioSocket     *socket,
   if (self->client == NULL)
     return TRUE;
 
-  if (!signaling_router_admit (signaling_server_get_router (self->server), self->client,
-                               strlen (name), &error))
+  switch (signaling_router_admit (signaling_server_get_router (self->server), self->client,
+                                  strlen (name), &error))
     {
+    case SIGNALING_ADMISSION_ACCEPT:
+      break;
+    case SIGNALING_ADMISSION_REFUSE:
       signaling_server_count_rejected (self->server);
       if (self->vocabulary != SIGNALING_VOCABULARY_SEED003)
         emit_error (self, error->message);
+      return TRUE;
+    case SIGNALING_ADMISSION_DROP:
+    default:
       return TRUE;
     }
 

@@ -9,6 +9,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-json-private.h"
+#include "signaling-socket-stream-private.h"
 
 G_BEGIN_DECLS
 
@@ -26,5 +27,11 @@ gboolean signaling_websocket_send    (SoupWebsocketConnection *websocket,
                                       gconstpointer            data,
                                       gsize                    length,
                                       gsize                    limit);
+
+gboolean signaling_websocket_limit_messages (SoupWebsocketConnection  *websocket,
+                                             guint64                   max_message_size,
+                                             gboolean                  text_as_binary,
+                                             SignalingSocketStream   **out_stream);
+gboolean signaling_http_has_body     (SoupServerMessage       *msg);
 
 G_END_DECLS

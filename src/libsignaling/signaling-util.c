@@ -226,21 +226,29 @@ send_backlog_quark (void)
 /* The socket under a server-side WebSocket. libsoup only knows it for
  * connections it accepted itself; for streams handed to it, it is the
  * one under the stream libsoup wraps ("base-iostream"). */
+static GIOStream *
+websocket_get_base_stream (SoupWebsocketConnection *websocket)
+{
+  GIOStream *stream = soup_websocket_connection_get_io_stream (websocket);
+  GIOStream *base = NULL;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream") == NULL)
+    return g_object_ref (stream);
+
+  g_object_get (stream, "base-iostream", &base, NULL);
+  return base;
+}
+
 static GSocket *
 websocket_get_socket (SoupWebsocketConnection *websocket,
                       SoupServerMessage       *msg)
 {
-  GIOStream *stream = soup_websocket_connection_get_io_stream (websocket);
   g_autoptr(GIOStream) base = NULL;
 
   if (soup_server_message_get_socket (msg) != NULL)
     return soup_server_message_get_socket (msg);
 
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream") != NULL)
-    g_object_get (stream, "base-iostream", &base, NULL);
-  else
-    base = g_object_ref (stream);
-
+  base = websocket_get_base_stream (websocket);
   if (SIGNALING_IS_SOCKET_STREAM (base))
     return signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (base));
   return G_IS_SOCKET_CONNECTION (base) ? g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)) : NULL;
@@ -316,4 +324,86 @@ signaling_websocket_send (SoupWebsocketConnection *websocket,
   else
     soup_websocket_connection_send_text (websocket, data);
   return TRUE;
+}
+
+/*
+ * signaling_websocket_limit_messages:
+ * @websocket: a WebSocket just accepted by the server
+ * @max_message_size: most bytes a message may have, over all its
+ *   fragments; 0 for no limit
+ * @text_as_binary: see signaling_socket_stream_limit_messages()
+ * @out_stream: (out) (transfer full) (nullable): the stream to watch
+ *   for #SignalingSocketStream::message-too-large, or %NULL if the
+ *   WebSocket does not run on one (libsoup's own checks apply then)
+ *
+ * Holds @websocket's messages to @max_message_size, with a readable
+ * refusal. This works around libsoup, which cannot do either:
+ *
+ * - before 3.7.1, it checks max-incoming-payload-size per frame only,
+ *   so a message sent in fragments grows without bound
+ *   (CVE-2025-32049; 3.7.1 added max-total-message-size);
+ * - in every release so far (3.7.x), a frame or message over its
+ *   limits is closed "with prejudice": no close frame, the peer only
+ *   sees the connection drop.
+ *
+ * So the socket stream follows the frame headers before libsoup reads
+ * them and stops at the first frame that makes its message too large;
+ * the connection then sends its error and a 1009 close itself. When
+ * libsoup closes such frames cleanly, this and the frame tracker in
+ * signaling-socket-stream.c can go.
+ *
+ * Returns: %FALSE if the stream's bytes cannot be followed (the
+ *   request was no plain GET) and @websocket must be closed
+ */
+gboolean
+signaling_websocket_limit_messages (SoupWebsocketConnection  *websocket,
+                                    guint64                   max_message_size,
+                                    gboolean                  text_as_binary,
+                                    SignalingSocketStream   **out_stream)
+{
+  g_autoptr(GIOStream) base = websocket_get_base_stream (websocket);
+
+  *out_stream = NULL;
+
+#if SOUP_CHECK_VERSION (3, 7, 1)
+  /* A second line of defence where libsoup has one. */
+  soup_websocket_connection_set_max_total_message_size (websocket, max_message_size);
+#endif
+
+  if (!SIGNALING_IS_SOCKET_STREAM (base))
+    return TRUE;
+
+  if (!signaling_socket_stream_limit_messages (SIGNALING_SOCKET_STREAM (base),
+                                               max_message_size, text_as_binary))
+    return FALSE;
+
+  *out_stream = SIGNALING_SOCKET_STREAM (g_steal_pointer (&base));
+  return TRUE;
+}
+
+/*
+ * signaling_http_has_body:
+ *
+ * Whether the request announces a body. A WebSocket upgrade must not:
+ * its frames would follow the body, where the frame tracker (see
+ * signaling_websocket_limit_messages()) does not look for them.
+ */
+gboolean
+signaling_http_has_body (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  switch (soup_message_headers_get_encoding (headers))
+    {
+    case SOUP_ENCODING_NONE:
+      return FALSE;
+    case SOUP_ENCODING_CONTENT_LENGTH:
+      return soup_message_headers_get_content_length (headers) > 0;
+    case SOUP_ENCODING_UNRECOGNIZED:
+    case SOUP_ENCODING_EOF:
+    case SOUP_ENCODING_CHUNKED:
+    case SOUP_ENCODING_BYTERANGES:
+    default:
+      return TRUE;
+    }
 }

@@ -8,7 +8,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const { io } = require('socket.io-client');
-const { target, TRANSPORTS, startServer, connect, next } = require('./lib/harness');
+const { target, TRANSPORTS, startServer, connect, once, next } = require('./lib/harness');
 
 // A seed 003 round trip through a room one has joined proves the join
 // has landed (the seed acknowledges nothing).
@@ -290,6 +290,46 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     assert.deepEqual([health.clients, health.rooms], [0, 0]);
   });
 
+  // maxPayload holds for a whole message, however it is fragmented
+  // (libsoup 3.2 buffered fragments without bound, CVE-2025-32049), and
+  // every oversize message gets a close frame with 1009, as `ws` sends
+  // in the reference server, not a dropped connection.
+  const residentKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(
+    require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  const openWebSocket = async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    await new Promise((resolve) => ws.once('message', resolve));
+    return ws;
+  };
+  const closeCode = (ws) => new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+
+  it('closes a WebSocket message over maxPayload in endless fragments with 1009', async () => {
+    const ws = await openWebSocket();
+    const closed = closeCode(ws);
+    const before = residentKiB(server.pid);
+    const chunk = '4' + 'x'.repeat(64 * 1024);
+    let sent = 0;
+    while (ws.readyState === WebSocket.OPEN && sent < 512 * 1024 * 1024) {
+      const error = await new Promise((resolve) => ws.send(chunk, { fin: false }, resolve));
+      if (error) break;
+      sent += chunk.length;
+      await new Promise(setImmediate);  // lets the server's close frame in
+    }
+    assert.equal(await closed, 1009);
+    assert.ok(sent < 512 * 1024 * 1024, 'the server closed before the end');
+    assert.ok(residentKiB(server.pid) < before + 64 * 1024, 'the server did not buffer the message');
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  it('closes a WebSocket whose frame header announces 1 GiB with 1009', async () => {
+    const ws = await openWebSocket();
+    const closed = closeCode(ws);
+    // FIN + text, masked, 64-bit length 2^30, zero mask key.
+    const header = Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0]);
+    ws._socket.write(Buffer.concat([header, Buffer.alloc(4096, 0x78)]));
+    assert.equal(await closed, 1009);
+  });
+
   it('refuses Engine.IO v3 and unknown transports with HTTP 400', async () => {
     for (const query of ['EIO=3&transport=polling', 'EIO=4&transport=carrier-pigeon', 'transport=polling']) {
       const response = await fetch(`${server.url}/socket.io/?${query}`);
@@ -301,4 +341,50 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     const v3 = await (await fetch(`${server.url}/socket.io/?EIO=3&transport=polling`)).json();
     assert.deepEqual(v3, { code: 5, message: 'Unsupported protocol version' });
   });
+});
+
+// A flooder hears `error` once, not once per event, and is
+// disconnected once it has had more than a burst refused; another
+// client is served throughout. (How cleanly the client learns of it
+// differs by transport: "io server disconnect" over a WebSocket, an
+// error over polling, where the session is gone before the next GET.)
+describe('a Socket.IO flooder', { skip }, () => {
+  let server;
+  before(async () => { server = await startServer('000', ['--rate-limit', '1', '--rate-burst', '5']); });
+  after(async () => { await server.stop(); });
+
+  for (const transport of TRANSPORTS) {
+    it(`is disconnected over ${transport.name}, and others are not`, async () => {
+      const other = await connect(server, transport);
+      const [otherId] = await next(other, 'your_id');
+      const flooder = await connect(server, transport);
+      await next(flooder, 'your_id');
+      const disconnected = once(flooder, 'disconnect');
+      for (let i = 0; i < 40; i++) {
+        flooder.emit('offer_sdp', JSON.stringify({ targetClientId: otherId, sdp: `flood ${i}` }));
+      }
+      const [reason] = [].concat(await disconnected);
+      if (transport.name === 'websocket') assert.equal(reason, 'io server disconnect');
+      // Only the other client is left (the previous case's may still
+      // be leaving).
+      const deadline = Date.now() + 5000;
+      let health;
+      do {
+        health = await (await fetch(`${server.url}/healthz`)).json();
+        if (health.clients === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } while (Date.now() < deadline);
+      assert.equal(health.clients, 1, 'the flooder is gone');
+      const errors = flooder.received.filter((r) => r.event === 'error');
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.match(errors[0].args[0].message, /Too many messages/);
+      const relayed = other.received.filter((r) => r.event === 'offer_sdp');
+      assert.equal(relayed.length, 5);
+      other.received.length = 0;
+      // The other client's round trip works, past its own burst too.
+      other.emit('offer_sdp', JSON.stringify({ targetClientId: otherId, sdp: 'still here' }));
+      assert.deepEqual(await next(other, 'offer_sdp'), [{ from: otherId, sdp: 'still here' }]);
+      other.close();
+    });
+  }
 });

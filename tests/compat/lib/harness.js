@@ -52,7 +52,9 @@ function waitForPort(port, child, output) {
 }
 
 // seed is '000' or '003': which replica to run for the reference target.
-async function startServer(seed) {
+// extraArgs: more signalbox options for this server (ignored by the
+// replicas).
+async function startServer(seed, extraArgs = []) {
   const port = await freePort();
   let child;
   if (target === 'signalbox') {
@@ -60,7 +62,7 @@ async function startServer(seed) {
     // A GLib critical or warning anywhere in a test aborts the daemon, and
     // stop() below fails the suite on it.
     child = spawn(process.env.SIGNALBOX_BIN,
-      ['--address', '127.0.0.1', '--port', String(port), ...extra],
+      ['--address', '127.0.0.1', '--port', String(port), ...extra, ...extraArgs],
       { env: { ...process.env, G_DEBUG: 'fatal-criticals' }, stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
     child = spawn(process.execPath, [path.join(__dirname, '..', 'reference', `seed${seed}.js`)],
