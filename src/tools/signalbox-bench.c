@@ -1399,7 +1399,10 @@ report (Bench *b)
     }
 
   printf ("%-24s %s, %s, %s:%d\n", "workload", mode_name (b->mode), proto_name (b->proto), b->host, b->port);
-  printf ("%-24s %u of %d\n", "peers connected", b->n_ready, b->peers);
+  if (b->mode == MODE_CHURN)
+    printf ("%-24s %d\n", "connections at once", b->peers);
+  else
+    printf ("%-24s %u of %d\n", "peers connected", b->n_ready, b->peers);
   if (b->mode == MODE_PAIRS || b->mode == MODE_FANOUT)
     {
       printf ("%-24s %d in flight per sender, %d B payload\n", "window", b->window, b->size);
