@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1696,6 +1697,9 @@ parse_options (Bench   *b,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
+  /* set after parsing: GOption would overwrite a default without freeing it */
+  if (b->host == NULL)
+    b->host = g_strdup ("127.0.0.1");
 
   if (mode == NULL || g_str_equal (mode, "pairs"))
     b->mode = MODE_PAIRS;
@@ -1759,16 +1763,19 @@ main (int   argc,
       char *argv[])
 {
   Bench bench = {
-    .host = g_strdup ("127.0.0.1"), .port = 3000, .peers = 200, .window = 8, .size = 200,
+    .port = 3000, .peers = 200, .window = 8, .size = 200,
     .warmup = 2, .duration = 10, .concurrency = 200, .epfd = -1,
   };
   Bench *b = &bench;
   g_autoptr(GError) error = NULL;
   struct sigaction sa = { .sa_handler = on_signal };
 
+  setlocale (LC_ALL, "");
   if (!parse_options (b, &argc, &argv, &error))
     {
       g_printerr ("signalbox-bench: %s\n", error->message);
+      g_free (b->host);
+      g_free (b->source_spec);
       return 2;
     }
   raise_nofile ();
