@@ -156,7 +156,7 @@ assert_report_shape (JsonObject *report,
   static const char * const latency[] = { "count", "mean", "p50", "p90", "p99", "max", NULL };
   static const char * const fair[] = { "receivers", "jain", "slowest", "median", "slowest_over_median", NULL };
   static const char * const server[] = { "pid", "rss_kb_before", "rss_kb_start", "rss_kb_end", "rss_kb_peak",
-                                         "rss_bytes_per_peer", "cpu_s", "cpu_us_per_op", NULL };
+                                         "rss_bytes_per_peer", "cpu_s", "cpu_us_per_op", "gone", NULL };
   static const char * const client[] = { "cpu_s", "cpu_us_per_op", NULL };
   JsonObject *errors;
 

@@ -154,6 +154,7 @@ typedef struct {
   guint n_started;        /* peers ever started (setup) */
   int fan_receivers;
   gboolean armed;
+  gboolean server_gone;
   guint n_held;
 
   /* results */
@@ -1340,7 +1341,7 @@ report (Bench *b)
   double secs = (double) (b->measure_end - b->measure_start) / 1e9;
   double count = b->mode == MODE_CHURN ? (double) b->handshakes
                  : b->mode == MODE_IDLE ? 0 : (double) b->delivered;
-  double srv_cpu = b->srv_cpu_end - b->srv_cpu_start;
+  double srv_cpu = b->server_gone ? 0 : b->srv_cpu_end - b->srv_cpu_start;
   double cli_cpu = b->cli_cpu_end - b->cli_cpu_start;
   double srv_us = count > 0 ? srv_cpu * 1e6 / count : 0;
   double cli_us = count > 0 ? cli_cpu * 1e6 / count : 0;
@@ -1388,12 +1389,12 @@ report (Bench *b)
           g_string_append_printf (s, ":%" G_GSIZE_FORMAT, GPOINTER_TO_SIZE (value));
         }
       g_string_append (s, "},");
-      g_string_append_printf (s, "\"server\":{\"pid\":%d,\"rss_kb_before\":%" G_GUINT64_FORMAT
+      g_string_append_printf (s, "\"server\":{\"pid\":%d,\"gone\":%s,\"rss_kb_before\":%" G_GUINT64_FORMAT
                               ",\"rss_kb_start\":%" G_GUINT64_FORMAT ",\"rss_kb_end\":%" G_GUINT64_FORMAT
                               ",\"rss_kb_peak\":%" G_GUINT64_FORMAT ",\"rss_bytes_per_peer\":%.0f"
                               ",\"cpu_s\":%.3f,\"cpu_us_per_op\":%.3f},",
-                              b->server_pid, b->rss_base_kb, b->rss_start_kb, b->rss_end_kb,
-                              b->rss_peak_kb, per_peer, srv_cpu, srv_us);
+                              b->server_pid, b->server_gone ? "true" : "false", b->rss_base_kb, b->rss_start_kb,
+                              b->rss_end_kb, b->rss_peak_kb, per_peer, srv_cpu, srv_us);
       g_string_append_printf (s, "\"client\":{\"cpu_s\":%.3f,\"cpu_us_per_op\":%.3f}}", cli_cpu, cli_us);
       puts (s->str);
       return;
@@ -1531,10 +1532,16 @@ enter_phase (Bench *b,
     }
   if (phase == PHASE_DONE)
     {
+      g_autofree char *proc = g_strdup_printf ("/proc/%d/stat", b->server_pid);
+
       b->measure_end = b->now;
       b->rss_end_kb = proc_rss_kb (b->server_pid);
       b->srv_cpu_end = proc_cpu_s (b->server_pid);
       b->cli_cpu_end = self_cpu_s ();
+      /* a crash shows up as refused connections; say what it was */
+      b->server_gone = b->server_pid > 0 && !g_file_test (proc, G_FILE_TEST_EXISTS);
+      if (b->server_gone)
+        count_error (b, "server process gone");
     }
 }
 
