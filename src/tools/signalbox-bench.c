@@ -317,6 +317,21 @@ proc_cpu_s (int pid)
          / (double) sysconf (_SC_CLK_TCK);
 }
 
+/* A crashed server stays a zombie until its parent reaps it: that is
+ * gone too. */
+static gboolean
+proc_alive (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  const char *rest;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  rest = strrchr (text, ')');
+  return rest != NULL && rest[1] == ' ' && rest[2] != 'Z' && rest[2] != 'X';
+}
+
 static double
 self_cpu_s (void)
 {
@@ -1594,14 +1609,12 @@ enter_phase (Bench *b,
     }
   if (phase == PHASE_DONE)
     {
-      g_autofree char *proc = g_strdup_printf ("/proc/%d/stat", b->server_pid);
-
       b->measure_end = b->now;
       b->rss_end_kb = proc_rss_kb (b->server_pid);
       b->srv_cpu_end = proc_cpu_s (b->server_pid);
       b->cli_cpu_end = self_cpu_s ();
       /* a crash shows up as refused connections; say what it was */
-      b->server_gone = b->server_pid > 0 && !g_file_test (proc, G_FILE_TEST_EXISTS);
+      b->server_gone = b->server_pid > 0 && !proc_alive (b->server_pid);
       if (silently_lost (b) > 0)
         count_errors (b, "lost without error", silently_lost (b));
       if (b->server_gone)
