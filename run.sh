@@ -38,6 +38,8 @@ TEST_PACKAGES=(
   libnss-wrapper
   # real WebRTC peers for tests/compat/webrtc.test.js
   chromium
+  # bench/compare's latency plot (its smoke run is a test)
+  gnuplot-nox
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
