@@ -291,16 +291,10 @@ main (int   argc,
   g_test_add ("/bench/pairs/socket.io", Fixture, NULL, fixture_setup, test_pairs_socketio, fixture_teardown);
   g_test_add ("/bench/pairs/seed003", Fixture, NULL, fixture_setup, test_pairs_seed003, fixture_teardown);
   g_test_add ("/bench/fanout/native", Fixture, NULL, fixture_setup, test_fanout_native, fixture_teardown);
-  /* Off by default for now: a second of connect/close churn makes the
-   * daemon free its SignalingPoller while still using it (refcount under
-   * zero; the next accept fails in g_rc_box_acquire), in about one run of
-   * twenty. Set SIGNALBOX_TEST_CHURN=1 to run them; turn them on for good
-   * once that is fixed. */
-  if (g_getenv ("SIGNALBOX_TEST_CHURN") != NULL)
-    {
-      g_test_add ("/bench/churn/native", Fixture, "native", fixture_setup, test_churn, fixture_teardown);
-      g_test_add ("/bench/churn/socket.io", Fixture, "socket.io", fixture_setup, test_churn, fixture_teardown);
-    }
+  /* Connect/close churn once corrupted the poller's reference count
+   * (streams closed in GIO's worker thread): it must run clean. */
+  g_test_add ("/bench/churn/native", Fixture, "native", fixture_setup, test_churn, fixture_teardown);
+  g_test_add ("/bench/churn/socket.io", Fixture, "socket.io", fixture_setup, test_churn, fixture_teardown);
   g_test_add ("/bench/idle/socket.io", Fixture, NULL, fixture_setup, test_idle_socketio, fixture_teardown);
 
   return g_test_run ();

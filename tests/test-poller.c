@@ -192,6 +192,55 @@ test_close (Fixture       *fixture,
   run_until_fired (&fired);
 }
 
+static void
+on_closed (GObject      *stream,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_io_stream_close_finish (G_IO_STREAM (stream), result, &error));
+  g_assert_no_error (error);
+  (*(guint *) data)++;
+}
+
+static void
+on_half_closed (GObject      *stream,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (G_IS_INPUT_STREAM (stream))
+    g_assert_true (g_input_stream_close_finish (G_INPUT_STREAM (stream), result, &error));
+  else
+    g_assert_true (g_output_stream_close_finish (G_OUTPUT_STREAM (stream), result, &error));
+  g_assert_no_error (error);
+  (*(guint *) data)++;
+}
+
+/* libsoup closes a WebSocket's stream with g_io_stream_close_async(),
+ * whose default runs in a worker thread; the stream, its halves and the
+ * poller belong to the main context (non-atomic counts, the epoll set),
+ * so the close happens at once, in the calling thread. Before, connect/
+ * close churn corrupted the poller's reference count. */
+static void
+test_close_async (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  GInputStream *input = g_io_stream_get_input_stream (fixture->stream);
+  GOutputStream *output = g_io_stream_get_output_stream (fixture->stream);
+  guint closed = 0;
+
+  g_input_stream_close_async (input, G_PRIORITY_DEFAULT, NULL, on_half_closed, &closed);
+  g_output_stream_close_async (output, G_PRIORITY_DEFAULT, NULL, on_half_closed, &closed);
+  g_io_stream_close_async (fixture->stream, G_PRIORITY_DEFAULT, NULL, on_closed, &closed);
+  g_assert_true (g_socket_is_closed (fixture->ours));
+
+  while (closed < 3)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -203,6 +252,7 @@ main (int   argc,
   ADD ("/poller/hang-up", test_hang_up);
   ADD ("/poller/output", test_output);
   ADD ("/poller/close", test_close);
+  ADD ("/poller/close-async", test_close_async);
 #undef ADD
 
   return g_test_run ();

@@ -345,6 +345,45 @@ shared_read_nonblocking (Shared   *shared,
 /* The input half */
 
 #define SIGNALING_TYPE_SOCKET_INPUT (signaling_socket_input_get_type ())
+/* Closing, asynchronously, in the calling thread.
+ *
+ * GIO's default close_async() for GIOStream, GInputStream and
+ * GOutputStream runs the close in a worker thread, and libsoup closes a
+ * WebSocket's stream that way. Everything here belongs to the main
+ * context: the non-atomic reference counts of Shared and of the poller,
+ * the watch's list of sources, the epoll set. A close, or a last unref,
+ * in a worker thread raced the main loop: connect/close churn corrupted
+ * the poller's count within seconds ("g_rc_box_acquire: assertion
+ * 'real_box->magic == G_BOX_MAGIC' failed", and at shutdown
+ * "g_ref_count_dec: assertion 'rrc < 0' failed"). Closing a socket never
+ * blocks, so it is done at once, as GSocketConnection does. */
+typedef gboolean (*CloseFunc) (gpointer stream, GCancellable *cancellable, GError **error);
+
+static void
+close_now_async (gpointer             stream,
+                 CloseFunc            close_fn,
+                 gpointer             source_tag,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+
+  g_task_set_source_tag (task, source_tag);
+  if (close_fn == NULL || close_fn (stream, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static gboolean
+close_now_finish (GAsyncResult  *result,
+                  GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 G_DECLARE_FINAL_TYPE (SignalingSocketInput, signaling_socket_input, SIGNALING, SOCKET_INPUT, GInputStream)
 
 struct _SignalingSocketInput
@@ -379,10 +418,33 @@ signaling_socket_input_finalize (GObject *object)
 }
 
 static void
+signaling_socket_input_close_async (GInputStream        *stream,
+                                    int                  io_priority,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  close_now_async (stream, NULL, signaling_socket_input_close_async,
+                   cancellable, callback, user_data);
+}
+
+static gboolean
+signaling_socket_input_close_finish (GInputStream  *stream,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  return close_now_finish (result, error);
+}
+
+static void
 signaling_socket_input_class_init (SignalingSocketInputClass *klass)
 {
+  GInputStreamClass *stream_class = G_INPUT_STREAM_CLASS (klass);
+
   G_OBJECT_CLASS (klass)->finalize = signaling_socket_input_finalize;
-  G_INPUT_STREAM_CLASS (klass)->read_fn = signaling_socket_input_read;
+  stream_class->read_fn = signaling_socket_input_read;
+  stream_class->close_async = signaling_socket_input_close_async;
+  stream_class->close_finish = signaling_socket_input_close_finish;
 }
 
 static void
@@ -466,10 +528,33 @@ signaling_socket_output_finalize (GObject *object)
 }
 
 static void
+signaling_socket_output_close_async (GOutputStream       *stream,
+                                     int                  io_priority,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  close_now_async (stream, NULL, signaling_socket_output_close_async,
+                   cancellable, callback, user_data);
+}
+
+static gboolean
+signaling_socket_output_close_finish (GOutputStream  *stream,
+                                      GAsyncResult   *result,
+                                      GError        **error)
+{
+  return close_now_finish (result, error);
+}
+
+static void
 signaling_socket_output_class_init (SignalingSocketOutputClass *klass)
 {
+  GOutputStreamClass *stream_class = G_OUTPUT_STREAM_CLASS (klass);
+
   G_OBJECT_CLASS (klass)->finalize = signaling_socket_output_finalize;
-  G_OUTPUT_STREAM_CLASS (klass)->write_fn = signaling_socket_output_write;
+  stream_class->write_fn = signaling_socket_output_write;
+  stream_class->close_async = signaling_socket_output_close_async;
+  stream_class->close_finish = signaling_socket_output_close_finish;
 }
 
 static void
@@ -614,6 +699,25 @@ signaling_socket_stream_close (GIOStream     *stream,
 }
 
 static void
+signaling_socket_stream_close_async (GIOStream           *stream,
+                                     int                  io_priority,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  close_now_async (stream, (CloseFunc) signaling_socket_stream_close,
+                   signaling_socket_stream_close_async, cancellable, callback, user_data);
+}
+
+static gboolean
+signaling_socket_stream_close_finish (GIOStream     *stream,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  return close_now_finish (result, error);
+}
+
+static void
 signaling_socket_stream_finalize (GObject *object)
 {
   SignalingSocketStream *self = SIGNALING_SOCKET_STREAM (object);
@@ -635,6 +739,8 @@ signaling_socket_stream_class_init (SignalingSocketStreamClass *klass)
   stream_class->get_input_stream = signaling_socket_stream_get_input_stream;
   stream_class->get_output_stream = signaling_socket_stream_get_output_stream;
   stream_class->close_fn = signaling_socket_stream_close;
+  stream_class->close_async = signaling_socket_stream_close_async;
+  stream_class->close_finish = signaling_socket_stream_close_finish;
 
   /*
    * SignalingSocketStream::message-too-large:
