@@ -375,6 +375,59 @@ test_non_string_sdp (void)
   assert_alive (sio);
 }
 
+/* Issue 12, item 13: a full server turned Socket.IO clients away with
+ * a session that ended at its CONNECT (or a bare 400 on the next
+ * request). A polling handshake now gets 503 with an Engine.IO error
+ * body, and a CONNECT that gets past the handshake a CONNECT_ERROR. */
+static void
+test_server_full (void)
+{
+  g_autoptr(SignalingServer) server = test_server_new ();
+  g_autoptr(Poller) early = g_new0 (Poller, 1);
+  g_autoptr(TestClient) native = NULL;
+  g_autoptr(JsonNode) error = NULL;
+  g_autofree char *open = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *refusal = NULL;
+  g_autofree char *close = NULL;
+  JsonObject *object;
+
+  g_object_set (server, "max-clients", 1, NULL);
+
+  /* A session that shook hands while there was room... */
+  early->session = soup_session_new ();
+  early->packets = g_queue_new ();
+  early->base = test_server_get_url (server, "http", "/socket.io/?EIO=4&transport=polling");
+  g_assert_cmpuint (request (early, "GET", early->base, NULL, 0, &open), ==, 200);
+  {
+    g_autoptr(JsonNode) handshake = json_from_string (open + 1, NULL);
+
+    early->url = g_strdup_printf ("%s&sid=%s", early->base,
+                                  json_object_get_string_member (json_node_get_object (handshake), "sid"));
+  }
+
+  /* ...then the server fills up. */
+  native = test_client_connect (server);
+
+  g_assert_cmpuint (request (early, "GET", early->base, NULL, 0, &body), ==, 503);
+  error = json_from_string (body, NULL);
+  g_assert_nonnull (error);
+  object = json_node_get_object (error);
+  g_assert_cmpint (json_object_get_int_member (object, "code"), ==, 4);
+  g_assert_nonnull (strstr (json_object_get_string_member (object, "message"), "limit"));
+
+  /* The early session's CONNECT is refused in Socket.IO's words, and
+   * the session ends with a close packet. */
+  post (early, "40");
+  refusal = expect_packet (early, "44{\"message\":");
+  g_assert_nonnull (strstr (refusal, "limit"));
+  close = next_packet (early);
+  g_assert_cmpstr (close, ==, "1");
+
+  /* The native client was not disturbed. */
+  test_client_assert_idle (native);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -385,6 +438,7 @@ main (int   argc,
   g_test_add_func ("/socketio/connect/without-auth", test_connect_without_auth);
   g_test_add_func ("/socketio/packet/placeholder-shapes", test_placeholder_shapes);
   g_test_add_func ("/socketio/seeds/non-string-sdp", test_non_string_sdp);
+  g_test_add_func ("/socketio/server-full", test_server_full);
 
   return g_test_run ();
 }

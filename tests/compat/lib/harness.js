@@ -52,13 +52,14 @@ function waitForPort(port, child, output) {
 }
 
 // seed is '000' or '003': which replica to run for the reference target.
-async function startServer(seed) {
+// args: more daemon options (signalbox only).
+async function startServer(seed, args = []) {
   const port = await freePort();
   let child;
   if (target === 'signalbox') {
     const extra = (process.env.SIGNALBOX_ARGS || '').split(/\s+/).filter(Boolean);
     child = spawn(process.env.SIGNALBOX_BIN,
-      ['--address', '127.0.0.1', '--port', String(port), ...extra],
+      ['--address', '127.0.0.1', '--port', String(port), ...extra, ...args],
       { stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
     child = spawn(process.execPath, [path.join(__dirname, '..', 'reference', `seed${seed}.js`)],
@@ -73,6 +74,7 @@ async function startServer(seed) {
     url: `http://127.0.0.1:${port}`,
     port,
     output,
+    child,
     alive: () => child.exitCode === null,
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) { resolve(); return; }
