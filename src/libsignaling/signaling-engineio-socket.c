@@ -23,9 +23,11 @@
 
 #define UPGRADE_POLL_GRACE_MS 100
 #define CLOSE_POLL_GRACE_MS 100
-/* How long a session the server closed waits for the GET that fetches
- * its goodbye; polling clients ask again at once, so this is generous. */
-#define GOODBYE_POLL_WAIT_MS 2000
+/* How long a session the server closed waits for its goodbye to be
+ * delivered: the GET that fetches it (polling clients ask again at
+ * once, so this is generous), or the WebSocket close handshake (which
+ * a peer that reads nothing would hold up forever). */
+#define GOODBYE_WAIT_MS 2000
 
 typedef enum {
   TRANSPORT_POLLING,
@@ -72,6 +74,7 @@ struct _SignalingEngineioSocket
   gboolean goodbye_queued;
   guint goodbye_wait_source;
   guint polls_in_flight;
+  gboolean closed_emitted;  /* "finished" comes after "closed" */
   gboolean finished;
 };
 
@@ -957,7 +960,7 @@ signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
 static void
 finish_if_delivered (SignalingEngineioSocket *self)
 {
-  if (!self->closed || self->finished)
+  if (!self->closed_emitted || self->finished)
     return;
   if (self->websocket != NULL || self->goodbye_queued || self->polls_in_flight > 0)
     return;
@@ -972,6 +975,7 @@ on_lingering_websocket_closed (SoupWebsocketConnection *websocket,
 {
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
 
+  g_clear_handle_id (&self->goodbye_wait_source, g_source_remove);
   forget_websocket (self, &self->websocket);
   finish_if_delivered (self);
 }
@@ -983,6 +987,8 @@ on_goodbye_wait_over (gpointer user_data)
 
   self->goodbye_wait_source = 0;
   self->goodbye_queued = FALSE;
+  /* Dropping our reference makes libsoup cut the connection. */
+  forget_websocket (self, &self->websocket);
   finish_if_delivered (self);
   return G_SOURCE_REMOVE;
 }
@@ -1006,11 +1012,10 @@ linger (SignalingEngineioSocket *self)
       g_signal_connect (self->websocket, "closed", G_CALLBACK (on_lingering_websocket_closed), self);
       if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-      return;
     }
 
-  if (self->goodbye_queued)
-    self->goodbye_wait_source = g_timeout_add (GOODBYE_POLL_WAIT_MS, on_goodbye_wait_over, self);
+  if (self->websocket != NULL || self->goodbye_queued)
+    self->goodbye_wait_source = g_timeout_add (GOODBYE_WAIT_MS, on_goodbye_wait_over, self);
 }
 
 static void
@@ -1052,6 +1057,7 @@ close_session (SignalingEngineioSocket *self,
   close_refused (self);
 
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
+  self->closed_emitted = TRUE;
   finish_if_delivered (self);
 }
 
