@@ -248,6 +248,32 @@ test_error_codes (void)
     g_assert_cmpstr (signaling_error_to_code (codes[i].error), ==, codes[i].code);
 }
 
+/* Issue 12, item 4: the getters never hand a critical to an
+ * application's handler, whatever a dialect put in the payload. */
+static void
+test_getters_wrong_types (void)
+{
+  static const char *payloads[] = {
+    "{\"sdp\":{},\"reason\":[]}",
+    "{\"sdp\":5,\"reason\":true}",
+    "{\"sdp\":null,\"reason\":null}",
+    "{}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (payloads); i++)
+    {
+      g_autoptr(JsonNode) node = json_from_string (payloads[i], NULL);
+      g_autoptr(SignalingMessage) message =
+        signaling_message_new (SIGNALING_MESSAGE_KIND_OFFER, "b", json_node_get_object (node));
+      g_autoptr(GError) error = NULL;
+
+      g_assert_null (signaling_message_get_sdp (message));
+      g_assert_null (signaling_message_get_reason (message));
+      g_assert_false (signaling_message_validate_body (message, &error));
+      g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -262,6 +288,7 @@ main (int   argc,
   g_test_add_func ("/message/parse/nul-and-surrogates", test_nul_and_surrogates);
   g_test_add_func ("/message/serialize", test_serialize);
   g_test_add_func ("/message/error-codes", test_error_codes);
+  g_test_add_func ("/message/getters-wrong-types", test_getters_wrong_types);
 
   return g_test_run ();
 }

@@ -95,6 +95,36 @@ test_engineio_payload (void)
   g_assert_cmpstr (encoded, ==, body);
 }
 
+/* Issue 12, item 1: the decoded bytes of a binary packet belong to the
+ * packet alone. A GBytes whose only reference is ours gives its buffer
+ * back without a copy; one that was also leaked elsewhere copies it. */
+static void
+test_engineio_payload_binary_owned (void)
+{
+  static const char *bodies[] = { "bAQIDBA==", "b" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) packets = signaling_engineio_payload_decode (bodies[i], strlen (bodies[i]), &error);
+      GBytes *data;
+      gconstpointer buffer;
+      g_autofree gpointer stolen = NULL;
+      gsize size;
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (packets->len, ==, 1);
+      data = g_bytes_ref (signaling_engineio_packet_get_data (g_ptr_array_index (packets, 0)));
+      buffer = g_bytes_get_data (data, NULL);
+      g_clear_pointer (&packets, g_ptr_array_unref);
+
+      stolen = g_bytes_unref_to_data (data, &size);
+      g_assert_cmpuint (size, ==, i == 0 ? 4 : 0);
+      if (buffer != NULL)
+        g_assert_true (stolen == buffer);
+    }
+}
+
 static void
 test_engineio_payload_malformed (void)
 {
@@ -302,6 +332,50 @@ test_socketio_malformed (void)
     }
 }
 
+/* Issue 12, item 3: `_placeholder` of any type is looked at without a
+ * json-glib critical (the suite runs with fatal criticals). As in
+ * socket.io-parser, only `true` makes a placeholder. */
+static void
+test_socketio_placeholder_shapes (void)
+{
+  static const char *plain[] = {
+    "2[\"x\",{\"_placeholder\":[]}]",
+    "2[\"x\",{\"_placeholder\":{\"num\":0}}]",
+    "2[\"x\",{\"_placeholder\":null}]",
+    "2[\"x\",{\"_placeholder\":\"true\"}]",
+    "2[\"x\",{\"_placeholder\":1,\"num\":9}]",
+    "2[\"x\",[{\"_placeholder\":false}]]",
+  };
+  static const char *refused[] = {
+    "2[\"x\",{\"_placeholder\":true}]",
+    "2[\"x\",{\"_placeholder\":true,\"num\":[]}]",
+    "2[\"x\",{\"_placeholder\":true,\"num\":\"0\"}]",
+    "2[\"x\",{\"_placeholder\":true,\"num\":0}]",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (plain); i++)
+    {
+      g_autoptr(SignalingSocketioDecoder) decoder = signaling_socketio_decoder_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SignalingSocketioPacket) packet =
+        signaling_socketio_decoder_add_text (decoder, plain[i], strlen (plain[i]), &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (packet);
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(SignalingSocketioDecoder) decoder = signaling_socketio_decoder_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SignalingSocketioPacket) packet =
+        signaling_socketio_decoder_add_text (decoder, refused[i], strlen (refused[i]), &error);
+
+      g_assert_null (packet);
+      g_assert_error (error, SIGNALING_SOCKETIO_ERROR, SIGNALING_SOCKETIO_ERROR_MALFORMED);
+    }
+}
+
 static void
 test_socketio_event_names (void)
 {
@@ -345,6 +419,7 @@ main (int   argc,
   g_test_add_func ("/engineio/packet/ws-text-malformed", test_engineio_ws_text_malformed);
   g_test_add_func ("/engineio/payload/roundtrip", test_engineio_payload);
   g_test_add_func ("/engineio/payload/malformed", test_engineio_payload_malformed);
+  g_test_add_func ("/engineio/payload/binary-owned", test_engineio_payload_binary_owned);
   g_test_add_func ("/engineio/open", test_engineio_open);
   g_test_add_func ("/socketio/packet/roundtrip", test_socketio_roundtrip);
   g_test_add_func ("/socketio/packet/binary-event", test_socketio_binary);
@@ -352,6 +427,7 @@ main (int   argc,
   g_test_add_func ("/socketio/packet/decoder-errors", test_socketio_decoder_errors);
   g_test_add_func ("/socketio/packet/malformed", test_socketio_malformed);
   g_test_add_func ("/socketio/packet/event-names", test_socketio_event_names);
+  g_test_add_func ("/socketio/packet/placeholder-shapes", test_socketio_placeholder_shapes);
   g_test_add_func ("/socketio/json-like-javascript", test_json_like_javascript);
 
   return g_test_run ();

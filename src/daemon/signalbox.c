@@ -35,11 +35,36 @@ typedef struct {
   gboolean name_owned;
 } Signalbox;
 
+/* Socket.IO clients leave the router at once when the server closes
+ * them, but their goodbye (`41`, then the close packet) may still be
+ * queued on a WebSocket or waiting for the next long-poll: the
+ * Engine.IO sessions are gone only once it has been delivered. */
+static SignalingEngineioServer *
+get_engineio (Signalbox *self)
+{
+  return signaling_socketio_server_get_engine (signaling_server_get_socketio_server (self->server));
+}
+
+static guint
+count_engineio_sessions (Signalbox *self)
+{
+  return signaling_engineio_server_get_n_sockets (get_engineio (self));
+}
+
 static void
 quit_when_empty (Signalbox *self)
 {
-  if (self->stopping && signaling_server_get_client_count (self->server) == 0)
+  if (self->stopping && signaling_server_get_client_count (self->server) == 0 &&
+      count_engineio_sessions (self) == 0)
     g_main_loop_quit (self->loop);
+}
+
+static void
+on_engineio_sessions_changed (SignalingEngineioServer *engineio,
+                              GParamSpec              *pspec,
+                              Signalbox               *self)
+{
+  quit_when_empty (self);
 }
 
 static void
@@ -79,6 +104,8 @@ on_terminate (gpointer user_data)
   self->stopping = TRUE;
   signaling_server_shutdown (self->server);
   self->grace_source = g_timeout_add_seconds (SHUTDOWN_GRACE_SECONDS, on_grace_period_over, self);
+  g_signal_connect (get_engineio (self), "notify::n-sockets",
+                    G_CALLBACK (on_engineio_sessions_changed), self);
   quit_when_empty (self);
 
   return G_SOURCE_CONTINUE;
@@ -300,6 +327,7 @@ main (int   argc,
   g_main_loop_run (loop);
 
   g_clear_handle_id (&self.grace_source, g_source_remove);
+  g_signal_handlers_disconnect_by_data (get_engineio (&self), &self);
   g_clear_handle_id (&self.owner_id, g_bus_unown_name);
   g_signal_handlers_disconnect_by_data (server, &self);
   signaling_server_unexport_dbus (server);

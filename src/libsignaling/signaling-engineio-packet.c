@@ -119,6 +119,7 @@ decode_payload_item (const char  *item,
 {
   g_autofree guchar *decoded = NULL;
   g_autofree char *base64 = NULL;
+  g_autoptr(GBytes) bytes = NULL;
   gsize decoded_length;
 
   if (length == 0 || item[0] != 'b')
@@ -144,7 +145,9 @@ decode_payload_item (const char  *item,
 
   base64 = g_strndup (item + 1, length - 1);
   decoded = g_base64_decode (base64, &decoded_length);
-  return signaling_engineio_packet_new_binary (g_bytes_new_take (g_steal_pointer (&decoded), decoded_length));
+  /* The packet takes its own reference: ours goes with this scope. */
+  bytes = g_bytes_new_take (g_steal_pointer (&decoded), decoded_length);
+  return signaling_engineio_packet_new_binary (bytes);
 }
 
 GPtrArray *

@@ -48,6 +48,7 @@ enum {
   PROP_PER_MESSAGE_DEFLATE,
   PROP_ALLOWED_ORIGINS,
   PROP_MAX_PENDING_SESSIONS,
+  PROP_N_SOCKETS,
   N_PROPS
 };
 
@@ -55,6 +56,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_CONNECTION,
+  SIGNAL_REFUSE_HANDSHAKE,
   N_SIGNALS
 };
 
@@ -133,6 +135,9 @@ signaling_engineio_server_get_property (GObject    *object,
       break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
+      break;
+    case PROP_N_SOCKETS:
+      g_value_set_uint (value, g_hash_table_size (self->sockets));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -258,8 +263,34 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
   properties[PROP_MAX_PENDING_SESSIONS] =
     g_param_spec_uint ("max-pending-sessions", NULL, NULL, 0, G_MAXUINT, 1024,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+   * SignalingEngineioServer:n-sockets:
+   *
+   * How many sessions are open, or closed by the server and still
+   * delivering their close packet; see
+   * [method@Signaling.EngineioServer.get_n_sockets].
+   */
+  properties[PROP_N_SOCKETS] =
+    g_param_spec_uint ("n-sockets", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SignalingEngineioServer::refuse-handshake:
+   * @self: the server
+   *
+   * Emitted before a polling handshake opens a session. A handler that
+   * returns a reason turns the client away with HTTP 503 and that
+   * reason in the Engine.IO error body, before any session exists.
+   * WebSocket handshakes are not asked: the Socket.IO layer refuses
+   * their CONNECT instead, in words socket.io-client shows.
+   *
+   * Returns: (transfer full) (nullable): why the handshake is refused,
+   *   or %NULL to let it through
+   */
+  signals[SIGNAL_REFUSE_HANDSHAKE] =
+    g_signal_new ("refuse-handshake", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_STRING, 0);
 
   /**
    * SignalingEngineioServer::connection:
@@ -305,6 +336,31 @@ respond_error (SoupServerMessage *msg,
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&body), length);
+}
+
+/* A refusal that is nobody's fault (full, shutting down): 503, with
+ * the body engine.io gives an allowRequest refusal, so clients that
+ * read it find a code and a message. */
+static void
+respond_unavailable (SoupServerMessage *msg,
+                     const char        *reason)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  char *body;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_int_value (builder, EIO_ERROR_FORBIDDEN);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, reason);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = json_to_string (root, FALSE);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
 }
 
 static gboolean
@@ -385,14 +441,17 @@ drop_oldest_unclaimed (SignalingEngineioServer *self)
     }
 }
 
+/* A closed session stays in the table until its goodbye is delivered:
+ * its next GET must find it, and the daemon waits for the table to
+ * empty before it exits. */
 static void
-on_socket_closed (SignalingEngineioSocket *socket,
-                  const char              *reason,
-                  SignalingEngineioServer *self)
+on_socket_finished (SignalingEngineioSocket *socket,
+                    SignalingEngineioServer *self)
 {
   claim (self, socket);
   g_signal_handlers_disconnect_by_data (socket, self);
   g_hash_table_remove (self->sockets, signaling_engineio_socket_get_id (socket));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
 }
 
 static SignalingEngineioSocket *
@@ -402,7 +461,8 @@ add_socket (SignalingEngineioServer *self,
   SignalingEngineioSocket *socket = signaling_engineio_socket_new (remote_address, &self->settings);
 
   g_hash_table_insert (self->sockets, (gpointer) signaling_engineio_socket_get_id (socket), socket);
-  g_signal_connect (socket, "closed", G_CALLBACK (on_socket_closed), self);
+  g_signal_connect (socket, "finished", G_CALLBACK (on_socket_finished), self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
   return socket;
 }
 
@@ -472,11 +532,19 @@ handle_polling_handshake (SignalingEngineioServer *self,
 {
   SignalingEngineioSocket *socket;
   g_autofree char *body = NULL;
+  g_autofree char *refusal = NULL;
   gsize length;
 
   if (soup_server_message_get_method (msg) != SOUP_METHOD_GET)
     {
       respond_error (msg, EIO_ERROR_BAD_HANDSHAKE_METHOD);
+      return;
+    }
+
+  g_signal_emit (self, signals[SIGNAL_REFUSE_HANDSHAKE], 0, &refusal);
+  if (refusal != NULL)
+    {
+      respond_unavailable (msg, refusal);
       return;
     }
 
@@ -642,7 +710,8 @@ signaling_engineio_server_attach (SignalingEngineioServer *self,
  * signaling_engineio_server_get_n_sockets:
  * @self: an Engine.IO server
  *
- * Returns: how many sessions are open
+ * Returns: how many sessions are open, or closed by the server and
+ *   still delivering their close packet
  */
 guint
 signaling_engineio_server_get_n_sockets (SignalingEngineioServer *self)

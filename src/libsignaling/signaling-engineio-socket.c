@@ -23,6 +23,11 @@
 
 #define UPGRADE_POLL_GRACE_MS 100
 #define CLOSE_POLL_GRACE_MS 100
+/* How long a session the server closed waits for its goodbye to be
+ * delivered: the GET that fetches it (polling clients ask again at
+ * once, so this is generous), or the WebSocket close handshake (which
+ * a peer that reads nothing would hold up forever). */
+#define GOODBYE_WAIT_MS 2000
 
 typedef enum {
   TRANSPORT_POLLING,
@@ -60,6 +65,17 @@ struct _SignalingEngineioSocket
   SignalingTimer pong_deadline;
   guint close_grace_source;  /* the peer closed; its last GET may come */
   gint64 ping_due_at;  /* monotonic µs */
+
+  /* After the server closed the session: its goodbye (`1`, and the
+   * Socket.IO `41` before it) is still on its way, on the lingering
+   * WebSocket until its close handshake ends, or in the queue for the
+   * next GET and then in poll responses being written. Only then is
+   * the session "finished". */
+  gboolean goodbye_queued;
+  guint goodbye_wait_source;
+  guint polls_in_flight;
+  gboolean closed_emitted;  /* "finished" comes after "closed" */
+  gboolean finished;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingEngineioSocket, signaling_engineio_socket, G_TYPE_OBJECT)
@@ -75,6 +91,7 @@ static GParamSpec *properties[N_PROPS];
 enum {
   SIGNAL_MESSAGE,
   SIGNAL_CLOSED,
+  SIGNAL_FINISHED,
   N_SIGNALS
 };
 
@@ -123,6 +140,7 @@ signaling_engineio_socket_dispose (GObject *object)
     close_refused (self);
 
   g_clear_handle_id (&self->close_grace_source, g_source_remove);
+  g_clear_handle_id (&self->goodbye_wait_source, g_source_remove);
   stop_heartbeat (self);
   forget_websocket (self, &self->websocket);
   forget_websocket (self, &self->probe);
@@ -215,6 +233,18 @@ signaling_engineio_socket_class_init (SignalingEngineioSocketClass *klass)
   signals[SIGNAL_CLOSED] =
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * SignalingEngineioSocket::finished:
+   * @self: the session
+   *
+   * Emitted once, after [signal@Signaling.EngineioSocket::closed], when
+   * the session has nothing left to deliver: the close packet the
+   * server sent has been written to the peer (or given up on).
+   */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -282,6 +312,17 @@ signaling_engineio_socket_new (const char                      *remote_address,
 
 /* Sending */
 
+static void finish_if_delivered (SignalingEngineioSocket *self);
+
+static void
+on_poll_response_written (SoupServerMessage       *msg,
+                          SignalingEngineioSocket *self)
+{
+  g_signal_handlers_disconnect_by_func (msg, on_poll_response_written, self);
+  self->polls_in_flight--;
+  finish_if_delivered (self);
+}
+
 static void
 respond_to_poll (SignalingEngineioSocket *self,
                  SoupServerMessage       *msg,
@@ -289,6 +330,11 @@ respond_to_poll (SignalingEngineioSocket *self,
 {
   g_autofree char *body = signaling_engineio_payload_encode (packets);
   gsize length = strlen (body);
+
+  /* libsoup writes the response later: a session that is closing is
+   * not finished before its last packets are on the wire. */
+  self->polls_in_flight++;
+  g_signal_connect_object (msg, "finished", G_CALLBACK (on_poll_response_written), self, 0);
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain; charset=UTF-8",
@@ -650,6 +696,22 @@ signaling_engineio_socket_handle_poll (SignalingEngineioSocket *self,
 {
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
 
+  /* A closed session waiting for its GETs: first what was queued,
+   * then the close packet on its own. */
+  if (self->closed && self->goodbye_queued)
+    {
+      g_autoptr(GPtrArray) packets = take_queue (self);
+
+      if (packets->len == 0)
+        {
+          g_ptr_array_add (packets, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_CLOSE, NULL));
+          self->goodbye_queued = FALSE;
+          g_clear_handle_id (&self->goodbye_wait_source, g_source_remove);
+        }
+      respond_to_poll (self, msg, packets);
+      return;
+    }
+
   if (self->closed || self->transport != TRANSPORT_POLLING)
     {
       respond_status (msg, SOUP_STATUS_BAD_REQUEST, "{\"code\":3,\"message\":\"Bad request\"}");
@@ -708,6 +770,16 @@ signaling_engineio_socket_handle_post (SignalingEngineioSocket *self,
   g_autoptr(GBytes) body = soup_message_body_flatten (request);
   g_autoptr(GPtrArray) packets = NULL;
   g_autoptr(GError) error = NULL;
+
+  /* The server has closed the session and its goodbye is on the way:
+   * what the client sent meanwhile is dropped, but an error here would
+   * reach the client before the goodbye, as engine.io's does not. */
+  if (self->closed && !self->finished && self->transport == TRANSPORT_POLLING)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, "ok", 2);
+      return;
+    }
 
   if (self->closed || self->transport != TRANSPORT_POLLING || self->close_grace_source != 0)
     {
@@ -886,6 +958,67 @@ signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
 /* Closing */
 
 static void
+finish_if_delivered (SignalingEngineioSocket *self)
+{
+  if (!self->closed_emitted || self->finished)
+    return;
+  if (self->websocket != NULL || self->goodbye_queued || self->polls_in_flight > 0)
+    return;
+
+  self->finished = TRUE;
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+static void
+on_lingering_websocket_closed (SoupWebsocketConnection *websocket,
+                               SignalingEngineioSocket *self)
+{
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+
+  g_clear_handle_id (&self->goodbye_wait_source, g_source_remove);
+  forget_websocket (self, &self->websocket);
+  finish_if_delivered (self);
+}
+
+static gboolean
+on_goodbye_wait_over (gpointer user_data)
+{
+  SignalingEngineioSocket *self = user_data;
+
+  self->goodbye_wait_source = 0;
+  self->goodbye_queued = FALSE;
+  /* Dropping our reference makes libsoup cut the connection. */
+  forget_websocket (self, &self->websocket);
+  finish_if_delivered (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The server closes the session: a WebSocket stays referenced until
+ * its close handshake is over, since dropping the last reference makes
+ * libsoup cut the connection with whatever was still queued (the
+ * goodbye among it); polling keeps the close packet for the next GET,
+ * for a while. */
+static void
+linger (SignalingEngineioSocket *self)
+{
+  if (self->websocket != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->websocket, self);
+      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_CLOSED)
+        {
+          g_clear_object (&self->websocket);
+          return;
+        }
+      g_signal_connect (self->websocket, "closed", G_CALLBACK (on_lingering_websocket_closed), self);
+      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    }
+
+  if (self->websocket != NULL || self->goodbye_queued)
+    self->goodbye_wait_source = g_timeout_add (GOODBYE_WAIT_MS, on_goodbye_wait_over, self);
+}
+
+static void
 close_session (SignalingEngineioSocket *self,
                const char              *reason,
                gboolean                 notify_peer)
@@ -897,19 +1030,35 @@ close_session (SignalingEngineioSocket *self,
 
   g_debug ("Engine.IO session %s closed: %s", self->id, reason);
 
-  if (notify_peer)
+  /* Over polling, the close packet goes in a response of its own,
+   * after whatever is queued (a Socket.IO `41`), as engine.io sends it:
+   * socket.io-client handles a `41` that shares a response with the
+   * close packet after the close, and reports "transport close". */
+  if (notify_peer && self->transport == TRANSPORT_POLLING && self->pending_poll == NULL)
+    self->goodbye_queued = TRUE;
+  else if (notify_peer)
     send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_CLOSE, NULL));
   else if (self->pending_poll != NULL)
     send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_NOOP, NULL));
 
+  /* Sending may have closed the session already (a peer too far
+   * behind): it is closed once. */
+  if (self->closed)
+    return;
+
   self->closed = TRUE;
   g_clear_handle_id (&self->close_grace_source, g_source_remove);
   stop_heartbeat (self);
-  forget_websocket (self, &self->websocket);
+  if (notify_peer)
+    linger (self);
+  else
+    forget_websocket (self, &self->websocket);
   forget_websocket (self, &self->probe);
   close_refused (self);
 
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
+  self->closed_emitted = TRUE;
+  finish_if_delivered (self);
 }
 
 /**

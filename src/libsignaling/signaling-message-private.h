@@ -26,6 +26,8 @@ SignalingMessage *signaling_message_parse_full      (const char            *data
                                                      gssize                 length,
                                                      JsonNode             **out_rid,
                                                      GError               **error);
+gboolean          signaling_message_validate_body   (SignalingMessage      *message,
+                                                     GError               **error);
 void              signaling_message_set_from        (SignalingMessage      *message,
                                                      const char            *from);
 void              signaling_message_set_dialect     (SignalingMessage      *message,

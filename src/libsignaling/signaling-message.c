@@ -277,6 +277,39 @@ validate_candidate (JsonObject  *object,
   return TRUE;
 }
 
+/* The fields of each kind besides its target, the same whichever
+ * dialect the message came in through. */
+static gboolean
+validate_body (SignalingMessageKind   kind,
+               JsonObject            *object,
+               GError               **error)
+{
+  switch (kind)
+    {
+    case SIGNALING_MESSAGE_KIND_OFFER:
+    case SIGNALING_MESSAGE_KIND_ANSWER:
+      return require_string (object, "sdp", error);
+
+    case SIGNALING_MESSAGE_KIND_CANDIDATE:
+      return validate_candidate (object, error);
+
+    case SIGNALING_MESSAGE_KIND_HANGUP:
+      return optional_string (object, "reason", error);
+
+    case SIGNALING_MESSAGE_KIND_MESSAGE:
+      if (!json_object_has_member (object, "data"))
+        {
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                       _("Field “%s” is required"), "data");
+          return FALSE;
+        }
+      return TRUE;
+
+    default:
+      return TRUE;
+    }
+}
+
 static gboolean
 validate_fields (SignalingMessageKind   kind,
                  JsonObject            *object,
@@ -288,36 +321,36 @@ validate_fields (SignalingMessageKind   kind,
     case SIGNALING_MESSAGE_KIND_LEAVE:
       return require_name (object, "room", error);
 
-    case SIGNALING_MESSAGE_KIND_OFFER:
-    case SIGNALING_MESSAGE_KIND_ANSWER:
-      return require_name (object, "to", error) &&
-             require_string (object, "sdp", error);
-
-    case SIGNALING_MESSAGE_KIND_CANDIDATE:
-      return require_name (object, "to", error) &&
-             validate_candidate (object, error);
-
-    case SIGNALING_MESSAGE_KIND_HANGUP:
-      return require_name (object, "to", error) &&
-             optional_string (object, "reason", error);
-
-    case SIGNALING_MESSAGE_KIND_MESSAGE:
-      if (!require_name (object, "to", error))
-        return FALSE;
-      if (!json_object_has_member (object, "data"))
-        {
-          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                       _("Field “%s” is required"), "data");
-          return FALSE;
-        }
-      return TRUE;
-
     case SIGNALING_MESSAGE_KIND_PING:
       return TRUE;
+
+    case SIGNALING_MESSAGE_KIND_OFFER:
+    case SIGNALING_MESSAGE_KIND_ANSWER:
+    case SIGNALING_MESSAGE_KIND_CANDIDATE:
+    case SIGNALING_MESSAGE_KIND_HANGUP:
+    case SIGNALING_MESSAGE_KIND_MESSAGE:
+      return require_name (object, "to", error) &&
+             validate_body (kind, object, error);
 
     default:
       g_assert_not_reached ();
     }
+}
+
+/*
+ * signaling_message_validate_body:
+ *
+ * Checks a message another dialect translated into the native shape
+ * against the native rules for its kind (a string `sdp`, a candidate
+ * object or null, ...), so that native peers and the signal handlers
+ * of applications only ever see what docs/protocol.md allows. The
+ * target is the dialect's business: each has its own rules for it.
+ */
+gboolean
+signaling_message_validate_body (SignalingMessage  *message,
+                                 GError           **error)
+{
+  return validate_body (message->kind, message->payload, error);
 }
 
 static JsonNode *
@@ -701,7 +734,10 @@ signaling_message_get_rid (SignalingMessage *message)
 const char *
 signaling_message_get_sdp (SignalingMessage *message)
 {
-  return json_object_get_string_member_with_default (message->payload, "sdp", NULL);
+  /* Never trust the payload's types here: a critical in an app's
+   * handler is worse than a missing SDP. */
+  return is_string_member (message->payload, "sdp")
+         ? json_object_get_string_member (message->payload, "sdp") : NULL;
 }
 
 /**
@@ -726,7 +762,8 @@ signaling_message_get_candidate (SignalingMessage *message)
 const char *
 signaling_message_get_reason (SignalingMessage *message)
 {
-  return json_object_get_string_member_with_default (message->payload, "reason", NULL);
+  return is_string_member (message->payload, "reason")
+         ? json_object_get_string_member (message->payload, "reason") : NULL;
 }
 
 /**

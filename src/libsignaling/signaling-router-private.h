@@ -24,6 +24,8 @@ typedef enum
 G_DECLARE_FINAL_TYPE (SignalingRouter, signaling_router, SIGNALING, ROUTER, GObject)
 
 SignalingRouter *signaling_router_new            (SignalingServer  *server);
+gboolean         signaling_router_check_capacity (SignalingRouter  *self,
+                                                  GError          **error);
 gboolean         signaling_router_add_client     (SignalingRouter  *self,
                                                   SignalingClient  *client,
                                                   GError          **error);

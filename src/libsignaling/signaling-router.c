@@ -94,10 +94,11 @@ signaling_router_lookup_room (SignalingRouter *self,
   return g_hash_table_lookup (self->rooms, name);
 }
 
+/* Whether one more client may come in: asked before a client exists
+ * too, so that a dialect can refuse early and in its own words. */
 gboolean
-signaling_router_add_client (SignalingRouter  *self,
-                             SignalingClient  *client,
-                             GError          **error)
+signaling_router_check_capacity (SignalingRouter  *self,
+                                 GError          **error)
 {
   const SignalingLimits *limits = signaling_server_get_limits (self->server);
 
@@ -109,6 +110,17 @@ signaling_router_add_client (SignalingRouter  *self,
                    limits->max_clients);
       return FALSE;
     }
+
+  return TRUE;
+}
+
+gboolean
+signaling_router_add_client (SignalingRouter  *self,
+                             SignalingClient  *client,
+                             GError          **error)
+{
+  if (!signaling_router_check_capacity (self, error))
+    return FALSE;
 
   g_hash_table_insert (self->clients,
                        (gpointer) signaling_client_get_id (client),

@@ -59,6 +59,8 @@ struct _SignalingServer
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
   SignalingLimits limits;
+  gboolean stopping;  /* shutdown() was called */
+  guint close_acceptor_source;
   char **ice_servers;
   char **allowed_origins;
 
@@ -136,6 +138,10 @@ close_all_clients (SignalingServer *self,
     signaling_client_disconnect (g_ptr_array_index (clients, i), code, reason);
 }
 
+static void close_acceptor_when_drained (SignalingEngineioServer *engineio,
+                                         GParamSpec              *pspec,
+                                         SignalingServer         *self);
+
 static void
 signaling_server_dispose (GObject *object)
 {
@@ -157,7 +163,11 @@ signaling_server_dispose (GObject *object)
     }
 
   if (self->engineio != NULL)
-    signaling_engineio_server_close_all (self->engineio, "server finalized");
+    {
+      g_signal_handlers_disconnect_by_func (self->engineio, close_acceptor_when_drained, self);
+      signaling_engineio_server_close_all (self->engineio, "server finalized");
+    }
+  g_clear_handle_id (&self->close_acceptor_source, g_source_remove);
   if (self->acceptor != NULL)
     signaling_acceptor_close (self->acceptor);
   if (self->soup_server != NULL)
@@ -750,6 +760,44 @@ on_native_handshake (SoupServer        *soup_server,
     }
   else if (signaling_http_has_body (msg))
     soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+  else if (self->stopping)
+    {
+      /* We still listen while Socket.IO sessions say goodbye. */
+      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    }
+}
+
+/* Why a new Socket.IO client would be turned away now, if it would. */
+static char *
+socketio_refusal (SignalingServer *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->stopping)
+    return g_strdup (_("Server shutting down"));
+  if (!signaling_router_check_capacity (self->router, &error))
+    return g_strdup (error->message);
+  return NULL;
+}
+
+/* A full server answers a polling handshake with 503 before any
+ * session exists, rather than a session that ends at its CONNECT. */
+static char *
+on_refuse_handshake (SignalingEngineioServer *engineio,
+                     SignalingServer         *self)
+{
+  return socketio_refusal (self);
+}
+
+/* WebSocket sessions (and polling ones that raced past the handshake)
+ * hear it as a Socket.IO CONNECT_ERROR, which socket.io-client shows
+ * as a `connect_error` with our message. */
+static char *
+on_refuse_connect (SignalingSocketioServer *socketio,
+                   const char              *nsp,
+                   SignalingServer         *self)
+{
+  return socketio_refusal (self);
 }
 
 /* The files socket.io's serveClient answers for. */
@@ -903,6 +951,8 @@ signaling_server_init (SignalingServer *self)
   signaling_engineio_server_attach (self->engineio, self->soup_server, SOCKETIO_PATH);
   self->socketio = signaling_socketio_server_new (self->engineio);
   main_namespace = signaling_socketio_server_add_namespace (self->socketio, "/");
+  g_signal_connect_object (self->engineio, "refuse-handshake", G_CALLBACK (on_refuse_handshake), self, 0);
+  g_signal_connect_object (self->socketio, "refuse-connect", G_CALLBACK (on_refuse_connect), self, 0);
   g_signal_connect_object (main_namespace, "connection", G_CALLBACK (on_socketio_connection), self, 0);
 }
 
@@ -1160,26 +1210,61 @@ signaling_server_get_soup_server (SignalingServer *self)
   return self->soup_server;
 }
 
+static gboolean
+close_acceptor (gpointer user_data)
+{
+  SignalingServer *self = user_data;
+
+  self->close_acceptor_source = 0;
+  signaling_acceptor_close (self->acceptor);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+close_acceptor_when_drained (SignalingEngineioServer *engineio,
+                             GParamSpec              *pspec,
+                             SignalingServer         *self)
+{
+  if (signaling_engineio_server_get_n_sockets (engineio) > 0)
+    return;
+
+  g_signal_handlers_disconnect_by_func (engineio, close_acceptor_when_drained, self);
+  /* The last session may end inside a request the acceptor is still
+   * handing over: close the listeners after it has returned. */
+  if (self->close_acceptor_source == 0)
+    self->close_acceptor_source = g_idle_add (close_acceptor, self);
+}
+
 /**
  * signaling_server_shutdown:
  * @self: a server
  *
- * Stops accepting connections and closes every peer with close code
- * 1001 (going away). Peers leave the server as their close handshakes
- * finish; watch [property@Signaling.Server:client-count] to know when
- * all have gone.
+ * Turns new peers away and closes every peer: native ones with close
+ * code 1001 (going away), Socket.IO ones with a DISCONNECT and an
+ * Engine.IO close packet. Peers leave the server as their close
+ * handshakes finish; watch [property@Signaling.Server:client-count],
+ * and the [property@Signaling.EngineioServer:n-sockets] of the
+ * Socket.IO server's engine, to know when all have gone. The server
+ * stops listening once the last Engine.IO session is gone: a polling
+ * client needs a new connection to fetch its goodbye.
  */
 void
 signaling_server_shutdown (SignalingServer *self)
 {
   g_return_if_fail (SIGNALING_IS_SERVER (self));
 
-  /* Stop listening but keep the established connections, so that the
-   * close handshakes can complete. */
-  signaling_acceptor_close (self->acceptor);
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
 
   close_all_clients (self, CLOSE_GOING_AWAY, _("Server shutting down"));
   signaling_engineio_server_close_all (self->engineio, "server shutting down");
+
+  /* Established connections stay, so that the close handshakes can
+   * complete; new ones are refused as soon as no session waits. */
+  g_signal_connect_object (self->engineio, "notify::n-sockets",
+                           G_CALLBACK (close_acceptor_when_drained), self, 0);
+  close_acceptor_when_drained (self->engineio, NULL, self);
 }
 
 /**

@@ -225,7 +225,10 @@ handle_seed000 (SignalingSocketioConnection *self,
   if (original != NULL)
     {
       message = message_from_seed000 (kind, original);
-      signaling_router_route (router, self->client, message, &error);
+      /* An `sdp` or `candidate` of the wrong type would reach native
+       * peers and application handlers against the native contract. */
+      if (signaling_message_validate_body (message, &error))
+        signaling_router_route (router, self->client, message, &error);
     }
 
   if (error == NULL)
@@ -343,6 +346,14 @@ handle_seed003 (SignalingSocketioConnection *self,
     }
 
   message = message_from_seed003 (self, kind, original, to);
+  if (!signaling_message_validate_body (message, &error))
+    {
+      signaling_server_count_rejected (self->server);
+      g_debug ("Socket.IO %s: dropped %s: %s", signaling_client_get_id (self->client),
+               signaling_message_kind_to_string (kind), error->message);
+      return;
+    }
+
   if (!signaling_router_route (router, self->client, message, &error))
     g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
 }

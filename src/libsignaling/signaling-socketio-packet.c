@@ -279,6 +279,20 @@ signaling_socketio_decoder_free (SignalingSocketioDecoder *decoder)
   g_free (decoder);
 }
 
+/* socket.io-parser takes an object for a placeholder only when
+ * `_placeholder` is exactly `true`; any other value (an array, a
+ * string, false) leaves it plain data. The member is looked at as a
+ * node, since the typed json-glib getters are critical on other types. */
+static gboolean
+is_placeholder (JsonObject *object)
+{
+  JsonNode *flag = json_object_get_member (object, "_placeholder");
+
+  return flag != NULL && JSON_NODE_HOLDS_VALUE (flag) &&
+         json_node_get_value_type (flag) == G_TYPE_BOOLEAN &&
+         json_node_get_boolean (flag);
+}
+
 static gboolean
 placeholders_valid (JsonNode *node,
                     guint     n_attachments)
@@ -299,7 +313,7 @@ placeholders_valid (JsonNode *node,
       JsonObjectIter iter;
       JsonNode *member;
 
-      if (json_object_get_boolean_member_with_default (object, "_placeholder", FALSE))
+      if (is_placeholder (object))
         {
           JsonNode *num = json_object_get_member (object, "num");
 

@@ -39,6 +39,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  SIGNAL_REFUSE_CONNECT,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 /* What one Engine.IO session carries: the packet decoder (binary
  * packets span several messages) and its namespace sockets. */
 typedef struct {
@@ -128,6 +135,24 @@ signaling_socketio_server_class_init (SignalingSocketioServerClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SignalingSocketioServer::refuse-connect:
+   * @self: the server
+   * @nsp: the namespace the client asks to join
+   *
+   * Emitted before a CONNECT to an existing namespace is accepted. A
+   * handler that returns a reason refuses it with a CONNECT_ERROR
+   * packet (`44{"message":reason}`, socket.io-client's
+   * `connect_error`), as a socket.io middleware does, and the session
+   * is closed.
+   *
+   * Returns: (transfer full) (nullable): why the client is refused, or
+   *   %NULL to let it in
+   */
+  signals[SIGNAL_REFUSE_CONNECT] =
+    g_signal_new ("refuse-connect", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_STRING, 1, G_TYPE_STRING);
 }
 
 static void
@@ -138,11 +163,16 @@ signaling_socketio_server_init (SignalingSocketioServer *self)
 
 static void
 send_connect_error (Session    *session,
-                    const char *nsp)
+                    const char *nsp,
+                    const char *message)
 {
-  g_autoptr(JsonNode) data = json_from_string ("{\"message\":\"Invalid namespace\"}", NULL);
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) data = json_node_new (JSON_NODE_OBJECT);
   SignalingSocketioPacket *packet;
   g_autofree char *text = NULL;
+
+  json_object_set_string_member (object, "message", message);
+  json_node_set_object (data, object);
 
   packet = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_CONNECT_ERROR, nsp, -1, data);
   text = signaling_socketio_packet_encode (packet);
@@ -168,17 +198,30 @@ handle_connect (Session                 *session,
   g_autoptr(JsonNode) reply = NULL;
   SignalingSocketioPacket *connected;
   g_autofree char *json = NULL;
+  g_autofree char *refusal = NULL;
 
   namespace = g_hash_table_lookup (session->server->namespaces, packet->nsp);
   if (namespace == NULL)
     {
-      send_connect_error (session, packet->nsp);
+      send_connect_error (session, packet->nsp, "Invalid namespace");
       return;
     }
 
   /* Connecting twice to a namespace keeps the first socket. */
   if (g_hash_table_contains (session->sockets, packet->nsp))
     return;
+
+  g_signal_emit (session->server, signals[SIGNAL_REFUSE_CONNECT], 0, packet->nsp, &refusal);
+  if (refusal != NULL)
+    {
+      g_autoptr(SignalingEngineioSocket) engine = g_object_ref (session->engine);
+
+      send_connect_error (session, packet->nsp, refusal);
+      /* Nothing else to do here: like a socket.io middleware refusal
+       * followed by a disconnect, and the connect timeout need not run. */
+      signaling_engineio_socket_close (engine, refusal);
+      return;
+    }
 
   g_clear_handle_id (&session->connect_timeout_source, g_source_remove);
 

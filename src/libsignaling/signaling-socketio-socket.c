@@ -236,7 +236,15 @@ signaling_socketio_socket_new (SignalingEngineioSocket *engine,
   self->id = signaling_generate_id ();
   self->nsp = g_strdup (nsp);
   self->engine = g_object_ref (engine);
-  self->auth = auth != NULL ? json_node_copy (auth) : json_node_init_object (json_node_alloc (), json_object_new ());
+  if (auth != NULL)
+    self->auth = json_node_copy (auth);
+  else
+    {
+      /* json_node_init_object() takes its own reference to the object. */
+      g_autoptr(JsonObject) empty = json_object_new ();
+
+      self->auth = json_node_init_object (json_node_alloc (), empty);
+    }
   self->connected = TRUE;
 
   return self;

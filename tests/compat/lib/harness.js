@@ -78,6 +78,7 @@ async function startServer(seed, extraArgs = []) {
     port,
     pid: child.pid,
     output,
+    child,
     alive: () => child.exitCode === null,
     // Stops the server; for signalbox, fails unless it exited 0 with no
     // critical or warning logged along the way.
