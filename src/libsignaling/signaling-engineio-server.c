@@ -263,6 +263,8 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
   properties[PROP_MAX_PENDING_SESSIONS] =
     g_param_spec_uint ("max-pending-sessions", NULL, NULL, 0, G_MAXUINT, 1024,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingEngineioServer:n-sockets:
    *
    * How many sessions are open, or closed by the server and still
