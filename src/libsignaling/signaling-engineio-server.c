@@ -439,7 +439,7 @@ drop_oldest_unclaimed (SignalingEngineioServer *self)
       g_debug ("%u sessions never polled: closing the oldest, %s",
                self->unclaimed.length, signaling_engineio_socket_get_id (oldest));
       claim (self, oldest);
-      signaling_engineio_socket_close (oldest, "never polled");
+      signaling_engineio_socket_abandon (oldest, "never polled");
     }
 }
 

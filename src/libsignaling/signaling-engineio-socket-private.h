@@ -35,5 +35,7 @@ void                     signaling_engineio_socket_handle_poll    (SignalingEngi
                                                                    SoupServerMessage              *msg);
 void                     signaling_engineio_socket_handle_post    (SignalingEngineioSocket        *self,
                                                                    SoupServerMessage              *msg);
+void                     signaling_engineio_socket_abandon        (SignalingEngineioSocket        *self,
+                                                                   const char                     *reason);
 
 G_END_DECLS

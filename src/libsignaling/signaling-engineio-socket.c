@@ -1076,3 +1076,19 @@ signaling_engineio_socket_close (SignalingEngineioSocket *self,
 
   close_session (self, reason != NULL ? reason : "server close", TRUE);
 }
+
+/*
+ * signaling_engineio_socket_abandon:
+ *
+ * Ends a session whose client is not there to hear a goodbye (one never
+ * polled since its handshake): at once, with no close packet and no
+ * lingering.
+ */
+void
+signaling_engineio_socket_abandon (SignalingEngineioSocket *self,
+                                   const char              *reason)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+
+  close_session (self, reason, FALSE);
+}
