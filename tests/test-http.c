@@ -249,6 +249,7 @@ test_pending_connections (Fixture       *fixture,
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(TestClient) client = NULL;
+  g_autoptr(JsonObject) pong = NULL;
   g_autofree char *url = test_server_get_url (fixture->server, "http", "/healthz");
 
   g_object_set (fixture->server, "max-pending-connections", MAX_PENDING, NULL);
@@ -269,7 +270,7 @@ test_pending_connections (Fixture       *fixture,
   g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
   client = test_client_connect (fixture->server);
   test_client_send (client, "{\"type\":\"ping\"}");
-  test_client_expect (client, "pong");
+  pong = test_client_expect (client, "pong");
 
   /* The newest silent ones that the two real clients did not push out
    * are still there. */

@@ -38,9 +38,9 @@ void             test_client_free           (TestClient      *client);
 void             test_client_send           (TestClient      *client,
                                              const char      *format,
                                              ...) G_GNUC_PRINTF (2, 3);
-JsonObject      *test_client_receive        (TestClient      *client);
+JsonObject      *test_client_receive        (TestClient      *client) G_GNUC_WARN_UNUSED_RESULT;
 JsonObject      *test_client_expect         (TestClient      *client,
-                                             const char      *type);
+                                             const char      *type) G_GNUC_WARN_UNUSED_RESULT;
 void             test_client_expect_error   (TestClient      *client,
                                              const char      *code);
 void             test_client_assert_idle    (TestClient      *client);

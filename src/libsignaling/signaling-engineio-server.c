@@ -81,6 +81,9 @@ static const char * const eio_error_messages[] = {
   [EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION] = "Unsupported protocol version",
 };
 
+static void claim (SignalingEngineioServer *self,
+                   SignalingEngineioSocket *socket);
+
 static void
 signaling_engineio_server_dispose (GObject *object)
 {
@@ -88,6 +91,10 @@ signaling_engineio_server_dispose (GObject *object)
 
   if (self->sockets != NULL)
     signaling_engineio_server_close_all (self, "server shutting down");
+  /* Sessions still saying goodbye outlive the table: they forget their
+   * place in the queue of unclaimed ones, which goes with us. */
+  while (!g_queue_is_empty (&self->unclaimed))
+    claim (self, self->unclaimed.head->data);
   g_clear_pointer (&self->sockets, g_hash_table_unref);
 
   G_OBJECT_CLASS (signaling_engineio_server_parent_class)->dispose (object);
