@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 
+#include "signaling-settings-private.h"
 #include "test-utils.h"
 
 typedef struct {
@@ -228,6 +229,166 @@ test_help_defaults (void)
   g_assert_true (g_str_has_suffix (queue, "(default 1048576)"));
 }
 
+/* The server properties the library marks as settings, in no order. */
+static GPtrArray *
+list_settings (void)
+{
+  g_autoptr(GTypeClass) klass = g_type_class_ref (SIGNALING_TYPE_SERVER);
+  guint n_pspecs = 0;
+  g_autofree GParamSpec **pspecs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n_pspecs);
+  GPtrArray *settings = g_ptr_array_new ();
+
+  for (guint i = 0; i < n_pspecs; i++)
+    if (signaling_setting_get (pspecs[i]) != NULL)
+      g_ptr_array_add (settings, pspecs[i]);
+
+  return settings;
+}
+
+/* Every property the library marks as a setting is an option described
+ * by its blurb, and a key of the printed configuration (issue 13, item
+ * 5): nothing in src/daemon lists them, so a new limit cannot be
+ * forgotten there. */
+static void
+test_options_from_specs (void)
+{
+  g_autoptr(GPtrArray) settings = list_settings ();
+  g_autofree char *help = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *err2 = NULL;
+
+  run_to_completion ("--help", NULL, 0, &help, &err);
+  run_to_completion ("--print-config", NULL, 0, &config, &err2);
+  g_assert_cmpstr (err2, ==, "");
+
+  /* The limits, the Socket.IO timings, the lists and the script folder. */
+  g_assert_cmpuint (settings->len, >=, 16);
+  for (guint i = 0; i < settings->len; i++)
+    {
+      GParamSpec *pspec = settings->pdata[i];
+      const char *key = signaling_setting_get_key (pspec);
+      g_autofree char *option = g_strconcat ("--", key, NULL);
+      g_autofree char *line = help_line (help, option);
+      g_autofree char *comment = g_strdup_printf ("\n# %s\n", g_param_spec_get_blurb (pspec));
+      g_autofree char *assignment = g_strdup_printf ("\n#%s=", key);
+
+      g_test_message ("%s", line);
+      g_assert_nonnull (g_param_spec_get_blurb (pspec));
+      g_assert_nonnull (strstr (line, g_param_spec_get_blurb (pspec)));
+      g_assert_nonnull (strstr (config, comment));
+      g_assert_nonnull (strstr (config, assignment));
+    }
+  g_assert_nonnull (strstr (config, "\n#max-clients=10000\n"));
+  g_assert_nonnull (strstr (config, "\n#rate-limit=1000\n"));
+  g_assert_nonnull (strstr (config, "\n#port=3000\n"));
+}
+
+/* The shipped data/signalbox.conf is what --print-config prints, so
+ * that the two cannot drift apart: regenerate it with
+ * `signalbox --print-config > data/signalbox.conf`. */
+static void
+test_print_config_shipped (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data", "signalbox.conf", NULL);
+  g_autofree char *shipped = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_auto(GStrv) keys = NULL;
+  g_autoptr(GError) error = NULL;
+
+  run_to_completion ("--print-config", NULL, 0, &out, &err);
+  g_file_get_contents (path, &shipped, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, shipped);
+
+  /* A valid key file with the one group, every key commented out. */
+  g_key_file_load_from_data (key_file, out, -1, G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_key_file_has_group (key_file, "signalbox"));
+  keys = g_key_file_get_keys (key_file, "signalbox", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (keys), ==, 0);
+}
+
+/* Each line of @config with a value, uncommented, but for the
+ * listening ones, which @overrides replaces. */
+static char *
+uncomment_config (const char *config,
+                  const char *overrides)
+{
+  g_auto(GStrv) lines = g_strsplit (config, "\n", -1);
+  g_autoptr(GString) result = g_string_new (NULL);
+
+  for (char **line = lines; *line != NULL; line++)
+    {
+      if (g_str_has_prefix (*line, "[signalbox]"))
+        g_string_append_printf (result, "%s\n%s", *line, overrides);
+      else if (g_str_has_prefix (*line, "#port=") || g_str_has_prefix (*line, "#address=") ||
+               g_str_has_prefix (*line, "#max-clients=") || g_str_has_suffix (*line, "="))
+        continue;
+      else if (g_str_has_prefix (*line, "#") && !g_str_has_prefix (*line, "# "))
+        g_string_append_printf (result, "%s\n", *line + 1);
+      else
+        g_string_append_printf (result, "%s\n", *line);
+    }
+
+  return g_string_free (g_steal_pointer (&result), FALSE);
+}
+
+/* Every key --print-config prints reads back, of every type, and the
+ * command line wins over the file. */
+static void
+test_print_config_reads_back (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("signalbox-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "signalbox.conf", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(TestClient) first = NULL;
+  g_autoptr(TestClient) second = NULL;
+  g_autoptr(TestClient) third = NULL;
+  Daemon daemon = { 0 };
+
+  g_assert_no_error (error);
+  run_to_completion ("--print-config", NULL, 0, &out, &err);
+  config = uncomment_config (out, "address=127.0.0.1\nport=0\nmax-clients=1\n");
+  g_test_message ("%s", config);
+  g_assert_nonnull (strstr (config, "\nrate-limit=1000\n"));
+  g_assert_nonnull (strstr (config, "\nverbose=false\n"));
+  g_file_set_contents (path, config, -1, &error);
+  g_assert_no_error (error);
+
+  daemon.process = spawn (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                          "--config", path, "--max-clients", "2", "--no-dbus", NULL);
+  g_assert_no_error (error);
+  daemon.log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon.process));
+  daemon.port = read_port (daemon.log);
+
+  /* --max-clients 2 beats max-clients=1: the second gets in, the third not. */
+  first = connect_to (&daemon);
+  second = connect_to (&daemon);
+  url = g_strdup_printf ("ws://127.0.0.1:%u/ws", daemon.port);
+  third = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  test_client_expect_error (third, "server-full");
+  test_client_wait_closed (third);
+
+  g_subprocess_send_signal (daemon.process, SIGTERM);
+  test_client_wait_closed (first);
+  test_client_wait_closed (second);
+  daemon_wait (&daemon);
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon.process), ==, 0);
+  daemon_clear (&daemon);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 test_bad_arguments (void)
 {
@@ -236,6 +397,11 @@ test_bad_arguments (void)
     { "--port", "70000" },
     { "--max-clients", "-1" },
     { "--rate-limit", "fast" },
+    /* Ranges come from the property specs. */
+    { "--rate-limit=-1", NULL },
+    { "--max-clients=4294967296", NULL },
+    { "--ping-interval=0", NULL },
+    { "--rate-burst=0", NULL },
     { "--no-such-option", NULL },
     { "--config", "/nonexistent/signalbox.conf" },
     { "stray-argument", NULL },
@@ -542,6 +708,9 @@ main (int   argc,
   g_test_add_func ("/daemon/help", test_help);
   g_test_add_func ("/daemon/help-defaults", test_help_defaults);
   g_test_add_func ("/daemon/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/daemon/options-from-specs", test_options_from_specs);
+  g_test_add_func ("/daemon/print-config-shipped", test_print_config_shipped);
+  g_test_add_func ("/daemon/print-config-reads-back", test_print_config_reads_back);
   g_test_add_func ("/daemon/serve-and-terminate", test_serve_and_terminate);
   g_test_add_func ("/daemon/config-file", test_config_file);
   g_test_add_func ("/daemon/default-port", test_default_port);

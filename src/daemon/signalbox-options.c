@@ -13,102 +13,33 @@
 #include <glib/gi18n.h>
 
 #include "signalbox-options.h"
+#include "signaling-settings-private.h"
 
 #define CONFIG_GROUP "signalbox"
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/signalbox/signalbox.conf"
 #define DEFAULT_PORT 3000
 
-typedef enum {
-  SETTING_UINT,
-  SETTING_DOUBLE,
-  SETTING_STRV,
-  SETTING_PATH,
-} SettingKind;
-
+/* One setting: a long option and a configuration key of the same name.
+ * Most are SignalingServer properties the library marks as settings
+ * (signaling-settings-private.h); port and address belong to the
+ * daemon and get specs of their own here, so that both kinds are read,
+ * described and printed by the same code. */
 typedef struct {
-  const char *name;         /* long option and configuration key */
-  SettingKind kind;
-  const char *property;     /* SignalingServer property, or NULL */
-  guint minimum;            /* for numbers */
-  const char *description;
-  const char *arg_description;
-} SettingSpec;
-
-enum {
-  SETTING_PORT,
-  SETTING_ADDRESS,
-  SETTING_MAX_CLIENTS,
-  SETTING_MAX_MESSAGE_SIZE,
-  SETTING_MAX_ROOMS_PER_CLIENT,
-  SETTING_MAX_ROOM_MEMBERS,
-  SETTING_RATE_LIMIT,
-  SETTING_RATE_BURST,
-  SETTING_KEEPALIVE_INTERVAL,
-  SETTING_MAX_SEND_QUEUE,
-  SETTING_REQUEST_TIMEOUT,
-  SETTING_MAX_PENDING_CONNECTIONS,
-  SETTING_CLIENT_SCRIPT_DIR,
-  SETTING_ICE_SERVER,
-  SETTING_ALLOWED_ORIGIN,
-  SETTING_PING_INTERVAL,
-  SETTING_PING_TIMEOUT,
-  SETTING_MAX_PAYLOAD,
-  N_SETTINGS
-};
-
-static const SettingSpec settings[N_SETTINGS] = {
-  [SETTING_PORT] = { "port", SETTING_UINT, NULL, 0,
-    N_("TCP port to listen on (default 3000)"), N_("PORT") },
-  [SETTING_ADDRESS] = { "address", SETTING_STRV, NULL, 0,
-    N_("IP address to listen on; repeat for several (default: all interfaces)"), N_("ADDRESS") },
-  [SETTING_MAX_CLIENTS] = { "max-clients", SETTING_UINT, "max-clients", 0,
-    N_("Most clients connected at once, 0 for no limit"), N_("N") },
-  [SETTING_MAX_MESSAGE_SIZE] = { "max-message-size", SETTING_UINT, "max-message-size", 0,
-    N_("Largest message in bytes, 0 for no limit"), N_("BYTES") },
-  [SETTING_MAX_ROOMS_PER_CLIENT] = { "max-rooms-per-client", SETTING_UINT, "max-rooms-per-client", 0,
-    N_("Most rooms one client may join, 0 for no limit"), N_("N") },
-  [SETTING_MAX_ROOM_MEMBERS] = { "max-room-members", SETTING_UINT, "max-room-members", 0,
-    N_("Most members of one room, 0 for no limit"), N_("N") },
-  [SETTING_RATE_LIMIT] = { "rate-limit", SETTING_DOUBLE, "rate-limit", 0,
-    N_("Messages per second one client may send, 0 for no limit"), N_("RATE") },
-  [SETTING_RATE_BURST] = { "rate-burst", SETTING_UINT, "rate-burst", 1,
-    N_("Messages a client may send at once above the rate"), N_("N") },
-  [SETTING_KEEPALIVE_INTERVAL] = { "keepalive-interval", SETTING_UINT, "keepalive-interval", 0,
-    N_("Seconds between WebSocket pings, 0 to never ping"), N_("SECONDS") },
-  [SETTING_MAX_SEND_QUEUE] = { "max-send-queue", SETTING_UINT, "max-send-queue", 0,
-    N_("Bytes a client may leave unread before it is disconnected, 0 for no limit"), N_("BYTES") },
-  [SETTING_REQUEST_TIMEOUT] = { "request-timeout", SETTING_UINT, "request-timeout", 0,
-    N_("Seconds a new connection has to send its request, 0 for no limit"), N_("SECONDS") },
-  [SETTING_MAX_PENDING_CONNECTIONS] = { "max-pending-connections", SETTING_UINT, "max-pending-connections", 0,
-    N_("Most connections (and unpolled Socket.IO sessions) waiting for a request; the oldest goes first, 0 for no limit"), N_("N") },
-  [SETTING_CLIENT_SCRIPT_DIR] = { "client-script-dir", SETTING_PATH, "client-script-dir", 0,
-    N_("Serve the Socket.IO client bundles (socket.io.js…) from this socket.io-client dist folder"), N_("DIR") },
-  [SETTING_ICE_SERVER] = { "ice-server", SETTING_STRV, "ice-servers", 0,
-    N_("STUN/TURN URL offered to clients; repeat for several"), N_("URL") },
-  [SETTING_ALLOWED_ORIGIN] = { "allowed-origin", SETTING_STRV, "allowed-origins", 0,
-    N_("Origin browsers may connect from; repeat for several (default: any)"), N_("ORIGIN") },
-  [SETTING_PING_INTERVAL] = { "ping-interval", SETTING_UINT, "ping-interval", 1,
-    N_("Milliseconds between Socket.IO pings"), N_("MS") },
-  [SETTING_PING_TIMEOUT] = { "ping-timeout", SETTING_UINT, "ping-timeout", 1,
-    N_("Milliseconds a Socket.IO client has to answer a ping"), N_("MS") },
-  [SETTING_MAX_PAYLOAD] = { "max-payload", SETTING_UINT, "max-payload", 1,
-    N_("Largest Socket.IO payload in bytes"), N_("BYTES") },
-};
-
-typedef struct {
-  /* GOptionContext fills these; "unset" is G_MININT64 / NAN / NULL so
-   * that the configuration file can fill in what the command line left. */
-  gint64 uint_value;
-  double double_value;
-  char **strv_value;
-  char *string_value;
-} SettingValue;
+  GParamSpec *pspec;           /* type, range, default and blurb */
+  const char *name;            /* long option and configuration key */
+  const char *arg_description; /* untranslated placeholder */
+  gboolean is_property;        /* of SignalingServer, set by apply() */
+  GValue value;                /* unset (G_VALUE_INIT) until given */
+} Setting;
 
 struct _SignalboxOptions
 {
-  SettingValue values[N_SETTINGS];
+  GArray *settings;  /* of Setting, in --help order */
+  Setting *port;
+  Setting *address;
   char *config_file;
   gboolean version;
+  gboolean print_config;
   gboolean verbose;
   gboolean system_bus;
   gboolean session_bus;
@@ -117,16 +48,81 @@ struct _SignalboxOptions
   char *bus;  /* from the configuration file */
 };
 
+static void
+setting_clear (gpointer data)
+{
+  Setting *setting = data;
+
+  if (G_IS_VALUE (&setting->value))
+    g_value_unset (&setting->value);
+  g_param_spec_unref (setting->pspec);
+}
+
+static void
+add_setting (SignalboxOptions *options,
+             GParamSpec       *pspec,
+             const char       *name,
+             const char       *arg_description,
+             gboolean          is_property)
+{
+  Setting setting = { g_param_spec_ref_sink (pspec), name, arg_description, is_property, G_VALUE_INIT };
+
+  g_array_append_val (options->settings, setting);
+}
+
+static int
+compare_param_ids (gconstpointer a,
+                   gconstpointer b)
+{
+  const GParamSpec *first = *(GParamSpec * const *) a;
+  const GParamSpec *second = *(GParamSpec * const *) b;
+
+  return (first->param_id > second->param_id) - (first->param_id < second->param_id);
+}
+
+/* The server's settings, in the order the library installs them (the
+ * class lists its properties in no particular order). */
+static void
+add_server_settings (SignalboxOptions *options)
+{
+  g_autoptr(GTypeClass) klass = g_type_class_ref (SIGNALING_TYPE_SERVER);
+  guint n_pspecs = 0;
+  g_autofree GParamSpec **pspecs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n_pspecs);
+
+  qsort (pspecs, n_pspecs, sizeof *pspecs, compare_param_ids);
+  for (guint i = 0; i < n_pspecs; i++)
+    {
+      const SignalingSetting *mark = signaling_setting_get (pspecs[i]);
+
+      if (mark != NULL)
+        add_setting (options, pspecs[i], signaling_setting_get_key (pspecs[i]),
+                     mark->arg_description, TRUE);
+    }
+}
+
 SignalboxOptions *
 signalbox_options_new (void)
 {
   SignalboxOptions *options = g_new0 (SignalboxOptions, 1);
 
-  for (guint i = 0; i < N_SETTINGS; i++)
-    {
-      options->values[i].uint_value = G_MININT64;
-      options->values[i].double_value = NAN;
-    }
+  options->settings = g_array_new (FALSE, TRUE, sizeof (Setting));
+  g_array_set_clear_func (options->settings, setting_clear);
+
+  add_setting (options,
+               g_param_spec_uint ("port", NULL, N_("TCP port to listen on"),
+                                  0, G_MAXUINT16, DEFAULT_PORT,
+                                  G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS),
+               "port", N_("PORT"), FALSE);
+  add_setting (options,
+               g_param_spec_boxed ("address", NULL,
+                                   N_("IP address to listen on; repeat for several (default: all interfaces)"),
+                                   G_TYPE_STRV, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS),
+               "address", N_("ADDRESS"), FALSE);
+  add_server_settings (options);
+
+  /* Settings never move once added. */
+  options->port = &g_array_index (options->settings, Setting, 0);
+  options->address = &g_array_index (options->settings, Setting, 1);
 
   return options;
 }
@@ -134,141 +130,224 @@ signalbox_options_new (void)
 void
 signalbox_options_free (SignalboxOptions *options)
 {
-  for (guint i = 0; i < N_SETTINGS; i++)
-    {
-      g_strfreev (options->values[i].strv_value);
-      g_free (options->values[i].string_value);
-    }
+  g_array_unref (options->settings);
   g_free (options->config_file);
   g_free (options->bus);
   g_free (options);
 }
 
-static gboolean
-is_set (const SettingSpec  *spec,
-        const SettingValue *value)
+static Setting *
+find_setting (SignalboxOptions *options,
+              const char       *name)
 {
-  switch (spec->kind)
+  for (guint i = 0; i < options->settings->len; i++)
     {
-    case SETTING_UINT:
-      return value->uint_value != G_MININT64;
-    case SETTING_DOUBLE:
-      return !isnan (value->double_value);
-    case SETTING_STRV:
-      return value->strv_value != NULL;
-    case SETTING_PATH:
-      return value->string_value != NULL;
-    default:
-      g_assert_not_reached ();
+      Setting *setting = &g_array_index (options->settings, Setting, i);
+
+      if (g_str_equal (setting->name, name))
+        return setting;
     }
+
+  return NULL;
 }
 
-/* GOptionContext has no unsigned or 64-bit-with-sentinel parser for our
- * needs, so numbers arrive as strings and are checked here, with the
- * same rules for the command line and the file. */
 static gboolean
-parse_number (const SettingSpec  *spec,
-              const char         *text,
-              SettingValue       *value,
-              GError            **error)
+is_list (const Setting *setting)
 {
-  g_autoptr(GError) local_error = NULL;
+  return G_PARAM_SPEC_VALUE_TYPE (setting->pspec) == G_TYPE_STRV;
+}
 
-  if (spec->kind == SETTING_DOUBLE)
+static gboolean
+parse_double (const Setting  *setting,
+              const char     *text,
+              GValue         *value,
+              GError        **error)
+{
+  GParamSpecDouble *spec = G_PARAM_SPEC_DOUBLE (setting->pspec);
+  char *end = NULL;
+  double number = g_ascii_strtod (text, &end);
+
+  if (end == text || *end != '\0' || !isfinite (number) ||
+      number < spec->minimum || number > spec->maximum)
     {
-      char *end = NULL;
-      double number = g_ascii_strtod (text, &end);
+      char minimum[G_ASCII_DTOSTR_BUF_SIZE];
+      char maximum[G_ASCII_DTOSTR_BUF_SIZE];
 
-      if (end == text || *end != '\0' || !isfinite (number) || number < 0)
-        {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       _("Invalid value “%s” for %s: expected a non-negative number"),
-                       text, spec->name);
-          return FALSE;
-        }
-      value->double_value = number;
-      return TRUE;
+      g_ascii_formatd (minimum, sizeof minimum, "%g", spec->minimum);
+      g_ascii_formatd (maximum, sizeof maximum, "%g", spec->maximum);
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("Invalid value “%s” for %s: expected a number from %s to %s"),
+                   text, setting->name, minimum, maximum);
+      return FALSE;
+    }
+
+  g_value_set_double (value, number);
+  return TRUE;
+}
+
+static gboolean
+parse_integer (const Setting  *setting,
+               const char     *text,
+               GValue         *value,
+               GError        **error)
+{
+  GParamSpec *pspec = setting->pspec;
+  g_autoptr(GError) local_error = NULL;
+  gboolean parsed = FALSE;
+
+  if (G_IS_PARAM_SPEC_UINT (pspec) || G_IS_PARAM_SPEC_UINT64 (pspec))
+    {
+      guint64 minimum = G_IS_PARAM_SPEC_UINT (pspec) ? G_PARAM_SPEC_UINT (pspec)->minimum : G_PARAM_SPEC_UINT64 (pspec)->minimum;
+      guint64 maximum = G_IS_PARAM_SPEC_UINT (pspec) ? G_PARAM_SPEC_UINT (pspec)->maximum : G_PARAM_SPEC_UINT64 (pspec)->maximum;
+      guint64 number;
+
+      parsed = g_ascii_string_to_unsigned (text, 10, minimum, maximum, &number, &local_error);
+      if (parsed && G_IS_PARAM_SPEC_UINT (pspec))
+        g_value_set_uint (value, (guint) number);
+      else if (parsed)
+        g_value_set_uint64 (value, number);
     }
   else
     {
-      guint64 number;
-      guint64 maximum = spec == &settings[SETTING_PORT] ? G_MAXUINT16 : G_MAXINT;
+      gint64 number;
 
-      if (!g_ascii_string_to_unsigned (text, 10, spec->minimum, maximum, &number, &local_error))
-        {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       _("Invalid value “%s” for %s: %s"),
-                       text, spec->name, local_error->message);
-          return FALSE;
-        }
-      value->uint_value = number;
-      return TRUE;
+      parsed = g_ascii_string_to_signed (text, 10, G_PARAM_SPEC_INT (pspec)->minimum,
+                                         G_PARAM_SPEC_INT (pspec)->maximum, &number, &local_error);
+      if (parsed)
+        g_value_set_int (value, (int) number);
     }
+
+  if (!parsed)
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 _("Invalid value “%s” for %s: %s"), text, setting->name, local_error->message);
+  return parsed;
 }
 
 static gboolean
-on_number_option (const char  *option_name,
-                  const char  *text,
-                  gpointer     data,
-                  GError     **error)
+parse_boolean (const Setting  *setting,
+               const char     *text,
+               GValue         *value,
+               GError        **error)
 {
-  SignalboxOptions *options = data;
-
-  for (guint i = 0; i < N_SETTINGS; i++)
+  /* What GKeyFile accepts for a boolean. */
+  if (g_str_equal (text, "true") || g_str_equal (text, "1"))
+    g_value_set_boolean (value, TRUE);
+  else if (g_str_equal (text, "false") || g_str_equal (text, "0"))
+    g_value_set_boolean (value, FALSE);
+  else
     {
-      const SettingSpec *spec = &settings[i];
-
-      if (spec->kind != SETTING_STRV && g_str_equal (option_name + 2, spec->name))
-        return parse_number (spec, text, &options->values[i], error);
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("Invalid value “%s” for %s: expected true or false"), text, setting->name);
+      return FALSE;
     }
+  return TRUE;
+}
+
+/* Turns @text into the value of @setting, with the same rules for the
+ * command line and the file; a list gains @text as one more item. */
+static gboolean
+parse_value (Setting     *setting,
+             const char  *text,
+             GError     **error)
+{
+  GType type = G_PARAM_SPEC_VALUE_TYPE (setting->pspec);
+  g_auto(GValue) value = G_VALUE_INIT;
+  gboolean parsed = TRUE;
+
+  g_value_init (&value, type);
+  if (type == G_TYPE_STRV)
+    {
+      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+      if (G_IS_VALUE (&setting->value))
+        g_strv_builder_addv (builder, (const char **) g_value_get_boxed (&setting->value));
+      g_strv_builder_add (builder, text);
+      g_value_take_boxed (&value, g_strv_builder_end (builder));
+    }
+  else if (type == G_TYPE_STRING)
+    g_value_set_string (&value, text);
+  else if (type == G_TYPE_DOUBLE)
+    parsed = parse_double (setting, text, &value, error);
+  else if (type == G_TYPE_BOOLEAN)
+    parsed = parse_boolean (setting, text, &value, error);
+  else if (type == G_TYPE_INT || type == G_TYPE_UINT || type == G_TYPE_UINT64)
+    parsed = parse_integer (setting, text, &value, error);
+  else
+    g_error ("Setting %s has a type (%s) the daemon cannot read", setting->name, g_type_name (type));
+
+  if (!parsed)
+    return FALSE;
+
+  if (G_IS_VALUE (&setting->value))
+    g_value_unset (&setting->value);
+  setting->value = value;
+  value = (GValue) G_VALUE_INIT;
+  return TRUE;
+}
+
+static gboolean
+on_setting_option (const char  *option_name,
+                   const char  *text,
+                   gpointer     data,
+                   GError     **error)
+{
+  Setting *setting = find_setting (data, option_name + strlen ("--"));
+
+  g_assert (setting != NULL);
+  /* A boolean's value is optional: --foo means --foo=true. */
+  return parse_value (setting, text != NULL ? text : "true", error);
+}
+
+/* The default of a numeric setting, as its spec declares it: the
+ * library states each default once, and --help shows that one, so a
+ * user who hits a limit can tell which it was. NULL for the others. */
+static char *
+describe_default (GParamSpec *pspec,
+                  gboolean    numbers_only)
+{
+  const GValue *value = g_param_spec_get_default_value (pspec);
+  GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
+
+  if (type == G_TYPE_DOUBLE)
+    {
+      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+      return g_strdup (g_ascii_formatd (buffer, sizeof buffer, "%g", g_value_get_double (value)));
+    }
+  if (type == G_TYPE_INT)
+    return g_strdup_printf ("%d", g_value_get_int (value));
+  if (type == G_TYPE_UINT)
+    return g_strdup_printf ("%u", g_value_get_uint (value));
+  if (type == G_TYPE_UINT64)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, g_value_get_uint64 (value));
+  if (numbers_only)
+    return NULL;
+  if (type == G_TYPE_BOOLEAN)
+    return g_strdup (g_value_get_boolean (value) ? "true" : "false");
+  if (type == G_TYPE_STRING)
+    return g_strdup (g_value_get_string (value) != NULL ? g_value_get_string (value) : "");
+  if (type == G_TYPE_STRV)
+    return g_value_get_boxed (value) != NULL ? g_strjoinv (";", g_value_get_boxed (value)) : g_strdup ("");
 
   g_assert_not_reached ();
 }
 
-/* The default of a numeric setting, as its SignalingServer property
- * declares it: the library states each default once, and --help shows
- * that one, so a user who hits a limit can tell which it was. NULL for
- * settings without such a property. */
-static char *
-describe_default (const SettingSpec *spec)
-{
-  gpointer klass;
-  GParamSpec *pspec;
-  char *text = NULL;
-
-  if (spec->property == NULL || (spec->kind != SETTING_UINT && spec->kind != SETTING_DOUBLE))
-    return NULL;
-
-  klass = g_type_class_ref (SIGNALING_TYPE_SERVER);
-  pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), spec->property);
-  if (G_IS_PARAM_SPEC_UINT (pspec))
-    text = g_strdup_printf ("%u", G_PARAM_SPEC_UINT (pspec)->default_value);
-  else if (G_IS_PARAM_SPEC_DOUBLE (pspec))
-    {
-      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-      text = g_strdup (g_ascii_formatd (buffer, sizeof buffer, "%g", G_PARAM_SPEC_DOUBLE (pspec)->default_value));
-    }
-  g_type_class_unref (klass);
-
-  return text;
-}
-
-/* The translated description of @spec, with its default appended.
+/* The translated description of @setting, with its default appended.
  * The result goes into @owned: GOptionContext keeps only pointers, and
  * translates nothing it finds no entry for. */
 static const char *
-describe_setting (const SettingSpec *spec,
-                  GPtrArray         *owned)
+describe_setting (const Setting *setting,
+                  GPtrArray     *owned)
 {
-  g_autofree char *fallback = describe_default (spec);
+  const char *blurb = g_dgettext (GETTEXT_PACKAGE, g_param_spec_get_blurb (setting->pspec));
+  g_autofree char *fallback = describe_default (setting->pspec, TRUE);
   char *text;
 
   if (fallback == NULL)
-    return spec->description;
+    return blurb;
 
   /* TRANSLATORS: an option's description and its default value */
-  text = g_strdup_printf (_("%s (default %s)"), g_dgettext (GETTEXT_PACKAGE, spec->description), fallback);
+  text = g_strdup_printf (_("%s (default %s)"), blurb, fallback);
   g_ptr_array_add (owned, text);
   return text;
 }
@@ -278,31 +357,25 @@ build_entries (SignalboxOptions *options,
                const char       *config_description,
                GPtrArray        *owned)
 {
-  GOptionEntry *entries = g_new0 (GOptionEntry, N_SETTINGS + 8);
+  GOptionEntry *entries = g_new0 (GOptionEntry, options->settings->len + 9);
   guint n = 0;
 
-  for (guint i = 0; i < N_SETTINGS; i++, n++)
+  for (guint i = 0; i < options->settings->len; i++, n++)
     {
-      const SettingSpec *spec = &settings[i];
+      const Setting *setting = &g_array_index (options->settings, Setting, i);
+      GType type = G_PARAM_SPEC_VALUE_TYPE (setting->pspec);
 
-      entries[n].long_name = spec->name;
-      entries[n].description = describe_setting (spec, owned);
-      entries[n].arg_description = spec->arg_description;
-      if (spec->kind == SETTING_STRV)
-        {
-          entries[n].arg = G_OPTION_ARG_STRING_ARRAY;
-          entries[n].arg_data = &options->values[i].strv_value;
-        }
-      else if (spec->kind == SETTING_PATH)
-        {
-          entries[n].arg = G_OPTION_ARG_FILENAME;
-          entries[n].arg_data = &options->values[i].string_value;
-        }
+      entries[n].long_name = setting->name;
+      entries[n].description = describe_setting (setting, owned);
+      entries[n].arg = G_OPTION_ARG_CALLBACK;
+      entries[n].arg_data = (gpointer) on_setting_option;
+      if (type == G_TYPE_BOOLEAN)
+        entries[n].flags = G_OPTION_FLAG_OPTIONAL_ARG;
       else
-        {
-          entries[n].arg = G_OPTION_ARG_CALLBACK;
-          entries[n].arg_data = (gpointer) on_number_option;
-        }
+        entries[n].arg_description = setting->arg_description;
+      /* Strings are paths (client-script-dir): bytes, not UTF-8. */
+      if (type == G_TYPE_STRING)
+        entries[n].flags |= G_OPTION_FLAG_FILENAME;
     }
 
   entries[n++] = (GOptionEntry) { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options->config_file,
@@ -318,6 +391,8 @@ build_entries (SignalboxOptions *options,
                                   N_("Replace a running instance on the bus"), NULL };
   entries[n++] = (GOptionEntry) { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose,
                                   N_("Log debug messages"), NULL };
+  entries[n++] = (GOptionEntry) { "print-config", 0, 0, G_OPTION_ARG_NONE, &options->print_config,
+                                  N_("Print a configuration file with every key commented out at its default, and exit"), NULL };
   entries[n++] = (GOptionEntry) { "version", 0, 0, G_OPTION_ARG_NONE, &options->version,
                                   N_("Print the version and exit"), NULL };
 
@@ -325,36 +400,38 @@ build_entries (SignalboxOptions *options,
 }
 
 static gboolean
-load_setting (SignalboxOptions  *options,
-              GKeyFile          *key_file,
-              guint              index,
-              GError           **error)
+load_setting (Setting   *setting,
+              GKeyFile  *key_file,
+              GError   **error)
 {
-  const SettingSpec *spec = &settings[index];
-  SettingValue *value = &options->values[index];
   g_autofree char *text = NULL;
 
-  if (is_set (spec, value) || !g_key_file_has_key (key_file, CONFIG_GROUP, spec->name, NULL))
+  if (G_IS_VALUE (&setting->value) || !g_key_file_has_key (key_file, CONFIG_GROUP, setting->name, NULL))
     return TRUE;
 
-  if (spec->kind == SETTING_STRV)
+  /* Lists are separated by ';' and strings may hold escapes: GKeyFile
+   * reads both; the rest goes through the command line's parser. */
+  if (is_list (setting))
     {
-      value->strv_value = g_key_file_get_string_list (key_file, CONFIG_GROUP, spec->name, NULL, error);
-      return value->strv_value != NULL;
+      g_auto(GStrv) items = g_key_file_get_string_list (key_file, CONFIG_GROUP, setting->name, NULL, error);
+
+      if (items == NULL)
+        return FALSE;
+      g_value_init (&setting->value, G_TYPE_STRV);
+      g_value_take_boxed (&setting->value, g_steal_pointer (&items));
+      return TRUE;
     }
 
-  if (spec->kind == SETTING_PATH)
-    {
-      value->string_value = g_key_file_get_string (key_file, CONFIG_GROUP, spec->name, error);
-      return value->string_value != NULL;
-    }
-
-  text = g_key_file_get_value (key_file, CONFIG_GROUP, spec->name, error);
+  if (G_PARAM_SPEC_VALUE_TYPE (setting->pspec) == G_TYPE_STRING)
+    text = g_key_file_get_string (key_file, CONFIG_GROUP, setting->name, error);
+  else
+    text = g_key_file_get_value (key_file, CONFIG_GROUP, setting->name, error);
   if (text == NULL)
     return FALSE;
 
-  g_strstrip (text);
-  return parse_number (spec, text, value, error);
+  if (G_PARAM_SPEC_VALUE_TYPE (setting->pspec) != G_TYPE_STRING)
+    g_strstrip (text);
+  return parse_value (setting, text, error);
 }
 
 static gboolean
@@ -380,9 +457,9 @@ load_config_file (SignalboxOptions  *options,
       return FALSE;
     }
 
-  for (guint i = 0; i < N_SETTINGS; i++)
+  for (guint i = 0; i < options->settings->len; i++)
     {
-      if (!load_setting (options, key_file, i, &local_error))
+      if (!load_setting (&g_array_index (options->settings, Setting, i), key_file, &local_error))
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                        _("%s: %s"), path, local_error->message);
@@ -448,7 +525,7 @@ signalbox_options_parse (SignalboxOptions   *options,
       return FALSE;
     }
 
-  if (options->version)
+  if (options->version || options->print_config)
     return TRUE;
 
   return load_config_file (options, error);
@@ -498,18 +575,26 @@ signalbox_options_get_verbose (SignalboxOptions *options)
   return options->verbose;
 }
 
+gboolean
+signalbox_options_get_print_config (SignalboxOptions *options)
+{
+  return options->print_config;
+}
+
 guint
 signalbox_options_get_port (SignalboxOptions *options)
 {
-  const SettingValue *value = &options->values[SETTING_PORT];
-
-  return is_set (&settings[SETTING_PORT], value) ? (guint) value->uint_value : DEFAULT_PORT;
+  if (!G_IS_VALUE (&options->port->value))
+    return DEFAULT_PORT;
+  return g_value_get_uint (&options->port->value);
 }
 
 const char * const *
 signalbox_options_get_addresses (SignalboxOptions *options)
 {
-  return (const char * const *) options->values[SETTING_ADDRESS].strv_value;
+  if (!G_IS_VALUE (&options->address->value))
+    return NULL;
+  return g_value_get_boxed (&options->address->value);
 }
 
 /*
@@ -522,30 +607,92 @@ void
 signalbox_options_apply (SignalboxOptions *options,
                          SignalingServer  *server)
 {
-  for (guint i = 0; i < N_SETTINGS; i++)
+  for (guint i = 0; i < options->settings->len; i++)
     {
-      const SettingSpec *spec = &settings[i];
-      const SettingValue *value = &options->values[i];
+      const Setting *setting = &g_array_index (options->settings, Setting, i);
 
-      if (spec->property == NULL || !is_set (spec, value))
-        continue;
-
-      switch (spec->kind)
-        {
-        case SETTING_UINT:
-          g_object_set (server, spec->property, (guint) value->uint_value, NULL);
-          break;
-        case SETTING_DOUBLE:
-          g_object_set (server, spec->property, value->double_value, NULL);
-          break;
-        case SETTING_STRV:
-          g_object_set (server, spec->property, value->strv_value, NULL);
-          break;
-        case SETTING_PATH:
-          g_object_set (server, spec->property, value->string_value, NULL);
-          break;
-        default:
-          g_assert_not_reached ();
-        }
+      if (setting->is_property && G_IS_VALUE (&setting->value))
+        g_object_set_property (G_OBJECT (server), g_param_spec_get_name (setting->pspec), &setting->value);
     }
+}
+
+/* A comment line on the values @pspec takes, or NULL. */
+static char *
+describe_range (GParamSpec *pspec)
+{
+  if (G_IS_PARAM_SPEC_UINT (pspec))
+    return g_strdup_printf ("Range: %u to %u", G_PARAM_SPEC_UINT (pspec)->minimum, G_PARAM_SPEC_UINT (pspec)->maximum);
+  if (G_IS_PARAM_SPEC_INT (pspec))
+    return g_strdup_printf ("Range: %d to %d", G_PARAM_SPEC_INT (pspec)->minimum, G_PARAM_SPEC_INT (pspec)->maximum);
+  if (G_IS_PARAM_SPEC_UINT64 (pspec))
+    return g_strdup_printf ("Range: %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                            G_PARAM_SPEC_UINT64 (pspec)->minimum, G_PARAM_SPEC_UINT64 (pspec)->maximum);
+  if (G_IS_PARAM_SPEC_DOUBLE (pspec))
+    {
+      char minimum[G_ASCII_DTOSTR_BUF_SIZE];
+      char maximum[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_ascii_formatd (minimum, sizeof minimum, "%g", G_PARAM_SPEC_DOUBLE (pspec)->minimum);
+      if (G_PARAM_SPEC_DOUBLE (pspec)->maximum == G_MAXDOUBLE)
+        return g_strdup_printf ("Range: %s or more", minimum);
+      g_ascii_formatd (maximum, sizeof maximum, "%g", G_PARAM_SPEC_DOUBLE (pspec)->maximum);
+      return g_strdup_printf ("Range: %s to %s", minimum, maximum);
+    }
+  if (G_PARAM_SPEC_VALUE_TYPE (pspec) == G_TYPE_STRV)
+    return g_strdup ("A list separated by ';'");  /* as GKeyFile has it */
+
+  return NULL;
+}
+
+static void
+print_key (GString    *config,
+           const char *description,
+           const char *range,
+           const char *key,
+           const char *default_value)
+{
+  g_string_append_printf (config, "\n# %s\n", description);
+  if (range != NULL)
+    g_string_append_printf (config, "# %s\n", range);
+  g_string_append_printf (config, "#%s=%s\n", key, default_value);
+}
+
+/*
+ * signalbox_options_print_config:
+ *
+ * A configuration file with every key, its description, range and
+ * default, generated from the same specs as the options; data/signalbox.conf
+ * is its output. In English whatever the locale, so that the shipped
+ * file and its test do not depend on one.
+ */
+char *
+signalbox_options_print_config (SignalboxOptions *options)
+{
+  g_autoptr(GString) config = g_string_new (NULL);
+
+  g_string_append (config,
+                   "# signalbox configuration, as signalbox --print-config writes it.\n"
+                   "# Every key is also a command-line option of the same name\n"
+                   "# (signalbox --help), and the command line wins. A key left\n"
+                   "# commented out keeps the default it shows.\n"
+                   "[signalbox]\n");
+
+  for (guint i = 0; i < options->settings->len; i++)
+    {
+      const Setting *setting = &g_array_index (options->settings, Setting, i);
+      g_autofree char *range = describe_range (setting->pspec);
+      g_autofree char *default_value = describe_default (setting->pspec, FALSE);
+
+      print_key (config, g_param_spec_get_blurb (setting->pspec), range, setting->name, default_value);
+
+      /* The keys without an option of their own follow the listening
+       * address, as they always have. */
+      if (setting == options->address)
+        print_key (config, "D-Bus bus for the control interface", "One of session, system or none",
+                   "bus", "session");
+    }
+
+  print_key (config, "Log debug messages", NULL, "verbose", "false");
+
+  return g_string_free (g_steal_pointer (&config), FALSE);
 }

@@ -23,6 +23,7 @@ gboolean          signalbox_options_parse          (SignalboxOptions  *options,
                                                     char            ***argv,
                                                     GError           **error);
 gboolean          signalbox_options_get_version    (SignalboxOptions  *options);
+gboolean          signalbox_options_get_print_config (SignalboxOptions *options);
 gboolean          signalbox_options_get_verbose    (SignalboxOptions  *options);
 guint             signalbox_options_get_port       (SignalboxOptions  *options);
 const char * const *signalbox_options_get_addresses (SignalboxOptions *options);
@@ -31,6 +32,7 @@ SignalboxBus      signalbox_options_get_bus        (SignalboxOptions  *options,
 gboolean          signalbox_options_get_replace    (SignalboxOptions  *options);
 void              signalbox_options_apply          (SignalboxOptions  *options,
                                                     SignalingServer   *server);
+char             *signalbox_options_print_config   (SignalboxOptions  *options);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignalboxOptions, signalbox_options_free)
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
@@ -289,6 +290,15 @@ main (int   argc,
     {
       g_print ("signalbox %s\n", PACKAGE_VERSION);
       return EXIT_SUCCESS;
+    }
+
+  if (signalbox_options_get_print_config (options))
+    {
+      g_autofree char *config = signalbox_options_print_config (options);
+
+      /* As is: a configuration file is UTF-8 in any locale. */
+      fputs (config, stdout);
+      return fflush (stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
 
   if (signalbox_options_get_verbose (options))

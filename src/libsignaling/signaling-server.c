@@ -20,6 +20,7 @@
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
+#include "signaling-settings-private.h"
 #include "signaling-socketio-connection-private.h"
 #include "signaling-socketio-namespace.h"
 #include "signaling-socketio-server.h"
@@ -332,12 +333,47 @@ signaling_server_set_property (GObject      *object,
 
 static GParamSpec *
 new_limit_pspec (const char *name,
+                 const char *blurb,
                  guint       minimum,
                  guint       default_value)
 {
-  return g_param_spec_uint (name, NULL, NULL, minimum, G_MAXUINT, default_value,
+  return g_param_spec_uint (name, NULL, blurb, minimum, G_MAXUINT, default_value,
                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                             G_PARAM_STATIC_STRINGS);
+}
+
+/* The properties that are settings of the signalbox daemon: each
+ * becomes an option and a configuration key, described by its blurb,
+ * range and default (src/daemon/signalbox-options.c), so that a new
+ * limit needs its spec, a line here, its enforcement and its test. The
+ * second column is the placeholder of the value in --help. */
+static void
+mark_settings (void)
+{
+  static const struct {
+    guint prop;
+    SignalingSetting setting;
+  } marks[] = {
+    { PROP_MAX_CLIENTS, { NULL, N_("N") } },
+    { PROP_MAX_MESSAGE_SIZE, { NULL, N_("BYTES") } },
+    { PROP_MAX_ROOMS_PER_CLIENT, { NULL, N_("N") } },
+    { PROP_MAX_ROOM_MEMBERS, { NULL, N_("N") } },
+    { PROP_RATE_LIMIT, { NULL, N_("RATE") } },
+    { PROP_RATE_BURST, { NULL, N_("N") } },
+    { PROP_KEEPALIVE_INTERVAL, { NULL, N_("SECONDS") } },
+    { PROP_MAX_SEND_QUEUE, { NULL, N_("BYTES") } },
+    { PROP_REQUEST_TIMEOUT, { NULL, N_("SECONDS") } },
+    { PROP_MAX_PENDING_CONNECTIONS, { NULL, N_("N") } },
+    { PROP_CLIENT_SCRIPT_DIR, { NULL, N_("DIR") } },
+    { PROP_ICE_SERVERS, { "ice-server", N_("URL") } },
+    { PROP_ALLOWED_ORIGINS, { "allowed-origin", N_("ORIGIN") } },
+    { PROP_PING_INTERVAL, { NULL, N_("MS") } },
+    { PROP_PING_TIMEOUT, { NULL, N_("MS") } },
+    { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
+    signaling_setting_mark (properties[marks[i].prop], &marks[i].setting);
 }
 
 /* A class registers its signals and properties when it is first
@@ -389,7 +425,10 @@ signaling_server_class_init (SignalingServerClass *klass)
    * How many clients may be connected at once; 0 for no limit. One
    * more gets a `server-full` error and close code 1013.
    */
-  properties[PROP_MAX_CLIENTS] = new_limit_pspec ("max-clients", 0, DEFAULT_MAX_CLIENTS);
+  properties[PROP_MAX_CLIENTS] =
+    new_limit_pspec ("max-clients",
+                     N_("Most clients connected at once, 0 for no limit"),
+                     0, DEFAULT_MAX_CLIENTS);
 
   /**
    * SignalingServer:max-message-size:
@@ -397,21 +436,30 @@ signaling_server_class_init (SignalingServerClass *klass)
    * The largest message accepted, in bytes; 0 for no limit. A larger
    * one gets a `too-large` error and close code 1009.
    */
-  properties[PROP_MAX_MESSAGE_SIZE] = new_limit_pspec ("max-message-size", 0, DEFAULT_MAX_MESSAGE_SIZE);
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    new_limit_pspec ("max-message-size",
+                     N_("Largest message in bytes, 0 for no limit"),
+                     0, DEFAULT_MAX_MESSAGE_SIZE);
 
   /**
    * SignalingServer:max-rooms-per-client:
    *
    * How many rooms one client may be in; 0 for no limit.
    */
-  properties[PROP_MAX_ROOMS_PER_CLIENT] = new_limit_pspec ("max-rooms-per-client", 0, DEFAULT_MAX_ROOMS_PER_CLIENT);
+  properties[PROP_MAX_ROOMS_PER_CLIENT] =
+    new_limit_pspec ("max-rooms-per-client",
+                     N_("Most rooms one client may join, 0 for no limit"),
+                     0, DEFAULT_MAX_ROOMS_PER_CLIENT);
 
   /**
    * SignalingServer:max-room-members:
    *
    * How many clients one room may hold; 0 for no limit.
    */
-  properties[PROP_MAX_ROOM_MEMBERS] = new_limit_pspec ("max-room-members", 0, DEFAULT_MAX_ROOM_MEMBERS);
+  properties[PROP_MAX_ROOM_MEMBERS] =
+    new_limit_pspec ("max-room-members",
+                     N_("Most members of one room, 0 for no limit"),
+                     0, DEFAULT_MAX_ROOM_MEMBERS);
 
   /**
    * SignalingServer:rate-limit:
@@ -424,7 +472,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * or disconnected (Socket.IO).
    */
   properties[PROP_RATE_LIMIT] =
-    g_param_spec_double ("rate-limit", NULL, NULL, 0, G_MAXDOUBLE, DEFAULT_RATE_LIMIT,
+    g_param_spec_double ("rate-limit", NULL,
+                         N_("Messages per second one client may send, 0 for no limit"),
+                         0, G_MAXDOUBLE, DEFAULT_RATE_LIMIT,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
 
@@ -434,7 +484,10 @@ signaling_server_class_init (SignalingServerClass *klass)
    * How many messages a client may send at once above the rate limit,
    * for example its ICE candidates when a call starts.
    */
-  properties[PROP_RATE_BURST] = new_limit_pspec ("rate-burst", 1, DEFAULT_RATE_BURST);
+  properties[PROP_RATE_BURST] =
+    new_limit_pspec ("rate-burst",
+                     N_("Messages a client may send at once above the rate"),
+                     1, DEFAULT_RATE_BURST);
 
   /**
    * SignalingServer:keepalive-interval:
@@ -442,7 +495,10 @@ signaling_server_class_init (SignalingServerClass *klass)
    * Seconds between WebSocket pings to each peer, so that dead
    * connections are found; 0 to never ping.
    */
-  properties[PROP_KEEPALIVE_INTERVAL] = new_limit_pspec ("keepalive-interval", 0, DEFAULT_KEEPALIVE_INTERVAL);
+  properties[PROP_KEEPALIVE_INTERVAL] =
+    new_limit_pspec ("keepalive-interval",
+                     N_("Seconds between WebSocket pings, 0 to never ping"),
+                     0, DEFAULT_KEEPALIVE_INTERVAL);
 
   /**
    * SignalingServer:max-send-queue:
@@ -452,7 +508,10 @@ signaling_server_class_init (SignalingServerClass *klass)
    * no limit. Without it, a peer that stops reading would make the
    * server buffer everything sent to it.
    */
-  properties[PROP_MAX_SEND_QUEUE] = new_limit_pspec ("max-send-queue", 0, DEFAULT_MAX_SEND_QUEUE);
+  properties[PROP_MAX_SEND_QUEUE] =
+    new_limit_pspec ("max-send-queue",
+                     N_("Bytes a client may leave unread before it is disconnected, 0 for no limit"),
+                     0, DEFAULT_MAX_SEND_QUEUE);
 
   /**
    * SignalingServer:request-timeout:
@@ -462,7 +521,10 @@ signaling_server_class_init (SignalingServerClass *klass)
    * dropped; 0 for no limit. As Node's `headersTimeout`, it keeps
    * peers that connect and say nothing from holding descriptors.
    */
-  properties[PROP_REQUEST_TIMEOUT] = new_limit_pspec ("request-timeout", 0, DEFAULT_REQUEST_TIMEOUT);
+  properties[PROP_REQUEST_TIMEOUT] =
+    new_limit_pspec ("request-timeout",
+                     N_("Seconds a new connection has to send its request, 0 for no limit"),
+                     0, DEFAULT_REQUEST_TIMEOUT);
 
   /**
    * SignalingServer:max-pending-connections:
@@ -475,7 +537,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * clients out, which refusing newcomers would let them do.
    */
   properties[PROP_MAX_PENDING_CONNECTIONS] =
-    new_limit_pspec ("max-pending-connections", 0, DEFAULT_MAX_PENDING_CONNECTIONS);
+    new_limit_pspec ("max-pending-connections",
+                     N_("Most connections (and unpolled Socket.IO sessions) waiting for a request; the oldest goes first, 0 for no limit"),
+                     0, DEFAULT_MAX_PENDING_CONNECTIONS);
 
   /**
    * SignalingServer:client-script-dir:
@@ -487,7 +551,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * signaling server. %NULL to serve none.
    */
   properties[PROP_CLIENT_SCRIPT_DIR] =
-    g_param_spec_string ("client-script-dir", NULL, NULL, NULL,
+    g_param_spec_string ("client-script-dir", NULL,
+                         N_("Serve the Socket.IO client bundles (socket.io.js…) from this socket.io-client dist folder"),
+                         NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -496,7 +562,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * STUN/TURN URLs offered to native clients in `welcome.iceServers`.
    */
   properties[PROP_ICE_SERVERS] =
-    g_param_spec_boxed ("ice-servers", NULL, NULL, G_TYPE_STRV,
+    g_param_spec_boxed ("ice-servers", NULL,
+                        N_("STUN/TURN URL offered to clients; repeat for several"),
+                        G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -507,7 +575,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * always allowed.
    */
   properties[PROP_ALLOWED_ORIGINS] =
-    g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
+    g_param_spec_boxed ("allowed-origins", NULL,
+                        N_("Origin browsers may connect from; repeat for several (default: any)"),
+                        G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -517,7 +587,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * (`pingInterval`, 25000 as in socket.io).
    */
   properties[PROP_PING_INTERVAL] =
-    g_param_spec_uint ("ping-interval", NULL, NULL, 1, G_MAXINT, 25000,
+    g_param_spec_uint ("ping-interval", NULL,
+                       N_("Milliseconds between Socket.IO pings"),
+                       1, G_MAXINT, 25000,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -527,7 +599,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * (`pingTimeout`, 20000 as in socket.io).
    */
   properties[PROP_PING_TIMEOUT] =
-    g_param_spec_uint ("ping-timeout", NULL, NULL, 1, G_MAXINT, 20000,
+    g_param_spec_uint ("ping-timeout", NULL,
+                       N_("Milliseconds a Socket.IO client has to answer a ping"),
+                       1, G_MAXINT, 20000,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -537,7 +611,9 @@ signaling_server_class_init (SignalingServerClass *klass)
    * (`maxPayload`, 1000000 as in socket.io).
    */
   properties[PROP_MAX_PAYLOAD] =
-    g_param_spec_uint ("max-payload", NULL, NULL, 1, G_MAXINT, 1000000,
+    g_param_spec_uint ("max-payload", NULL,
+                       N_("Largest Socket.IO payload in bytes"),
+                       1, G_MAXINT, 1000000,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -568,6 +644,7 @@ signaling_server_class_init (SignalingServerClass *klass)
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  mark_settings ();
 
   /**
    * SignalingServer::client-connected:
