@@ -5,10 +5,15 @@
  * Every setting is both a long option and a key of the [signalbox]
  * group of the configuration file, with the same name. The command
  * line wins over the file, the file over the built-in defaults.
+ *
+ * Nothing here names a server setting: the options, the keys, their
+ * descriptions, ranges and defaults, and --print-config come from the
+ * SignalingServer properties the library marks as settings.
  */
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include <glib/gi18n.h>
 
