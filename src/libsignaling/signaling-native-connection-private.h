@@ -6,7 +6,7 @@
 
 #include <libsoup/soup.h>
 
-#include "signaling-server.h"
+#include "signaling-router-private.h"
 
 G_BEGIN_DECLS
 
@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SignalingNativeConnection, signaling_native_connection,
                       SIGNALING, NATIVE_CONNECTION, GObject)
 
-void signaling_native_connection_accept (SignalingServer         *server,
+void signaling_native_connection_accept (SignalingRouter         *router,
                                          SoupServerMessage       *msg,
                                          SoupWebsocketConnection *websocket);
 

@@ -12,7 +12,7 @@
 #include "signaling-message-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
-#include "signaling-server-private.h"
+#include "signaling-router-private.h"
 #include "signaling-timer-queue-private.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
@@ -34,7 +34,7 @@ struct _SignalingNativeConnection
 
   SoupWebsocketConnection *websocket;
   SignalingSocketStream *stream;  /* under the WebSocket; NULL if not ours */
-  SignalingServer *server;  /* unowned: the server closes us before it goes */
+  SignalingRouter *router;  /* unowned: the server closes us before it drops the router */
   SignalingClient *client;  /* unowned: the client owns us */
 
   /* A peer that neither sends nor answers the keepalive pings for two
@@ -92,7 +92,7 @@ send_text (SignalingNativeConnection *self,
   if (self->websocket == NULL)
     return 0;
 
-  limits = signaling_server_get_limits (self->server);
+  limits = signaling_router_get_limits (self->router);
   return signaling_websocket_send (self->websocket, SOUP_WEBSOCKET_DATA_TEXT, text, length,
                                    limits->max_send_queue) ? length : 0;
 }
@@ -155,7 +155,7 @@ send_error (SignalingNativeConnection *self,
 {
   g_autofree char *text = error_to_json (error, rid);
 
-  signaling_server_count_rejected (self->server);
+  signaling_router_count_rejected (self->router);
   send_text (self, text, strlen (text));
 }
 
@@ -163,7 +163,7 @@ static void
 send_welcome (SignalingNativeConnection *self)
 {
   g_autoptr(JsonBuilder) builder = begin_reply ("welcome");
-  const char * const *ice_servers = signaling_server_get_ice_servers (self->server);
+  const char * const *ice_servers = signaling_router_get_ice_servers (self->router);
 
   json_builder_set_member_name (builder, "id");
   json_builder_add_string_value (builder, signaling_client_get_id (self->client));
@@ -236,7 +236,7 @@ dispatch (SignalingNativeConnection  *self,
           SignalingMessage           *message,
           GError                    **error)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  SignalingRouter *router = self->router;
   const char *to = signaling_message_get_to (message);
   JsonNode *rid = signaling_message_get_rid (message);
   SignalingRoom *room;
@@ -284,7 +284,7 @@ on_idle_too_long (gpointer data)
 static void
 note_peer_alive (SignalingNativeConnection *self)
 {
-  guint interval = signaling_server_get_limits (self->server)->keepalive_interval;
+  guint interval = signaling_router_get_limits (self->router)->keepalive_interval;
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
   if (interval > 0)
@@ -305,7 +305,7 @@ static void
 refuse_too_large (SignalingNativeConnection *self,
                   guint64                    size)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  const SignalingLimits *limits = signaling_router_get_limits (self->router);
   g_autoptr(GError) error = NULL;
 
   g_set_error (&error, SIGNALING_ERROR, SIGNALING_ERROR_TOO_LARGE,
@@ -336,8 +336,8 @@ on_message (SoupWebsocketConnection   *websocket,
             GBytes                    *bytes,
             SignalingNativeConnection *self)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  const SignalingLimits *limits = signaling_router_get_limits (self->router);
+  SignalingRouter *router = self->router;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(JsonNode) rid = NULL;
@@ -410,7 +410,7 @@ on_closed (SoupWebsocketConnection   *websocket,
       SignalingClient *client = self->client;
 
       self->client = NULL;
-      signaling_router_remove_client (signaling_server_get_router (self->server),
+      signaling_router_remove_client (self->router,
                                       client, reason);
     }
 }
@@ -526,7 +526,7 @@ configure_websocket (SignalingNativeConnection *self,
  * registers it with the router and greets it.
  */
 void
-signaling_native_connection_accept (SignalingServer         *server,
+signaling_native_connection_accept (SignalingRouter         *router,
                                     SoupServerMessage       *msg,
                                     SoupWebsocketConnection *websocket)
 {
@@ -538,9 +538,9 @@ signaling_native_connection_accept (SignalingServer         *server,
 
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
   self->websocket = g_object_ref (websocket);
-  self->server = server;
+  self->router = router;
   signaling_websocket_track_backlog (websocket, msg);
-  if (!configure_websocket (self, websocket, signaling_server_get_limits (server)))
+  if (!configure_websocket (self, websocket, signaling_router_get_limits (router)))
     {
       soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
       return;
@@ -548,17 +548,17 @@ signaling_native_connection_accept (SignalingServer         *server,
 
   client = signaling_client_new (id, remote_address, SIGNALING_CONNECTION (self));
 
-  if (!signaling_router_add_client (signaling_server_get_router (server), client, &error))
+  if (!signaling_router_add_client (router, client, &error))
     {
       g_autofree char *text = error_to_json (error, NULL);
 
-      signaling_server_count_rejected (server);
+      signaling_router_count_rejected (router);
       signaling_websocket_reject (websocket, text, CLOSE_TRY_AGAIN, error->message);
       return;
     }
 
   self->client = client;
-  self->idle_deadlines = signaling_timer_queue_ref (signaling_server_get_idle_deadlines (server));
+  self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   note_peer_alive (self);
   g_signal_connect_object (websocket, "message", G_CALLBACK (on_message), self, 0);
   g_signal_connect_object (websocket, "pong", G_CALLBACK (on_pong), self, 0);

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include "signaling-server.h"
+#include "signaling-router-private.h"
 #include "signaling-socketio-socket.h"
 
 G_BEGIN_DECLS
@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SignalingSocketioConnection, signaling_socketio_connection,
                       SIGNALING, SOCKETIO_CONNECTION, GObject)
 
-void signaling_socketio_connection_accept (SignalingServer         *server,
+void signaling_socketio_connection_accept (SignalingRouter         *router,
                                            SignalingSocketioSocket *socket);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
 #include "signaling-message-private.h"
-#include "signaling-server-private.h"
+#include "signaling-router-private.h"
 #include "signaling-socketio-connection-private.h"
 #include "signaling-util-private.h"
 
@@ -39,7 +39,7 @@ struct _SignalingSocketioConnection
   GObject parent_instance;
 
   SignalingSocketioSocket *socket;
-  SignalingServer *server;  /* unowned: the server closes us before it goes */
+  SignalingRouter *router;  /* unowned: the server closes us before it drops the router */
   SignalingClient *client;  /* unowned: the client owns us */
 
   /* The vocabulary this peer has used, to address native messages to
@@ -214,7 +214,7 @@ handle_seed000 (SignalingSocketioConnection *self,
                 SignalingMessageKind         kind,
                 JsonArray                   *args)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  SignalingRouter *router = self->router;
   g_autoptr(JsonObject) original = NULL;
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(GError) error = NULL;
@@ -234,7 +234,7 @@ handle_seed000 (SignalingSocketioConnection *self,
   if (error == NULL)
     return;
 
-  signaling_server_count_rejected (self->server);
+  signaling_router_count_rejected (self->router);
   if (g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     emit_error (self, "Target client not connected");  /* the seed's words, verbatim */
   else
@@ -317,7 +317,7 @@ handle_seed003 (SignalingSocketioConnection *self,
                 SignalingMessageKind         kind,
                 JsonArray                   *args)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  SignalingRouter *router = self->router;
   JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(GError) error = NULL;
@@ -329,7 +329,7 @@ handle_seed003 (SignalingSocketioConnection *self,
   /* The seed has no error channel: what it cannot use is dropped. */
   if (arg == NULL || !JSON_NODE_HOLDS_OBJECT (arg))
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: dropped %s without an object argument",
                signaling_client_get_id (self->client), signaling_message_kind_to_string (kind));
       return;
@@ -339,7 +339,7 @@ handle_seed003 (SignalingSocketioConnection *self,
   to = name_of (json_object_get_member (original, "to"));
   if (to == NULL)
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: dropped %s without a usable “to”",
                signaling_client_get_id (self->client), signaling_message_kind_to_string (kind));
       return;
@@ -348,7 +348,7 @@ handle_seed003 (SignalingSocketioConnection *self,
   message = message_from_seed003 (self, kind, original, to);
   if (!signaling_message_validate_body (message, &error))
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: dropped %s: %s", signaling_client_get_id (self->client),
                signaling_message_kind_to_string (kind), error->message);
       return;
@@ -363,7 +363,7 @@ handle_room (SignalingSocketioConnection *self,
              gboolean                     join,
              JsonArray                   *args)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  SignalingRouter *router = self->router;
   JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
   g_autofree char *name = name_of (arg);
   g_autoptr(GError) error = NULL;
@@ -373,7 +373,7 @@ handle_room (SignalingSocketioConnection *self,
 
   if (name == NULL || strlen (name) > SIGNALING_MAX_NAME_LENGTH)
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       return;
     }
 
@@ -385,7 +385,7 @@ handle_room (SignalingSocketioConnection *self,
   /* Leaving a room one is not in is a no-op in Socket.IO. */
   if (!ok && !g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
     }
 }
@@ -417,13 +417,13 @@ on_event (SignalingSocketioSocket     *socket,
   if (self->client == NULL)
     return TRUE;
 
-  switch (signaling_router_admit (signaling_server_get_router (self->server), self->client,
+  switch (signaling_router_admit (self->router, self->client,
                                   strlen (name), &error))
     {
     case SIGNALING_ADMISSION_ACCEPT:
       break;
     case SIGNALING_ADMISSION_REFUSE:
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       if (self->vocabulary != SIGNALING_VOCABULARY_SEED003)
         emit_error (self, error->message);
       return TRUE;
@@ -468,7 +468,7 @@ on_disconnected (SignalingSocketioSocket     *socket,
       SignalingClient *client = self->client;
 
       self->client = NULL;
-      signaling_router_remove_client (signaling_server_get_router (self->server), client, reason);
+      signaling_router_remove_client (self->router, client, reason);
     }
 }
 
@@ -663,7 +663,7 @@ signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
  * clients expect) and sends seed 000's `your_id`.
  */
 void
-signaling_socketio_connection_accept (SignalingServer         *server,
+signaling_socketio_connection_accept (SignalingRouter         *router,
                                       SignalingSocketioSocket *socket)
 {
   g_autoptr(SignalingSocketioConnection) self = NULL;
@@ -674,16 +674,16 @@ signaling_socketio_connection_accept (SignalingServer         *server,
 
   self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
   self->socket = g_object_ref (socket);
-  self->server = server;
+  self->router = router;
 
   client = signaling_client_new (signaling_socketio_socket_get_id (socket),
                                  signaling_engineio_socket_get_remote_address (engine),
                                  SIGNALING_CONNECTION (self));
 
-  if (!signaling_router_add_client (signaling_server_get_router (server), client, &error))
+  if (!signaling_router_add_client (router, client, &error))
     {
       emit_error (self, error->message);
-      signaling_server_count_rejected (server);
+      signaling_router_count_rejected (router);
       signaling_engineio_socket_close (engine, "server full");
       return;
     }
