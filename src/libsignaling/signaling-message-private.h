@@ -8,14 +8,6 @@
 
 G_BEGIN_DECLS
 
-/* Which event vocabulary a message was written in, so that a
- * recipient speaking the same one gets it back exactly as sent. */
-typedef enum {
-  SIGNALING_VOCABULARY_NATIVE,
-  SIGNALING_VOCABULARY_SEED000,  /* offer_sdp / answer_sdp / send_ice by socket id */
-  SIGNALING_VOCABULARY_SEED003,  /* JoinSocket rooms; offer / answer / candidate / hangup */
-} SignalingVocabulary;
-
 /* Longest room name or client id accepted, in bytes. */
 #define SIGNALING_MAX_NAME_LENGTH 256
 
@@ -35,13 +27,12 @@ void              signaling_message_set_dialect     (SignalingMessage      *mess
 gboolean          signaling_message_get_include_sender (SignalingMessage   *message);
 void              signaling_message_set_include_sender (SignalingMessage   *message,
                                                         gboolean            include_sender);
-SignalingVocabulary signaling_message_get_vocabulary (SignalingMessage   *message);
-JsonObject       *signaling_message_get_original    (SignalingMessage      *message);
-const char       *signaling_message_get_claimed_from (SignalingMessage     *message);
-void              signaling_message_set_original    (SignalingMessage      *message,
-                                                     SignalingVocabulary    vocabulary,
-                                                     JsonObject            *original,
-                                                     const char            *claimed_from);
+gpointer          signaling_message_get_dialect_data (SignalingMessage     *message,
+                                                      GQuark                dialect);
+void              signaling_message_set_dialect_data (SignalingMessage     *message,
+                                                      GQuark                dialect,
+                                                      gpointer              data,
+                                                      GDestroyNotify        destroy);
 const char       *signaling_message_get_native_json (SignalingMessage      *message,
                                                      gsize                 *length);
 

@@ -33,11 +33,9 @@ struct _SignalingMessage
   JsonNode *rid;
   gboolean include_sender;
 
-  /* A Socket.IO event's argument as it came, for recipients of the
-   * same vocabulary; and seed 003's own "from" once checked. */
-  SignalingVocabulary vocabulary;
-  JsonObject *original;
-  char *claimed_from;
+  /* What each dialect remembers about the message, by dialect quark
+   * (Socket.IO: the sender's own argument). */
+  GData *dialect_data;
 
   /* The native serialization is the same for every native recipient of
    * a room, so it is built once, on first use. */
@@ -103,8 +101,7 @@ signaling_message_unref (SignalingMessage *message)
   g_free (message->dialect);
   g_clear_pointer (&message->payload, json_object_unref);
   g_clear_pointer (&message->rid, json_node_unref);
-  g_clear_pointer (&message->original, json_object_unref);
-  g_free (message->claimed_from);
+  g_datalist_clear (&message->dialect_data);
   g_free (message->native_json);
   g_free (message);
 }
@@ -809,33 +806,34 @@ signaling_message_to_json (SignalingMessage *message)
   return g_strdup (signaling_message_get_native_json (message, NULL));
 }
 
-SignalingVocabulary
-signaling_message_get_vocabulary (SignalingMessage *message)
+/*
+ * signaling_message_get_dialect_data:
+ * @dialect: the quark of the dialect's name
+ *
+ * Returns: (transfer none) (nullable): what @dialect attached
+ */
+gpointer
+signaling_message_get_dialect_data (SignalingMessage *message,
+                                    GQuark            dialect)
 {
-  return message->vocabulary;
+  return g_datalist_id_get_data (&message->dialect_data, dialect);
 }
 
-JsonObject *
-signaling_message_get_original (SignalingMessage *message)
-{
-  return message->original;
-}
-
-const char *
-signaling_message_get_claimed_from (SignalingMessage *message)
-{
-  return message->claimed_from;
-}
-
+/*
+ * signaling_message_set_dialect_data:
+ * @dialect: the quark of the dialect's name
+ * @data: (transfer full) (nullable): what the dialect needs to remember
+ *   about the message, freed with @destroy along with the message
+ *
+ * A dialect keeps what only it needs here (the Socket.IO vocabulary and
+ * original argument, the native serialization), so that the message
+ * itself stays what every dialect shares.
+ */
 void
-signaling_message_set_original (SignalingMessage    *message,
-                                SignalingVocabulary  vocabulary,
-                                JsonObject          *original,
-                                const char          *claimed_from)
+signaling_message_set_dialect_data (SignalingMessage *message,
+                                    GQuark            dialect,
+                                    gpointer          data,
+                                    GDestroyNotify    destroy)
 {
-  message->vocabulary = vocabulary;
-  g_clear_pointer (&message->original, json_object_unref);
-  message->original = original != NULL ? json_object_ref (original) : NULL;
-  g_free (message->claimed_from);
-  message->claimed_from = g_strdup (claimed_from);
+  g_datalist_id_set_data_full (&message->dialect_data, dialect, data, destroy);
 }
