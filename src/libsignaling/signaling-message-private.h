@@ -14,10 +14,6 @@ G_BEGIN_DECLS
 SignalingMessage *signaling_message_new             (SignalingMessageKind   kind,
                                                      const char            *to,
                                                      JsonObject            *payload);
-SignalingMessage *signaling_message_parse_full      (const char            *data,
-                                                     gssize                 length,
-                                                     JsonNode             **out_rid,
-                                                     GError               **error);
 gboolean          signaling_message_validate_body   (SignalingMessage      *message,
                                                      GError               **error);
 void              signaling_message_set_from        (SignalingMessage      *message,
@@ -33,7 +29,9 @@ void              signaling_message_set_dialect_data (SignalingMessage     *mess
                                                       GQuark                dialect,
                                                       gpointer              data,
                                                       GDestroyNotify        destroy);
-const char       *signaling_message_get_native_json (SignalingMessage      *message,
-                                                     gsize                 *length);
+void              signaling_message_set_target      (SignalingMessage      *message,
+                                                     const char            *to);
+void              signaling_message_set_rid         (SignalingMessage      *message,
+                                                     JsonNode              *rid);
 
 G_END_DECLS

@@ -19,4 +19,13 @@ void signaling_native_connection_accept (SignalingRouter         *router,
                                          SoupServerMessage       *msg,
                                          SoupWebsocketConnection *websocket);
 
+/* The native codec, also behind signaling_message_parse() and
+ * signaling_message_to_json(). */
+SignalingMessage *signaling_native_parse     (const char        *data,
+                                              gssize             length,
+                                              JsonNode         **out_rid,
+                                              GError           **error);
+const char       *signaling_native_serialize (SignalingMessage  *message,
+                                              gsize             *length);
+
 G_END_DECLS
