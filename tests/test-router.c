@@ -206,14 +206,22 @@ received (FakePeer *peer,
 }
 
 static void
+join_ok_client (Fixture         *fixture,
+                SignalingClient *client,
+                const char      *room)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (signaling_router_join (fixture->router, client, room, &error));
+  g_assert_no_error (error);
+}
+
+static void
 join_ok (Fixture    *fixture,
          guint       i,
          const char *room)
 {
-  g_autoptr(GError) error = NULL;
-
-  g_assert_nonnull (signaling_router_join (fixture->router, client_at (fixture, i), room, &error));
-  g_assert_no_error (error);
+  join_ok_client (fixture, client_at (fixture, i), room);
 }
 
 static gboolean
@@ -384,7 +392,35 @@ test_max_clients (Fixture       *fixture,
   g_assert_false (signaling_router_add_client (fixture->router, third, &error));
   g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_SERVER_FULL);
   g_assert_null (signaling_router_lookup_client (fixture->router, "c"));
+  g_clear_error (&error);
+
+  /* What a dialect calls on accept counts the refusal. */
+  g_assert_null (signaling_router_attach (fixture->router, SIGNALING_CONNECTION (peer), "c", NULL, &error));
+  g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_SERVER_FULL);
+  g_assert_cmpuint (signaling_router_get_messages_rejected (fixture->router), ==, 1);
   g_assert_cmpstr (fixture->events->str, ==, "+a +b ");
+}
+
+static void
+test_attach_detach (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(FakePeer) peer = g_object_new (FAKE_TYPE_PEER, NULL);
+  SignalingClient *client;
+
+  client = signaling_router_attach (fixture->router, SIGNALING_CONNECTION (peer), "x", "192.0.2.9", NULL);
+  g_assert_nonnull (client);
+  g_assert_true (signaling_router_lookup_client (fixture->router, "x") == client);
+  g_assert_true (signaling_client_get_connection (client) == SIGNALING_CONNECTION (peer));
+  g_assert_cmpstr (signaling_client_get_protocol (client), ==, "fake");
+  join_ok_client (fixture, client, "r");
+
+  signaling_router_detach (fixture->router, &client, "closed (1000)");
+  g_assert_null (client);
+  g_assert_null (signaling_router_lookup_client (fixture->router, "x"));
+  /* A second close of the transport finds nothing to do. */
+  signaling_router_detach (fixture->router, &client, "again");
+  g_assert_cmpstr (fixture->events->str, ==, "+x +room:r -room:r -x(closed (1000)) ");
 }
 
 static void
@@ -524,6 +560,7 @@ main (int   argc,
   ADD ("relay-to-room", test_relay_to_room);
   ADD ("sender-signal-consumes", test_sender_signal_consumes);
   ADD ("max-clients", test_max_clients);
+  ADD ("attach-detach", test_attach_detach);
   ADD ("room-limits", test_room_limits);
   ADD ("rate-limit", test_rate_limit);
   ADD ("disconnect", test_disconnect);

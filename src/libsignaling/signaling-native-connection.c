@@ -722,14 +722,7 @@ on_closed (SoupWebsocketConnection   *websocket,
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
 
-  if (self->client != NULL)
-    {
-      SignalingClient *client = self->client;
-
-      self->client = NULL;
-      signaling_router_remove_client (self->router,
-                                      client, reason);
-    }
+  signaling_router_detach (self->router, &self->client, reason);
 }
 
 static gsize
@@ -849,7 +842,6 @@ signaling_native_connection_accept (SignalingRouter         *router,
 {
   const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
-  g_autoptr(SignalingClient) client = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = signaling_generate_id ();
 
@@ -863,18 +855,15 @@ signaling_native_connection_accept (SignalingRouter         *router,
       return;
     }
 
-  client = signaling_client_new (id, remote_address, SIGNALING_CONNECTION (self));
-
-  if (!signaling_router_add_client (router, client, &error))
+  self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self), id, remote_address, &error);
+  if (self->client == NULL)
     {
       g_autofree char *text = error_to_json (error, NULL);
 
-      signaling_router_count_rejected (router);
       signaling_websocket_reject (websocket, text, CLOSE_TRY_AGAIN, error->message);
       return;
     }
 
-  self->client = client;
   self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   note_peer_alive (self);
   g_signal_connect_object (websocket, "message", G_CALLBACK (on_message), self, 0);

@@ -7,6 +7,7 @@
 #include <glib-object.h>
 
 #include "signaling-types.h"
+#include "signaling-connection-private.h"
 #include "signaling-message.h"
 #include "signaling-timer-queue-private.h"
 
@@ -64,6 +65,14 @@ void             signaling_router_set_activity_func (SignalingRouter *self,
                                                      gpointer         data);
 gboolean         signaling_router_check_capacity (SignalingRouter  *self,
                                                   GError          **error);
+SignalingClient *signaling_router_attach         (SignalingRouter      *self,
+                                                  SignalingConnection  *connection,
+                                                  const char           *id,
+                                                  const char           *remote_address,
+                                                  GError              **error);
+void             signaling_router_detach         (SignalingRouter  *self,
+                                                  SignalingClient **client,
+                                                  const char       *reason);
 gboolean         signaling_router_add_client     (SignalingRouter  *self,
                                                   SignalingClient  *client,
                                                   GError          **error);

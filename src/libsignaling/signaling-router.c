@@ -264,6 +264,55 @@ signaling_router_add_client (SignalingRouter  *self,
   return TRUE;
 }
 
+/*
+ * signaling_router_attach:
+ * @connection: a new peer of a dialect
+ * @id: the client id to give it
+ *
+ * What every dialect does when it accepts a peer: wraps @connection in
+ * a client and adds it. When the router is full the refusal is counted
+ * and the dialect tells its peer in its own words.
+ *
+ * Returns: (transfer none) (nullable): the client, owned by the router
+ *   until signaling_router_detach()
+ */
+SignalingClient *
+signaling_router_attach (SignalingRouter      *self,
+                         SignalingConnection  *connection,
+                         const char           *id,
+                         const char           *remote_address,
+                         GError              **error)
+{
+  g_autoptr(SignalingClient) client = signaling_client_new (id, remote_address, connection);
+
+  if (!signaling_router_add_client (self, client, error))
+    {
+      signaling_router_count_rejected (self);
+      return NULL;
+    }
+
+  return client;
+}
+
+/*
+ * signaling_router_detach:
+ * @client: (inout): the dialect's pointer to its client, cleared first
+ *
+ * What every dialect does when its peer's transport has closed; a
+ * second call does nothing. Removing the client may drop the last
+ * reference to the connection: a dialect holds one across the call.
+ */
+void
+signaling_router_detach (SignalingRouter  *self,
+                         SignalingClient **client,
+                         const char       *reason)
+{
+  SignalingClient *gone = g_steal_pointer (client);
+
+  if (gone != NULL)
+    signaling_router_remove_client (self, gone, reason);
+}
+
 /* Delivers @message to every member of @room but @sender (unless the
  * message asks for Socket.IO's io.to() semantics), and returns how many
  * peers it reached. */

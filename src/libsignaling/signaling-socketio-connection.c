@@ -578,13 +578,7 @@ on_disconnected (SignalingSocketioSocket     *socket,
 {
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
 
-  if (self->client != NULL)
-    {
-      SignalingClient *client = self->client;
-
-      self->client = NULL;
-      signaling_router_remove_client (self->router, client, reason);
-    }
+  signaling_router_detach (self->router, &self->client, reason);
 }
 
 static void
@@ -811,7 +805,6 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
                                       SignalingSocketioSocket *socket)
 {
   g_autoptr(SignalingSocketioConnection) self = NULL;
-  g_autoptr(SignalingClient) client = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) args = json_array_new ();
   SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
@@ -820,19 +813,17 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   self->socket = g_object_ref (socket);
   self->router = router;
 
-  client = signaling_client_new (signaling_socketio_socket_get_id (socket),
-                                 signaling_engineio_socket_get_remote_address (engine),
-                                 SIGNALING_CONNECTION (self));
-
-  if (!signaling_router_add_client (router, client, &error))
+  self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self),
+                                         signaling_socketio_socket_get_id (socket),
+                                         signaling_engineio_socket_get_remote_address (engine),
+                                         &error);
+  if (self->client == NULL)
     {
       emit_error (self, error->message);
-      signaling_router_count_rejected (router);
       signaling_engineio_socket_close (engine, "server full");
       return;
     }
 
-  self->client = client;
   g_signal_connect_object (socket, "event", G_CALLBACK (on_event), self, 0);
   g_signal_connect_object (socket, "disconnected", G_CALLBACK (on_disconnected), self, 0);
   g_signal_connect_object (engine, "notify::transport", G_CALLBACK (on_transport_changed), self, 0);
