@@ -80,12 +80,32 @@ def find_cycles(graph):
     return sccs
 
 
+# The relay and the dialects sit below the server that wires them: none
+# of them may reach it, even without a cycle.
+BELOW_SERVER = ['router', 'native-connection', 'socketio-connection',
+                'client', 'room', 'message', 'connection']
+
+
+def reaches(graph, start, goal):
+    seen, todo = set(), [start]
+    while todo:
+        v = todo.pop()
+        if v == goal:
+            return True
+        if v in seen:
+            continue
+        seen.add(v)
+        todo.extend(graph.get(v, ()))
+    return False
+
+
 def main():
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), '..', 'src', 'libsignaling')
     graph = build_graph(src)
     cycles = find_cycles(graph)
-    print('1..1')
+    failed = False
+    print('1..2')
     if cycles:
         for scc in cycles:
             edges = ['%s -> %s' % (a, b) for a in scc for b in sorted(graph[a]) if b in scc]
@@ -93,9 +113,17 @@ def main():
             for e in edges:
                 print('#   ' + e)
         print('not ok 1 - the modules of src/libsignaling include each other in a cycle')
-        return 1
-    print('ok 1 - no include cycle among %d modules' % len(graph))
-    return 0
+        failed = True
+    else:
+        print('ok 1 - no include cycle among %d modules' % len(graph))
+
+    upward = [m for m in BELOW_SERVER if m in graph and reaches(graph, m, 'server')]
+    if upward:
+        print('not ok 2 - %s reach the server' % ', '.join(upward))
+        failed = True
+    else:
+        print('ok 2 - the router and the dialects do not reach the server')
+    return 1 if failed else 0
 
 
 if __name__ == '__main__':
