@@ -165,7 +165,6 @@ signaling_server_dispose (GObject *object)
   g_clear_object (&self->socketio);
   g_clear_object (&self->engineio);
   g_clear_object (&self->soup_server);
-  g_clear_object (&self->router);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->dispose (object);
 }
@@ -176,6 +175,9 @@ signaling_server_finalize (GObject *object)
   SignalingServer *self = SIGNALING_SERVER (object);
 
   g_clear_pointer (&self->allowed_origins, g_strfreev);
+  /* Kept until now, emptied in dispose: self->limits points into it,
+   * and properties may still be read while others let go of us. */
+  g_clear_object (&self->router);
   g_clear_pointer (&self->started_at, g_date_time_unref);
   g_clear_pointer (&self->client_script_dir, g_free);
 
