@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "signaling-message-private.h"
+#include "signaling-native-connection-private.h"
 #include "signaling-enums.h"
 #include "signaling-error.h"
 
@@ -105,7 +106,7 @@ test_rid (void)
   g_assert_false (json_object_has_member (signaling_message_get_payload (with_string), "rid"));
 
   /* Even a message that fails validation hands its rid back. */
-  failed = signaling_message_parse_full ("{\"type\":\"offer\",\"rid\":\"r9\"}", -1, &rid, &error);
+  failed = signaling_native_parse ("{\"type\":\"offer\",\"rid\":\"r9\"}", -1, &rid, &error);
   g_assert_null (failed);
   g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE);
   g_assert_cmpstr (json_node_get_string (rid), ==, "r9");
@@ -226,6 +227,27 @@ test_serialize (void)
   g_assert_cmpstr (built_json, ==, "{\"type\":\"candidate\",\"to\":\"room\",\"candidate\":{\"candidate\":\"c\"}}");
 }
 
+/* The native text is cached on the message; a message an application
+ * sends on in several peers' names must not keep the first sender. */
+static void
+test_serialize_new_sender (void)
+{
+  g_autoptr(SignalingMessage) message = parse_ok ("{\"type\":\"hangup\",\"to\":\"b\"}");
+  const char *text;
+  gsize length;
+
+  signaling_message_set_from (message, "a");
+  text = signaling_native_serialize (message, &length);
+  g_assert_cmpstr (text, ==, "{\"type\":\"hangup\",\"to\":\"b\",\"from\":\"a\"}");
+  g_assert_cmpuint (length, ==, strlen (text));
+  g_assert_true (signaling_native_serialize (message, NULL) == text);
+
+  signaling_message_set_from (message, "c");
+  g_assert_cmpstr (signaling_native_serialize (message, &length), ==,
+                   "{\"type\":\"hangup\",\"to\":\"b\",\"from\":\"c\"}");
+  g_assert_cmpuint (length, ==, strlen ("{\"type\":\"hangup\",\"to\":\"b\",\"from\":\"c\"}"));
+}
+
 static void
 test_error_codes (void)
 {
@@ -287,6 +309,7 @@ main (int   argc,
   g_test_add_func ("/message/parse/field-errors", test_field_errors);
   g_test_add_func ("/message/parse/nul-and-surrogates", test_nul_and_surrogates);
   g_test_add_func ("/message/serialize", test_serialize);
+  g_test_add_func ("/message/serialize/new-sender", test_serialize_new_sender);
   g_test_add_func ("/message/error-codes", test_error_codes);
   g_test_add_func ("/message/getters-wrong-types", test_getters_wrong_types);
 

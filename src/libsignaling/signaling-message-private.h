@@ -8,24 +8,12 @@
 
 G_BEGIN_DECLS
 
-/* Which event vocabulary a message was written in, so that a
- * recipient speaking the same one gets it back exactly as sent. */
-typedef enum {
-  SIGNALING_VOCABULARY_NATIVE,
-  SIGNALING_VOCABULARY_SEED000,  /* offer_sdp / answer_sdp / send_ice by socket id */
-  SIGNALING_VOCABULARY_SEED003,  /* JoinSocket rooms; offer / answer / candidate / hangup */
-} SignalingVocabulary;
-
 /* Longest room name or client id accepted, in bytes. */
 #define SIGNALING_MAX_NAME_LENGTH 256
 
 SignalingMessage *signaling_message_new             (SignalingMessageKind   kind,
                                                      const char            *to,
                                                      JsonObject            *payload);
-SignalingMessage *signaling_message_parse_full      (const char            *data,
-                                                     gssize                 length,
-                                                     JsonNode             **out_rid,
-                                                     GError               **error);
 gboolean          signaling_message_validate_body   (SignalingMessage      *message,
                                                      GError               **error);
 void              signaling_message_set_from        (SignalingMessage      *message,
@@ -35,14 +23,15 @@ void              signaling_message_set_dialect     (SignalingMessage      *mess
 gboolean          signaling_message_get_include_sender (SignalingMessage   *message);
 void              signaling_message_set_include_sender (SignalingMessage   *message,
                                                         gboolean            include_sender);
-SignalingVocabulary signaling_message_get_vocabulary (SignalingMessage   *message);
-JsonObject       *signaling_message_get_original    (SignalingMessage      *message);
-const char       *signaling_message_get_claimed_from (SignalingMessage     *message);
-void              signaling_message_set_original    (SignalingMessage      *message,
-                                                     SignalingVocabulary    vocabulary,
-                                                     JsonObject            *original,
-                                                     const char            *claimed_from);
-const char       *signaling_message_get_native_json (SignalingMessage      *message,
-                                                     gsize                 *length);
+gpointer          signaling_message_get_dialect_data (SignalingMessage     *message,
+                                                      GQuark                dialect);
+void              signaling_message_set_dialect_data (SignalingMessage     *message,
+                                                      GQuark                dialect,
+                                                      gpointer              data,
+                                                      GDestroyNotify        destroy);
+void              signaling_message_set_target      (SignalingMessage      *message,
+                                                     const char            *to);
+void              signaling_message_set_rid         (SignalingMessage      *message,
+                                                     JsonNode              *rid);
 
 G_END_DECLS

@@ -9,7 +9,6 @@
 #include "signaling-enums.h"
 #include "signaling-error.h"
 #include "signaling-message-private.h"
-#include "signaling-util-private.h"
 
 /**
  * SignalingMessage:
@@ -33,16 +32,10 @@ struct _SignalingMessage
   JsonNode *rid;
   gboolean include_sender;
 
-  /* A Socket.IO event's argument as it came, for recipients of the
-   * same vocabulary; and seed 003's own "from" once checked. */
-  SignalingVocabulary vocabulary;
-  JsonObject *original;
-  char *claimed_from;
+  /* What each dialect remembers about the message, by dialect quark
+   * (Socket.IO: the sender's own argument). */
+  GData *dialect_data;
 
-  /* The native serialization is the same for every native recipient of
-   * a room, so it is built once, on first use. */
-  char *native_json;
-  gsize native_json_length;
 };
 
 G_DEFINE_BOXED_TYPE (SignalingMessage, signaling_message,
@@ -103,9 +96,7 @@ signaling_message_unref (SignalingMessage *message)
   g_free (message->dialect);
   g_clear_pointer (&message->payload, json_object_unref);
   g_clear_pointer (&message->rid, json_node_unref);
-  g_clear_pointer (&message->original, json_object_unref);
-  g_free (message->claimed_from);
-  g_free (message->native_json);
+  g_datalist_clear (&message->dialect_data);
   g_free (message);
 }
 
@@ -123,20 +114,6 @@ signaling_message_kind_to_string (SignalingMessageKind kind)
 
   g_return_val_if_fail (value != NULL, NULL);
   return value->value_nick;
-}
-
-static gboolean
-kind_from_string (const char           *type,
-                  SignalingMessageKind *out_kind)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (SIGNALING_TYPE_MESSAGE_KIND);
-  GEnumValue *value = g_enum_get_value_by_nick (klass, type);
-
-  if (value == NULL)
-    return FALSE;
-
-  *out_kind = value->value;
-  return TRUE;
 }
 
 /* Field validation.  Each check names the field so that a client
@@ -160,48 +137,6 @@ is_integer_member (JsonObject *object,
 
   return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
          json_node_get_value_type (node) == G_TYPE_INT64;
-}
-
-/* Names (ids, rooms) and types are compared, logged and published on
- * D-Bus: a \u0000 or a lone surrogate in them could make two names
- * look alike. */
-static gboolean
-require_unicode (const char  *value,
-                 const char  *field,
-                 GError     **error)
-{
-  if (signaling_json_is_unicode (value))
-    return TRUE;
-
-  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-               _("Field “%s” must not contain \\u0000 or a lone surrogate"), field);
-  return FALSE;
-}
-
-static gboolean
-require_name (JsonObject  *object,
-              const char  *field,
-              GError     **error)
-{
-  const char *value;
-
-  if (!is_string_member (object, field))
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                   _("Field “%s” must be a string"), field);
-      return FALSE;
-    }
-
-  value = json_object_get_string_member (object, field);
-  if (*value == '\0' || strlen (value) > SIGNALING_MAX_NAME_LENGTH)
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                   _("Field “%s” must be 1 to %d bytes long"),
-                   field, SIGNALING_MAX_NAME_LENGTH);
-      return FALSE;
-    }
-
-  return require_unicode (value, field, error);
 }
 
 static gboolean
@@ -310,33 +245,6 @@ validate_body (SignalingMessageKind   kind,
     }
 }
 
-static gboolean
-validate_fields (SignalingMessageKind   kind,
-                 JsonObject            *object,
-                 GError               **error)
-{
-  switch (kind)
-    {
-    case SIGNALING_MESSAGE_KIND_JOIN:
-    case SIGNALING_MESSAGE_KIND_LEAVE:
-      return require_name (object, "room", error);
-
-    case SIGNALING_MESSAGE_KIND_PING:
-      return TRUE;
-
-    case SIGNALING_MESSAGE_KIND_OFFER:
-    case SIGNALING_MESSAGE_KIND_ANSWER:
-    case SIGNALING_MESSAGE_KIND_CANDIDATE:
-    case SIGNALING_MESSAGE_KIND_HANGUP:
-    case SIGNALING_MESSAGE_KIND_MESSAGE:
-      return require_name (object, "to", error) &&
-             validate_body (kind, object, error);
-
-    default:
-      g_assert_not_reached ();
-    }
-}
-
 /*
  * signaling_message_validate_body:
  *
@@ -351,155 +259,6 @@ signaling_message_validate_body (SignalingMessage  *message,
                                  GError           **error)
 {
   return validate_body (message->kind, message->payload, error);
-}
-
-static JsonNode *
-take_rid (JsonObject  *object,
-          GError     **error)
-{
-  JsonNode *rid = json_object_get_member (object, "rid");
-  JsonNode *copy;
-
-  if (rid == NULL)
-    return NULL;
-
-  if (!JSON_NODE_HOLDS_VALUE (rid) ||
-      (json_node_get_value_type (rid) != G_TYPE_STRING &&
-       json_node_get_value_type (rid) != G_TYPE_INT64 &&
-       json_node_get_value_type (rid) != G_TYPE_DOUBLE))
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                   _("Field “%s” must be a string or a number"), "rid");
-      return NULL;
-    }
-
-  /* The rid belongs to the sender's request/reply bookkeeping; it is
-   * echoed to the sender and not relayed to anybody else. */
-  copy = json_node_copy (rid);
-  json_object_remove_member (object, "rid");
-  return copy;
-}
-
-static JsonObject *
-parse_object (const char  *data,
-              gssize       length,
-              GError     **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-
-  if (length < 0)
-    length = strlen (data);
-
-  root = signaling_json_parse (data, length, &local_error);
-  if (root == NULL)
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
-                   _("Invalid JSON: %s"), local_error->message);
-      return NULL;
-    }
-
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
-                           _("A message must be a JSON object"));
-      return NULL;
-    }
-
-  return json_object_ref (json_node_get_object (root));
-}
-
-/*
- * signaling_message_parse_full:
- * @out_rid: (out) (optional): the request id, even when parsing fails
- *
- * Like signaling_message_parse(), and hands back the `rid` so that
- * the error reply can carry it too.
- */
-SignalingMessage *
-signaling_message_parse_full (const char  *data,
-                              gssize       length,
-                              JsonNode   **out_rid,
-                              GError     **error)
-{
-  g_autoptr(JsonObject) object = NULL;
-  g_autoptr(JsonNode) rid = NULL;
-  g_autoptr(GError) rid_error = NULL;
-  SignalingMessageKind kind;
-  SignalingMessage *message;
-  const char *type;
-
-  g_return_val_if_fail (data != NULL, NULL);
-
-  object = parse_object (data, length, error);
-  if (object == NULL)
-    return NULL;
-
-  rid = take_rid (object, &rid_error);
-  if (out_rid != NULL && rid != NULL)
-    *out_rid = json_node_ref (rid);
-  if (rid_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&rid_error));
-      return NULL;
-    }
-
-  if (!is_string_member (object, "type"))
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                   _("Field “%s” must be a string"), "type");
-      return NULL;
-    }
-
-  type = json_object_get_string_member (object, "type");
-  if (!require_unicode (type, "type", error))
-    return NULL;
-  if (!kind_from_string (type, &kind))
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TYPE,
-                   _("Unknown message type “%s”"), type);
-      return NULL;
-    }
-
-  /* The server stamps the sender; a client that names one is either
-   * buggy or trying to impersonate another peer. */
-  if (json_object_has_member (object, "from"))
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                   _("Field “%s” is set by the server and must not be sent"),
-                   "from");
-      return NULL;
-    }
-
-  if (!validate_fields (kind, object, error))
-    return NULL;
-
-  message = signaling_message_new (kind, NULL, object);
-  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE)
-    message->to = g_strdup (json_object_get_string_member (object, "room"));
-  else if (kind != SIGNALING_MESSAGE_KIND_PING)
-    message->to = g_strdup (json_object_get_string_member (object, "to"));
-  message->rid = g_steal_pointer (&rid);
-
-  return message;
-}
-
-/**
- * signaling_message_parse:
- * @data: a native protocol v1 frame
- * @length: length of @data, or -1 if it is nul-terminated
- * @error: return location for a [error@Signaling.Error]
- *
- * Parses and validates one native protocol message.
- *
- * Returns: (transfer full): the message, or %NULL with @error set
- */
-SignalingMessage *
-signaling_message_parse (const char  *data,
-                         gssize       length,
-                         GError     **error)
-{
-  return signaling_message_parse_full (data, length, NULL, error);
 }
 
 static SignalingMessage *
@@ -644,7 +403,6 @@ signaling_message_set_from (SignalingMessage *message,
 
   g_free (message->from);
   message->from = g_strdup (from);
-  g_clear_pointer (&message->native_json, g_free);
   if (from != NULL)
     json_object_set_string_member (message->payload, "from", from);
   else
@@ -725,6 +483,25 @@ signaling_message_get_rid (SignalingMessage *message)
   return message->rid;
 }
 
+/* What a parsed message is for (a join's room), without touching the
+ * payload: a dialect's frame names its target in its own field. */
+void
+signaling_message_set_target (SignalingMessage *message,
+                              const char       *to)
+{
+  g_free (message->to);
+  message->to = g_strdup (to);
+}
+
+/* The native dialect's request id: echoed to the sender only. */
+void
+signaling_message_set_rid (SignalingMessage *message,
+                           JsonNode         *rid)
+{
+  g_clear_pointer (&message->rid, json_node_unref);
+  message->rid = rid != NULL ? json_node_ref (rid) : NULL;
+}
+
 /**
  * signaling_message_get_sdp:
  * @message: a message
@@ -778,64 +555,34 @@ signaling_message_get_data (SignalingMessage *message)
   return json_object_get_member (message->payload, "data");
 }
 
-const char *
-signaling_message_get_native_json (SignalingMessage *message,
-                                   gsize            *length)
-{
-  if (message->native_json == NULL)
-    {
-      g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), message->payload);
-
-      message->native_json = signaling_json_to_string (root);
-      message->native_json_length = strlen (message->native_json);
-    }
-
-  if (length != NULL)
-    *length = message->native_json_length;
-  return message->native_json;
-}
-
-/**
- * signaling_message_to_json:
- * @message: a message
+/*
+ * signaling_message_get_dialect_data:
+ * @dialect: the quark of the dialect's name
  *
- * Serializes @message as a native protocol v1 frame, with `from`.
- *
- * Returns: (transfer full): compact JSON text
+ * Returns: (transfer none) (nullable): what @dialect attached
  */
-char *
-signaling_message_to_json (SignalingMessage *message)
+gpointer
+signaling_message_get_dialect_data (SignalingMessage *message,
+                                    GQuark            dialect)
 {
-  return g_strdup (signaling_message_get_native_json (message, NULL));
+  return g_datalist_id_get_data (&message->dialect_data, dialect);
 }
 
-SignalingVocabulary
-signaling_message_get_vocabulary (SignalingMessage *message)
-{
-  return message->vocabulary;
-}
-
-JsonObject *
-signaling_message_get_original (SignalingMessage *message)
-{
-  return message->original;
-}
-
-const char *
-signaling_message_get_claimed_from (SignalingMessage *message)
-{
-  return message->claimed_from;
-}
-
+/*
+ * signaling_message_set_dialect_data:
+ * @dialect: the quark of the dialect's name
+ * @data: (transfer full) (nullable): what the dialect needs to remember
+ *   about the message, freed with @destroy along with the message
+ *
+ * A dialect keeps what only it needs here (the Socket.IO vocabulary and
+ * original argument, the native serialization), so that the message
+ * itself stays what every dialect shares.
+ */
 void
-signaling_message_set_original (SignalingMessage    *message,
-                                SignalingVocabulary  vocabulary,
-                                JsonObject          *original,
-                                const char          *claimed_from)
+signaling_message_set_dialect_data (SignalingMessage *message,
+                                    GQuark            dialect,
+                                    gpointer          data,
+                                    GDestroyNotify    destroy)
 {
-  message->vocabulary = vocabulary;
-  g_clear_pointer (&message->original, json_object_unref);
-  message->original = original != NULL ? json_object_ref (original) : NULL;
-  g_free (message->claimed_from);
-  message->claimed_from = g_strdup (claimed_from);
+  g_datalist_id_set_data_full (&message->dialect_data, dialect, data, destroy);
 }

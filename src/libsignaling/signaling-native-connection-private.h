@@ -6,7 +6,7 @@
 
 #include <libsoup/soup.h>
 
-#include "signaling-server.h"
+#include "signaling-router-private.h"
 
 G_BEGIN_DECLS
 
@@ -15,8 +15,17 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SignalingNativeConnection, signaling_native_connection,
                       SIGNALING, NATIVE_CONNECTION, GObject)
 
-void signaling_native_connection_accept (SignalingServer         *server,
+void signaling_native_connection_accept (SignalingRouter         *router,
                                          SoupServerMessage       *msg,
                                          SoupWebsocketConnection *websocket);
+
+/* The native codec, also behind signaling_message_parse() and
+ * signaling_message_to_json(). */
+SignalingMessage *signaling_native_parse     (const char        *data,
+                                              gssize             length,
+                                              JsonNode         **out_rid,
+                                              GError           **error);
+const char       *signaling_native_serialize (SignalingMessage  *message,
+                                              gsize             *length);
 
 G_END_DECLS

@@ -7,12 +7,13 @@
 #include <glib/gi18n-lib.h>
 
 #include "signaling-client-private.h"
+#include "signaling-enums.h"
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
 #include "signaling-message-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
-#include "signaling-server-private.h"
+#include "signaling-router-private.h"
 #include "signaling-timer-queue-private.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
@@ -34,7 +35,7 @@ struct _SignalingNativeConnection
 
   SoupWebsocketConnection *websocket;
   SignalingSocketStream *stream;  /* under the WebSocket; NULL if not ours */
-  SignalingServer *server;  /* unowned: the server closes us before it goes */
+  SignalingRouter *router;  /* unowned: the server closes us before it drops the router */
   SignalingClient *client;  /* unowned: the client owns us */
 
   /* A peer that neither sends nor answers the keepalive pings for two
@@ -80,6 +81,322 @@ signaling_native_connection_init (SignalingNativeConnection *self)
 {
 }
 
+/* The native codec: frames to messages and back.
+ *
+ * The public signaling_message_parse() and signaling_message_to_json()
+ * live here too: the library's wire format is this dialect's. What a
+ * message of each kind must hold, whatever its dialect, is checked by
+ * signaling_message_validate_body(); the target and the frame's own
+ * fields (`type`, `rid`, no `from`) are this dialect's rules. */
+
+static gboolean
+is_string_member (JsonObject *object,
+                  const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+static gboolean
+kind_from_string (const char           *type,
+                  SignalingMessageKind *out_kind)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (SIGNALING_TYPE_MESSAGE_KIND);
+  GEnumValue *value = g_enum_get_value_by_nick (klass, type);
+
+  if (value == NULL)
+    return FALSE;
+
+  *out_kind = value->value;
+  return TRUE;
+}
+
+/* Names (ids, rooms) and types are compared, logged and published on
+ * D-Bus: a \u0000 or a lone surrogate in them could make two names
+ * look alike. */
+static gboolean
+require_unicode (const char  *value,
+                 const char  *field,
+                 GError     **error)
+{
+  if (signaling_json_is_unicode (value))
+    return TRUE;
+
+  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+               _("Field “%s” must not contain \\u0000 or a lone surrogate"), field);
+  return FALSE;
+}
+
+static gboolean
+require_name (JsonObject  *object,
+              const char  *field,
+              GError     **error)
+{
+  const char *value;
+
+  if (!is_string_member (object, field))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string"), field);
+      return FALSE;
+    }
+
+  value = json_object_get_string_member (object, field);
+  if (*value == '\0' || strlen (value) > SIGNALING_MAX_NAME_LENGTH)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be 1 to %d bytes long"),
+                   field, SIGNALING_MAX_NAME_LENGTH);
+      return FALSE;
+    }
+
+  return require_unicode (value, field, error);
+}
+
+/* The field naming the target of each kind, if it has one. */
+static const char *
+target_field (SignalingMessageKind kind)
+{
+  switch (kind)
+    {
+    case SIGNALING_MESSAGE_KIND_JOIN:
+    case SIGNALING_MESSAGE_KIND_LEAVE:
+      return "room";
+    case SIGNALING_MESSAGE_KIND_PING:
+      return NULL;
+    default:
+      return "to";
+    }
+}
+
+static JsonNode *
+take_rid (JsonObject  *object,
+          GError     **error)
+{
+  JsonNode *rid = json_object_get_member (object, "rid");
+  JsonNode *copy;
+
+  if (rid == NULL)
+    return NULL;
+
+  if (!JSON_NODE_HOLDS_VALUE (rid) ||
+      (json_node_get_value_type (rid) != G_TYPE_STRING &&
+       json_node_get_value_type (rid) != G_TYPE_INT64 &&
+       json_node_get_value_type (rid) != G_TYPE_DOUBLE))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string or a number"), "rid");
+      return NULL;
+    }
+
+  /* The rid belongs to the sender's request/reply bookkeeping; it is
+   * echoed to the sender and not relayed to anybody else. */
+  copy = json_node_copy (rid);
+  json_object_remove_member (object, "rid");
+  return copy;
+}
+
+static JsonObject *
+parse_object (const char  *data,
+              gssize       length,
+              GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  if (length < 0)
+    length = strlen (data);
+
+  root = signaling_json_parse (data, length, &local_error);
+  if (root == NULL)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                   _("Invalid JSON: %s"), local_error->message);
+      return NULL;
+    }
+
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                           _("A message must be a JSON object"));
+      return NULL;
+    }
+
+  return json_object_ref (json_node_get_object (root));
+}
+
+/*
+ * signaling_native_parse:
+ * @out_rid: (out) (optional): the request id, even when parsing fails
+ *
+ * Like signaling_message_parse(), and hands back the `rid` so that
+ * the error reply can carry it too.
+ */
+SignalingMessage *
+signaling_native_parse (const char  *data,
+                        gssize       length,
+                        JsonNode   **out_rid,
+                        GError     **error)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonNode) rid = NULL;
+  g_autoptr(GError) rid_error = NULL;
+  g_autoptr(SignalingMessage) message = NULL;
+  SignalingMessageKind kind;
+  const char *type, *field;
+
+  g_return_val_if_fail (data != NULL, NULL);
+
+  object = parse_object (data, length, error);
+  if (object == NULL)
+    return NULL;
+
+  rid = take_rid (object, &rid_error);
+  if (out_rid != NULL && rid != NULL)
+    *out_rid = json_node_ref (rid);
+  if (rid_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&rid_error));
+      return NULL;
+    }
+
+  if (!is_string_member (object, "type"))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a string"), "type");
+      return NULL;
+    }
+
+  type = json_object_get_string_member (object, "type");
+  if (!require_unicode (type, "type", error))
+    return NULL;
+  if (!kind_from_string (type, &kind))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TYPE,
+                   _("Unknown message type “%s”"), type);
+      return NULL;
+    }
+
+  /* The server stamps the sender; a client that names one is either
+   * buggy or trying to impersonate another peer. */
+  if (json_object_has_member (object, "from"))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” is set by the server and must not be sent"),
+                   "from");
+      return NULL;
+    }
+
+  field = target_field (kind);
+  if (field != NULL && !require_name (object, field, error))
+    return NULL;
+
+  message = signaling_message_new (kind, NULL, object);
+  if (field != NULL)
+    signaling_message_set_target (message, json_object_get_string_member (object, field));
+  if (!signaling_message_validate_body (message, error))
+    return NULL;
+  signaling_message_set_rid (message, rid);
+
+  return g_steal_pointer (&message);
+}
+
+/**
+ * signaling_message_parse:
+ * @data: a native protocol v1 frame
+ * @length: length of @data, or -1 if it is nul-terminated
+ * @error: return location for a [error@Signaling.Error]
+ *
+ * Parses and validates one native protocol message.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ */
+SignalingMessage *
+signaling_message_parse (const char  *data,
+                         gssize       length,
+                         GError     **error)
+{
+  return signaling_native_parse (data, length, NULL, error);
+}
+
+/* The native text of a message is the same for every native recipient
+ * of a room, so it is built once, on first use, and kept on the message
+ * as this dialect's attachment; `from` is the only field the router
+ * changes after parsing, so a text for another sender is rebuilt. */
+typedef struct
+{
+  char *from;
+  char *json;
+  gsize length;
+} NativeText;
+
+static GQuark
+native_text_quark (void)
+{
+  static GQuark quark;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("native");
+  return quark;
+}
+
+static void
+native_text_free (gpointer data)
+{
+  NativeText *text = data;
+
+  g_free (text->from);
+  g_free (text->json);
+  g_free (text);
+}
+
+/*
+ * signaling_native_serialize:
+ * @length: (out) (optional): the text's length
+ *
+ * Returns: (transfer none): @message as a native protocol v1 frame,
+ *   valid as long as @message and its sender are unchanged
+ */
+const char *
+signaling_native_serialize (SignalingMessage *message,
+                            gsize            *length)
+{
+  NativeText *text = signaling_message_get_dialect_data (message, native_text_quark ());
+  const char *from = signaling_message_get_from (message);
+
+  if (text == NULL || g_strcmp0 (text->from, from) != 0)
+    {
+      g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (),
+                                                        signaling_message_get_payload (message));
+
+      text = g_new0 (NativeText, 1);
+      text->from = g_strdup (from);
+      text->json = signaling_json_to_string (root);
+      text->length = strlen (text->json);
+      signaling_message_set_dialect_data (message, native_text_quark (), text, native_text_free);
+    }
+
+  if (length != NULL)
+    *length = text->length;
+  return text->json;
+}
+
+/**
+ * signaling_message_to_json:
+ * @message: a message
+ *
+ * Serializes @message as a native protocol v1 frame, with `from`.
+ *
+ * Returns: (transfer full): compact JSON text
+ */
+char *
+signaling_message_to_json (SignalingMessage *message)
+{
+  return g_strdup (signaling_native_serialize (message, NULL));
+}
+
 /* Every frame goes out through here, so that a peer that stops
  * reading is cut off rather than buffered for without end. */
 static gsize
@@ -92,7 +409,7 @@ send_text (SignalingNativeConnection *self,
   if (self->websocket == NULL)
     return 0;
 
-  limits = signaling_server_get_limits (self->server);
+  limits = signaling_router_get_limits (self->router);
   return signaling_websocket_send (self->websocket, SOUP_WEBSOCKET_DATA_TEXT, text, length,
                                    limits->max_send_queue) ? length : 0;
 }
@@ -155,7 +472,7 @@ send_error (SignalingNativeConnection *self,
 {
   g_autofree char *text = error_to_json (error, rid);
 
-  signaling_server_count_rejected (self->server);
+  signaling_router_count_rejected (self->router);
   send_text (self, text, strlen (text));
 }
 
@@ -163,7 +480,7 @@ static void
 send_welcome (SignalingNativeConnection *self)
 {
   g_autoptr(JsonBuilder) builder = begin_reply ("welcome");
-  const char * const *ice_servers = signaling_server_get_ice_servers (self->server);
+  const char * const *ice_servers = signaling_router_get_ice_servers (self->router);
 
   json_builder_set_member_name (builder, "id");
   json_builder_add_string_value (builder, signaling_client_get_id (self->client));
@@ -236,7 +553,7 @@ dispatch (SignalingNativeConnection  *self,
           SignalingMessage           *message,
           GError                    **error)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  SignalingRouter *router = self->router;
   const char *to = signaling_message_get_to (message);
   JsonNode *rid = signaling_message_get_rid (message);
   SignalingRoom *room;
@@ -284,7 +601,7 @@ on_idle_too_long (gpointer data)
 static void
 note_peer_alive (SignalingNativeConnection *self)
 {
-  guint interval = signaling_server_get_limits (self->server)->keepalive_interval;
+  guint interval = signaling_router_get_limits (self->router)->keepalive_interval;
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
   if (interval > 0)
@@ -305,7 +622,7 @@ static void
 refuse_too_large (SignalingNativeConnection *self,
                   guint64                    size)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  const SignalingLimits *limits = signaling_router_get_limits (self->router);
   g_autoptr(GError) error = NULL;
 
   g_set_error (&error, SIGNALING_ERROR, SIGNALING_ERROR_TOO_LARGE,
@@ -336,8 +653,8 @@ on_message (SoupWebsocketConnection   *websocket,
             GBytes                    *bytes,
             SignalingNativeConnection *self)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  const SignalingLimits *limits = signaling_router_get_limits (self->router);
+  SignalingRouter *router = self->router;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(JsonNode) rid = NULL;
@@ -384,7 +701,7 @@ on_message (SoupWebsocketConnection   *websocket,
       return;
     }
 
-  message = signaling_message_parse_full (data, size, &rid, &error);
+  message = signaling_native_parse (data, size, &rid, &error);
   if (message == NULL || !dispatch (self, message, &error))
     send_error (self, error, rid);
 }
@@ -405,14 +722,7 @@ on_closed (SoupWebsocketConnection   *websocket,
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
 
-  if (self->client != NULL)
-    {
-      SignalingClient *client = self->client;
-
-      self->client = NULL;
-      signaling_router_remove_client (signaling_server_get_router (self->server),
-                                      client, reason);
-    }
+  signaling_router_detach (self->router, &self->client, reason);
 }
 
 static gsize
@@ -452,7 +762,7 @@ signaling_native_connection_deliver (SignalingConnection *connection,
     case SIGNALING_MESSAGE_KIND_PING:
       return 0;
     default:
-      text = signaling_message_get_native_json (message, &length);
+      text = signaling_native_serialize (message, &length);
       return send_text (self, text, length);
     }
 }
@@ -526,39 +836,35 @@ configure_websocket (SignalingNativeConnection *self,
  * registers it with the router and greets it.
  */
 void
-signaling_native_connection_accept (SignalingServer         *server,
+signaling_native_connection_accept (SignalingRouter         *router,
                                     SoupServerMessage       *msg,
                                     SoupWebsocketConnection *websocket)
 {
   const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
-  g_autoptr(SignalingClient) client = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = signaling_generate_id ();
 
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
   self->websocket = g_object_ref (websocket);
-  self->server = server;
+  self->router = router;
   signaling_websocket_track_backlog (websocket, msg);
-  if (!configure_websocket (self, websocket, signaling_server_get_limits (server)))
+  if (!configure_websocket (self, websocket, signaling_router_get_limits (router)))
     {
       soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
       return;
     }
 
-  client = signaling_client_new (id, remote_address, SIGNALING_CONNECTION (self));
-
-  if (!signaling_router_add_client (signaling_server_get_router (server), client, &error))
+  self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self), id, remote_address, &error);
+  if (self->client == NULL)
     {
       g_autofree char *text = error_to_json (error, NULL);
 
-      signaling_server_count_rejected (server);
       signaling_websocket_reject (websocket, text, CLOSE_TRY_AGAIN, error->message);
       return;
     }
 
-  self->client = client;
-  self->idle_deadlines = signaling_timer_queue_ref (signaling_server_get_idle_deadlines (server));
+  self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   note_peer_alive (self);
   g_signal_connect_object (websocket, "message", G_CALLBACK (on_message), self, 0);
   g_signal_connect_object (websocket, "pong", G_CALLBACK (on_pong), self, 0);

@@ -7,9 +7,36 @@
 #include <glib-object.h>
 
 #include "signaling-types.h"
+#include "signaling-connection-private.h"
 #include "signaling-message.h"
+#include "signaling-timer-queue-private.h"
 
 G_BEGIN_DECLS
+
+/*
+ * The router is the relay: the clients, the rooms, the limits, the
+ * counters and the idle deadlines. Dialects (signaling-native-connection.c,
+ * signaling-socketio-connection.c) talk to it and to nothing above it:
+ * they implement SignalingConnection (signaling-connection-private.h)
+ * for their peers, wrap each in a SignalingClient and hand the router
+ * SignalingMessages. SignalingServer creates the router, writes the
+ * limits from its properties and forwards the router's signals.
+ */
+
+/* The limits a dialect and the router enforce, read on the hot path
+ * without GObject property machinery. SignalingServer writes them from
+ * its properties of the same names. */
+typedef struct
+{
+  guint max_clients;
+  guint max_message_size;
+  guint max_rooms_per_client;
+  guint max_room_members;
+  double rate_limit;
+  guint rate_burst;
+  guint keepalive_interval;
+  guint max_send_queue;
+} SignalingLimits;
 
 /* What a dialect does with a message, before parsing it. */
 typedef enum
@@ -23,9 +50,29 @@ typedef enum
 
 G_DECLARE_FINAL_TYPE (SignalingRouter, signaling_router, SIGNALING, ROUTER, GObject)
 
-SignalingRouter *signaling_router_new            (SignalingServer  *server);
+SignalingRouter *signaling_router_new            (void);
+SignalingLimits *signaling_router_get_limits     (SignalingRouter  *self);
+const char * const *signaling_router_get_ice_servers (SignalingRouter *self);
+void             signaling_router_set_ice_servers (SignalingRouter   *self,
+                                                   const char * const *ice_servers);
+SignalingTimerQueue *signaling_router_get_idle_deadlines (SignalingRouter *self);
+guint64          signaling_router_get_messages_relayed  (SignalingRouter *self);
+guint64          signaling_router_get_bytes_relayed     (SignalingRouter *self);
+guint64          signaling_router_get_messages_rejected (SignalingRouter *self);
+void             signaling_router_count_rejected  (SignalingRouter  *self);
+void             signaling_router_set_activity_func (SignalingRouter *self,
+                                                     GSourceFunc      func,
+                                                     gpointer         data);
 gboolean         signaling_router_check_capacity (SignalingRouter  *self,
                                                   GError          **error);
+SignalingClient *signaling_router_attach         (SignalingRouter      *self,
+                                                  SignalingConnection  *connection,
+                                                  const char           *id,
+                                                  const char           *remote_address,
+                                                  GError              **error);
+void             signaling_router_detach         (SignalingRouter  *self,
+                                                  SignalingClient **client,
+                                                  const char       *reason);
 gboolean         signaling_router_add_client     (SignalingRouter  *self,
                                                   SignalingClient  *client,
                                                   GError          **error);

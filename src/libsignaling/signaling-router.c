@@ -5,13 +5,13 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <libsoup/soup.h>
 
 #include "signaling-client-private.h"
 #include "signaling-error.h"
 #include "signaling-message-private.h"
 #include "signaling-room-private.h"
 #include "signaling-router-private.h"
-#include "signaling-server-private.h"
 
 /*
  * SignalingRouter:
@@ -28,10 +28,33 @@ struct _SignalingRouter
 {
   GObject parent_instance;
 
-  SignalingServer *server;  /* unowned: the server owns the router */
   GHashTable *clients;      /* id → SignalingClient */
   GHashTable *rooms;        /* name → SignalingRoom */
+  SignalingLimits limits;   /* 0: no limit; written by the server */
+  char **ice_servers;       /* handed to native peers in their welcome */
+  SignalingTimerQueue *idle_deadlines;  /* of the native peers */
+
+  guint64 messages_relayed;
+  guint64 bytes_relayed;
+  guint64 messages_rejected;
+
+  /* The D-Bus exporter wants to hear, once per batch, that counters
+   * moved; it never runs on the hot path itself. */
+  GSourceFunc activity_func;
+  gpointer activity_data;
+  gboolean activity_noted;
 };
+
+enum
+{
+  SIGNAL_CLIENT_CONNECTED,
+  SIGNAL_CLIENT_DISCONNECTED,
+  SIGNAL_ROOM_ADDED,
+  SIGNAL_ROOM_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SignalingRouter, signaling_router, G_TYPE_OBJECT)
 
@@ -42,6 +65,8 @@ signaling_router_finalize (GObject *object)
 
   g_clear_pointer (&self->clients, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->ice_servers, g_strfreev);
+  g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
 
   G_OBJECT_CLASS (signaling_router_parent_class)->finalize (object);
 }
@@ -50,6 +75,21 @@ static void
 signaling_router_class_init (SignalingRouterClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = signaling_router_finalize;
+
+  /* The same four as SignalingServer's, which forwards them: see
+   * signaling-server.c for their documentation. */
+  signals[SIGNAL_CLIENT_CONNECTED] =
+    g_signal_new ("client-connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_CLIENT);
+  signals[SIGNAL_CLIENT_DISCONNECTED] =
+    g_signal_new ("client-disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, SIGNALING_TYPE_CLIENT, G_TYPE_STRING);
+  signals[SIGNAL_ROOM_ADDED] =
+    g_signal_new ("room-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
+  signals[SIGNAL_ROOM_REMOVED] =
+    g_signal_new ("room-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, SIGNALING_TYPE_ROOM);
 }
 
 static void
@@ -57,15 +97,105 @@ signaling_router_init (SignalingRouter *self)
 {
   self->clients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
 }
 
+/* A router with no limits at all: the server sets them. */
 SignalingRouter *
-signaling_router_new (SignalingServer *server)
+signaling_router_new (void)
 {
-  SignalingRouter *self = g_object_new (SIGNALING_TYPE_ROUTER, NULL);
+  return g_object_new (SIGNALING_TYPE_ROUTER, NULL);
+}
 
-  self->server = server;
-  return self;
+/* Writable for the server, which owns the properties; everyone else
+ * only reads. */
+SignalingLimits *
+signaling_router_get_limits (SignalingRouter *self)
+{
+  return &self->limits;
+}
+
+const char * const *
+signaling_router_get_ice_servers (SignalingRouter *self)
+{
+  return (const char * const *) self->ice_servers;
+}
+
+void
+signaling_router_set_ice_servers (SignalingRouter    *self,
+                                  const char * const *ice_servers)
+{
+  g_strfreev (self->ice_servers);
+  self->ice_servers = g_strdupv ((char **) ice_servers);
+}
+
+SignalingTimerQueue *
+signaling_router_get_idle_deadlines (SignalingRouter *self)
+{
+  return self->idle_deadlines;
+}
+
+guint64
+signaling_router_get_messages_relayed (SignalingRouter *self)
+{
+  return self->messages_relayed;
+}
+
+guint64
+signaling_router_get_bytes_relayed (SignalingRouter *self)
+{
+  return self->bytes_relayed;
+}
+
+guint64
+signaling_router_get_messages_rejected (SignalingRouter *self)
+{
+  return self->messages_rejected;
+}
+
+static void
+note_activity (SignalingRouter *self)
+{
+  if (G_LIKELY (self->activity_noted || self->activity_func == NULL))
+    return;
+
+  self->activity_noted = TRUE;
+  self->activity_func (self->activity_data);
+}
+
+/*
+ * signaling_router_set_activity_func:
+ *
+ * @func is called when counters start moving after a quiet spell; it
+ * should arrange to read them later and then call this again (with the
+ * same function) to re-arm.
+ */
+void
+signaling_router_set_activity_func (SignalingRouter *self,
+                                    GSourceFunc      func,
+                                    gpointer         data)
+{
+  self->activity_func = func;
+  self->activity_data = data;
+  self->activity_noted = FALSE;
+}
+
+static void
+count_relayed (SignalingRouter *self,
+               gsize            bytes)
+{
+  self->messages_relayed++;
+  self->bytes_relayed += bytes;
+  note_activity (self);
+}
+
+/* A message answered with an error, or dropped, by the router or a
+ * dialect. */
+void
+signaling_router_count_rejected (SignalingRouter *self)
+{
+  self->messages_rejected++;
+  note_activity (self);
 }
 
 GHashTable *
@@ -100,7 +230,7 @@ gboolean
 signaling_router_check_capacity (SignalingRouter  *self,
                                  GError          **error)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  const SignalingLimits *limits = &self->limits;
 
   if (limits->max_clients > 0 &&
       g_hash_table_size (self->clients) >= limits->max_clients)
@@ -129,9 +259,58 @@ signaling_router_add_client (SignalingRouter  *self,
            signaling_client_get_id (client),
            signaling_client_get_remote_address (client),
            signaling_client_get_protocol (client));
-  signaling_server_emit_client_connected (self->server, client);
+  g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
 
   return TRUE;
+}
+
+/*
+ * signaling_router_attach:
+ * @connection: a new peer of a dialect
+ * @id: the client id to give it
+ *
+ * What every dialect does when it accepts a peer: wraps @connection in
+ * a client and adds it. When the router is full the refusal is counted
+ * and the dialect tells its peer in its own words.
+ *
+ * Returns: (transfer none) (nullable): the client, owned by the router
+ *   until signaling_router_detach()
+ */
+SignalingClient *
+signaling_router_attach (SignalingRouter      *self,
+                         SignalingConnection  *connection,
+                         const char           *id,
+                         const char           *remote_address,
+                         GError              **error)
+{
+  g_autoptr(SignalingClient) client = signaling_client_new (id, remote_address, connection);
+
+  if (!signaling_router_add_client (self, client, error))
+    {
+      signaling_router_count_rejected (self);
+      return NULL;
+    }
+
+  return client;
+}
+
+/*
+ * signaling_router_detach:
+ * @client: (inout): the dialect's pointer to its client, cleared first
+ *
+ * What every dialect does when its peer's transport has closed; a
+ * second call does nothing. Removing the client may drop the last
+ * reference to the connection: a dialect holds one across the call.
+ */
+void
+signaling_router_detach (SignalingRouter  *self,
+                         SignalingClient **client,
+                         const char       *reason)
+{
+  SignalingClient *gone = g_steal_pointer (client);
+
+  if (gone != NULL)
+    signaling_router_remove_client (self, gone, reason);
 }
 
 /* Delivers @message to every member of @room but @sender (unless the
@@ -158,7 +337,7 @@ deliver_to_room (SignalingRouter  *self,
       bytes = signaling_client_deliver (member, message);
       if (bytes > 0)
         {
-          signaling_server_count_relayed (self->server, bytes);
+          count_relayed (self, bytes);
           reached++;
         }
     }
@@ -197,7 +376,7 @@ remove_member (SignalingRouter *self,
   if (signaling_room_get_member_count (room) == 0)
     {
       g_hash_table_remove (self->rooms, name);
-      signaling_server_emit_room_removed (self->server, room);
+      g_signal_emit (self, signals[SIGNAL_ROOM_REMOVED], 0, room);
     }
 }
 
@@ -230,7 +409,7 @@ signaling_router_remove_client (SignalingRouter *self,
     }
 
   g_debug ("Client %s disconnected: %s", id, reason);
-  signaling_server_emit_client_disconnected (self->server, client, reason);
+  g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   signaling_client_detach (client);
 }
 
@@ -251,10 +430,10 @@ signaling_router_admit (SignalingRouter  *self,
                         gsize             size,
                         GError          **error)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  const SignalingLimits *limits = &self->limits;
 
   signaling_client_count_in (client, size);
-  signaling_server_note_activity (self->server);
+  note_activity (self);
 
   switch (signaling_client_check_rate (client, limits->rate_limit, limits->rate_burst))
     {
@@ -271,14 +450,14 @@ signaling_router_admit (SignalingRouter  *self,
       g_message ("Closing client %s from %s: it went on sending past the rate limit (%g/s, burst %u)",
                  signaling_client_get_id (client), signaling_client_get_remote_address (client),
                  limits->rate_limit, limits->rate_burst);
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self);
       signaling_client_disconnect (client, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                    "rate limit exceeded");
       return SIGNALING_ADMISSION_DROP;
 
     case SIGNALING_RATE_DROP:
     default:
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self);
       return SIGNALING_ADMISSION_DROP;
     }
 }
@@ -289,7 +468,7 @@ signaling_router_join (SignalingRouter  *self,
                        const char       *name,
                        GError          **error)
 {
-  const SignalingLimits *limits = signaling_server_get_limits (self->server);
+  const SignalingLimits *limits = &self->limits;
   SignalingRoom *room = g_hash_table_lookup (self->rooms, name);
   gboolean created = FALSE;
 
@@ -325,7 +504,7 @@ signaling_router_join (SignalingRouter  *self,
   signaling_client_add_room (client, name);
 
   if (created)
-    signaling_server_emit_room_added (self->server, room);
+    g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);
   notify_membership (self, room, client, SIGNALING_MESSAGE_KIND_JOIN);
 
   return room;
@@ -383,7 +562,7 @@ signaling_router_route (SignalingRouter   *self,
 
       bytes = signaling_client_deliver (target, message);
       if (bytes > 0)
-        signaling_server_count_relayed (self->server, bytes);
+        count_relayed (self, bytes);
       return TRUE;
     }
 

@@ -55,27 +55,16 @@ struct _SignalingServer
   guint request_timeout;
   guint max_pending_connections;
   char *client_script_dir;
-  SignalingTimerQueue *idle_deadlines;
   SignalingRouter *router;
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
-  SignalingLimits limits;
+  SignalingLimits *limits;  /* the router's, written from our properties */
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
-  char **ice_servers;
   char **allowed_origins;
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
-  guint64 messages_relayed;
-  guint64 bytes_relayed;
-  guint64 messages_rejected;
-
-  /* The D-Bus exporter wants to hear, once per batch, that counters
-   * moved; it never runs on the hot path itself. */
-  GSourceFunc activity_func;
-  gpointer activity_data;
-  gboolean activity_noted;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingServer, signaling_server, G_TYPE_OBJECT)
@@ -177,7 +166,6 @@ signaling_server_dispose (GObject *object)
   g_clear_object (&self->socketio);
   g_clear_object (&self->engineio);
   g_clear_object (&self->soup_server);
-  g_clear_object (&self->router);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->dispose (object);
 }
@@ -187,10 +175,11 @@ signaling_server_finalize (GObject *object)
 {
   SignalingServer *self = SIGNALING_SERVER (object);
 
-  g_clear_pointer (&self->ice_servers, g_strfreev);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
+  /* Kept until now, emptied in dispose: self->limits points into it,
+   * and properties may still be read while others let go of us. */
+  g_clear_object (&self->router);
   g_clear_pointer (&self->started_at, g_date_time_unref);
-  g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
   g_clear_pointer (&self->client_script_dir, g_free);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
@@ -207,28 +196,28 @@ signaling_server_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_MAX_CLIENTS:
-      g_value_set_uint (value, self->limits.max_clients);
+      g_value_set_uint (value, self->limits->max_clients);
       break;
     case PROP_MAX_MESSAGE_SIZE:
-      g_value_set_uint (value, self->limits.max_message_size);
+      g_value_set_uint (value, self->limits->max_message_size);
       break;
     case PROP_MAX_ROOMS_PER_CLIENT:
-      g_value_set_uint (value, self->limits.max_rooms_per_client);
+      g_value_set_uint (value, self->limits->max_rooms_per_client);
       break;
     case PROP_MAX_ROOM_MEMBERS:
-      g_value_set_uint (value, self->limits.max_room_members);
+      g_value_set_uint (value, self->limits->max_room_members);
       break;
     case PROP_RATE_LIMIT:
-      g_value_set_double (value, self->limits.rate_limit);
+      g_value_set_double (value, self->limits->rate_limit);
       break;
     case PROP_RATE_BURST:
-      g_value_set_uint (value, self->limits.rate_burst);
+      g_value_set_uint (value, self->limits->rate_burst);
       break;
     case PROP_KEEPALIVE_INTERVAL:
-      g_value_set_uint (value, self->limits.keepalive_interval);
+      g_value_set_uint (value, self->limits->keepalive_interval);
       break;
     case PROP_MAX_SEND_QUEUE:
-      g_value_set_uint (value, self->limits.max_send_queue);
+      g_value_set_uint (value, self->limits->max_send_queue);
       break;
     case PROP_REQUEST_TIMEOUT:
       g_value_set_uint (value, self->request_timeout);
@@ -240,7 +229,7 @@ signaling_server_get_property (GObject    *object,
       g_value_set_string (value, self->client_script_dir);
       break;
     case PROP_ICE_SERVERS:
-      g_value_set_boxed (value, self->ice_servers);
+      g_value_set_boxed (value, signaling_router_get_ice_servers (self->router));
       break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
@@ -275,28 +264,28 @@ signaling_server_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_MAX_CLIENTS:
-      self->limits.max_clients = g_value_get_uint (value);
+      self->limits->max_clients = g_value_get_uint (value);
       break;
     case PROP_MAX_MESSAGE_SIZE:
-      self->limits.max_message_size = g_value_get_uint (value);
+      self->limits->max_message_size = g_value_get_uint (value);
       break;
     case PROP_MAX_ROOMS_PER_CLIENT:
-      self->limits.max_rooms_per_client = g_value_get_uint (value);
+      self->limits->max_rooms_per_client = g_value_get_uint (value);
       break;
     case PROP_MAX_ROOM_MEMBERS:
-      self->limits.max_room_members = g_value_get_uint (value);
+      self->limits->max_room_members = g_value_get_uint (value);
       break;
     case PROP_RATE_LIMIT:
-      self->limits.rate_limit = g_value_get_double (value);
+      self->limits->rate_limit = g_value_get_double (value);
       break;
     case PROP_RATE_BURST:
-      self->limits.rate_burst = g_value_get_uint (value);
+      self->limits->rate_burst = g_value_get_uint (value);
       break;
     case PROP_KEEPALIVE_INTERVAL:
-      self->limits.keepalive_interval = g_value_get_uint (value);
+      self->limits->keepalive_interval = g_value_get_uint (value);
       break;
     case PROP_MAX_SEND_QUEUE:
-      self->limits.max_send_queue = g_value_get_uint (value);
+      self->limits->max_send_queue = g_value_get_uint (value);
       g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
     case PROP_REQUEST_TIMEOUT:
@@ -313,8 +302,7 @@ signaling_server_set_property (GObject      *object,
       self->client_script_dir = g_value_dup_string (value);
       break;
     case PROP_ICE_SERVERS:
-      g_strfreev (self->ice_servers);
-      self->ice_servers = g_value_dup_boxed (value);
+      signaling_router_set_ice_servers (self->router, g_value_get_boxed (value));
       break;
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
@@ -721,9 +709,9 @@ body_limit_for (SignalingServer   *self,
     }
   if (g_str_equal (path, NATIVE_PATH) || g_str_equal (path, HEALTH_PATH))
     return 0;
-  if (self->limits.max_message_size == 0)
+  if (self->limits->max_message_size == 0)
     return G_MAXUINT64;
-  return self->limits.max_message_size;
+  return self->limits->max_message_size;
 }
 
 static void
@@ -813,7 +801,7 @@ on_native_websocket (SoupServer              *soup_server,
 {
   SignalingServer *self = user_data;
 
-  signaling_native_connection_accept (self, msg, websocket);
+  signaling_native_connection_accept (self->router, msg, websocket);
 }
 
 /* Runs before the WebSocket upgrade on the same path: refusing here
@@ -992,15 +980,34 @@ on_socketio_connection (SignalingSocketioNamespace *namespace,
                         SignalingSocketioSocket    *socket,
                         SignalingServer            *self)
 {
-  signaling_socketio_connection_accept (self, socket);
+  signaling_socketio_connection_accept (self->router, socket);
 }
+
+static void on_client_connected    (SignalingRouter *router,
+                                    SignalingClient *client,
+                                    SignalingServer *self);
+static void on_client_disconnected (SignalingRouter *router,
+                                    SignalingClient *client,
+                                    const char      *reason,
+                                    SignalingServer *self);
+static void on_room_added          (SignalingRouter *router,
+                                    SignalingRoom   *room,
+                                    SignalingServer *self);
+static void on_room_removed        (SignalingRouter *router,
+                                    SignalingRoom   *room,
+                                    SignalingServer *self);
 
 static void
 signaling_server_init (SignalingServer *self)
 {
   SignalingSocketioNamespace *main_namespace;
 
-  self->router = signaling_router_new (self);
+  self->router = signaling_router_new ();
+  self->limits = signaling_router_get_limits (self->router);
+  g_signal_connect_object (self->router, "client-connected", G_CALLBACK (on_client_connected), self, 0);
+  g_signal_connect_object (self->router, "client-disconnected", G_CALLBACK (on_client_disconnected), self, 0);
+  g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
+  g_signal_connect_object (self->router, "room-removed", G_CALLBACK (on_room_removed), self, 0);
   self->started_at = g_date_time_new_now_utc ();
   self->started_at_monotonic = g_get_monotonic_time ();
 
@@ -1010,7 +1017,6 @@ signaling_server_init (SignalingServer *self)
    * saves (socket.io's server does not compress by default either). */
   soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   self->acceptor = signaling_acceptor_new (self->soup_server);
-  self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
   g_signal_connect (self->soup_server, "request-started", G_CALLBACK (on_request_started), self);
   for (gsize i = 0; i < G_N_ELEMENTS (client_scripts); i++)
     {
@@ -1469,7 +1475,7 @@ guint64
 signaling_server_get_messages_relayed (SignalingServer *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
-  return self->messages_relayed;
+  return self->router != NULL ? signaling_router_get_messages_relayed (self->router) : 0;
 }
 
 /**
@@ -1482,7 +1488,7 @@ guint64
 signaling_server_get_bytes_relayed (SignalingServer *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
-  return self->bytes_relayed;
+  return self->router != NULL ? signaling_router_get_bytes_relayed (self->router) : 0;
 }
 
 /**
@@ -1495,7 +1501,7 @@ guint64
 signaling_server_get_messages_rejected (SignalingServer *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
-  return self->messages_rejected;
+  return self->router != NULL ? signaling_router_get_messages_rejected (self->router) : 0;
 }
 
 /**
@@ -1536,13 +1542,7 @@ signaling_server_disconnect_client (SignalingServer  *self,
 const SignalingLimits *
 signaling_server_get_limits (SignalingServer *self)
 {
-  return &self->limits;
-}
-
-SignalingTimerQueue *
-signaling_server_get_idle_deadlines (SignalingServer *self)
-{
-  return self->idle_deadlines;
+  return self->limits;
 }
 
 SignalingRouter *
@@ -1551,83 +1551,50 @@ signaling_server_get_router (SignalingServer *self)
   return self->router;
 }
 
-const char * const *
-signaling_server_get_ice_servers (SignalingServer *self)
-{
-  return (const char * const *) self->ice_servers;
-}
-
-void
-signaling_server_note_activity (SignalingServer *self)
-{
-  if (G_LIKELY (self->activity_noted || self->activity_func == NULL))
-    return;
-
-  self->activity_noted = TRUE;
-  self->activity_func (self->activity_data);
-}
-
-/*
- * signaling_server_set_activity_func:
- *
- * @func is called when counters start moving after a quiet spell; it
- * should arrange to read them later and then call this again (with the
- * same function) to re-arm.
- */
 void
 signaling_server_set_activity_func (SignalingServer *self,
                                     GSourceFunc      func,
                                     gpointer         data)
 {
-  self->activity_func = func;
-  self->activity_data = data;
-  self->activity_noted = FALSE;
+  /* The exporter lets go in its dispose, which may come after ours. */
+  if (self->router != NULL)
+    signaling_router_set_activity_func (self->router, func, data);
 }
 
-void
-signaling_server_count_relayed (SignalingServer *self,
-                                gsize            bytes)
-{
-  self->messages_relayed++;
-  self->bytes_relayed += bytes;
-  signaling_server_note_activity (self);
-}
+/* The router's signals, forwarded as ours, with the counts they move. */
 
-void
-signaling_server_count_rejected (SignalingServer *self)
-{
-  self->messages_rejected++;
-  signaling_server_note_activity (self);
-}
-
-void
-signaling_server_emit_client_connected (SignalingServer *self,
-                                        SignalingClient *client)
+static void
+on_client_connected (SignalingRouter *router,
+                     SignalingClient *client,
+                     SignalingServer *self)
 {
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }
 
-void
-signaling_server_emit_client_disconnected (SignalingServer *self,
-                                           SignalingClient *client,
-                                           const char      *reason)
+static void
+on_client_disconnected (SignalingRouter *router,
+                        SignalingClient *client,
+                        const char      *reason,
+                        SignalingServer *self)
 {
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }
 
-void
-signaling_server_emit_room_added (SignalingServer *self,
-                                  SignalingRoom   *room)
+static void
+on_room_added (SignalingRouter *router,
+               SignalingRoom   *room,
+               SignalingServer *self)
 {
   g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM_COUNT]);
 }
 
-void
-signaling_server_emit_room_removed (SignalingServer *self,
-                                    SignalingRoom   *room)
+static void
+on_room_removed (SignalingRouter *router,
+                 SignalingRoom   *room,
+                 SignalingServer *self)
 {
   g_signal_emit (self, signals[SIGNAL_ROOM_REMOVED], 0, room);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM_COUNT]);

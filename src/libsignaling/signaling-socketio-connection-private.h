@@ -4,17 +4,39 @@
  */
 #pragma once
 
-#include "signaling-server.h"
+#include "signaling-router-private.h"
 #include "signaling-socketio-socket.h"
 
 G_BEGIN_DECLS
+
+/* Which seed's words a Socket.IO event or peer uses (docs/protocol.md). */
+typedef enum {
+  SIGNALING_VOCABULARY_NONE,     /* not known yet, or not a Socket.IO message */
+  SIGNALING_VOCABULARY_SEED000,  /* offer_sdp / answer_sdp / send_ice by socket id */
+  SIGNALING_VOCABULARY_SEED003,  /* JoinSocket rooms; offer / answer / candidate / hangup */
+} SignalingVocabulary;
 
 #define SIGNALING_TYPE_SOCKETIO_CONNECTION (signaling_socketio_connection_get_type ())
 
 G_DECLARE_FINAL_TYPE (SignalingSocketioConnection, signaling_socketio_connection,
                       SIGNALING, SOCKETIO_CONNECTION, GObject)
 
-void signaling_socketio_connection_accept (SignalingServer         *server,
+void signaling_socketio_connection_accept (SignalingRouter         *router,
                                            SignalingSocketioSocket *socket);
+
+/* The dialect's codec, without a socket: tests/test-socketio-dialect.c. */
+gboolean          signaling_socketio_dialect_lookup_event   (const char            *event,
+                                                             SignalingVocabulary   *out_vocabulary,
+                                                             SignalingMessageKind  *out_kind);
+SignalingMessage *signaling_socketio_dialect_decode_seed000 (SignalingMessageKind   kind,
+                                                             JsonArray             *args,
+                                                             GError               **error);
+SignalingMessage *signaling_socketio_dialect_decode_seed003 (SignalingClient       *sender,
+                                                             SignalingMessageKind   kind,
+                                                             JsonArray             *args,
+                                                             GError               **error);
+JsonObject       *signaling_socketio_dialect_encode         (SignalingMessage      *message,
+                                                             SignalingVocabulary    vocabulary,
+                                                             const char           **out_event);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
 #include "signaling-message-private.h"
-#include "signaling-server-private.h"
+#include "signaling-router-private.h"
 #include "signaling-socketio-connection-private.h"
 #include "signaling-util-private.h"
 
@@ -39,7 +39,7 @@ struct _SignalingSocketioConnection
   GObject parent_instance;
 
   SignalingSocketioSocket *socket;
-  SignalingServer *server;  /* unowned: the server closes us before it goes */
+  SignalingRouter *router;  /* unowned: the server closes us before it drops the router */
   SignalingClient *client;  /* unowned: the client owns us */
 
   /* The vocabulary this peer has used, to address native messages to
@@ -74,6 +74,62 @@ signaling_socketio_connection_class_init (SignalingSocketioConnectionClass *klas
 static void
 signaling_socketio_connection_init (SignalingSocketioConnection *self)
 {
+}
+
+/* What the dialect remembers about a message it decoded: the sender's
+ * own argument, so that peers of the same vocabulary get it verbatim,
+ * and seed 003's "from" once checked. It rides on the message as the
+ * dialect's attachment (see signaling_message_set_dialect_data()). */
+typedef struct
+{
+  SignalingVocabulary vocabulary;
+  JsonObject *original;
+  char *claimed_from;
+} SocketioNote;
+
+#define SOCKETIO_NOTE (g_quark_from_static_string ("socket.io"))
+
+static void
+socketio_note_free (gpointer data)
+{
+  SocketioNote *note = data;
+
+  g_clear_pointer (&note->original, json_object_unref);
+  g_free (note->claimed_from);
+  g_free (note);
+}
+
+static void
+attach_note (SignalingMessage    *message,
+             SignalingVocabulary  vocabulary,
+             JsonObject          *original,
+             const char          *claimed_from)
+{
+  SocketioNote *note = g_new0 (SocketioNote, 1);
+
+  note->vocabulary = vocabulary;
+  note->original = json_object_ref (original);
+  note->claimed_from = g_strdup (claimed_from);
+  signaling_message_set_dialect_data (message, SOCKETIO_NOTE, note, socketio_note_free);
+}
+
+/* The note of a message in @vocabulary, or NULL for one that came in
+ * another vocabulary or dialect. */
+static SocketioNote *
+note_in (SignalingMessage    *message,
+         SignalingVocabulary  vocabulary)
+{
+  SocketioNote *note = signaling_message_get_dialect_data (message, SOCKETIO_NOTE);
+
+  return note != NULL && note->vocabulary == vocabulary ? note : NULL;
+}
+
+static SignalingVocabulary
+vocabulary_of (SignalingMessage *message)
+{
+  SocketioNote *note = signaling_message_get_dialect_data (message, SOCKETIO_NOTE);
+
+  return note != NULL ? note->vocabulary : SIGNALING_VOCABULARY_NONE;
 }
 
 /* Small JSON helpers */
@@ -203,10 +259,37 @@ message_from_seed000 (SignalingMessageKind  kind,
 
   message = signaling_message_new (kind, to, payload);
   signaling_message_set_dialect (message, "socket.io");
-  signaling_message_set_original (message, SIGNALING_VOCABULARY_SEED000, original, NULL);
+  attach_note (message, SIGNALING_VOCABULARY_SEED000, original, NULL);
   /* clients[target].emit() reaches the sender too if it names itself. */
   signaling_message_set_include_sender (message, TRUE);
   return message;
+}
+
+/*
+ * signaling_socketio_dialect_decode_seed000:
+ *
+ * Turns the arguments of a seed 000 event into a message in the native
+ * shape, or fails with the error the sender is told about.
+ */
+SignalingMessage *
+signaling_socketio_dialect_decode_seed000 (SignalingMessageKind   kind,
+                                           JsonArray             *args,
+                                           GError               **error)
+{
+  g_autoptr(JsonObject) original = NULL;
+  g_autoptr(SignalingMessage) message = NULL;
+
+  original = parse_seed000_argument (args, error);
+  if (original == NULL)
+    return NULL;
+
+  message = message_from_seed000 (kind, original);
+  /* An `sdp` or `candidate` of the wrong type would reach native
+   * peers and application handlers against the native contract. */
+  if (!signaling_message_validate_body (message, error))
+    return NULL;
+
+  return g_steal_pointer (&message);
 }
 
 static void
@@ -214,27 +297,19 @@ handle_seed000 (SignalingSocketioConnection *self,
                 SignalingMessageKind         kind,
                 JsonArray                   *args)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
-  g_autoptr(JsonObject) original = NULL;
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(GError) error = NULL;
 
   self->vocabulary = SIGNALING_VOCABULARY_SEED000;
 
-  original = parse_seed000_argument (args, &error);
-  if (original != NULL)
-    {
-      message = message_from_seed000 (kind, original);
-      /* An `sdp` or `candidate` of the wrong type would reach native
-       * peers and application handlers against the native contract. */
-      if (signaling_message_validate_body (message, &error))
-        signaling_router_route (router, self->client, message, &error);
-    }
+  message = signaling_socketio_dialect_decode_seed000 (kind, args, &error);
+  if (message != NULL)
+    signaling_router_route (self->router, self->client, message, &error);
 
   if (error == NULL)
     return;
 
-  signaling_server_count_rejected (self->server);
+  signaling_router_count_rejected (self->router);
   if (g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     emit_error (self, "Target client not connected");  /* the seed's words, verbatim */
   else
@@ -279,10 +354,10 @@ name_of (JsonNode *node)
 }
 
 static SignalingMessage *
-message_from_seed003 (SignalingSocketioConnection *self,
-                      SignalingMessageKind         kind,
-                      JsonObject                  *original,
-                      const char                  *to)
+message_from_seed003 (SignalingClient      *sender,
+                      SignalingMessageKind  kind,
+                      JsonObject           *original,
+                      const char           *to)
 {
   g_autoptr(JsonObject) payload = json_object_new ();
   const char *field = seed003_field (kind);
@@ -302,14 +377,56 @@ message_from_seed003 (SignalingSocketioConnection *self,
 
   /* The seed trusted "from" blindly; we keep it only when the sender
    * has joined a room of that name (its own user id, in practice). */
-  if (claimed == NULL || !signaling_client_is_in_room (self->client, claimed))
-    claimed = signaling_client_get_id (self->client);
+  if (claimed == NULL || !signaling_client_is_in_room (sender, claimed))
+    claimed = signaling_client_get_id (sender);
 
   message = signaling_message_new (kind, to, payload);
   signaling_message_set_dialect (message, "socket.io");
-  signaling_message_set_original (message, SIGNALING_VOCABULARY_SEED003, original, claimed);
+  attach_note (message, SIGNALING_VOCABULARY_SEED003, original, claimed);
   signaling_message_set_include_sender (message, TRUE);
   return message;
+}
+
+/*
+ * signaling_socketio_dialect_decode_seed003:
+ * @sender: the client the event came from, whose rooms decide whether
+ *   its own "from" is kept
+ *
+ * Turns the arguments of a seed 003 event into a message in the native
+ * shape. The seed has no error channel: a failure is only logged.
+ */
+SignalingMessage *
+signaling_socketio_dialect_decode_seed003 (SignalingClient       *sender,
+                                           SignalingMessageKind   kind,
+                                           JsonArray             *args,
+                                           GError               **error)
+{
+  JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
+  g_autoptr(SignalingMessage) message = NULL;
+  g_autofree char *to = NULL;
+  JsonObject *original;
+
+  if (arg == NULL || !JSON_NODE_HOLDS_OBJECT (arg))
+    {
+      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                           _("The argument must be an object"));
+      return NULL;
+    }
+
+  original = json_node_get_object (arg);
+  to = name_of (json_object_get_member (original, "to"));
+  if (to == NULL)
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                   _("Field “%s” must be a non-empty string or an integer"), "to");
+      return NULL;
+    }
+
+  message = message_from_seed003 (sender, kind, original, to);
+  if (!signaling_message_validate_body (message, error))
+    return NULL;
+
+  return g_steal_pointer (&message);
 }
 
 static void
@@ -317,44 +434,22 @@ handle_seed003 (SignalingSocketioConnection *self,
                 SignalingMessageKind         kind,
                 JsonArray                   *args)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
-  JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *to = NULL;
-  JsonObject *original;
 
   self->vocabulary = SIGNALING_VOCABULARY_SEED003;
 
   /* The seed has no error channel: what it cannot use is dropped. */
-  if (arg == NULL || !JSON_NODE_HOLDS_OBJECT (arg))
+  message = signaling_socketio_dialect_decode_seed003 (self->client, kind, args, &error);
+  if (message == NULL)
     {
-      signaling_server_count_rejected (self->server);
-      g_debug ("Socket.IO %s: dropped %s without an object argument",
-               signaling_client_get_id (self->client), signaling_message_kind_to_string (kind));
-      return;
-    }
-
-  original = json_node_get_object (arg);
-  to = name_of (json_object_get_member (original, "to"));
-  if (to == NULL)
-    {
-      signaling_server_count_rejected (self->server);
-      g_debug ("Socket.IO %s: dropped %s without a usable “to”",
-               signaling_client_get_id (self->client), signaling_message_kind_to_string (kind));
-      return;
-    }
-
-  message = message_from_seed003 (self, kind, original, to);
-  if (!signaling_message_validate_body (message, &error))
-    {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: dropped %s: %s", signaling_client_get_id (self->client),
                signaling_message_kind_to_string (kind), error->message);
       return;
     }
 
-  if (!signaling_router_route (router, self->client, message, &error))
+  if (!signaling_router_route (self->router, self->client, message, &error))
     g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
 }
 
@@ -363,7 +458,7 @@ handle_room (SignalingSocketioConnection *self,
              gboolean                     join,
              JsonArray                   *args)
 {
-  SignalingRouter *router = signaling_server_get_router (self->server);
+  SignalingRouter *router = self->router;
   JsonNode *arg = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
   g_autofree char *name = name_of (arg);
   g_autoptr(GError) error = NULL;
@@ -373,7 +468,7 @@ handle_room (SignalingSocketioConnection *self,
 
   if (name == NULL || strlen (name) > SIGNALING_MAX_NAME_LENGTH)
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       return;
     }
 
@@ -385,9 +480,45 @@ handle_room (SignalingSocketioConnection *self,
   /* Leaving a room one is not in is a no-op in Socket.IO. */
   if (!ok && !g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     {
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
     }
+}
+
+/*
+ * signaling_socketio_dialect_lookup_event:
+ *
+ * Whether @event is a relayed event of a seed vocabulary (not the
+ * room events JoinSocket and LeaveSocket), and of which kind.
+ */
+gboolean
+signaling_socketio_dialect_lookup_event (const char           *event,
+                                         SignalingVocabulary  *out_vocabulary,
+                                         SignalingMessageKind *out_kind)
+{
+  static const struct {
+    const char *event;
+    SignalingVocabulary vocabulary;
+    SignalingMessageKind kind;
+  } events[] = {
+    { "offer_sdp", SIGNALING_VOCABULARY_SEED000, SIGNALING_MESSAGE_KIND_OFFER },
+    { "answer_sdp", SIGNALING_VOCABULARY_SEED000, SIGNALING_MESSAGE_KIND_ANSWER },
+    { "send_ice", SIGNALING_VOCABULARY_SEED000, SIGNALING_MESSAGE_KIND_CANDIDATE },
+    { "offer", SIGNALING_VOCABULARY_SEED003, SIGNALING_MESSAGE_KIND_OFFER },
+    { "answer", SIGNALING_VOCABULARY_SEED003, SIGNALING_MESSAGE_KIND_ANSWER },
+    { "candidate", SIGNALING_VOCABULARY_SEED003, SIGNALING_MESSAGE_KIND_CANDIDATE },
+    { "hangup", SIGNALING_VOCABULARY_SEED003, SIGNALING_MESSAGE_KIND_HANGUP },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (events); i++)
+    if (g_str_equal (event, events[i].event))
+      {
+        *out_vocabulary = events[i].vocabulary;
+        *out_kind = events[i].kind;
+        return TRUE;
+      }
+
+  return FALSE;
 }
 
 static gboolean
@@ -398,32 +529,21 @@ on_event (SignalingSocketioSocket     *socket,
           SignalingSocketioAck        *ack,
           SignalingSocketioConnection *self)
 {
-  static const struct {
-    const char *event;
-    SignalingMessageKind kind;
-  } seed000[] = {
-    { "offer_sdp", SIGNALING_MESSAGE_KIND_OFFER },
-    { "answer_sdp", SIGNALING_MESSAGE_KIND_ANSWER },
-    { "send_ice", SIGNALING_MESSAGE_KIND_CANDIDATE },
-  }, seed003[] = {
-    { "offer", SIGNALING_MESSAGE_KIND_OFFER },
-    { "answer", SIGNALING_MESSAGE_KIND_ANSWER },
-    { "candidate", SIGNALING_MESSAGE_KIND_CANDIDATE },
-    { "hangup", SIGNALING_MESSAGE_KIND_HANGUP },
-  };
+  SignalingVocabulary vocabulary;
+  SignalingMessageKind kind;
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
   g_autoptr(GError) error = NULL;
 
   if (self->client == NULL)
     return TRUE;
 
-  switch (signaling_router_admit (signaling_server_get_router (self->server), self->client,
+  switch (signaling_router_admit (self->router, self->client,
                                   strlen (name), &error))
     {
     case SIGNALING_ADMISSION_ACCEPT:
       break;
     case SIGNALING_ADMISSION_REFUSE:
-      signaling_server_count_rejected (self->server);
+      signaling_router_count_rejected (self->router);
       if (self->vocabulary != SIGNALING_VOCABULARY_SEED003)
         emit_error (self, error->message);
       return TRUE;
@@ -432,19 +552,14 @@ on_event (SignalingSocketioSocket     *socket,
       return TRUE;
     }
 
-  for (gsize i = 0; i < G_N_ELEMENTS (seed000); i++)
-    if (g_str_equal (name, seed000[i].event))
-      {
-        handle_seed000 (self, seed000[i].kind, args);
-        return TRUE;
-      }
-
-  for (gsize i = 0; i < G_N_ELEMENTS (seed003); i++)
-    if (g_str_equal (name, seed003[i].event))
-      {
-        handle_seed003 (self, seed003[i].kind, args);
-        return TRUE;
-      }
+  if (signaling_socketio_dialect_lookup_event (name, &vocabulary, &kind))
+    {
+      if (vocabulary == SIGNALING_VOCABULARY_SEED000)
+        handle_seed000 (self, kind, args);
+      else
+        handle_seed003 (self, kind, args);
+      return TRUE;
+    }
 
   if (g_str_equal (name, "JoinSocket") || g_str_equal (name, "LeaveSocket"))
     {
@@ -463,13 +578,7 @@ on_disconnected (SignalingSocketioSocket     *socket,
 {
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
 
-  if (self->client != NULL)
-    {
-      SignalingClient *client = self->client;
-
-      self->client = NULL;
-      signaling_router_remove_client (signaling_server_get_router (self->server), client, reason);
-    }
+  signaling_router_detach (self->router, &self->client, reason);
 }
 
 static void
@@ -487,11 +596,11 @@ static SignalingVocabulary
 vocabulary_for (SignalingSocketioConnection *self,
                 SignalingMessage            *message)
 {
-  SignalingVocabulary vocabulary = signaling_message_get_vocabulary (message);
+  SignalingVocabulary vocabulary = vocabulary_of (message);
 
-  if (vocabulary != SIGNALING_VOCABULARY_NATIVE)
+  if (vocabulary != SIGNALING_VOCABULARY_NONE)
     return vocabulary;
-  if (self->vocabulary != SIGNALING_VOCABULARY_NATIVE)
+  if (self->vocabulary != SIGNALING_VOCABULARY_NONE)
     return self->vocabulary;
 
   /* A peer that has said nothing yet: one in rooms is a seed 003
@@ -518,9 +627,9 @@ add_native_candidate_fields (JsonObject       *object,
     }
 }
 
-static gsize
-deliver_seed000 (SignalingSocketioConnection *self,
-                 SignalingMessage            *message)
+static JsonObject *
+encode_seed000 (SignalingMessage  *message,
+                const char       **out_event)
 {
   static const char *events[] = {
     [SIGNALING_MESSAGE_KIND_OFFER] = "offer_sdp",
@@ -530,8 +639,8 @@ deliver_seed000 (SignalingSocketioConnection *self,
     [SIGNALING_MESSAGE_KIND_MESSAGE] = "message",
   };
   SignalingMessageKind kind = signaling_message_get_kind (message);
-  JsonObject *original = signaling_message_get_vocabulary (message) == SIGNALING_VOCABULARY_SEED000
-                         ? signaling_message_get_original (message) : NULL;
+  SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED000);
+  JsonObject *original = note != NULL ? note->original : NULL;
   JsonObject *object = json_object_new ();
   JsonObject *payload = signaling_message_get_payload (message);
 
@@ -551,8 +660,8 @@ deliver_seed000 (SignalingSocketioConnection *self,
   else
     copy_member (object, "data", payload, "data");
 
-  emit_object (self, events[kind], object);
-  return 1;
+  *out_event = events[kind];
+  return object;
 }
 
 static JsonObject *
@@ -566,21 +675,21 @@ session_description (const char *type,
   return description;
 }
 
-static gsize
-deliver_seed003 (SignalingSocketioConnection *self,
-                 SignalingMessage            *message)
+static JsonObject *
+encode_seed003 (SignalingMessage  *message,
+                const char       **out_event)
 {
   SignalingMessageKind kind = signaling_message_get_kind (message);
   const char *field = seed003_field (kind);
-  gboolean same = signaling_message_get_vocabulary (message) == SIGNALING_VOCABULARY_SEED003;
+  SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED003);
+  gboolean same = note != NULL;
   JsonObject *payload = signaling_message_get_payload (message);
-  const char *from = same ? signaling_message_get_claimed_from (message)
-                          : signaling_message_get_from (message);
+  const char *from = same ? note->claimed_from : signaling_message_get_from (message);
   JsonObject *object = json_object_new ();
 
   /* The seed builds {<kind>: d.<kind>, from: d.from}: that key order. */
   if (field != NULL && same)
-    copy_member (object, field, signaling_message_get_original (message), field);
+    copy_member (object, field, note->original, field);
   else if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
     copy_member (object, "candidate", payload, "candidate");
   else if (field != NULL)
@@ -591,8 +700,37 @@ deliver_seed003 (SignalingSocketioConnection *self,
     copy_member (object, "reason", payload, "reason");
 
   json_object_set_string_member (object, "from", from);
-  emit_object (self, signaling_message_kind_to_string (kind), object);
-  return 1;
+  *out_event = signaling_message_kind_to_string (kind);
+  return object;
+}
+
+/*
+ * signaling_socketio_dialect_encode:
+ * @vocabulary: the recipient's, %SIGNALING_VOCABULARY_SEED000 or
+ *   %SIGNALING_VOCABULARY_SEED003
+ * @out_event: (out): the event to emit
+ *
+ * Says @message in a seed's words: the sender's own argument when it
+ * spoke the same vocabulary, a translation otherwise.
+ *
+ * Returns: (transfer full) (nullable): the event's one argument, or
+ *   %NULL when the seeds have no words for @message (room membership,
+ *   keep-alives)
+ */
+JsonObject *
+signaling_socketio_dialect_encode (SignalingMessage     *message,
+                                   SignalingVocabulary   vocabulary,
+                                   const char          **out_event)
+{
+  SignalingMessageKind kind = signaling_message_get_kind (message);
+
+  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE ||
+      kind == SIGNALING_MESSAGE_KIND_PING)
+    return NULL;
+
+  if (vocabulary == SIGNALING_VOCABULARY_SEED003)
+    return encode_seed003 (message, out_event);
+  return encode_seed000 (message, out_event);
 }
 
 static gsize
@@ -600,19 +738,19 @@ signaling_socketio_connection_deliver (SignalingConnection *connection,
                                        SignalingMessage    *message)
 {
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
-  SignalingMessageKind kind = signaling_message_get_kind (message);
+  JsonObject *object;
+  const char *event = NULL;
 
   if (self->client == NULL || !signaling_socketio_socket_is_connected (self->socket))
     return 0;
 
   /* The seeds have no words for room membership or keep-alives. */
-  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE ||
-      kind == SIGNALING_MESSAGE_KIND_PING)
+  object = signaling_socketio_dialect_encode (message, vocabulary_for (self, message), &event);
+  if (object == NULL)
     return 0;
 
-  if (vocabulary_for (self, message) == SIGNALING_VOCABULARY_SEED003)
-    return deliver_seed003 (self, message);
-  return deliver_seed000 (self, message);
+  emit_object (self, event, object);
+  return 1;
 }
 
 static void
@@ -663,32 +801,29 @@ signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
  * clients expect) and sends seed 000's `your_id`.
  */
 void
-signaling_socketio_connection_accept (SignalingServer         *server,
+signaling_socketio_connection_accept (SignalingRouter         *router,
                                       SignalingSocketioSocket *socket)
 {
   g_autoptr(SignalingSocketioConnection) self = NULL;
-  g_autoptr(SignalingClient) client = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) args = json_array_new ();
   SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
 
   self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
   self->socket = g_object_ref (socket);
-  self->server = server;
+  self->router = router;
 
-  client = signaling_client_new (signaling_socketio_socket_get_id (socket),
-                                 signaling_engineio_socket_get_remote_address (engine),
-                                 SIGNALING_CONNECTION (self));
-
-  if (!signaling_router_add_client (signaling_server_get_router (server), client, &error))
+  self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self),
+                                         signaling_socketio_socket_get_id (socket),
+                                         signaling_engineio_socket_get_remote_address (engine),
+                                         &error);
+  if (self->client == NULL)
     {
       emit_error (self, error->message);
-      signaling_server_count_rejected (server);
       signaling_engineio_socket_close (engine, "server full");
       return;
     }
 
-  self->client = client;
   g_signal_connect_object (socket, "event", G_CALLBACK (on_event), self, 0);
   g_signal_connect_object (socket, "disconnected", G_CALLBACK (on_disconnected), self, 0);
   g_signal_connect_object (engine, "notify::transport", G_CALLBACK (on_transport_changed), self, 0);
