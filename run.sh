@@ -26,6 +26,7 @@ PACKAGES=(
   gobject-introspection libgirepository1.0-dev gir1.2-soup-3.0 gir1.2-json-1.0
   # the README's tour asks the server how it is with curl
   curl ca-certificates
+  scdoc  # the man pages, docs/man/*.scd
 )
 
 # Only for ./run.sh test.
@@ -40,6 +41,7 @@ TEST_PACKAGES=(
   chromium
   # bench/compare's latency plot (its smoke run is a test)
   gnuplot-nox
+  man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
