@@ -380,7 +380,7 @@ static gboolean
 polkit_fixture_setup (PolkitFixture *fixture,
                       char         **out_why)
 {
-  g_autofree char *policy = data_file ("SERVICE_FILES_SRCDIR", "org.signalbox.Signalbox1.policy");
+  g_autofree char *policy = data_file ("SERVICE_FILES_BUILDDIR", "org.signalbox.Signalbox1.policy");
   g_autofree char *installed = NULL;
   g_autofree char *text = NULL;
   g_autofree char *socket_path = NULL;
@@ -397,7 +397,7 @@ polkit_fixture_setup (PolkitFixture *fixture,
   make_shared_dir (fixture->actions);
   make_shared_dir (fixture->rules);
 
-  /* The action as installed. */
+  /* The action as installed (translated from the .policy.in). */
   g_file_get_contents (policy, &text, NULL, &error);
   g_assert_no_error (error);
   installed = g_build_filename (fixture->actions, "org.signalbox.Signalbox1.policy", NULL);
@@ -564,6 +564,9 @@ test_system_bus_polkit (void)
                                "no", NULL, &out), !=, 0);
   g_assert_nonnull (strstr (out, "org.freedesktop.DBus.Error.AccessDenied"));
   g_assert_false (peer->closed);
+  g_assert_cmpint (run_argv ((const char * const[]) { "runuser", "-u", "nobody", "--", g_getenv ("SIGNALBOXCTL_BIN"),
+                                                      "--system", "kick", peer->id, NULL }, env, &out), ==, 1);
+  g_assert_nonnull (strstr (out, NOBODY_REFUSED));
   g_assert_cmpint (gdbus_call (&fixture, TRUE, "/org/signalbox/Signalbox1",
                                "org.signalbox.Signalbox1.Server.ListClients", NULL, NULL, &out), ==, 0);
   g_assert_nonnull (strstr (out, peer->id));
