@@ -564,6 +564,7 @@ test_system_bus_polkit (void)
                                "no", NULL, &out), !=, 0);
   g_assert_nonnull (strstr (out, "org.freedesktop.DBus.Error.AccessDenied"));
   g_assert_false (peer->closed);
+  g_clear_pointer (&out, g_free);
   g_assert_cmpint (run_argv ((const char * const[]) { "runuser", "-u", "nobody", "--", g_getenv ("SIGNALBOXCTL_BIN"),
                                                       "--system", "kick", peer->id, NULL }, env, &out), ==, 1);
   g_assert_nonnull (strstr (out, NOBODY_REFUSED));
