@@ -21,6 +21,8 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config gettext
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   libsystemd-dev systemd dbus
+  # polkit decides who may disconnect peers over the system bus
+  libpolkit-gobject-1-dev
   python3
   # GObject introspection: Signaling-1.0 for Python and GJS
   gobject-introspection libgirepository1.0-dev gir1.2-soup-3.0 gir1.2-json-1.0
@@ -37,6 +39,8 @@ TEST_PACKAGES=(
   python3-gi
   # users the package creates, seen by dbus-daemon in test-service-files
   libnss-wrapper
+  # the real polkitd (and pkaction) behind the system bus test in test-service-files
+  polkitd
   # real WebRTC peers for tests/compat/webrtc.test.js
   chromium
   # bench/compare's latency plot (its smoke run is a test)

@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "test-utils.h"
 
@@ -370,6 +372,116 @@ test_disconnect (Fixture       *fixture,
   g_assert_cmpstr (b->close_reason, ==, "you too");
 }
 
+/* With AUTHORIZE (the daemon's --system), root may disconnect without
+ * asking polkit: the exporter asks the bus who the caller is. */
+static void
+test_authorize_root (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  g_autofree char *path = client_path (b->id);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reply2 = NULL;
+
+  if (getuid () != 0)
+    {
+      g_test_skip ("the caller is not root: polkit of this machine would decide");
+      return;
+    }
+
+  signaling_server_unexport_dbus (fixture->server);
+  signaling_server_export_dbus_full (fixture->server, fixture->service_side, NULL,
+                                     SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE, &error);
+  g_assert_no_error (error);
+
+  reply = call (fixture, PATH, IFACE, "DisconnectClient", g_variant_new ("(ss)", a->id, "root"), &error);
+  g_assert_no_error (error);
+  test_client_wait_closed (a);
+  g_assert_cmpuint (a->close_code, ==, 4000);
+  reply2 = call (fixture, path, "org.signalbox.Signalbox1.Client", "Disconnect", g_variant_new ("(s)", "root"), &error);
+  g_assert_no_error (error);
+  test_client_wait_closed (b);
+  g_assert_cmpuint (b->close_code, ==, 4000);
+}
+
+typedef struct {
+  gboolean done;
+  GDBusConnection *connection;
+} NewConnection;
+
+static void
+on_connection_ready (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  NewConnection *data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  data->connection = g_dbus_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+  data->done = TRUE;
+}
+
+static GIOStream *
+stream_for_fd (int fd)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, &error);
+
+  g_assert_no_error (error);
+  return G_IO_STREAM (g_socket_connection_factory_create_connection (socket));
+}
+
+/* A peer-to-peer connection has no bus to say who the caller is: with
+ * AUTHORIZE, Disconnect is refused there, and the peer stays. */
+static void
+test_authorize_peer_to_peer (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) service_stream = NULL;
+  g_autoptr(GIOStream) caller_stream = NULL;
+  g_autofree char *guid = g_dbus_generate_guid ();
+  g_autofree char *remote = NULL;
+  NewConnection service = { 0 }, caller = { 0 };
+  CallData call_data = { 0 };
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  service_stream = stream_for_fd (fds[0]);
+  caller_stream = stream_for_fd (fds[1]);
+  g_dbus_connection_new (service_stream, guid, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER,
+                         NULL, NULL, on_connection_ready, &service);
+  g_dbus_connection_new (caller_stream, NULL, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                         NULL, NULL, on_connection_ready, &caller);
+  test_run_until (&service.done);
+  test_run_until (&caller.done);
+
+  signaling_server_unexport_dbus (fixture->server);
+  signaling_server_export_dbus_full (fixture->server, service.connection, NULL,
+                                     SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE, &error);
+  g_assert_no_error (error);
+
+  g_dbus_connection_call (caller.connection, NULL, PATH, IFACE, "DisconnectClient",
+                          g_variant_new ("(ss)", a->id, "no"), NULL, G_DBUS_CALL_FLAGS_NONE,
+                          -1, NULL, on_call_done, &call_data);
+  test_run_until (&call_data.done);
+  g_assert_null (call_data.reply);
+  g_assert_error (call_data.error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);
+  g_clear_error (&call_data.error);
+  test_client_assert_idle (a);
+  g_assert_false (a->closed);
+
+  signaling_server_unexport_dbus (fixture->server);
+  g_dbus_connection_close_sync (caller.connection, NULL, NULL);
+  g_dbus_connection_close_sync (service.connection, NULL, NULL);
+  g_object_unref (caller.connection);
+  g_object_unref (service.connection);
+}
+
 typedef struct {
   guint server_changes;
   guint client_changes;
@@ -573,6 +685,8 @@ main (int   argc,
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
   ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);
   ADD ("/dbus/client/socketio", test_socketio_client);
+  ADD ("/dbus/authorize/root", test_authorize_root);
+  ADD ("/dbus/authorize/peer-to-peer", test_authorize_peer_to_peer);
 #undef ADD
 
   return g_test_run ();

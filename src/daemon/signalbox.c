@@ -219,7 +219,11 @@ start_dbus (Signalbox         *self,
       return TRUE;
     }
 
-  if (!signaling_server_export_dbus (self->server, self->bus, NULL, error))
+  /* The system bus lets anyone call Disconnect: root or polkit decides. */
+  if (!signaling_server_export_dbus_full (self->server, self->bus, NULL,
+                                          bus == SIGNALBOX_BUS_SYSTEM ? SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE
+                                                                      : SIGNALING_DBUS_EXPORT_FLAGS_NONE,
+                                          error))
     {
       self->exit_status = SIGNALBOX_EXIT_BUS_UNAVAILABLE;
       return FALSE;

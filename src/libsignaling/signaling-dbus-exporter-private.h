@@ -13,6 +13,10 @@ G_BEGIN_DECLS
 #define SIGNALING_DBUS_NAME        "org.signalbox.Signalbox1"
 #define SIGNALING_DBUS_OBJECT_PATH "/org/signalbox/Signalbox1"
 
+/* The polkit action of the methods that disconnect peers
+ * (data/org.signalbox.Signalbox1.policy). */
+#define SIGNALING_DBUS_DISCONNECT_ACTION "org.signalbox.Signalbox1.disconnect"
+
 /* Counters reach D-Bus at most this often. */
 #define SIGNALING_DBUS_COUNTER_INTERVAL_MS 500
 
@@ -21,10 +25,11 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SignalingDBusExporter, signaling_dbus_exporter,
                       SIGNALING, DBUS_EXPORTER, GObject)
 
-SignalingDBusExporter *signaling_dbus_exporter_new    (SignalingServer  *server,
-                                                       GDBusConnection  *connection,
-                                                       const char       *object_path,
-                                                       GError          **error);
+SignalingDBusExporter *signaling_dbus_exporter_new    (SignalingServer           *server,
+                                                       GDBusConnection           *connection,
+                                                       const char                *object_path,
+                                                       SignalingDBusExportFlags   flags,
+                                                       GError                   **error);
 void                   signaling_dbus_exporter_unexport (SignalingDBusExporter *self);
 
 G_END_DECLS

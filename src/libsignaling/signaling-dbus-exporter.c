@@ -6,6 +6,10 @@
 
 #include <glib/gi18n-lib.h>
 
+#ifdef HAVE_POLKIT
+#include <polkit/polkit.h>
+#endif
+
 #include "signaling-client-private.h"
 #include "signaling-dbus-exporter-private.h"
 #include "signaling-dbus-generated.h"
@@ -40,6 +44,8 @@ struct _SignalingDBusExporter
   GHashTable *clients;      /* SignalingClient → SignalingDBusObjectSkeleton */
   GHashTable *rooms;        /* SignalingRoom → SignalingDBusObjectSkeleton */
   guint counters_source;
+  SignalingDBusExportFlags flags;
+  GCancellable *cancellable;  /* authorization checks in flight */
 };
 
 G_DEFINE_FINAL_TYPE (SignalingDBusExporter, signaling_dbus_exporter, G_TYPE_OBJECT)
@@ -182,20 +188,180 @@ on_client_transport_changed (SignalingClient       *client,
   signaling_dbus_client_set_transport (iface, signaling_client_get_transport (client) ?: "");
 }
 
+/* Control methods: who may disconnect peers */
+
+/* A Disconnect call waiting for its caller to be authorised. */
+typedef struct {
+  SignalingDBusExporter *self;
+  GDBusMethodInvocation *invocation;  /* ours until answered */
+  char *id;
+  char *reason;
+} DisconnectCall;
+
+static void
+disconnect_call_free (DisconnectCall *call)
+{
+  g_assert (call->invocation == NULL);
+  g_object_unref (call->self);
+  g_free (call->id);
+  g_free (call->reason);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DisconnectCall, disconnect_call_free)
+
+static void
+disconnect_call_allow (DisconnectCall *call)
+{
+  GDBusMethodInvocation *invocation = g_steal_pointer (&call->invocation);
+  g_autoptr(GError) error = NULL;
+
+  /* The server may have gone while polkit was thinking. */
+  if (call->self->manager == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+                                                     _("The service is shutting down"));
+      return;
+    }
+
+  if (!signaling_server_disconnect_client (call->self->server, call->id, call->reason, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+disconnect_call_deny (DisconnectCall *call,
+                      const char     *why)
+{
+  g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                 G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED, why);
+}
+
+#ifdef HAVE_POLKIT
+static void
+on_polkit_checked (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(DisconnectCall) call = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PolkitAuthorizationResult) answer =
+    polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
+
+  if (answer == NULL)
+    {
+      g_message ("Cannot ask polkit whether %s may disconnect peers: %s",
+                 g_dbus_method_invocation_get_sender (call->invocation), error->message);
+      disconnect_call_deny (call, _("Cannot check authorization with polkit"));
+    }
+  else if (!polkit_authorization_result_get_is_authorized (answer))
+    disconnect_call_deny (call, polkit_authorization_result_get_is_challenge (answer)
+                                ? _("Disconnecting peers needs authentication")
+                                : _("Not authorized to disconnect peers"));
+  else
+    disconnect_call_allow (call);
+}
+
+static void
+on_polkit_authority (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(DisconnectCall) call = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PolkitAuthority) authority = polkit_authority_get_finish (result, &error);
+  g_autoptr(PolkitSubject) subject = NULL;
+  PolkitCheckAuthorizationFlags flags = POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
+  GDBusMessage *message = g_dbus_method_invocation_get_message (call->invocation);
+  GCancellable *cancellable;
+
+  if (authority == NULL)
+    {
+      g_message ("Cannot reach polkit: %s", error->message);
+      disconnect_call_deny (call, _("Cannot check authorization with polkit"));
+      return;
+    }
+
+  /* Only pop up a password dialog when the caller said it can wait for one
+   * (gdbus call --interactive, busctl's default). */
+  if (g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
+    flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
+
+  subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (call->invocation));
+  cancellable = call->self->cancellable;  /* before the call is handed over */
+  polkit_authority_check_authorization (authority, subject, SIGNALING_DBUS_DISCONNECT_ACTION, NULL, flags,
+                                        cancellable, on_polkit_checked, g_steal_pointer (&call));
+}
+#endif
+
+static void
+on_caller_uid (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(DisconnectCall) call = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  G_GNUC_UNUSED GCancellable *cancellable;
+  guint32 uid;
+
+  if (reply == NULL)
+    {
+      disconnect_call_deny (call, _("Cannot identify the caller"));
+      return;
+    }
+
+  /* Root may always, without asking polkit: its default rules know no
+   * exception for uid 0, and root could take the service over anyway. */
+  g_variant_get (reply, "(u)", &uid);
+  if (uid == 0)
+    {
+      disconnect_call_allow (call);
+      return;
+    }
+
+#ifdef HAVE_POLKIT
+  cancellable = call->self->cancellable;
+  polkit_authority_get_async (cancellable, on_polkit_authority, g_steal_pointer (&call));
+#else
+  disconnect_call_deny (call, _("Only root may disconnect peers (signalbox was built without polkit)"));
+#endif
+}
+
+/* Disconnects a peer for a D-Bus caller, once it is allowed to. */
+static void
+handle_disconnect (SignalingDBusExporter *self,
+                   GDBusMethodInvocation *invocation,
+                   const char            *id,
+                   const char            *reason)
+{
+  g_autoptr(DisconnectCall) call = g_new0 (DisconnectCall, 1);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  call->self = g_object_ref (self);
+  call->invocation = invocation;
+  call->id = g_strdup (id);
+  call->reason = g_strdup (reason);
+
+  if (!(self->flags & SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE))
+    disconnect_call_allow (call);
+  else if (sender == NULL)  /* a peer-to-peer connection: no bus to ask */
+    disconnect_call_deny (call, _("Cannot identify the caller"));
+  else
+    g_dbus_connection_call (self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus", "GetConnectionUnixUser", g_variant_new ("(s)", sender),
+                            G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable,
+                            on_caller_uid, g_steal_pointer (&call));
+}
+
 static gboolean
 on_handle_client_disconnect (SignalingDBusClient   *iface,
                              GDBusMethodInvocation *invocation,
                              const char            *reason,
                              SignalingDBusExporter *self)
 {
-  const char *id = signaling_dbus_client_get_id (iface);
-  g_autoptr(GError) error = NULL;
-
-  if (!signaling_server_disconnect_client (self->server, id, reason, &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    signaling_dbus_client_complete_disconnect (iface, invocation);
-
+  handle_disconnect (self, invocation, signaling_dbus_client_get_id (iface), reason);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -398,13 +564,7 @@ on_handle_disconnect_client (SignalingDBusServer   *iface,
                              const char            *reason,
                              SignalingDBusExporter *self)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (!signaling_server_disconnect_client (self->server, id, reason, &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    signaling_dbus_server_complete_disconnect_client (iface, invocation);
-
+  handle_disconnect (self, invocation, id, reason);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -426,6 +586,7 @@ signaling_dbus_exporter_finalize (GObject *object)
   SignalingDBusExporter *self = SIGNALING_DBUS_EXPORTER (object);
 
   g_free (self->object_path);
+  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (signaling_dbus_exporter_parent_class)->finalize (object);
 }
@@ -444,6 +605,7 @@ signaling_dbus_exporter_init (SignalingDBusExporter *self)
 {
   self->clients = g_hash_table_new_full (NULL, NULL, g_object_unref, g_object_unref);
   self->rooms = g_hash_table_new_full (NULL, NULL, g_object_unref, g_object_unref);
+  self->cancellable = g_cancellable_new ();
 }
 
 /* The ObjectManager only holds children of its path, so the Server
@@ -471,10 +633,11 @@ export_root (SignalingDBusExporter  *self,
 }
 
 SignalingDBusExporter *
-signaling_dbus_exporter_new (SignalingServer  *server,
-                             GDBusConnection  *connection,
-                             const char       *object_path,
-                             GError          **error)
+signaling_dbus_exporter_new (SignalingServer           *server,
+                             GDBusConnection           *connection,
+                             const char                *object_path,
+                             SignalingDBusExportFlags   flags,
+                             GError                   **error)
 {
   g_autoptr(SignalingDBusExporter) self = g_object_new (SIGNALING_TYPE_DBUS_EXPORTER, NULL);
   g_autoptr(GPtrArray) clients = signaling_server_get_clients (server);
@@ -485,6 +648,7 @@ signaling_dbus_exporter_new (SignalingServer  *server,
   self->server = server;
   self->connection = g_object_ref (connection);
   self->object_path = g_strdup (object_path);
+  self->flags = flags;
   self->manager = g_dbus_object_manager_server_new (object_path);
 
   if (!export_root (self, error))
@@ -512,6 +676,8 @@ signaling_dbus_exporter_unexport (SignalingDBusExporter *self)
 
   g_signal_handlers_disconnect_by_data (self->server, self);
   signaling_server_set_activity_func (self->server, NULL, NULL);
+  /* Checks in flight answer their callers with an error. */
+  g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->counters_source, g_source_remove);
 
   {
@@ -547,7 +713,9 @@ signaling_dbus_exporter_unexport (SignalingDBusExporter *self)
  * Publishes the server on @connection as the `org.signalbox.Signalbox1`
  * control interface (see `data/org.signalbox.Signalbox1.xml`): the
  * Server interface and an ObjectManager with one object per client and
- * per room. Owning a bus name is left to the caller.
+ * per room. Owning a bus name is left to the caller. Every caller may
+ * call every method: see [method@Signaling.Server.export_dbus_full] for
+ * the system bus.
  *
  * Returns: %TRUE on success
  */
@@ -556,6 +724,35 @@ signaling_server_export_dbus (SignalingServer  *self,
                               GDBusConnection  *connection,
                               const char       *object_path,
                               GError          **error)
+{
+  return signaling_server_export_dbus_full (self, connection, object_path,
+                                            SIGNALING_DBUS_EXPORT_FLAGS_NONE, error);
+}
+
+/**
+ * signaling_server_export_dbus_full:
+ * @self: a server
+ * @connection: a D-Bus connection
+ * @object_path: (nullable): where to export, `/org/signalbox/Signalbox1`
+ *   if %NULL
+ * @flags: who may call what
+ * @error: return location for a #GError
+ *
+ * Like [method@Signaling.Server.export_dbus]. With
+ * %SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE, for the system bus, a caller
+ * that is not root may disconnect peers only when polkit allows it the
+ * `org.signalbox.Signalbox1.disconnect` action (never, when the library
+ * was built without polkit); others get
+ * `org.freedesktop.DBus.Error.AccessDenied`.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_export_dbus_full (SignalingServer           *self,
+                                   GDBusConnection           *connection,
+                                   const char                *object_path,
+                                   SignalingDBusExportFlags   flags,
+                                   GError                   **error)
 {
   SignalingDBusExporter *exporter;
 
@@ -579,7 +776,7 @@ signaling_server_export_dbus (SignalingServer  *self,
       return FALSE;
     }
 
-  exporter = signaling_dbus_exporter_new (self, connection, object_path, error);
+  exporter = signaling_dbus_exporter_new (self, connection, object_path, flags, error);
   if (exporter == NULL)
     return FALSE;
 

@@ -80,6 +80,29 @@ gboolean          signaling_server_export_dbus            (SignalingServer  *sel
 SIGNALING_AVAILABLE_IN_1_0
 void              signaling_server_unexport_dbus          (SignalingServer  *self);
 
+/**
+ * SignalingDBusExportFlags:
+ * @SIGNALING_DBUS_EXPORT_FLAGS_NONE: anyone who can reach the object may
+ *   call every method (the bus policy decides)
+ * @SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE: methods that act on peers
+ *   (`DisconnectClient`, `Client.Disconnect`) need the caller to be root
+ *   or authorised by polkit for the `org.signalbox.Signalbox1.disconnect`
+ *   action; for the system bus, whose policy lets anyone call them
+ *
+ * How [method@Signaling.Server.export_dbus_full] publishes the server.
+ */
+typedef enum /*< flags >*/ {
+  SIGNALING_DBUS_EXPORT_FLAGS_NONE = 0,
+  SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE = 1 << 0,
+} SignalingDBusExportFlags;
+
+SIGNALING_AVAILABLE_IN_1_0
+gboolean          signaling_server_export_dbus_full       (SignalingServer          *self,
+                                                           GDBusConnection          *connection,
+                                                           const char               *object_path,
+                                                           SignalingDBusExportFlags  flags,
+                                                           GError                  **error);
+
 SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_disconnect_client      (SignalingServer  *self,
                                                            const char       *id,

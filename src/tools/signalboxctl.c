@@ -18,6 +18,7 @@
 #define OBJECT_PATH  "/org/signalbox/Signalbox1"
 #define SERVER_IFACE "org.signalbox.Signalbox1.Server"
 #define CALL_TIMEOUT_MS 10000
+#define KICK_TIMEOUT_MS (2 * 60 * 1000)
 
 static gboolean opt_system;
 static gboolean opt_session;
@@ -300,8 +301,12 @@ cmd_kick (GDBusConnection  *bus,
           const char       *reason,
           GError          **error)
 {
-  g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "DisconnectClient",
-                                    g_variant_new ("(ss)", id, reason), NULL, error);
+  /* On the system bus polkit may ask for a password (through the
+   * desktop's or pkttyagent's agent): leave time to type it. */
+  g_autoptr(GVariant) reply =
+    g_dbus_connection_call_sync (bus, BUS_NAME, OBJECT_PATH, SERVER_IFACE, "DisconnectClient",
+                                 g_variant_new ("(ss)", id, reason), NULL,
+                                 G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, KICK_TIMEOUT_MS, NULL, error);
 
   if (reply == NULL)
     return EXIT_FAILURE;
