@@ -7,6 +7,7 @@
 #include "signaling-engineio-server.h"
 #include "signaling-engineio-socket-private.h"
 #include "signaling-http-edge-private.h"
+#include "signaling-soup-workarounds-private.h"
 #include "signaling-util-private.h"
 
 /**
@@ -580,8 +581,8 @@ on_request (SoupServer        *soup_server,
   SignalingEngineioSocket *socket;
 
   add_cors_headers (self, msg);
-  signaling_http_honor_connection_close (msg);
-  signaling_http_set_no_delay (msg);
+  signaling_soup_announce_close (msg, FALSE);
+  signaling_soup_set_no_delay (soup_server_message_get_socket (msg));
 
   if (method == SOUP_METHOD_OPTIONS)
     {

@@ -4,20 +4,15 @@
  */
 #include "config.h"
 
-#include <netinet/in.h>
-
-#include <errno.h>
-
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 
-#include "signaling-acceptor-private.h"
 #include "signaling-client-private.h"
 #include "signaling-engineio-server.h"
 #include "signaling-engineio-socket.h"
 #include "signaling-enums.h"
 #include "signaling-error.h"
 #include "signaling-http-edge-private.h"
+#include "signaling-listener-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
@@ -51,7 +46,8 @@ struct _SignalingServer
   GObject parent_instance;
 
   SoupServer *soup_server;
-  SignalingAcceptor *acceptor;
+  SignalingListener *listener;
+  SignalingAcceptor *acceptor;  /* the listener's; NULL when libsoup accepts */
   SignalingHttpEdge *edge;
   guint request_timeout;
   guint max_pending_connections;
@@ -167,12 +163,13 @@ signaling_server_dispose (GObject *object)
       signaling_engineio_server_close_all (self->engineio, "server finalized");
     }
   g_clear_handle_id (&self->close_acceptor_source, g_source_remove);
-  if (self->acceptor != NULL)
-    signaling_acceptor_close (self->acceptor);
+  if (self->listener != NULL)
+    signaling_listener_close (self->listener);
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
   g_clear_object (&self->edge);
-  g_clear_object (&self->acceptor);
+  self->acceptor = NULL;
+  g_clear_object (&self->listener);
   g_clear_object (&self->socketio);
   g_clear_object (&self->engineio);
   g_clear_object (&self->soup_server);
@@ -299,11 +296,13 @@ signaling_server_set_property (GObject      *object,
       break;
     case PROP_REQUEST_TIMEOUT:
       self->request_timeout = g_value_get_uint (value);
-      signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
+      if (self->acceptor != NULL)
+        signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
       break;
     case PROP_MAX_PENDING_CONNECTIONS:
       self->max_pending_connections = g_value_get_uint (value);
-      signaling_acceptor_set_max_pending (self->acceptor, self->max_pending_connections);
+      if (self->acceptor != NULL)
+        signaling_acceptor_set_max_pending (self->acceptor, self->max_pending_connections);
       g_object_set (self->engineio, "max-pending-sessions", self->max_pending_connections, NULL);
       break;
     case PROP_CLIENT_SCRIPT_DIR:
@@ -693,7 +692,8 @@ signaling_server_init (SignalingServer *self)
    * stream pair per connection costs far more CPU and memory than it
    * saves (socket.io's server does not compress by default either). */
   soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  self->acceptor = signaling_acceptor_new (self->soup_server);
+  self->listener = signaling_listener_new (self->soup_server);
+  self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
@@ -756,92 +756,16 @@ signaling_server_new (void)
  *
  * Returns: %TRUE on success
  */
-/* Node listens with a backlog of 511; GSocket's default of 10 drops
- * the SYNs of a burst of connections (long-polling clients open one
- * per request), and each dropped one costs its client a second. */
-#define LISTEN_BACKLOG 1024
-
-static gboolean
-listen_on (SignalingServer  *self,
-           GInetAddress     *address,
-           guint            *port,
-           GError          **error)
-{
-  GSocketFamily family = g_inet_address_get_family (address);
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, *port);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  socket = g_socket_new (family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-  if (socket == NULL)
-    return FALSE;
-
-  /* IPv4 and IPv6 each get their own socket, as libsoup does. */
-  if (family == G_SOCKET_FAMILY_IPV6 && !g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
-    return FALSE;
-
-  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
-    return FALSE;
-
-  bound = g_socket_get_local_address (socket, error);
-  if (bound == NULL)
-    return FALSE;
-  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-
-  return signaling_acceptor_add_socket (self->acceptor, socket, error);
-}
-
-/* IPv4 and IPv6 on the same port; a machine without IPv6 still serves
- * IPv4, but a port taken on either is an error. */
-static gboolean
-listen_on_all_interfaces (SignalingServer  *self,
-                          guint             port,
-                          GError          **error)
-{
-  g_autoptr(GInetAddress) any4 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GInetAddress) any6 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-  g_autoptr(GError) ipv6_error = NULL;
-
-  if (!listen_on (self, any4, &port, error))
-    return FALSE;
-
-  if (!listen_on (self, any6, &port, &ipv6_error))
-    {
-      if (g_error_matches (ipv6_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-        {
-          g_propagate_error (error, g_steal_pointer (&ipv6_error));
-          return FALSE;
-        }
-      g_debug ("Not listening on IPv6: %s", ipv6_error->message);
-    }
-
-  return TRUE;
-}
-
 gboolean
 signaling_server_listen (SignalingServer  *self,
                          const char       *address,
                          guint             port,
                          GError          **error)
 {
-  g_autoptr(GInetAddress) inet_address = NULL;
-
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
-  if (address == NULL || *address == '\0')
-    return listen_on_all_interfaces (self, port, error);
-
-  inet_address = g_inet_address_new_from_string (address);
-  if (inet_address == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is not an IP address"), address);
-      return FALSE;
-    }
-
-  return listen_on (self, inet_address, &port, error);
+  return signaling_listener_listen (self->listener, address, port, error);
 }
 
 /**
@@ -862,7 +786,7 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  return signaling_acceptor_add_socket (self->acceptor, socket, error);
+  return signaling_listener_add_socket (self->listener, socket, error);
 }
 
 /**
@@ -875,27 +799,8 @@ signaling_server_listen_socket (SignalingServer  *self,
 GSList *
 signaling_server_get_uris (SignalingServer *self)
 {
-  GPtrArray *sockets;
-  GSList *uris = NULL;
-
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
-
-  sockets = signaling_acceptor_get_sockets (self->acceptor);
-  for (guint i = sockets->len; i > 0; i--)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (g_ptr_array_index (sockets, i - 1), NULL);
-      g_autofree char *host = NULL;
-
-      if (!G_IS_INET_SOCKET_ADDRESS (address))
-        continue;
-
-      host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-      uris = g_slist_prepend (uris, g_uri_build (G_URI_FLAGS_NONE, "http", NULL, host,
-                                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
-                                                 "/", NULL, NULL));
-    }
-
-  return uris;
+  return signaling_listener_dup_uris (self->listener);
 }
 
 /**
@@ -930,25 +835,8 @@ signaling_server_get_port (SignalingServer *self)
 char **
 signaling_server_dup_listen_addresses (SignalingServer *self)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  GPtrArray *sockets;
-
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
-
-  sockets = signaling_acceptor_get_sockets (self->acceptor);
-  for (guint i = 0; i < sockets->len; i++)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (g_ptr_array_index (sockets, i), NULL);
-      g_autofree char *text = NULL;
-
-      if (address == NULL)
-        continue;
-
-      text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
-      g_strv_builder_add (builder, text);
-    }
-
-  return g_strv_builder_end (builder);
+  return signaling_listener_dup_addresses (self->listener);
 }
 
 /**
@@ -973,7 +861,7 @@ close_acceptor (gpointer user_data)
   SignalingServer *self = user_data;
 
   self->close_acceptor_source = 0;
-  signaling_acceptor_close (self->acceptor);
+  signaling_listener_close (self->listener);
   return G_SOURCE_REMOVE;
 }
 
