@@ -150,9 +150,14 @@ test_body_content_length_any_path (Fixture       *fixture,
 {
   g_autofree char *head = g_strdup_printf ("POST /no-such-path HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                            "Content-Length: %u\r\n\r\n", BIG_BODY);
-  guint64 peak_before = peak_rss_kib ();
-  g_autofree char *status = send_raw_request (fixture->server, head, FALSE, BIG_BODY);
+  guint64 peak_before;
+  g_autofree char *status = NULL;
 
+  if (test_skip_without_soup_workarounds ("libsoup reads the whole body before anyone can refuse it"))
+    return;
+
+  peak_before = peak_rss_kib ();
+  status = send_raw_request (fixture->server, head, FALSE, BIG_BODY);
   g_assert_cmpstr (status, ==, "HTTP/1.1 413 Request Entity Too Large");
   g_assert_cmpuint (peak_rss_kib () - peak_before, <, 32 * 1024);
 }
@@ -165,8 +170,12 @@ test_body_chunked_any_path (Fixture       *fixture,
 {
   const char *head = "POST /no-such-path HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n";
-  g_autofree char *status = send_raw_request (fixture->server, head, TRUE, 8 * 1024 * 1024);
+  g_autofree char *status = NULL;
 
+  if (test_skip_without_soup_workarounds ("libsoup reads the whole body before anyone can refuse it"))
+    return;
+
+  status = send_raw_request (fixture->server, head, TRUE, 8 * 1024 * 1024);
   g_assert_cmpstr (status, ==, "HTTP/1.1 413 Request Entity Too Large");
 }
 
@@ -180,6 +189,9 @@ test_body_own_paths (Fixture       *fixture,
     "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n",
     "POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n",
   };
+
+  if (test_skip_without_soup_workarounds ("libsoup waits for the whole body before anyone can refuse it"))
+    return;
 
   for (gsize i = 0; i < G_N_ELEMENTS (heads); i++)
     {
@@ -252,6 +264,9 @@ test_pending_connections (Fixture       *fixture,
   g_autoptr(JsonObject) pong = NULL;
   g_autofree char *url = test_server_get_url (fixture->server, "http", "/healthz");
 
+  if (test_skip_without_soup_workarounds ("only the acceptor bounds connections waiting for their request"))
+    return;
+
   g_object_set (fixture->server, "max-pending-connections", MAX_PENDING, NULL);
   for (guint i = 0; i < N_SILENT; i++)
     g_ptr_array_add (silent, connect_raw (fixture->server));
@@ -304,6 +319,9 @@ test_pending_connections_small (Fixture       *fixture,
   g_autoptr(GBytes) body = NULL;
   g_autofree char *url = test_server_get_url (fixture->server, "http", "/healthz");
   guint64 before;
+
+  if (test_skip_without_soup_workarounds ("only the acceptor bounds connections waiting for their request"))
+    return;
 
   g_object_set (fixture->server, "max-pending-connections", 0, NULL);
   before = rss_kib ();
