@@ -25,7 +25,8 @@ struct _SignalingHttpEdge
 {
   GObject parent_instance;
 
-  SoupServer *soup_server;     /* unowned: our owner owns it too */
+  SoupServer *soup_server;     /* weak: our owner owns it */
+  GPtrArray *paths;            /* char *, where we added handlers */
   SignalingAcceptor *acceptor; /* unowned, nullable: plain libsoup */
   char **allowed_origins;
   char *client_script_dir;
@@ -351,11 +352,28 @@ on_websocket_handshake (SoupServer        *soup_server,
 }
 
 static void
+add_handler (SignalingHttpEdge *self,
+             const char        *path,
+             SoupServerCallback callback)
+{
+  soup_server_add_handler (self->soup_server, path, callback, self, NULL);
+  g_ptr_array_add (self->paths, g_strdup (path));
+}
+
+static void
 signaling_http_edge_dispose (GObject *object)
 {
   SignalingHttpEdge *self = SIGNALING_HTTP_EDGE (object);
 
-  g_clear_signal_handler (&self->request_started_id, self->soup_server);
+  /* Our handlers point at us; the SoupServer may outlive us. */
+  if (self->soup_server != NULL)
+    {
+      g_clear_signal_handler (&self->request_started_id, self->soup_server);
+      for (guint i = 0; i < self->paths->len; i++)
+        soup_server_remove_handler (self->soup_server, g_ptr_array_index (self->paths, i));
+    }
+  g_ptr_array_set_size (self->paths, 0);
+  g_clear_weak_pointer (&self->soup_server);
 
   G_OBJECT_CLASS (signaling_http_edge_parent_class)->dispose (object);
 }
@@ -366,6 +384,7 @@ signaling_http_edge_finalize (GObject *object)
   SignalingHttpEdge *self = SIGNALING_HTTP_EDGE (object);
 
   g_clear_pointer (&self->body_rules, g_ptr_array_unref);
+  g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->client_script_dir, g_free);
 
@@ -385,12 +404,13 @@ static void
 signaling_http_edge_init (SignalingHttpEdge *self)
 {
   self->body_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) body_rule_free);
+  self->paths = g_ptr_array_new_with_free_func (g_free);
   self->started_at_monotonic = g_get_monotonic_time ();
 }
 
 /*
  * signaling_http_edge_new:
- * @soup_server: the server whose requests to watch; must outlive the edge
+ * @soup_server: the server whose requests to watch
  * @acceptor: (nullable): the acceptor of its connections, to refuse a
  *   body without reading it; %NULL when libsoup listens itself
  */
@@ -400,7 +420,7 @@ signaling_http_edge_new (SoupServer        *soup_server,
 {
   SignalingHttpEdge *self = g_object_new (SIGNALING_TYPE_HTTP_EDGE, NULL);
 
-  self->soup_server = soup_server;
+  g_set_weak_pointer (&self->soup_server, soup_server);
   self->acceptor = acceptor;
   self->request_started_id = g_signal_connect (soup_server, "request-started",
                                                G_CALLBACK (on_request_started), self);
@@ -468,7 +488,7 @@ signaling_http_edge_serve_client_scripts (SignalingHttpEdge *self,
     {
       g_autofree char *path = g_strconcat (prefix, "/", client_scripts[i], NULL);
 
-      soup_server_add_handler (self->soup_server, path, on_client_script, self, NULL);
+      add_handler (self, path, on_client_script);
     }
 }
 
@@ -502,7 +522,7 @@ signaling_http_edge_serve_health (SignalingHttpEdge       *self,
   self->health_func = func;
   self->health_data = user_data;
   add_body_rule (self, path, FALSE, NULL, NULL);
-  soup_server_add_handler (self->soup_server, path, on_health, self, NULL);
+  add_handler (self, path, on_health);
 }
 
 /* Checks the handshakes of a WebSocket path (its upgrade handler is
@@ -515,7 +535,7 @@ signaling_http_edge_guard_websocket (SignalingHttpEdge *self,
   g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
 
   add_body_rule (self, path, FALSE, NULL, NULL);
-  soup_server_add_handler (self->soup_server, path, on_websocket_handshake, self, NULL);
+  add_handler (self, path, on_websocket_handshake);
 }
 
 /* From now on, guarded WebSocket paths answer 503. */
