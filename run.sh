@@ -3,7 +3,9 @@
 #
 #   ./run.sh          install dependencies, build, start signalbox on port 3000
 #   ./run.sh test     install dependencies, build, run every test suite, also
-#                     under AddressSanitizer/UndefinedBehaviorSanitizer
+#                     under AddressSanitizer/UndefinedBehaviorSanitizer, and
+#                     the C unit suites and compat-signalbox once more in a
+#                     build on libsoup's plain path (-Dsoup_workarounds=false)
 #   ./run.sh build    install dependencies and build only
 #   ./run.sh ctl ...  signalboxctl from the build (status, clients, rooms, ...)
 #
@@ -14,6 +16,10 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 BUILD_DIR=${BUILD_DIR:-_build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
+PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
+# The suites worth running without the libsoup workarounds (and without
+# epoll): the C unit suites and the Node suite against the daemon.
+PLAIN_SUITES=(native http message packets socketio json timers poller daemon dbus cli service-files compat-signalbox)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -158,7 +164,8 @@ install_node_modules() {
 run_tests() {
   local status=0
   install_node_modules
-  rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json"
+  rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json" \
+        "$PLAIN_BUILD_DIR/meson-logs/testlog.json"
 
   build "$BUILD_DIR"
   log "Testing ($BUILD_DIR)"
@@ -170,8 +177,13 @@ run_tests() {
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$ASAN_BUILD_DIR" --print-errorlogs || status=1
 
+  build "$PLAIN_BUILD_DIR" -Dsoup_workarounds=false -Depoll=disabled
+  log "Testing on libsoup's plain path ($PLAIN_BUILD_DIR)"
+  meson test -C "$PLAIN_BUILD_DIR" --print-errorlogs "${PLAIN_SUITES[@]}" || status=1
+
   summarize "$BUILD_DIR=$BUILD_DIR/meson-logs/testlog.json" \
-            "$ASAN_BUILD_DIR=$ASAN_BUILD_DIR/meson-logs/testlog.json"
+            "$ASAN_BUILD_DIR=$ASAN_BUILD_DIR/meson-logs/testlog.json" \
+            "$PLAIN_BUILD_DIR=$PLAIN_BUILD_DIR/meson-logs/testlog.json"
   return $status
 }
 

@@ -649,6 +649,10 @@ test_out_of_descriptors (void)
   Daemon daemon = { 0 };
   guint complaints = 0;
 
+  /* libsoup's own listener has no pause: it spins, or gives up. */
+  if (test_skip_without_soup_workarounds ("libsoup's listener does not pause when out of descriptors"))
+    return;
+
   g_subprocess_launcher_set_child_setup (launcher, limit_descriptors, NULL, NULL);
   daemon.process = g_subprocess_launcher_spawn (launcher, &error, signalbox_path (), "--no-dbus",
                                                 "--address", "127.0.0.1", "--port", "0", NULL);

@@ -150,9 +150,14 @@ test_body_content_length_any_path (Fixture       *fixture,
 {
   g_autofree char *head = g_strdup_printf ("POST /no-such-path HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                            "Content-Length: %u\r\n\r\n", BIG_BODY);
-  guint64 peak_before = peak_rss_kib ();
-  g_autofree char *status = send_raw_request (fixture->server, head, FALSE, BIG_BODY);
+  guint64 peak_before;
+  g_autofree char *status = NULL;
 
+  if (test_skip_without_soup_workarounds ("libsoup reads the whole body before anyone can refuse it"))
+    return;
+
+  peak_before = peak_rss_kib ();
+  status = send_raw_request (fixture->server, head, FALSE, BIG_BODY);
   g_assert_cmpstr (status, ==, "HTTP/1.1 413 Request Entity Too Large");
   g_assert_cmpuint (peak_rss_kib () - peak_before, <, 32 * 1024);
 }
@@ -165,8 +170,12 @@ test_body_chunked_any_path (Fixture       *fixture,
 {
   const char *head = "POST /no-such-path HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n";
-  g_autofree char *status = send_raw_request (fixture->server, head, TRUE, 8 * 1024 * 1024);
+  g_autofree char *status = NULL;
 
+  if (test_skip_without_soup_workarounds ("libsoup reads the whole body before anyone can refuse it"))
+    return;
+
+  status = send_raw_request (fixture->server, head, TRUE, 8 * 1024 * 1024);
   g_assert_cmpstr (status, ==, "HTTP/1.1 413 Request Entity Too Large");
 }
 
@@ -180,6 +189,9 @@ test_body_own_paths (Fixture       *fixture,
     "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n",
     "POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n",
   };
+
+  if (test_skip_without_soup_workarounds ("libsoup waits for the whole body before anyone can refuse it"))
+    return;
 
   for (gsize i = 0; i < G_N_ELEMENTS (heads); i++)
     {
@@ -252,6 +264,9 @@ test_pending_connections (Fixture       *fixture,
   g_autoptr(JsonObject) pong = NULL;
   g_autofree char *url = test_server_get_url (fixture->server, "http", "/healthz");
 
+  if (test_skip_without_soup_workarounds ("only the acceptor bounds connections waiting for their request"))
+    return;
+
   g_object_set (fixture->server, "max-pending-connections", MAX_PENDING, NULL);
   for (guint i = 0; i < N_SILENT; i++)
     g_ptr_array_add (silent, connect_raw (fixture->server));
@@ -304,6 +319,9 @@ test_pending_connections_small (Fixture       *fixture,
   g_autoptr(GBytes) body = NULL;
   g_autofree char *url = test_server_get_url (fixture->server, "http", "/healthz");
   guint64 before;
+
+  if (test_skip_without_soup_workarounds ("only the acceptor bounds connections waiting for their request"))
+    return;
 
   g_object_set (fixture->server, "max-pending-connections", 0, NULL);
   before = rss_kib ();
@@ -428,6 +446,147 @@ test_pending_sessions_expire (Fixture       *fixture,
   test_run_until (&watch.gone);
 }
 
+/* The origin rule, on every path.
+ *
+ * With an allow-list, a listed Origin is served, an unlisted one gets
+ * 403, and a request without Origin is served: only browsers send one,
+ * and the check exists to keep foreign web pages out, not non-browser
+ * clients (socket.io-client in Node, python-socketio, native apps). */
+
+#define LISTED "https://a.example"
+#define UNLISTED "https://b.example"
+#define ENGINEIO_PATH "/engine.io"
+
+typedef struct {
+  SoupWebsocketConnection *websocket;
+  gboolean done;
+} UpgradeData;
+
+static void
+on_upgraded (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  UpgradeData *data = user_data;
+
+  data->websocket = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, NULL);
+  data->done = TRUE;
+}
+
+/* The status a WebSocket upgrade of path gets from origin (NULL: none). */
+static guint
+upgrade_status (SignalingServer *server,
+                const char      *path,
+                const char      *origin)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = test_server_get_url (server, "ws", path);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  UpgradeData data = { 0 };
+
+  soup_session_websocket_connect_async (session, msg, origin, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, on_upgraded, &data);
+  test_run_until (&data.done);
+  if (data.websocket != NULL)
+    {
+      soup_websocket_connection_close (data.websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (data.websocket);
+    }
+  return soup_message_get_status (msg);
+}
+
+/* The status of a plain request; body_out (if not NULL) gets its body. */
+static guint
+request_status (SignalingServer  *server,
+                const char       *method,
+                const char       *path,
+                const char       *origin,
+                const char       *payload,
+                char            **body_out)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = test_server_get_url (server, "http", path);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GBytes) body = NULL;
+
+  if (origin != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Origin", origin);
+  if (payload != NULL)
+    {
+      g_autoptr(GBytes) request = g_bytes_new (payload, strlen (payload));
+
+      soup_message_set_request_body_from_bytes (msg, "text/plain;charset=UTF-8", request);
+    }
+  body = test_send_and_read (session, msg);
+  if (body_out != NULL)
+    *body_out = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  return soup_message_get_status (msg);
+}
+
+/* A new polling session at prefix, opened without Origin; its sid. */
+static char *
+open_polling_session (SignalingServer *server,
+                      const char      *prefix)
+{
+  g_autofree char *path = g_strconcat (prefix, "/?EIO=4&transport=polling", NULL);
+  g_autofree char *body = NULL;
+  g_autoptr(JsonNode) open = NULL;
+
+  g_assert_cmpuint (request_status (server, "GET", path, NULL, NULL, &body), ==, SOUP_STATUS_OK);
+  g_assert_cmpint (body[0], ==, '0');
+  open = json_from_string (body + 1, NULL);
+  g_assert_nonnull (open);
+  return g_strdup (json_object_get_string_member (json_node_get_object (open), "sid"));
+}
+
+static void
+check_engineio_origins (SignalingServer *server,
+                        const char      *prefix)
+{
+  const char *origins[] = { LISTED, UNLISTED, NULL };
+  const guint expected[] = { SOUP_STATUS_OK, SOUP_STATUS_FORBIDDEN, SOUP_STATUS_OK };
+  g_autofree char *websocket = g_strconcat (prefix, "/?EIO=4&transport=websocket", NULL);
+  g_autofree char *polling = g_strconcat (prefix, "/?EIO=4&transport=polling", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
+    {
+      g_autofree char *sid = open_polling_session (server, prefix);
+      g_autofree char *session = g_strdup_printf ("%s&sid=%s", polling, sid);
+
+      g_test_message ("%s from %s", prefix, origins[i] != NULL ? origins[i] : "no origin");
+      g_assert_cmpuint (upgrade_status (server, websocket, origins[i]), ==,
+                        expected[i] == SOUP_STATUS_OK ? SOUP_STATUS_SWITCHING_PROTOCOLS : expected[i]);
+      g_assert_cmpuint (request_status (server, "GET", polling, origins[i], NULL, NULL), ==, expected[i]);
+      /* A Socket.IO CONNECT, or an Engine.IO noop. */
+      g_assert_cmpuint (request_status (server, "POST", session, origins[i],
+                                        g_str_equal (prefix, ENGINEIO_PATH) ? "6" : "40", NULL),
+                        ==, expected[i]);
+    }
+}
+
+static void
+test_origin_rule (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char * const allowed[] = { LISTED, NULL };
+  g_autoptr(SignalingEngineioServer) engine = signaling_engineio_server_new ();
+
+  g_object_set (fixture->server, "allowed-origins", allowed, NULL);
+  /* A bare Engine.IO server beside ours, as an application adds one. */
+  g_object_set (engine, "allowed-origins", allowed, NULL);
+  signaling_engineio_server_attach (engine, signaling_server_get_soup_server (fixture->server), ENGINEIO_PATH);
+
+  g_assert_cmpuint (upgrade_status (fixture->server, "/ws", LISTED), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (upgrade_status (fixture->server, "/ws", UNLISTED), ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpuint (upgrade_status (fixture->server, "/ws", NULL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+
+  check_engineio_origins (fixture->server, "/socket.io");
+  check_engineio_origins (fixture->server, ENGINEIO_PATH);
+
+  signaling_engineio_server_close_all (engine, "test over");
+  soup_server_remove_handler (signaling_server_get_soup_server (fixture->server), ENGINEIO_PATH);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -442,6 +601,7 @@ main (int   argc,
   ADD ("/http/pending/connections-small", test_pending_connections_small);
   ADD ("/http/pending/sessions", test_pending_sessions);
   ADD ("/http/pending/sessions-expire", test_pending_sessions_expire);
+  ADD ("/http/origin/rule", test_origin_rule);
 #undef ADD
 
   return g_test_run ();

@@ -817,9 +817,11 @@ test_healthz (Fixture       *fixture,
   g_assert_cmpint (json_object_get_int_member (health, "uptime"), >=, 0);
 
   /* Each HTTP connection ends after its response (libsoup before 3.4
-   * leaks the ones it keeps alive), and clients are told so. */
-  g_assert_true (soup_message_headers_header_contains (soup_message_get_response_headers (msg),
-                                                       "Connection", "close"));
+   * leaks the ones it keeps alive), and clients are told so. Plain
+   * libsoup keeps them alive. */
+  if (test_have_soup_workarounds ())
+    g_assert_true (soup_message_headers_header_contains (soup_message_get_response_headers (msg),
+                                                         "Connection", "close"));
 }
 
 static void
@@ -1036,6 +1038,9 @@ test_silent_connection (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   gboolean readable = FALSE;
   char buffer[16];
+
+  if (test_skip_without_soup_workarounds ("only the acceptor has a request timeout"))
+    return;
 
   g_object_set (fixture->server, "request-timeout", 1, NULL);
   address = g_inet_socket_address_new (loopback, signaling_server_get_port (fixture->server));
@@ -1298,6 +1303,9 @@ test_too_large_fragments (Fixture       *fixture,
   Hostile hostile = { 0 };
   gsize before;
 
+  if (test_skip_without_soup_workarounds ("the frame tracker of the socket stream bounds a message over its fragments"))
+    return;
+
   /* A text frame without FIN: a message is starting. */
   append_client_frame (first, 0x01, chunk, 16 * 1024, 16 * 1024);
   hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&first));
@@ -1332,6 +1340,9 @@ test_too_large_frames (Fixture       *fixture,
   };
   g_autofree char *payload = g_strnfill (4096, 'x');
 
+  if (test_skip_without_soup_workarounds ("libsoup drops a frame over its limit without a close frame"))
+    return;
+
   g_object_set (fixture->server, "max-message-size", 1024, NULL);
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -1361,6 +1372,9 @@ test_not_utf8 (Fixture       *fixture,
   static const char ping[] = "{\"type\":\"ping\",\"rid\":\"\xc3\xa9t\xc3\xa9\"}";
   gsize split = strlen ("{\"type\":\"ping\",\"rid\":\"\xc3");
   Hostile hostile = { 0 };
+
+  if (test_skip_without_soup_workarounds ("the socket stream delivers text as binary; libsoup alone closes with 1007"))
+    return;
 
   append_client_frame (frames, 0x81, "{\"type\":\"ping\",\"rid\":\"\xff\"}", 25, 25);
   append_client_frame (frames, 0x01, "{\"type\":\"ping\",\"rid\":\"\xc3", split - 1, split - 1);

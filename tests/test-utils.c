@@ -2,7 +2,33 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "config.h"
+
 #include "test-utils.h"
+
+/* Whether the library takes our way around libsoup 3.2 (acceptor,
+ * poller, socket stream) or libsoup's plain path
+ * (-Dsoup_workarounds=false). */
+gboolean
+test_have_soup_workarounds (void)
+{
+  return SIGNALING_SOUP_WORKAROUNDS;
+}
+
+/* Skips the test, saying why, in a build without the workarounds; a
+ * test of what only they do calls it first and returns if it did. */
+gboolean
+test_skip_without_soup_workarounds (const char *reason)
+{
+  g_autofree char *message = NULL;
+
+  if (test_have_soup_workarounds ())
+    return FALSE;
+
+  message = g_strdup_printf ("built with -Dsoup_workarounds=false: %s", reason);
+  g_test_skip (message);
+  return TRUE;
+}
 
 static gboolean
 on_timeout (gpointer user_data)

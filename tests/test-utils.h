@@ -24,6 +24,8 @@ typedef struct {
   char *close_reason;
 } TestClient;
 
+gboolean         test_have_soup_workarounds (void);
+gboolean         test_skip_without_soup_workarounds (const char *reason);
 SignalingServer *test_server_new            (void);
 char            *test_server_get_url        (SignalingServer *server,
                                              const char      *scheme,

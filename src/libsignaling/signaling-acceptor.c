@@ -4,12 +4,10 @@
  */
 #include "config.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include "signaling-acceptor-private.h"
 #include "signaling-poller-private.h"
 #include "signaling-socket-stream-private.h"
+#include "signaling-soup-workarounds-private.h"
 #include "signaling-timer-queue-private.h"
 
 /*
@@ -18,6 +16,8 @@
  * Accepts connections on listening sockets and hands each one to a
  * #SoupServer with soup_server_accept_iostream(), instead of letting
  * the server listen itself.
+ *
+ * One of the libsoup workarounds: see signaling-soup-workarounds-private.h.
  *
  * Why: the listener of libsoup before 3.4 keeps a reference to every
  * socket it accepts, and its keep-alive handling leaks a connection
@@ -234,12 +234,9 @@ on_request_read (SoupServer        *server,
                  SoupServerMessage *msg,
                  SignalingAcceptor *self)
 {
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
 
-  if (!soup_message_headers_header_contains (request, "Upgrade", "websocket"))
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                  "Connection", "close");
+  signaling_soup_announce_close (msg, TRUE);
 
   if (remote != NULL)
     {
@@ -372,10 +369,7 @@ hand_over (SignalingAcceptor *self,
   if (local == NULL || remote == NULL)
     return;  /* gone already */
 
-  /* Signaling is small messages that must leave at once; Node's HTTP
-   * server does the same. */
-  if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
-    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  signaling_soup_set_no_delay (socket);
 
   wait_for_request (self, connection, local, remote);
 }

@@ -6,6 +6,8 @@
 
 #include "signaling-engineio-server.h"
 #include "signaling-engineio-socket-private.h"
+#include "signaling-http-edge-private.h"
+#include "signaling-soup-workarounds-private.h"
 #include "signaling-util-private.h"
 
 /**
@@ -253,7 +255,8 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
    * SignalingEngineioServer:allowed-origins:
    *
    * Origins allowed by CORS and for WebSocket upgrades; %NULL or `*`
-   * for any (`Access-Control-Allow-Origin: *`).
+   * for any (`Access-Control-Allow-Origin: *`). Requests without an
+   * `Origin` (not from browsers) are always allowed.
    */
   properties[PROP_ALLOWED_ORIGINS] =
     g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
@@ -372,15 +375,12 @@ respond_unavailable (SoupServerMessage *msg,
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
 }
 
+/* The library's one origin rule (see signaling-http-edge.c). */
 static gboolean
 origin_allowed (SignalingEngineioServer *self,
                 const char              *origin)
 {
-  if (self->allowed_origins == NULL || self->allowed_origins[0] == NULL)
-    return TRUE;
-  if (g_strv_contains ((const char * const *) self->allowed_origins, "*"))
-    return TRUE;
-  return origin != NULL && g_strv_contains ((const char * const *) self->allowed_origins, origin);
+  return signaling_http_origin_allowed ((const char * const *) self->allowed_origins, origin);
 }
 
 static void
@@ -394,8 +394,7 @@ add_cors_headers (SignalingEngineioServer *self,
   if (origin == NULL)
     return;
 
-  if (self->allowed_origins == NULL || self->allowed_origins[0] == NULL ||
-      g_strv_contains ((const char * const *) self->allowed_origins, "*"))
+  if (signaling_http_origins_allow_any ((const char * const *) self->allowed_origins))
     {
       soup_message_headers_replace (response, "Access-Control-Allow-Origin", "*");
       return;
@@ -582,8 +581,8 @@ on_request (SoupServer        *soup_server,
   SignalingEngineioSocket *socket;
 
   add_cors_headers (self, msg);
-  signaling_http_honor_connection_close (msg);
-  signaling_http_set_no_delay (msg);
+  signaling_soup_announce_close (msg, FALSE);
+  signaling_soup_set_no_delay (soup_server_message_get_socket (msg));
 
   if (method == SOUP_METHOD_OPTIONS)
     {

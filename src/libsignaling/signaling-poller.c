@@ -9,15 +9,18 @@
  * peers. Here the sockets sit in one epoll set polled by a single
  * GSource, and the sources libsoup creates have no descriptor of their
  * own: they are made ready when the epoll set says so. Creating and
- * destroying one is constant time.
+ * destroying one is constant time. Built without epoll (HAVE_EPOLL),
+ * the same API hands out GLib's own socket sources.
  */
 #include "config.h"
+
+#include "signaling-poller-private.h"
+
+#ifdef HAVE_EPOLL
 
 #include <errno.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-
-#include "signaling-poller-private.h"
 
 #define EVENTS_PER_DISPATCH 256
 
@@ -294,3 +297,92 @@ signaling_poller_create_source (SignalingPollerWatch *watch,
   update_interest (watch);
   return source;
 }
+
+#else /* !HAVE_EPOLL */
+
+/* Without epoll, each source is GLib's own socket source, as
+ * GSocketConnection's streams make them: correct, and only as slow as
+ * libsoup alone (see signaling-soup-workarounds-private.h). */
+
+struct _SignalingPoller
+{
+  int unused;
+};
+
+struct _SignalingPollerWatch
+{
+  SignalingPoller *poller;
+  GSocket *socket;
+};
+
+SignalingPoller *
+signaling_poller_new (void)
+{
+  return g_rc_box_new0 (SignalingPoller);
+}
+
+SignalingPoller *
+signaling_poller_ref (SignalingPoller *poller)
+{
+  return g_rc_box_acquire (poller);
+}
+
+void
+signaling_poller_unref (SignalingPoller *poller)
+{
+  g_rc_box_release (poller);
+}
+
+SignalingPollerWatch *
+signaling_poller_watch (SignalingPoller *poller,
+                        GSocket         *socket)
+{
+  SignalingPollerWatch *watch = g_new0 (SignalingPollerWatch, 1);
+
+  watch->poller = signaling_poller_ref (poller);
+  watch->socket = g_object_ref (socket);
+  return watch;
+}
+
+/* Sources made before stay on the socket, which GLib reports closed. */
+void
+signaling_poller_unwatch (SignalingPollerWatch *watch)
+{
+  g_object_unref (watch->socket);
+  signaling_poller_unref (watch->poller);
+  g_free (watch);
+}
+
+GSource *
+signaling_poller_create_source (SignalingPollerWatch *watch,
+                                GObject              *stream,
+                                GIOCondition          condition,
+                                GCancellable         *cancellable)
+{
+  GSource *source = g_pollable_source_new (stream);
+  GSource *child;
+
+  g_source_set_static_name (source, "[signaling] socket stream");
+  if (cancellable != NULL)
+    {
+      child = g_cancellable_source_new (cancellable);
+      g_source_set_dummy_callback (child);
+      g_source_add_child_source (source, child);
+      g_source_unref (child);
+    }
+
+  /* Closed: whoever waits finds out at once. */
+  if (watch == NULL)
+    {
+      g_source_set_ready_time (source, 0);
+      return source;
+    }
+
+  child = g_socket_create_source (watch->socket, condition, NULL);
+  g_source_set_dummy_callback (child);
+  g_source_add_child_source (source, child);
+  g_source_unref (child);
+  return source;
+}
+
+#endif /* HAVE_EPOLL */

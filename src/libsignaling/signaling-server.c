@@ -4,19 +4,15 @@
  */
 #include "config.h"
 
-#include <netinet/in.h>
-
-#include <errno.h>
-
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 
-#include "signaling-acceptor-private.h"
 #include "signaling-client-private.h"
 #include "signaling-engineio-server.h"
 #include "signaling-engineio-socket.h"
 #include "signaling-enums.h"
 #include "signaling-error.h"
+#include "signaling-http-edge-private.h"
+#include "signaling-listener-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
@@ -51,17 +47,17 @@ struct _SignalingServer
   GObject parent_instance;
 
   SoupServer *soup_server;
-  SignalingAcceptor *acceptor;
+  SignalingListener *listener;
+  SignalingAcceptor *acceptor;  /* the listener's; NULL when libsoup accepts */
+  SignalingHttpEdge *edge;
   guint request_timeout;
   guint max_pending_connections;
-  char *client_script_dir;
   SignalingRouter *router;
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
   SignalingLimits *limits;  /* the router's, written from our properties */
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
-  char **allowed_origins;
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
@@ -158,11 +154,13 @@ signaling_server_dispose (GObject *object)
       signaling_engineio_server_close_all (self->engineio, "server finalized");
     }
   g_clear_handle_id (&self->close_acceptor_source, g_source_remove);
-  if (self->acceptor != NULL)
-    signaling_acceptor_close (self->acceptor);
+  if (self->listener != NULL)
+    signaling_listener_close (self->listener);
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
-  g_clear_object (&self->acceptor);
+  g_clear_object (&self->edge);
+  self->acceptor = NULL;
+  g_clear_object (&self->listener);
   g_clear_object (&self->socketio);
   g_clear_object (&self->engineio);
   g_clear_object (&self->soup_server);
@@ -175,12 +173,10 @@ signaling_server_finalize (GObject *object)
 {
   SignalingServer *self = SIGNALING_SERVER (object);
 
-  g_clear_pointer (&self->allowed_origins, g_strfreev);
   /* Kept until now, emptied in dispose: self->limits points into it,
    * and properties may still be read while others let go of us. */
   g_clear_object (&self->router);
   g_clear_pointer (&self->started_at, g_date_time_unref);
-  g_clear_pointer (&self->client_script_dir, g_free);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
 }
@@ -226,13 +222,13 @@ signaling_server_get_property (GObject    *object,
       g_value_set_uint (value, self->max_pending_connections);
       break;
     case PROP_CLIENT_SCRIPT_DIR:
-      g_value_set_string (value, self->client_script_dir);
+      g_value_set_string (value, signaling_http_edge_get_client_script_dir (self->edge));
       break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, signaling_router_get_ice_servers (self->router));
       break;
     case PROP_ALLOWED_ORIGINS:
-      g_value_set_boxed (value, self->allowed_origins);
+      g_value_set_boxed (value, signaling_http_edge_get_allowed_origins (self->edge));
       break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
@@ -268,6 +264,7 @@ signaling_server_set_property (GObject      *object,
       break;
     case PROP_MAX_MESSAGE_SIZE:
       self->limits->max_message_size = g_value_get_uint (value);
+      signaling_http_edge_set_max_body_size (self->edge, self->limits->max_message_size);
       break;
     case PROP_MAX_ROOMS_PER_CLIENT:
       self->limits->max_rooms_per_client = g_value_get_uint (value);
@@ -290,23 +287,23 @@ signaling_server_set_property (GObject      *object,
       break;
     case PROP_REQUEST_TIMEOUT:
       self->request_timeout = g_value_get_uint (value);
-      signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
+      if (self->acceptor != NULL)
+        signaling_acceptor_set_request_timeout (self->acceptor, self->request_timeout);
       break;
     case PROP_MAX_PENDING_CONNECTIONS:
       self->max_pending_connections = g_value_get_uint (value);
-      signaling_acceptor_set_max_pending (self->acceptor, self->max_pending_connections);
+      if (self->acceptor != NULL)
+        signaling_acceptor_set_max_pending (self->acceptor, self->max_pending_connections);
       g_object_set (self->engineio, "max-pending-sessions", self->max_pending_connections, NULL);
       break;
     case PROP_CLIENT_SCRIPT_DIR:
-      g_free (self->client_script_dir);
-      self->client_script_dir = g_value_dup_string (value);
+      signaling_http_edge_set_client_script_dir (self->edge, g_value_get_string (value));
       break;
     case PROP_ICE_SERVERS:
       signaling_router_set_ice_servers (self->router, g_value_get_boxed (value));
       break;
     case PROP_ALLOWED_ORIGINS:
-      g_strfreev (self->allowed_origins);
-      self->allowed_origins = g_value_dup_boxed (value);
+      signaling_http_edge_set_allowed_origins (self->edge, g_value_get_boxed (value));
       g_object_set_property (G_OBJECT (self->engineio), "allowed-origins", value);
       break;
     case PROP_PING_INTERVAL:
@@ -682,116 +679,6 @@ signaling_server_class_init (SignalingServerClass *klass)
   ensure_public_types ();
 }
 
-/* Request bodies.
- *
- * libsoup reads a whole request body into memory before any handler
- * sees it, whatever its size, and on any path, served or not: one
- * client posting a gigabyte would take a gigabyte. So every body is
- * bounded: an Engine.IO payload by max-payload, `/ws` and `/healthz`
- * take none, and any other path (a 404, or a path an application
- * added) takes up to max-message-size. Past that the answer is 413 at
- * once, without reading the rest (see signaling_acceptor_refuse()). */
-
-#define BODY_LIMIT_QUARK (g_quark_from_static_string ("signaling-body-limit"))
-#define BODY_SEEN_QUARK (g_quark_from_static_string ("signaling-body-seen"))
-
-static guint64
-body_limit_for (SignalingServer   *self,
-                SoupServerMessage *msg)
-{
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
-  guint max_payload;
-
-  if (g_str_has_prefix (path, SOCKETIO_PATH))
-    {
-      g_object_get (self->engineio, "max-payload", &max_payload, NULL);
-      return max_payload;
-    }
-  if (g_str_equal (path, NATIVE_PATH) || g_str_equal (path, HEALTH_PATH))
-    return 0;
-  if (self->limits->max_message_size == 0)
-    return G_MAXUINT64;
-  return self->limits->max_message_size;
-}
-
-static void
-refuse_body (SignalingServer   *self,
-             SoupServerMessage *msg)
-{
-  SoupMessageBody *body;
-
-  g_debug ("Refusing a request body over the limit from %s",
-           soup_server_message_get_remote_host (msg));
-  if (signaling_acceptor_refuse (self->acceptor, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE))
-    return;
-
-  /* Not a connection of ours: read the rest, but keep none of it. */
-  body = soup_server_message_get_request_body (msg);
-  soup_message_body_set_accumulate (body, FALSE);
-  soup_message_body_truncate (body);
-  if (soup_server_message_get_status (msg) == 0)
-    soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, NULL);
-}
-
-static void
-on_got_chunk (SoupServerMessage *msg,
-              GBytes            *chunk,
-              SignalingServer   *self)
-{
-  guint64 limit = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), BODY_LIMIT_QUARK));
-  guint64 seen = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), BODY_SEEN_QUARK));
-
-  /* Chunked bodies say their size only as they come. */
-  seen += g_bytes_get_size (chunk);
-  g_object_set_qdata (G_OBJECT (msg), BODY_SEEN_QUARK, GSIZE_TO_POINTER (seen));
-  if (seen > limit)
-    {
-      /* Once: the fallback of refuse_body() goes on reading. */
-      g_signal_handlers_disconnect_by_func (msg, on_got_chunk, self);
-      refuse_body (self, msg);
-    }
-}
-
-static void
-on_got_headers (SoupServerMessage *msg,
-                SignalingServer   *self)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  guint64 limit = body_limit_for (self, msg);
-
-  if (limit == G_MAXUINT64)
-    return;
-
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      (guint64) soup_message_headers_get_content_length (headers) > limit)
-    {
-      refuse_body (self, msg);
-      return;
-    }
-
-  g_object_set_qdata (G_OBJECT (msg), BODY_LIMIT_QUARK, GSIZE_TO_POINTER (limit));
-  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), self, 0);
-}
-
-static void
-on_request_started (SoupServer        *soup_server,
-                    SoupServerMessage *msg,
-                    SignalingServer   *self)
-{
-  g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), self, 0);
-}
-
-static gboolean
-origin_allowed (SignalingServer *self,
-                const char      *origin)
-{
-  if (origin == NULL || self->allowed_origins == NULL || self->allowed_origins[0] == NULL)
-    return TRUE;
-
-  return g_strv_contains ((const char * const *) self->allowed_origins, "*") ||
-         g_strv_contains ((const char * const *) self->allowed_origins, origin);
-}
-
 static void
 on_native_websocket (SoupServer              *soup_server,
                      SoupServerMessage       *msg,
@@ -802,34 +689,6 @@ on_native_websocket (SoupServer              *soup_server,
   SignalingServer *self = user_data;
 
   signaling_native_connection_accept (self->router, msg, websocket);
-}
-
-/* Runs before the WebSocket upgrade on the same path: refusing here
- * gives browsers from foreign origins a plain 403 rather than a
- * connection that opens and closes. */
-static void
-on_native_handshake (SoupServer        *soup_server,
-                     SoupServerMessage *msg,
-                     const char        *path,
-                     GHashTable        *query,
-                     gpointer           user_data)
-{
-  SignalingServer *self = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *origin = soup_message_headers_get_one (headers, "Origin");
-
-  if (!origin_allowed (self, origin))
-    {
-      g_debug ("Refusing WebSocket from origin %s", origin);
-      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
-    }
-  else if (signaling_http_has_body (msg))
-    soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
-  else if (self->stopping)
-    {
-      /* We still listen while Socket.IO sessions say goodbye. */
-      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
-    }
 }
 
 /* Why a new Socket.IO client would be turned away now, if it would. */
@@ -865,114 +724,17 @@ on_refuse_connect (SignalingSocketioServer *socketio,
   return socketio_refusal (self);
 }
 
-/* The files socket.io's serveClient answers for. */
-static const char * const client_scripts[] = {
-  "socket.io.js", "socket.io.min.js", "socket.io.esm.min.js", "socket.io.msgpack.min.js",
-  "socket.io.js.map", "socket.io.min.js.map", "socket.io.esm.min.js.map", "socket.io.msgpack.min.js.map",
-};
-
+/* What only the relay knows, for /healthz. */
 static void
-on_client_script (SoupServer        *soup_server,
-                  SoupServerMessage *msg,
-                  const char        *path,
-                  GHashTable        *query,
-                  gpointer           user_data)
+add_health (JsonBuilder *builder,
+            gpointer     user_data)
 {
   SignalingServer *self = user_data;
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
-  const char *origin = soup_message_headers_get_one (request, "Origin");
-  g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *filename = NULL;
-  g_autofree char *etag = NULL;
-  g_autoptr(GMappedFile) file = NULL;
-  g_autoptr(GBytes) contents = NULL;
-  g_autoptr(GError) error = NULL;
-  GStatBuf info;
 
-  if (self->client_script_dir == NULL)
-    {
-      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
-      return;
-    }
-
-  filename = g_build_filename (self->client_script_dir, name, NULL);
-  file = g_mapped_file_new (filename, FALSE, &error);
-  if (file == NULL || g_stat (filename, &info) != 0)
-    {
-      g_debug ("Cannot serve %s: %s", filename, error != NULL ? error->message : g_strerror (errno));
-      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
-      return;
-    }
-
-  /* Any origin may load it, as socket.io's own CORS answer says. */
-  if (origin != NULL && origin_allowed (self, origin))
-    soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
-
-  etag = g_strdup_printf ("\"%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x\"",
-                          (gint64) info.st_mtime, (gint64) info.st_size);
-  soup_message_headers_replace (response, "ETag", etag);
-  soup_message_headers_replace (response, "Cache-Control", "public, max-age=0");
-  if (g_strcmp0 (soup_message_headers_get_one (request, "If-None-Match"), etag) == 0)
-    {
-      soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
-      return;
-    }
-
-  /* Straight from the mapping, without a copy. */
-  contents = g_mapped_file_get_bytes (file);
-  soup_message_headers_set_content_type (response,
-                                         g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
-                                                                         : "application/javascript; charset=utf-8",
-                                         NULL);
-  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), contents);
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-}
-
-static void
-on_health (SoupServer        *soup_server,
-           SoupServerMessage *msg,
-           const char        *path,
-           GHashTable        *query,
-           gpointer           user_data)
-{
-  SignalingServer *self = user_data;
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *body = NULL;
-  gint64 uptime = (g_get_monotonic_time () - self->started_at_monotonic) / G_USEC_PER_SEC;
-  gsize length;
-
-  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET &&
-      soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
-    {
-      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
-      soup_message_headers_append (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
-      return;
-    }
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, "ok");
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_string_value (builder, SIGNALING_VERSION);
   json_builder_set_member_name (builder, "clients");
   json_builder_add_int_value (builder, signaling_server_get_client_count (self));
   json_builder_set_member_name (builder, "rooms");
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
-  json_builder_set_member_name (builder, "uptime");
-  json_builder_add_int_value (builder, uptime);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  body = signaling_json_to_string (root);
-  length = strlen (body);
-
-  soup_message_headers_append (soup_server_message_get_response_headers (msg),
-                               "Cache-Control", "no-store");
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
-                                    g_steal_pointer (&body), length);
 }
 
 static void
@@ -1009,29 +771,25 @@ signaling_server_init (SignalingServer *self)
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
   g_signal_connect_object (self->router, "room-removed", G_CALLBACK (on_room_removed), self, 0);
   self->started_at = g_date_time_new_now_utc ();
-  self->started_at_monotonic = g_get_monotonic_time ();
 
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
   /* No permessage-deflate: signaling messages are small, and a zlib
    * stream pair per connection costs far more CPU and memory than it
    * saves (socket.io's server does not compress by default either). */
   soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  self->acceptor = signaling_acceptor_new (self->soup_server);
-  g_signal_connect (self->soup_server, "request-started", G_CALLBACK (on_request_started), self);
-  for (gsize i = 0; i < G_N_ELEMENTS (client_scripts); i++)
-    {
-      g_autofree char *path = g_strconcat (SOCKETIO_PATH "/", client_scripts[i], NULL);
-
-      soup_server_add_handler (self->soup_server, path, on_client_script, self, NULL);
-    }
-  soup_server_add_handler (self->soup_server, HEALTH_PATH, on_health, self, NULL);
-  soup_server_add_handler (self->soup_server, NATIVE_PATH, on_native_handshake, self, NULL);
+  self->listener = signaling_listener_new (self->soup_server);
+  self->acceptor = signaling_listener_get_acceptor (self->listener);
+  self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
+  signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
+  signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
                                      on_native_websocket, self, NULL);
 
   /* Socket.IO clients of both seed servers, on the default namespace. */
   self->engineio = signaling_engineio_server_new ();
   signaling_engineio_server_attach (self->engineio, self->soup_server, SOCKETIO_PATH);
+  signaling_http_edge_limit_bodies (self->edge, SOCKETIO_PATH, G_OBJECT (self->engineio), "max-payload");
+  signaling_http_edge_serve_client_scripts (self->edge, SOCKETIO_PATH);
   self->socketio = signaling_socketio_server_new (self->engineio);
   main_namespace = signaling_socketio_server_add_namespace (self->socketio, "/");
   g_signal_connect_object (self->engineio, "refuse-handshake", G_CALLBACK (on_refuse_handshake), self, 0);
@@ -1082,92 +840,16 @@ signaling_server_new (void)
  *
  * Returns: %TRUE on success
  */
-/* Node listens with a backlog of 511; GSocket's default of 10 drops
- * the SYNs of a burst of connections (long-polling clients open one
- * per request), and each dropped one costs its client a second. */
-#define LISTEN_BACKLOG 1024
-
-static gboolean
-listen_on (SignalingServer  *self,
-           GInetAddress     *address,
-           guint            *port,
-           GError          **error)
-{
-  GSocketFamily family = g_inet_address_get_family (address);
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, *port);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  socket = g_socket_new (family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-  if (socket == NULL)
-    return FALSE;
-
-  /* IPv4 and IPv6 each get their own socket, as libsoup does. */
-  if (family == G_SOCKET_FAMILY_IPV6 && !g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
-    return FALSE;
-
-  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
-    return FALSE;
-
-  bound = g_socket_get_local_address (socket, error);
-  if (bound == NULL)
-    return FALSE;
-  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-
-  return signaling_acceptor_add_socket (self->acceptor, socket, error);
-}
-
-/* IPv4 and IPv6 on the same port; a machine without IPv6 still serves
- * IPv4, but a port taken on either is an error. */
-static gboolean
-listen_on_all_interfaces (SignalingServer  *self,
-                          guint             port,
-                          GError          **error)
-{
-  g_autoptr(GInetAddress) any4 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GInetAddress) any6 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-  g_autoptr(GError) ipv6_error = NULL;
-
-  if (!listen_on (self, any4, &port, error))
-    return FALSE;
-
-  if (!listen_on (self, any6, &port, &ipv6_error))
-    {
-      if (g_error_matches (ipv6_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-        {
-          g_propagate_error (error, g_steal_pointer (&ipv6_error));
-          return FALSE;
-        }
-      g_debug ("Not listening on IPv6: %s", ipv6_error->message);
-    }
-
-  return TRUE;
-}
-
 gboolean
 signaling_server_listen (SignalingServer  *self,
                          const char       *address,
                          guint             port,
                          GError          **error)
 {
-  g_autoptr(GInetAddress) inet_address = NULL;
-
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
-  if (address == NULL || *address == '\0')
-    return listen_on_all_interfaces (self, port, error);
-
-  inet_address = g_inet_address_new_from_string (address);
-  if (inet_address == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is not an IP address"), address);
-      return FALSE;
-    }
-
-  return listen_on (self, inet_address, &port, error);
+  return signaling_listener_listen (self->listener, address, port, error);
 }
 
 /**
@@ -1188,7 +870,7 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  return signaling_acceptor_add_socket (self->acceptor, socket, error);
+  return signaling_listener_add_socket (self->listener, socket, error);
 }
 
 /**
@@ -1201,27 +883,8 @@ signaling_server_listen_socket (SignalingServer  *self,
 GSList *
 signaling_server_get_uris (SignalingServer *self)
 {
-  GPtrArray *sockets;
-  GSList *uris = NULL;
-
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
-
-  sockets = signaling_acceptor_get_sockets (self->acceptor);
-  for (guint i = sockets->len; i > 0; i--)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (g_ptr_array_index (sockets, i - 1), NULL);
-      g_autofree char *host = NULL;
-
-      if (!G_IS_INET_SOCKET_ADDRESS (address))
-        continue;
-
-      host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-      uris = g_slist_prepend (uris, g_uri_build (G_URI_FLAGS_NONE, "http", NULL, host,
-                                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
-                                                 "/", NULL, NULL));
-    }
-
-  return uris;
+  return signaling_listener_dup_uris (self->listener);
 }
 
 /**
@@ -1256,25 +919,8 @@ signaling_server_get_port (SignalingServer *self)
 char **
 signaling_server_dup_listen_addresses (SignalingServer *self)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  GPtrArray *sockets;
-
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), NULL);
-
-  sockets = signaling_acceptor_get_sockets (self->acceptor);
-  for (guint i = 0; i < sockets->len; i++)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (g_ptr_array_index (sockets, i), NULL);
-      g_autofree char *text = NULL;
-
-      if (address == NULL)
-        continue;
-
-      text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
-      g_strv_builder_add (builder, text);
-    }
-
-  return g_strv_builder_end (builder);
+  return signaling_listener_dup_addresses (self->listener);
 }
 
 /**
@@ -1299,7 +945,7 @@ close_acceptor (gpointer user_data)
   SignalingServer *self = user_data;
 
   self->close_acceptor_source = 0;
-  signaling_acceptor_close (self->acceptor);
+  signaling_listener_close (self->listener);
   return G_SOURCE_REMOVE;
 }
 
@@ -1339,6 +985,7 @@ signaling_server_shutdown (SignalingServer *self)
   if (self->stopping)
     return;
   self->stopping = TRUE;
+  signaling_http_edge_set_closing (self->edge);
 
   close_all_clients (self, CLOSE_GOING_AWAY, _("Server shutting down"));
   signaling_engineio_server_close_all (self->engineio, "server shutting down");

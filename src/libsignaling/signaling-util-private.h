@@ -14,8 +14,6 @@
 G_BEGIN_DECLS
 
 char    *signaling_generate_id       (void);
-void     signaling_http_honor_connection_close (SoupServerMessage *msg);
-void     signaling_http_set_no_delay           (SoupServerMessage *msg);
 void     signaling_websocket_reject  (SoupWebsocketConnection *websocket,
                                       const char              *text,
                                       gushort                  code,

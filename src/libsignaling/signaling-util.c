@@ -5,8 +5,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/random.h>
 
 #include "signaling-socket-stream-private.h"
@@ -150,41 +148,6 @@ signaling_websocket_reject (SoupWebsocketConnection *websocket,
                                    g_object_ref (websocket));
   /* The buffer must outlive the write: tie it to the WebSocket. */
   g_object_set_data_full (G_OBJECT (websocket), "signaling-reject-buffer", data, g_free);
-}
-
-/*
- * signaling_http_honor_connection_close:
- *
- * libsoup closes the connection after answering a request that said
- * `Connection: close`, but does not say so in the response. Node's
- * HTTP agent then keeps the socket for its next request and fails with
- * "socket hang up"; saying it, as Node's own server does, avoids that.
- */
-void
-signaling_http_honor_connection_close (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-
-  if (soup_message_headers_header_contains (request, "Connection", "close"))
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                  "Connection", "close");
-}
-
-/*
- * signaling_http_set_no_delay:
- *
- * Turns off Nagle's algorithm on the request's connection. Signaling is
- * small messages that must go out at once; with Nagle a reply can wait
- * for the peer's delayed ACK, and replies on different connections
- * arrive out of order. Node's HTTP server does the same by default.
- */
-void
-signaling_http_set_no_delay (SoupServerMessage *msg)
-{
-  GSocket *socket = soup_server_message_get_socket (msg);
-
-  if (socket != NULL && g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
-    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 }
 
 /* Outgoing backlog of a WebSocket.

@@ -35,6 +35,13 @@ async function floodUntilGone(sender, targetClientId) {
 }
 
 const skip = target !== 'signalbox' && 'the seed replicas crash on hostile input; signalbox only';
+// Built with -Dsoup_workarounds=false, libsoup alone checks frames: it
+// bounds a message per frame only, and drops an oversize one without a
+// close frame (see signaling-soup-workarounds-private.h).
+const plainSoup = process.env.SIGNALBOX_SOUP_WORKAROUNDS === '0' &&
+  'built with -Dsoup_workarounds=false: libsoup alone has no limit over fragments and no 1009';
+const noAcceptor = process.env.SIGNALBOX_SOUP_WORKAROUNDS === '0' &&
+  'built with -Dsoup_workarounds=false: only our acceptor bounds connections waiting for their request';
 
 for (const transport of TRANSPORTS) {
   describe(`hostile input over ${transport.name}`, { skip }, () => {
@@ -228,7 +235,7 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 
-  it('drops the oldest of many connections that never send a request, and serves others', async () => {
+  it('drops the oldest of many connections that never send a request, and serves others', { skip: noAcceptor }, async () => {
     const net = require('node:net');
     const before = peakRss();
     const silent = [];
@@ -303,7 +310,7 @@ describe('hostile Engine.IO traffic', { skip }, () => {
   };
   const closeCode = (ws) => new Promise((resolve) => ws.once('close', (code) => resolve(code)));
 
-  it('closes a WebSocket message over maxPayload in endless fragments with 1009', async () => {
+  it('closes a WebSocket message over maxPayload in endless fragments with 1009', { skip: plainSoup }, async () => {
     const ws = await openWebSocket();
     const closed = closeCode(ws);
     const before = residentKiB(server.pid);
@@ -321,7 +328,7 @@ describe('hostile Engine.IO traffic', { skip }, () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 
-  it('closes a WebSocket whose frame header announces 1 GiB with 1009', async () => {
+  it('closes a WebSocket whose frame header announces 1 GiB with 1009', { skip: plainSoup }, async () => {
     const ws = await openWebSocket();
     const closed = closeCode(ws);
     // FIN + text, masked, 64-bit length 2^30, zero mask key.

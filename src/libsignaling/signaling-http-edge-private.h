@@ -1,0 +1,51 @@
+/* signaling-http-edge-private.h: what every HTTP request meets first
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "signaling-acceptor-private.h"
+
+G_BEGIN_DECLS
+
+/* The origin rule, for every path and every dialect. */
+gboolean signaling_http_origins_allow_any (const char * const *allowed_origins);
+gboolean signaling_http_origin_allowed    (const char * const *allowed_origins,
+                                           const char         *origin);
+
+#define SIGNALING_TYPE_HTTP_EDGE (signaling_http_edge_get_type ())
+
+G_DECLARE_FINAL_TYPE (SignalingHttpEdge, signaling_http_edge, SIGNALING, HTTP_EDGE, GObject)
+
+/* Adds the members of the /healthz report that the edge cannot know. */
+typedef void (*SignalingHttpHealthFunc) (JsonBuilder *builder,
+                                         gpointer     user_data);
+
+SignalingHttpEdge  *signaling_http_edge_new                 (SoupServer          *soup_server,
+                                                             SignalingAcceptor   *acceptor);
+void                signaling_http_edge_set_allowed_origins (SignalingHttpEdge   *self,
+                                                             const char * const  *allowed_origins);
+const char * const *signaling_http_edge_get_allowed_origins (SignalingHttpEdge   *self);
+void                signaling_http_edge_set_max_body_size   (SignalingHttpEdge   *self,
+                                                             guint64              max_body_size);
+void                signaling_http_edge_limit_bodies        (SignalingHttpEdge   *self,
+                                                             const char          *prefix,
+                                                             GObject             *owner,
+                                                             const char          *property);
+void                signaling_http_edge_serve_client_scripts (SignalingHttpEdge  *self,
+                                                              const char         *prefix);
+void                signaling_http_edge_set_client_script_dir (SignalingHttpEdge *self,
+                                                               const char        *dir);
+const char         *signaling_http_edge_get_client_script_dir (SignalingHttpEdge *self);
+void                signaling_http_edge_serve_health        (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             SignalingHttpHealthFunc func,
+                                                             gpointer             user_data);
+void                signaling_http_edge_guard_websocket     (SignalingHttpEdge   *self,
+                                                             const char          *path);
+void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
+
+G_END_DECLS
