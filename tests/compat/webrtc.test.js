@@ -25,14 +25,28 @@ const skip = !CHROMIUM && 'Chromium is not installed';
 function callPeer(role) {
   const pc = new RTCPeerConnection();
   const early = [];
-  const addCandidate = (candidate) => (pc.remoteDescription ? pc.addIceCandidate(candidate) : early.push(candidate));
+  // What the call got to, for a test that times out (see expectCall()).
+  const state = window.callState = { role, candidatesIn: 0, candidatesOut: 0, channel: 'none' };
+  const update = () => Object.assign(state, {
+    signaling: pc.signalingState, ice: pc.iceConnectionState,
+    gathering: pc.iceGatheringState, connection: pc.connectionState,
+  });
+  ['signalingstatechange', 'iceconnectionstatechange', 'icegatheringstatechange', 'connectionstatechange']
+    .forEach((event) => pc.addEventListener(event, update));
+  pc.addEventListener('icecandidate', ({ candidate }) => { if (candidate) state.candidatesOut++; });
+  const addCandidate = (candidate) => {
+    state.candidatesIn++;
+    return pc.remoteDescription ? pc.addIceCandidate(candidate) : early.push(candidate);
+  };
   const setRemote = async (description) => {
     await pc.setRemoteDescription(description);
     for (const candidate of early.splice(0)) await pc.addIceCandidate(candidate);
   };
   const received = new Promise((resolve) => {
     const listen = (channel) => {
-      channel.onmessage = ({ data }) => resolve(data);
+      state.channel = channel.readyState;
+      channel.addEventListener('open', () => { state.channel = 'open'; });
+      channel.onmessage = ({ data }) => { state.channel = `received ${data}`; resolve(data); };
       // A channel the other side opened may be open already.
       const greet = () => channel.send(`hello from ${role}`);
       if (channel.readyState === 'open') greet();
@@ -157,6 +171,24 @@ async function nativePeer({ role, url }) {
   return received;
 }
 
+// Resolves with what `call` resolves with, or fails after 45 s (before
+// the test's own timeout) saying what each page's call got to.
+async function expectCall(pages, call) {
+  let timer;
+  const timedOut = new Promise((resolve, reject) => {
+    timer = setTimeout(async () => {
+      const states = await Promise.all(pages.map((page) =>
+        page.evaluate(() => JSON.stringify(window.callState || null)).catch((e) => e.message)));
+      reject(new Error(`no call after 45 s: caller ${states[0]}, callee ${states[1]}`));
+    }, 45000);
+  });
+  try {
+    return await Promise.race([call, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('WebRTC peers in Chromium', { skip }, () => {
   let browser;
   let server;
@@ -204,23 +236,27 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     const pages = await openPages('000', t);
     if (!pages) return;
     const [caller, callee] = pages;
-    const calleeDone = callee.evaluate(seed000Peer, { role: 'callee' });
-    await callee.waitForFunction(() => window.myId);
-    const calleeId = await callee.evaluate(() => window.myId);
-    const callerDone = caller.evaluate(seed000Peer, { role: 'caller' });
-    await caller.evaluate((id) => { window.peerId = id; }, calleeId);
-    assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
+    assert.deepEqual(await expectCall(pages, (async () => {
+      const calleeDone = callee.evaluate(seed000Peer, { role: 'callee' });
+      await callee.waitForFunction(() => window.myId, null, { polling: 50 });
+      const calleeId = await callee.evaluate(() => window.myId);
+      const callerDone = caller.evaluate(seed000Peer, { role: 'caller' });
+      await caller.evaluate((id) => { window.peerId = id; }, calleeId);
+      return Promise.all([callerDone, calleeDone]);
+    })()), ['hello from callee', 'hello from caller']);
   });
 
   it('open a data channel through seed 003 signaling', { timeout: 60000 }, async (t) => {
     const pages = await openPages('003', t);
     if (!pages) return;
     const [caller, callee] = pages;
-    const calleeDone = callee.evaluate(seed003Peer, { role: 'callee', me: 'bob', other: 'alice' });
-    await callee.waitForFunction(() => window.joined);
-    await caller.evaluate(() => { window.otherJoined = true; });
-    const callerDone = caller.evaluate(seed003Peer, { role: 'caller', me: 'alice', other: 'bob' });
-    assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
+    assert.deepEqual(await expectCall(pages, (async () => {
+      const calleeDone = callee.evaluate(seed003Peer, { role: 'callee', me: 'bob', other: 'alice' });
+      await callee.waitForFunction(() => window.joined, null, { polling: 50 });
+      await caller.evaluate(() => { window.otherJoined = true; });
+      const callerDone = caller.evaluate(seed003Peer, { role: 'caller', me: 'alice', other: 'bob' });
+      return Promise.all([callerDone, calleeDone]);
+    })()), ['hello from callee', 'hello from caller']);
   });
 
   it('open a data channel through the native protocol', { timeout: 60000, skip: target !== 'signalbox' && 'signalbox only' }, async (t) => {
@@ -228,9 +264,11 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     if (!pages) return;
     const [caller, callee] = pages;
     const url = `${server.url.replace('http', 'ws')}/ws`;
-    const calleeDone = callee.evaluate(nativePeer, { role: 'callee', url });
-    await callee.waitForFunction(() => window.joinedRoom);
-    const callerDone = caller.evaluate(nativePeer, { role: 'caller', url });
-    assert.deepEqual(await Promise.all([callerDone, calleeDone]), ['hello from callee', 'hello from caller']);
+    assert.deepEqual(await expectCall(pages, (async () => {
+      const calleeDone = callee.evaluate(nativePeer, { role: 'callee', url });
+      await callee.waitForFunction(() => window.joinedRoom, null, { polling: 50 });
+      const callerDone = caller.evaluate(nativePeer, { role: 'caller', url });
+      return Promise.all([callerDone, calleeDone]);
+    })()), ['hello from callee', 'hello from caller']);
   });
 });
