@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Fails when the library's modules include each other in a cycle.
 
-A module is a .c file of src/libsignaling with its headers:
+A module is a .c file of src/libsignaling (any of its layer folders)
+with its headers:
 signaling-router.c, signaling-router.h and signaling-router-private.h
 are the module "router". Module A depends on module B when A's .c or
 one of A's headers includes one of B's headers. Headers with no .c
@@ -27,17 +28,23 @@ def module_of(stem):
     return name
 
 
+def library_files(src):
+    """Every signaling-*.c and .h below src, as (name, path)."""
+    for folder, _, names in os.walk(src):
+        for name in sorted(names):
+            if name.startswith('signaling-') and name.endswith(('.c', '.h')):
+                yield name, os.path.join(folder, name)
+
+
 def build_graph(src):
-    modules = {module_of(f[:-2]) for f in os.listdir(src)
-               if f.startswith('signaling-') and f.endswith('.c')}
+    files = sorted(library_files(src))
+    modules = {module_of(f[:-2]) for f, _ in files if f.endswith('.c')}
     graph = {m: set() for m in modules}
-    for f in sorted(os.listdir(src)):
-        if not f.startswith('signaling-') or not f.endswith(('.c', '.h')):
-            continue
+    for f, path in files:
         owner = module_of(f[:-2])
         if owner not in modules:
             continue
-        with open(os.path.join(src, f), encoding='utf-8') as fp:
+        with open(path, encoding='utf-8') as fp:
             text = fp.read()
         for stem in INCLUDE.findall(text):
             dep = module_of(stem)
