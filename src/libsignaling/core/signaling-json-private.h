@@ -16,5 +16,7 @@ JsonNode *signaling_json_parse_utf8 (const char  *text,
                                      GError     **error);
 char     *signaling_json_to_string (JsonNode    *node);
 gboolean  signaling_json_is_unicode (const char *text);
+gboolean  signaling_json_object_has_string (JsonObject *object,
+                                            const char *name);
 
 G_END_DECLS

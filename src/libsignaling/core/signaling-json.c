@@ -1161,3 +1161,19 @@ signaling_json_is_unicode (const char *text)
 {
   return g_utf8_validate (text, -1, NULL);
 }
+
+/*
+ * signaling_json_object_has_string:
+ *
+ * Whether @object has a member @name that is a string: the check every
+ * field rule of both dialects starts with.
+ */
+gboolean
+signaling_json_object_has_string (JsonObject *object,
+                                  const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_STRING;
+}

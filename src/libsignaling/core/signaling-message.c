@@ -8,6 +8,7 @@
 
 #include "signaling-enums.h"
 #include "signaling-error.h"
+#include "signaling-json-private.h"
 #include "signaling-message-private.h"
 
 /**
@@ -120,16 +121,6 @@ signaling_message_kind_to_string (SignalingMessageKind kind)
  * developer sees at once what to fix. */
 
 static gboolean
-is_string_member (JsonObject *object,
-                  const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
 is_integer_member (JsonObject *object,
                    const char *name)
 {
@@ -144,7 +135,7 @@ require_string (JsonObject  *object,
                 const char  *field,
                 GError     **error)
 {
-  if (is_string_member (object, field))
+  if (signaling_json_object_has_string (object, field))
     return TRUE;
 
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -159,7 +150,7 @@ optional_string (JsonObject  *object,
 {
   if (!json_object_has_member (object, field) ||
       json_object_get_null_member (object, field) ||
-      is_string_member (object, field))
+      signaling_json_object_has_string (object, field))
     return TRUE;
 
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -513,7 +504,7 @@ signaling_message_get_sdp (SignalingMessage *message)
 {
   /* Never trust the payload's types here: a critical in an app's
    * handler is worse than a missing SDP. */
-  return is_string_member (message->payload, "sdp")
+  return signaling_json_object_has_string (message->payload, "sdp")
          ? json_object_get_string_member (message->payload, "sdp") : NULL;
 }
 
@@ -539,7 +530,7 @@ signaling_message_get_candidate (SignalingMessage *message)
 const char *
 signaling_message_get_reason (SignalingMessage *message)
 {
-  return is_string_member (message->payload, "reason")
+  return signaling_json_object_has_string (message->payload, "reason")
          ? json_object_get_string_member (message->payload, "reason") : NULL;
 }
 

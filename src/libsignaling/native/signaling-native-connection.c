@@ -10,6 +10,7 @@
 #include "signaling-enums.h"
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
+#include "signaling-json-private.h"
 #include "signaling-message-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
@@ -90,16 +91,6 @@ signaling_native_connection_init (SignalingNativeConnection *self)
  * fields (`type`, `rid`, no `from`) are this dialect's rules. */
 
 static gboolean
-is_string_member (JsonObject *object,
-                  const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
 kind_from_string (const char           *type,
                   SignalingMessageKind *out_kind)
 {
@@ -136,7 +127,7 @@ require_name (JsonObject  *object,
 {
   const char *value;
 
-  if (!is_string_member (object, field))
+  if (!signaling_json_object_has_string (object, field))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), field);
@@ -262,7 +253,7 @@ signaling_native_parse (const char  *data,
       return NULL;
     }
 
-  if (!is_string_member (object, "type"))
+  if (!signaling_json_object_has_string (object, "type"))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), "type");
