@@ -14,3 +14,6 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data,
                             size_t         size);
+
+int LLVMFuzzerInitialize (int    *argc,
+                          char ***argv);

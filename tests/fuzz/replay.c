@@ -53,6 +53,7 @@ main (int    argc,
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
 
+  LLVMFuzzerInitialize (&argc, &argv);
   for (int i = 1; i < argc; i++)
     {
       g_autoptr(GError) error = NULL;
