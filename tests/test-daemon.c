@@ -649,6 +649,14 @@ test_out_of_descriptors (void)
   Daemon daemon = { 0 };
   guint complaints = 0;
 
+  /* valgrind keeps a setrlimit() to itself: the daemon it execs would
+   * get the real limit and never run out. */
+  if (g_getenv ("SIGNALBOX_TEST_VALGRIND") != NULL)
+    {
+      g_test_skip ("valgrind does not pass RLIMIT_NOFILE on to the daemon");
+      return;
+    }
+
   g_subprocess_launcher_set_child_setup (launcher, limit_descriptors, NULL, NULL);
   daemon.process = g_subprocess_launcher_spawn (launcher, &error, signalbox_path (), "--no-dbus",
                                                 "--address", "127.0.0.1", "--port", "0", NULL);
