@@ -165,12 +165,15 @@ test_properties (Fixture       *fixture,
   g_autoptr(GVariant) protocol = NULL;
   g_autoptr(GVariant) rooms = NULL;
   g_autoptr(GVariant) members = NULL;
+  g_autoptr(GVariant) address = NULL;
+  g_autoptr(GVariant) member = NULL;
   g_autofree char *path = NULL;
   g_autofree char *expected_address = g_strdup_printf ("127.0.0.1:%u", signaling_server_get_port (fixture->server));
 
   g_assert_cmpstr (g_variant_get_string (version, NULL), ==, SIGNALING_VERSION);
   g_assert_cmpuint (g_variant_n_children (addresses), ==, 1);
-  g_assert_cmpstr (g_variant_get_string (g_variant_get_child_value (addresses, 0), NULL), ==, expected_address);
+  address = g_variant_get_child_value (addresses, 0);
+  g_assert_cmpstr (g_variant_get_string (address, NULL), ==, expected_address);
   g_assert_cmpuint (get_uint (fixture, "ClientCount"), ==, 0);
 
   a = test_client_connect (fixture->server);
@@ -188,7 +191,8 @@ test_properties (Fixture       *fixture,
 
   members = get_property (fixture, PATH "/room/lobby", "org.signalbox.Signalbox1.Room", "Members");
   g_assert_cmpuint (g_variant_n_children (members), ==, 2);
-  g_assert_cmpstr (g_variant_get_string (g_variant_get_child_value (members, 0), NULL), ==, a->id);
+  member = g_variant_get_child_value (members, 0);
+  g_assert_cmpstr (g_variant_get_string (member, NULL), ==, a->id);
 }
 
 static void
@@ -198,6 +202,7 @@ test_list_methods (Fixture       *fixture,
   g_autoptr(TestClient) a = test_client_connect (fixture->server);
   g_autoptr(GVariant) clients = NULL;
   g_autoptr(GVariant) rooms = NULL;
+  g_autoptr(GVariant) room_list = NULL;
   g_autofree char *clients_text = NULL;
   g_autofree char *rooms_text = NULL;
   g_autofree char *expected_clients = NULL;
@@ -212,7 +217,8 @@ test_list_methods (Fixture       *fixture,
   expected_clients = g_strdup_printf ("([('%s', 'native', ['r1', 'r2'])],)", a->id);
   g_assert_cmpstr (clients_text, ==, expected_clients);
 
-  g_assert_cmpuint (g_variant_n_children (g_variant_get_child_value (rooms, 0)), ==, 2);
+  room_list = g_variant_get_child_value (rooms, 0);
+  g_assert_cmpuint (g_variant_n_children (room_list), ==, 2);
   rooms_text = g_variant_print (rooms, FALSE);
   g_assert_nonnull (strstr (rooms_text, a->id));
 }
@@ -226,13 +232,17 @@ test_objects_follow_clients (Fixture       *fixture,
   g_autoptr(GVariant) before = NULL;
   g_autoptr(GVariant) during = NULL;
   g_autoptr(GVariant) after = NULL;
+  g_autoptr(GVariant) client_object = NULL;
+  g_autoptr(GVariant) room_object = NULL;
   g_autofree char *id = g_strdup (a->id);
   gboolean gone = FALSE;
 
   join (a, "temp");
   during = managed_objects (fixture);
-  g_assert_true (g_variant_lookup_value (during, path, NULL) != NULL);
-  g_assert_true (g_variant_lookup_value (during, PATH "/room/temp", NULL) != NULL);
+  client_object = g_variant_lookup_value (during, path, NULL);
+  room_object = g_variant_lookup_value (during, PATH "/room/temp", NULL);
+  g_assert_nonnull (client_object);
+  g_assert_nonnull (room_object);
 
   test_client_free (a);
   while (!gone)

@@ -338,8 +338,11 @@ test_pending_connections_small (Fixture       *fixture,
   body = test_send_and_read (session, msg);
   g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
 
-  /* Sanitizer builds take about 6 KiB; libsoup alone some 17. */
-  g_assert_cmpuint (rss_kib () - before, <, N_SMALL * 8);
+  /* Sanitizer builds take about 6 KiB; libsoup alone some 17. Under
+   * valgrind (meson test --setup=valgrind) every block has redzones and
+   * shadow memory of its own, which says nothing of ours. */
+  if (g_getenv ("SIGNALBOX_TEST_VALGRIND") == NULL)
+    g_assert_cmpuint (rss_kib () - before, <, N_SMALL * 8);
   for (guint i = 0; i < N_SMALL; i++)
     g_assert_cmpint (g_socket_condition_check (g_ptr_array_index (silent, i), G_IO_IN | G_IO_HUP), ==, 0);
 }
