@@ -10,7 +10,8 @@
 # replays it from then on (fix the bug, commit the input).
 #
 # Environment: FUZZ_JOBS (default 1) targets at a time; FUZZ_BUILD, the
-# build directory; FUZZ_TARGETS, a space-separated subset.
+# build directory; FUZZ_TARGETS, a space-separated subset; FUZZ_SEED,
+# libFuzzer's -seed (default 0: a random one, printed in the log).
 set -uo pipefail
 
 seconds=${1:-60}
@@ -44,7 +45,7 @@ run_one() {
   # limits; 1 GB is far past them. -max_len: beyond max-message-size
   # (64 KiB) only repeats what smaller inputs reach.
   "$build/tests/fuzz/fuzz-$t" -max_total_time="$seconds" -max_len=65536 \
-    -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
+    -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 -seed="${FUZZ_SEED:-0}" \
     -artifact_prefix="$artifacts/" "$work" "$here/corpus/$t" >"$log" 2>&1
   local rc=$?
   local found=0
