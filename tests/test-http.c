@@ -6,23 +6,7 @@
 
 #include "test-utils.h"
 
-typedef struct {
-  SignalingServer *server;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->server = test_server_new ();
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  g_clear_object (&fixture->server);
-}
+typedef TestServerFixture Fixture;
 
 static gboolean
 on_timeout (gpointer user_data)
@@ -596,7 +580,7 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) g_test_add (path, Fixture, NULL, test_server_fixture_setup, func, test_server_fixture_teardown)
   ADD ("/http/body/content-length-any-path", test_body_content_length_any_path);
   ADD ("/http/body/chunked-any-path", test_body_chunked_any_path);
   ADD ("/http/body/own-paths", test_body_own_paths);

@@ -8,23 +8,7 @@
 
 #include "signaling-util-private.h"
 
-typedef struct {
-  SignalingServer *server;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->server = test_server_new ();
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  g_clear_object (&fixture->server);
-}
+typedef TestServerFixture Fixture;
 
 static JsonObject *
 join (TestClient *client,
@@ -1110,16 +1094,6 @@ append_client_frame (GByteArray *out,
   g_byte_array_append (out, payload, length);
 }
 
-static gboolean
-hostile_read_exactly (GInputStream *input,
-                      guint8       *buffer,
-                      gsize         length)
-{
-  gsize read = 0;
-
-  return g_input_stream_read_all (input, buffer, length, &read, NULL, NULL) && read == length;
-}
-
 /* Continuation frames of 16 KiB until the cap, the server answers, or
  * it is gone. */
 static void
@@ -1148,67 +1122,16 @@ static gboolean
 hostile_read_frame (Hostile      *hostile,
                     GInputStream *input)
 {
-  guint8 header[2];
-  guint64 length;
-  g_autofree guint8 *payload = NULL;
-
-  if (!hostile_read_exactly (input, header, 2))
-    return FALSE;
-  length = header[1] & 0x7f;
-  if (length == 126)
-    {
-      guint8 ext[2];
-
-      g_assert_true (hostile_read_exactly (input, ext, 2));
-      length = (ext[0] << 8) | ext[1];
-    }
-  g_assert_cmpuint (length, <, 65536);
-
-  payload = g_malloc0 (length + 1);
-  if (!hostile_read_exactly (input, payload, length))
-    return FALSE;
-
-  switch (header[0] & 0x0f)
-    {
-    case 0x1:
-      g_ptr_array_add (hostile->texts, g_strdup ((char *) payload));
-      return TRUE;
-    case 0x8:
-      hostile->close_code = length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
-      return FALSE;
-    default:
-      return TRUE;
-    }
+  return test_raw_websocket_read_frame (input, hostile->texts, &hostile->close_code);
 }
 
 static gpointer
 hostile_thread (gpointer user_data)
 {
   Hostile *hostile = user_data;
-  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GDataInputStream) input = NULL;
-  g_autofree char *request = NULL;
-  GOutputStream *output;
-
-  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", hostile->port, NULL, NULL);
-  g_assert_nonnull (connection);
-  output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
-  g_buffered_input_stream_set_buffer_size (G_BUFFERED_INPUT_STREAM (input), 1);
-
-  request = g_strdup ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      "Sec-WebSocket-Version: 13\r\n\r\n");
-  g_assert_true (g_output_stream_write_all (output, request, strlen (request), NULL, NULL, NULL));
-  for (;;)
-    {
-      g_autofree char *line = g_data_input_stream_read_line (input, NULL, NULL, NULL);
-
-      g_assert_nonnull (line);
-      if (*line == '\0' || g_str_equal (line, "\r"))
-        break;
-    }
+  g_autoptr(GSocketConnection) connection = test_raw_websocket_open (hostile->port, "/ws", &input);
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
 
   /* The welcome first, so that anything readable later is an answer. */
   g_assert_true (hostile_read_frame (hostile, G_INPUT_STREAM (input)));
@@ -1404,7 +1327,7 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) g_test_add (path, Fixture, NULL, test_server_fixture_setup, func, test_server_fixture_teardown)
   ADD ("/native/welcome", test_welcome);
   ADD ("/native/welcome/ice-servers", test_welcome_ice_servers);
   ADD ("/native/welcome/ids-unique", test_ids_unique);

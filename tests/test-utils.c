@@ -277,17 +277,25 @@ read_exactly (GInputStream *input,
   return g_input_stream_read_all (input, buffer, length, &read, NULL, NULL) && read == length;
 }
 
-static gpointer
-raw_session_thread (gpointer user_data)
+/*
+ * test_raw_websocket_open:
+ *
+ * A WebSocket client by hand (blocking, for a thread of its own):
+ * connects to 127.0.0.1:@port, upgrades @path and skips the 101
+ * response's headers. @out_input reads the server's frames.
+ */
+GSocketConnection *
+test_raw_websocket_open (guint              port,
+                         const char        *path,
+                         GDataInputStream **out_input)
 {
-  RawSession *session = user_data;
   g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GDataInputStream) input = NULL;
   g_autofree char *request = NULL;
   GOutputStream *output;
 
-  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", session->port, NULL, NULL);
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", port, NULL, NULL);
   g_assert_nonnull (connection);
   output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
   input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
@@ -295,10 +303,9 @@ raw_session_thread (gpointer user_data)
 
   request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                             "Sec-WebSocket-Version: 13\r\n\r\n", session->path);
+                             "Sec-WebSocket-Version: 13\r\n\r\n", path);
   g_assert_true (g_output_stream_write_all (output, request, strlen (request), NULL, NULL, NULL));
 
-  /* Skip the 101 response headers. */
   for (;;)
     {
       g_autofree char *line = g_data_input_stream_read_line (input, NULL, NULL, NULL);
@@ -308,36 +315,65 @@ raw_session_thread (gpointer user_data)
         break;
     }
 
-  for (;;)
+  *out_input = g_steal_pointer (&input);
+  return g_steal_pointer (&connection);
+}
+
+/*
+ * test_raw_websocket_read_frame:
+ *
+ * Reads one server frame: a text frame's payload is added to @texts.
+ * FALSE at the end: a close frame (its code in @close_code, 1005 for
+ * none) or the end of the stream.
+ */
+gboolean
+test_raw_websocket_read_frame (GInputStream *input,
+                               GPtrArray    *texts,
+                               gushort      *close_code)
+{
+  guint8 header[2];
+  guint64 length;
+  g_autofree guint8 *payload = NULL;
+
+  if (!read_exactly (input, header, 2))
+    return FALSE;
+  length = header[1] & 0x7f;
+  if (length == 126)
     {
-      guint8 header[2];
-      guint64 length;
-      g_autofree guint8 *payload = NULL;
-      guint opcode;
+      guint8 ext[2];
 
-      if (!read_exactly (G_INPUT_STREAM (input), header, 2))
-        break;
-      opcode = header[0] & 0x0f;
-      length = header[1] & 0x7f;
-      if (length == 126)
-        {
-          guint8 ext[2];
-          g_assert_true (read_exactly (G_INPUT_STREAM (input), ext, 2));
-          length = (ext[0] << 8) | ext[1];
-        }
-      g_assert_cmpuint (length, <, 65536);
-
-      payload = g_malloc0 (length + 1);
-      g_assert_true (read_exactly (G_INPUT_STREAM (input), payload, length));
-
-      if (opcode == 0x1)
-        g_ptr_array_add (session->texts, g_strdup ((char *) payload));
-      else if (opcode == 0x8)
-        {
-          session->close_code = length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
-          break;
-        }
+      g_assert_true (read_exactly (input, ext, 2));
+      length = (ext[0] << 8) | ext[1];
     }
+  g_assert_cmpuint (length, <, 65536);
+
+  payload = g_malloc0 (length + 1);
+  if (!read_exactly (input, payload, length))
+    return FALSE;
+
+  switch (header[0] & 0x0f)
+    {
+    case 0x1:
+      g_ptr_array_add (texts, g_strdup ((char *) payload));
+      return TRUE;
+    case 0x8:
+      *close_code = length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
+
+static gpointer
+raw_session_thread (gpointer user_data)
+{
+  RawSession *session = user_data;
+  g_autoptr(GDataInputStream) input = NULL;
+  g_autoptr(GSocketConnection) connection =
+    test_raw_websocket_open (session->port, session->path, &input);
+
+  while (test_raw_websocket_read_frame (G_INPUT_STREAM (input), session->texts, &session->close_code))
+    ;
 
   g_atomic_int_set (&session->done, 1);
   g_main_context_wakeup (NULL);
@@ -402,4 +438,18 @@ test_send_and_read (SoupSession *session,
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_sent_and_read, &data);
   test_run_until (&data.done);
   return data.body;
+}
+
+void
+test_server_fixture_setup (TestServerFixture *fixture,
+                           gconstpointer      data)
+{
+  fixture->server = test_server_new ();
+}
+
+void
+test_server_fixture_teardown (TestServerFixture *fixture,
+                              gconstpointer      data)
+{
+  g_clear_object (&fixture->server);
 }

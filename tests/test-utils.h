@@ -52,6 +52,23 @@ GBytes          *test_send_and_read         (SoupSession     *session,
 GPtrArray       *test_raw_session           (SignalingServer *server,
                                              const char      *path,
                                              gushort         *out_close_code);
+GSocketConnection *test_raw_websocket_open  (guint              port,
+                                             const char        *path,
+                                             GDataInputStream **out_input);
+gboolean         test_raw_websocket_read_frame (GInputStream *input,
+                                                GPtrArray    *texts,
+                                                gushort      *close_code);
+
+/* The fixture of suites that need one in-process server and nothing
+ * else. */
+typedef struct {
+  SignalingServer *server;
+} TestServerFixture;
+
+void             test_server_fixture_setup    (TestServerFixture *fixture,
+                                               gconstpointer      data);
+void             test_server_fixture_teardown (TestServerFixture *fixture,
+                                               gconstpointer      data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestClient, test_client_free)
 
