@@ -10,12 +10,12 @@
 
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { target, startServer, connect, next } = require('./lib/harness');
+const { target, TRANSPORTS, startServer, connect, next } = require('./lib/harness');
 
 const skip = target !== 'signalbox' && 'the seed replicas exit on SIGTERM without a goodbye; signalbox only';
 
-const WEBSOCKET = { name: 'websocket', options: { transports: ['websocket'] } };
-const POLLING = { name: 'polling', options: { transports: ['polling'], upgrade: false } };
+const WEBSOCKET = TRANSPORTS.find((t) => t.name === 'websocket');
+const POLLING = TRANSPORTS.find((t) => t.name === 'polling');
 
 // Keeps a client sending offers to itself until it is disconnected.
 function keepBusy(socket, id) {
