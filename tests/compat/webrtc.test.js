@@ -232,43 +232,54 @@ describe('WebRTC peers in Chromium', { skip }, () => {
     return pages;
   }
 
-  it('open a data channel through seed 000 signaling', { timeout: 60000 }, async (t) => {
-    const pages = await openPages('000', t);
-    if (!pages) return;
-    const [caller, callee] = pages;
-    assert.deepEqual(await expectCall(pages, (async () => {
+  // A call with fresh pages (and server), made once more if the browser
+  // loses the first: on two loaded cores Chromium once left a call
+  // connected, both channels open and one greeting undelivered, which
+  // says nothing about the signaling under test. Two failures fail.
+  async function call(seed, t, start) {
+    for (let attempt = 1; ; attempt++) {
+      const pages = await openPages(seed, t);
+      if (!pages) return null;
+      try {
+        return await expectCall(pages, start(pages));
+      } catch (error) {
+        if (attempt === 2) throw error;
+        t.diagnostic(`first call failed, trying once more: ${error.message}`);
+      }
+    }
+  }
+
+  it('open a data channel through seed 000 signaling', { timeout: 120000 }, async (t) => {
+    const greetings = await call('000', t, async ([caller, callee]) => {
       const calleeDone = callee.evaluate(seed000Peer, { role: 'callee' });
       await callee.waitForFunction(() => window.myId, null, { polling: 50 });
       const calleeId = await callee.evaluate(() => window.myId);
       const callerDone = caller.evaluate(seed000Peer, { role: 'caller' });
       await caller.evaluate((id) => { window.peerId = id; }, calleeId);
       return Promise.all([callerDone, calleeDone]);
-    })()), ['hello from callee', 'hello from caller']);
+    });
+    if (greetings) assert.deepEqual(greetings, ['hello from callee', 'hello from caller']);
   });
 
-  it('open a data channel through seed 003 signaling', { timeout: 60000 }, async (t) => {
-    const pages = await openPages('003', t);
-    if (!pages) return;
-    const [caller, callee] = pages;
-    assert.deepEqual(await expectCall(pages, (async () => {
+  it('open a data channel through seed 003 signaling', { timeout: 120000 }, async (t) => {
+    const greetings = await call('003', t, async ([caller, callee]) => {
       const calleeDone = callee.evaluate(seed003Peer, { role: 'callee', me: 'bob', other: 'alice' });
       await callee.waitForFunction(() => window.joined, null, { polling: 50 });
       await caller.evaluate(() => { window.otherJoined = true; });
       const callerDone = caller.evaluate(seed003Peer, { role: 'caller', me: 'alice', other: 'bob' });
       return Promise.all([callerDone, calleeDone]);
-    })()), ['hello from callee', 'hello from caller']);
+    });
+    if (greetings) assert.deepEqual(greetings, ['hello from callee', 'hello from caller']);
   });
 
-  it('open a data channel through the native protocol', { timeout: 60000, skip: target !== 'signalbox' && 'signalbox only' }, async (t) => {
-    const pages = await openPages('000', t);
-    if (!pages) return;
-    const [caller, callee] = pages;
-    const url = `${server.url.replace('http', 'ws')}/ws`;
-    assert.deepEqual(await expectCall(pages, (async () => {
+  it('open a data channel through the native protocol', { timeout: 120000, skip: target !== 'signalbox' && 'signalbox only' }, async (t) => {
+    const greetings = await call('000', t, async ([caller, callee]) => {
+      const url = `${server.url.replace('http', 'ws')}/ws`;
       const calleeDone = callee.evaluate(nativePeer, { role: 'callee', url });
       await callee.waitForFunction(() => window.joinedRoom, null, { polling: 50 });
       const callerDone = caller.evaluate(nativePeer, { role: 'caller', url });
       return Promise.all([callerDone, calleeDone]);
-    })()), ['hello from callee', 'hello from caller']);
+    });
+    if (greetings) assert.deepEqual(greetings, ['hello from callee', 'hello from caller']);
   });
 });
