@@ -680,11 +680,9 @@ signaling_server_class_init (SignalingServerClass *klass)
 }
 
 static void
-on_native_websocket (SoupServer              *soup_server,
-                     SoupServerMessage       *msg,
-                     const char              *path,
-                     SoupWebsocketConnection *websocket,
-                     gpointer                 user_data)
+on_native_websocket (SoupServerMessage  *msg,
+                     SignalingWebsocket *websocket,
+                     gpointer            user_data)
 {
   SignalingServer *self = user_data;
 
@@ -772,18 +770,16 @@ signaling_server_init (SignalingServer *self)
   g_signal_connect_object (self->router, "room-removed", G_CALLBACK (on_room_removed), self, 0);
   self->started_at = g_date_time_new_now_utc ();
 
+  /* Our WebSockets (signaling-websocket.c) offer no permessage-deflate:
+   * signaling messages are small, and a zlib stream pair per connection
+   * costs far more CPU and memory than it saves (socket.io's server
+   * does not compress by default either). */
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
-  /* No permessage-deflate: signaling messages are small, and a zlib
-   * stream pair per connection costs far more CPU and memory than it
-   * saves (socket.io's server does not compress by default either). */
-  soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   self->listener = signaling_listener_new (self->soup_server);
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
-  signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
-  soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
-                                     on_native_websocket, self, NULL);
+  signaling_http_edge_serve_websocket (self->edge, NATIVE_PATH, on_native_websocket, self);
 
   /* Socket.IO clients of both seed servers, on the default namespace. */
   self->engineio = signaling_engineio_server_new ();

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-acceptor-private.h"
+#include "signaling-websocket-private.h"
 
 G_BEGIN_DECLS
 
@@ -44,8 +45,10 @@ void                signaling_http_edge_serve_health        (SignalingHttpEdge  
                                                              const char          *path,
                                                              SignalingHttpHealthFunc func,
                                                              gpointer             user_data);
-void                signaling_http_edge_guard_websocket     (SignalingHttpEdge   *self,
-                                                             const char          *path);
+void                signaling_http_edge_serve_websocket     (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             SignalingWebsocketAcceptFunc func,
+                                                             gpointer             user_data);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
 
 G_END_DECLS
