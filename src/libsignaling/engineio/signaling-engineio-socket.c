@@ -6,6 +6,7 @@
 
 #include "signaling-engineio-packet-private.h"
 #include "signaling-engineio-socket-private.h"
+#include "signaling-marshal.h"
 #include "signaling-util-private.h"
 
 /**
@@ -221,8 +222,10 @@ signaling_engineio_socket_class_init (SignalingEngineioSocketClass *klass)
    */
   signals[SIGNAL_MESSAGE] =
     g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                  0, NULL, NULL, _signaling_marshal_VOID__BOXED_BOOLEAN, G_TYPE_NONE, 2,
                   G_TYPE_BYTES, G_TYPE_BOOLEAN);
+  g_signal_set_va_marshaller (signals[SIGNAL_MESSAGE], G_TYPE_FROM_CLASS (klass),
+                              _signaling_marshal_VOID__BOXED_BOOLEANv);
 
   /**
    * SignalingEngineioSocket::closed:
@@ -450,6 +453,19 @@ signaling_engineio_socket_send_text (SignalingEngineioSocket *self,
 
   g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
   g_return_if_fail (text != NULL);
+
+  /* The relay's path: straight into the WebSocket, after the packet
+   * type (a digit, as signaling_engineio_packet_encode_ws_text() writes
+   * it), with no packet in between. */
+  if (!self->closed && self->transport == TRANSPORT_WEBSOCKET)
+    {
+      const char type[] = { '0' + SIGNALING_ENGINEIO_PACKET_MESSAGE, '\0' };
+
+      if (signaling_websocket_is_open (self->websocket) &&
+          !signaling_websocket_send_with_prefix (self->websocket, TRUE, type, text, strlen (text)))
+        close_session (self, "transport error", FALSE);
+      return;
+    }
 
   data = g_bytes_new (text, strlen (text));
   send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_MESSAGE, data));

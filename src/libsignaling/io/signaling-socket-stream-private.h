@@ -17,7 +17,5 @@ G_DECLARE_FINAL_TYPE (SignalingSocketStream, signaling_socket_stream, SIGNALING,
 GIOStream *signaling_socket_stream_new        (GSocket               *socket,
                                               SignalingPoller       *poller);
 GSocket   *signaling_socket_stream_get_socket (SignalingSocketStream *self);
-void       signaling_socket_stream_set_linger (SignalingSocketStream *self,
-                                               gboolean               linger);
 
 G_END_DECLS

@@ -11,16 +11,12 @@
 
 #include "signaling-socket-stream-private.h"
 
-/* What is drained and thrown away per read by a lingering close. */
-#define DRAIN_CHUNK 4096
-
 /* What the stream and its two halves share: libsoup may keep a half
  * after the stream itself is gone. */
 typedef struct
 {
   GSocket *socket;
   SignalingPollerWatch *watch;  /* NULL once closed */
-  gboolean linger;              /* on close: see linger() */
 } Shared;
 
 static void
@@ -333,73 +329,6 @@ signaling_socket_stream_get_output_stream (GIOStream *stream)
   return SIGNALING_SOCKET_STREAM (stream)->output;
 }
 
-/* Lingering close: how long, and how much, a closed WebSocket's
- * peer may still send before we let go. */
-#define LINGER_SECONDS 2
-#define LINGER_MAX_BYTES (1024 * 1024)
-
-typedef struct
-{
-  GSocket *socket;
-  gsize drained;
-} Linger;
-
-static void
-linger_free (Linger *linger)
-{
-  g_socket_close (linger->socket, NULL);
-  g_object_unref (linger->socket);
-  g_free (linger);
-}
-
-static gboolean
-on_linger_readable (GSocket      *socket,
-                    GIOCondition  condition,
-                    gpointer      user_data)
-{
-  Linger *linger = user_data;
-  char scratch[DRAIN_CHUNK];
-  gssize n = g_socket_receive_with_blocking (socket, scratch, sizeof scratch, FALSE, NULL, NULL);
-
-  /* Woken by the deadline, the read would block. */
-  if (n > 0 && (linger->drained += n) < LINGER_MAX_BYTES)
-    return G_SOURCE_CONTINUE;
-  return G_SOURCE_REMOVE;  /* end of stream, an error, time or enough */
-}
-
-/* Closing a socket with unread input makes the kernel send a reset,
- * which can make the peer lose what we sent last: the close frame of a
- * peer closed for sending too much, or too fast, which is still
- * sending. So a WebSocket's socket is shut down for writing (the close
- * frame goes, then FIN) and drained until the peer closes too, or for
- * a bounded time and amount, before it is closed. */
-static void
-linger (GSocket *socket)
-{
-  g_autoptr(GSource) readable = NULL;
-  g_autoptr(GSource) deadline = NULL;
-  Linger *data;
-
-  if (!g_socket_shutdown (socket, FALSE, TRUE, NULL))
-    {
-      g_socket_close (socket, NULL);
-      return;
-    }
-
-  data = g_new0 (Linger, 1);
-  data->socket = g_object_ref (socket);
-  readable = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (readable, (GSourceFunc) (GCallback) on_linger_readable,
-                         data, (GDestroyNotify) linger_free);
-  g_source_set_static_name (readable, "[signaling] lingering close");
-  /* The deadline, as a child: it wakes the source, whose read then
-   * finds nothing and ends it. */
-  deadline = g_timeout_source_new_seconds (LINGER_SECONDS);
-  g_source_set_dummy_callback (deadline);
-  g_source_add_child_source (readable, deadline);
-  g_source_attach (readable, g_main_context_get_thread_default ());
-}
-
 static gboolean
 signaling_socket_stream_close (GIOStream     *stream,
                                GCancellable  *cancellable,
@@ -410,11 +339,6 @@ signaling_socket_stream_close (GIOStream     *stream,
   /* Out of the epoll set before the descriptor goes. */
   shared_unwatch (self->shared);
 
-  if (self->shared->linger && !g_socket_is_closed (self->shared->socket))
-    {
-      linger (self->shared->socket);
-      return TRUE;
-    }
   return g_socket_close (self->shared->socket, error);
 }
 
@@ -492,19 +416,4 @@ signaling_socket_stream_get_socket (SignalingSocketStream *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SOCKET_STREAM (self), NULL);
   return self->shared->socket;
-}
-
-/*
- * signaling_socket_stream_set_linger:
- *
- * Whether closing the stream shuts it down for writing and drains the
- * peer's input for a while first (see linger()), as a WebSocket's
- * close wants.
- */
-void
-signaling_socket_stream_set_linger (SignalingSocketStream *self,
-                                    gboolean               linger)
-{
-  g_return_if_fail (SIGNALING_IS_SOCKET_STREAM (self));
-  self->shared->linger = linger;
 }

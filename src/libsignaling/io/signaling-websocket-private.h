@@ -51,6 +51,11 @@ gboolean                signaling_websocket_send                  (SignalingWebs
                                                                    gboolean                      is_text,
                                                                    const char                   *data,
                                                                    gsize                         length);
+gboolean                signaling_websocket_send_with_prefix      (SignalingWebsocket           *self,
+                                                                   gboolean                      is_text,
+                                                                   const char                   *prefix,
+                                                                   const char                   *data,
+                                                                   gsize                         length);
 void                    signaling_websocket_ping                  (SignalingWebsocket           *self);
 void                    signaling_websocket_close                 (SignalingWebsocket           *self,
                                                                    gushort                       code,

@@ -199,25 +199,35 @@ unschedule_flush (SignalingWebsocket *self)
 
 /* Output */
 
+/* A frame whose payload is @prefix (may be empty) then @payload: an
+ * Engine.IO packet type before its data, without joining them first. */
 static void
-append_frame (SignalingWebsocket *self,
-              guint8              opcode,
-              const void         *payload,
-              gsize               length)
+append_frame_with_prefix (SignalingWebsocket *self,
+                          guint8              opcode,
+                          const char         *prefix,
+                          const void         *payload,
+                          gsize               length)
 {
   g_autoptr(GBytes) converted = NULL;
+  gsize prefix_length = prefix != NULL ? strlen (prefix) : 0;
   guint8 header[10];
   gsize header_length = 2;
 
   header[0] = 0x80 | opcode;  /* FIN: we never fragment */
   if (self->extensions != NULL && (opcode & 0x08) == 0)
     {
-      converted = g_bytes_new (payload, length);
+      GByteArray *joined = g_byte_array_sized_new (prefix_length + length);
+
+      g_byte_array_append (joined, (const guint8 *) prefix, prefix_length);
+      g_byte_array_append (joined, payload, length);
+      converted = g_byte_array_free_to_bytes (joined);
       for (GList *l = self->extensions; l != NULL; l = l->next)
         converted = soup_websocket_extension_process_outgoing_message (l->data, header,
                                                                        converted, NULL);
       payload = g_bytes_get_data (converted, &length);
+      prefix_length = 0;
     }
+  length += prefix_length;
   if (length < 126)
     header[1] = length;
   else if (length <= G_MAXUINT16)
@@ -238,14 +248,25 @@ append_frame (SignalingWebsocket *self,
   if (self->out == NULL)
     self->out = g_byte_array_sized_new (header_length + length);
   g_byte_array_append (self->out, header, header_length);
-  if (length > 0)
-    g_byte_array_append (self->out, payload, length);
+  if (prefix_length > 0)
+    g_byte_array_append (self->out, (const guint8 *) prefix, prefix_length);
+  if (length > prefix_length)
+    g_byte_array_append (self->out, payload, length - prefix_length);
 
   /* Scheduled even when written now: should writing fail, the flusher
    * ends the connection, not whoever is sending. */
   schedule_flush (self);
   if (self->out->len - self->out_offset >= FLUSH_THRESHOLD && self->output_source == NULL)
     flush (self, FALSE);
+}
+
+static void
+append_frame (SignalingWebsocket *self,
+              guint8              opcode,
+              const void         *payload,
+              gsize               length)
+{
+  append_frame_with_prefix (self, opcode, NULL, payload, length);
 }
 
 static gboolean
@@ -401,6 +422,89 @@ release_io (SignalingWebsocket *self)
   destroy_source (&self->close_timeout);
 }
 
+/* Lingering close: how long, and how much, a closed WebSocket's
+ * peer may still send before we let go. */
+#define LINGER_SECONDS 2
+#define LINGER_MAX_BYTES (1024 * 1024)
+#define DRAIN_CHUNK 4096
+
+typedef struct
+{
+  GIOStream *stream;
+  GSocket *socket;
+  gsize drained;
+} Linger;
+
+static void
+linger_free (Linger *linger)
+{
+  g_io_stream_close (linger->stream, NULL, NULL);
+  g_object_unref (linger->stream);
+  g_object_unref (linger->socket);
+  g_free (linger);
+}
+
+static gboolean
+on_linger_readable (GSocket      *socket,
+                    GIOCondition  condition,
+                    gpointer      user_data)
+{
+  Linger *linger = user_data;
+  char scratch[DRAIN_CHUNK];
+  gssize n = g_socket_receive_with_blocking (socket, scratch, sizeof scratch, FALSE, NULL, NULL);
+
+  /* Woken by the deadline, the read would block. */
+  if (n > 0 && (linger->drained += n) < LINGER_MAX_BYTES)
+    return G_SOURCE_CONTINUE;
+  return G_SOURCE_REMOVE;  /* end of stream, an error, time or enough */
+}
+
+static GSocket *
+stream_get_socket (GIOStream *stream)
+{
+  if (SIGNALING_IS_SOCKET_STREAM (stream))
+    return signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (stream));
+  if (G_IS_SOCKET_CONNECTION (stream))
+    return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+  return NULL;  /* TLS: its close says goodbye itself */
+}
+
+/* Closing a socket with unread input makes the kernel send a reset,
+ * and a reset makes the peer's kernel throw away what it received and
+ * the peer did not read yet: our last messages and close frame, when
+ * the peer's own close frame (or anything else) arrives after we
+ * closed. So the socket is shut down for writing (the close frame
+ * goes, then FIN) and drained until the peer closes too, or for a
+ * bounded time and amount, before it is closed. */
+static void
+close_lingering (GIOStream *stream)
+{
+  GSocket *socket = stream_get_socket (stream);
+  g_autoptr(GSource) readable = NULL;
+  g_autoptr(GSource) deadline = NULL;
+  Linger *linger;
+
+  if (socket == NULL || g_socket_is_closed (socket) || !g_socket_shutdown (socket, FALSE, TRUE, NULL))
+    {
+      g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      return;
+    }
+
+  linger = g_new0 (Linger, 1);
+  linger->stream = g_object_ref (stream);
+  linger->socket = g_object_ref (socket);
+  readable = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (readable, (GSourceFunc) (GCallback) on_linger_readable,
+                         linger, (GDestroyNotify) linger_free);
+  g_source_set_static_name (readable, "[signaling] lingering close");
+  /* The deadline, as a child: it wakes the source, whose read then
+   * finds nothing and ends it. */
+  deadline = g_timeout_source_new_seconds (LINGER_SECONDS);
+  g_source_set_dummy_callback (deadline);
+  g_source_add_child_source (readable, deadline);
+  g_source_attach (readable, g_main_context_get_thread_default ());
+}
+
 /* The connection is over: the socket goes, "closed" is emitted. Only
  * ever called from the main loop (a read, a flush, a timeout), never
  * from a call of the owner's, which may not expect its handlers to run
@@ -425,11 +529,7 @@ finish (SignalingWebsocket *self)
   g_clear_pointer (&self->fragments, g_byte_array_unref);
   g_clear_pointer (&self->out, g_byte_array_unref);
 
-  /* Our socket stream shuts down for writing and drains what the peer
-   * still sends before closing (see there why). */
-  if (SIGNALING_IS_SOCKET_STREAM (self->stream))
-    signaling_socket_stream_set_linger (SIGNALING_SOCKET_STREAM (self->stream), TRUE);
-  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  close_lingering (self->stream);
 
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
   g_clear_object (&self->closing_ref);
@@ -1084,13 +1184,32 @@ signaling_websocket_send (SignalingWebsocket *self,
                           const char         *data,
                           gsize               length)
 {
+  return signaling_websocket_send_with_prefix (self, is_text, NULL, data, length);
+}
+
+/*
+ * signaling_websocket_send_with_prefix:
+ * @prefix: (nullable): text the message starts with, before @data
+ *
+ * As signaling_websocket_send(), for a message that is @prefix then
+ * @data, without joining them first.
+ */
+gboolean
+signaling_websocket_send_with_prefix (SignalingWebsocket *self,
+                                      gboolean            is_text,
+                                      const char         *prefix,
+                                      const char         *data,
+                                      gsize               length)
+{
+  gsize total = length + (prefix != NULL ? strlen (prefix) : 0);
+
   g_return_val_if_fail (SIGNALING_IS_WEBSOCKET (self), FALSE);
 
   if (self->state != SIGNALING_WEBSOCKET_OPEN)
     return FALSE;
 
   if (self->max_send_queue > 0 &&
-      signaling_websocket_get_buffered_amount (self) + length > self->max_send_queue)
+      signaling_websocket_get_buffered_amount (self) + total > self->max_send_queue)
     {
       g_debug ("Closing a WebSocket whose peer left more than %" G_GSIZE_FORMAT " bytes unread",
                self->max_send_queue);
@@ -1098,7 +1217,7 @@ signaling_websocket_send (SignalingWebsocket *self,
       return FALSE;
     }
 
-  append_frame (self, is_text ? OPCODE_TEXT : OPCODE_BINARY, data, length);
+  append_frame_with_prefix (self, is_text ? OPCODE_TEXT : OPCODE_BINARY, prefix, data, length);
   return TRUE;
 }
 
