@@ -67,4 +67,9 @@ gushort                 signaling_websocket_get_close_code        (SignalingWebs
 const char             *signaling_websocket_get_close_reason      (SignalingWebsocket           *self);
 gsize                   signaling_websocket_get_buffered_amount   (SignalingWebsocket           *self);
 
+void                    signaling_websocket_feed_for_testing      (SignalingWebsocket           *self,
+                                                                   const guint8                 *data,
+                                                                   gsize                         length,
+                                                                   gsize                         chunk);
+
 G_END_DECLS

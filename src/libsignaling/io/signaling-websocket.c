@@ -837,29 +837,72 @@ process (SignalingWebsocket *self,
   return self->discarding ? length : pos;
 }
 
+/* Where the next input goes: after the unfinished frame if there is
+ * one, else into the shared buffer. Room for READ_CHUNK bytes and one
+ * spare; @kept says how many bytes are there already. */
+static guint8 *
+input_buffer (SignalingWebsocket *self,
+              gsize              *kept)
+{
+  *kept = self->partial != NULL ? self->partial->len : 0;
+  if (self->partial == NULL)
+    return self->flusher->scratch;
+
+  g_byte_array_set_size (self->partial, *kept + READ_CHUNK + 1);
+  g_byte_array_set_size (self->partial, *kept);  /* the room stays allocated */
+  return self->partial->data;
+}
+
+/* Parses what input_buffer() holds now, @n new bytes after @kept, and
+ * keeps an unfinished frame for the next turn. */
+static void
+take_input (SignalingWebsocket *self,
+            guint8             *buffer,
+            gsize               kept,
+            gsize               n)
+{
+  gsize consumed;
+
+  if (self->partial != NULL)
+    g_byte_array_set_size (self->partial, kept + n);
+
+  if (self->discarding)
+    {
+      g_clear_pointer (&self->partial, g_byte_array_unref);
+      return;
+    }
+
+  consumed = process (self, buffer, kept + n);
+  if (self->state == SIGNALING_WEBSOCKET_CLOSED || self->discarding)
+    {
+      g_clear_pointer (&self->partial, g_byte_array_unref);
+      return;
+    }
+
+  if (self->partial != NULL)
+    {
+      g_byte_array_remove_range (self->partial, 0, consumed);
+      if (self->partial->len == 0)
+        g_clear_pointer (&self->partial, g_byte_array_unref);
+    }
+  else if (consumed < n)
+    {
+      self->partial = g_byte_array_sized_new (n - consumed + READ_CHUNK + 1);
+      g_byte_array_append (self->partial, buffer + consumed, n - consumed);
+    }
+}
+
 /* One read, of at most READ_CHUNK bytes: a connection that sends
  * without pause gets its turn like the others, no more. */
 static void
 read_once (SignalingWebsocket *self)
 {
   g_autoptr(GError) error = NULL;
-  gsize kept = self->partial != NULL ? self->partial->len : 0;
-  guint8 *buffer;
+  gsize kept;
+  guint8 *buffer = input_buffer (self, &kept);
   gssize n;
-  gsize consumed;
-
-  if (self->partial != NULL)
-    {
-      g_byte_array_set_size (self->partial, kept + READ_CHUNK + 1);
-      buffer = self->partial->data;
-    }
-  else
-    buffer = self->flusher->scratch;
 
   n = g_pollable_input_stream_read_nonblocking (self->input, buffer + kept, READ_CHUNK, NULL, &error);
-  if (self->partial != NULL)
-    g_byte_array_set_size (self->partial, kept + MAX (n, 0));
-
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     {
       if (!self->unparsed)
@@ -880,26 +923,34 @@ read_once (SignalingWebsocket *self)
   if (n == READ_CHUNK || !self->short_read_drains)
     g_source_set_ready_time (self->input_source, 0);
 
-  if (self->discarding)
-    {
-      g_clear_pointer (&self->partial, g_byte_array_unref);
-      return;
-    }
+  take_input (self, buffer, kept, n);
+}
 
-  consumed = process (self, buffer, kept + n);
-  if (self->state == SIGNALING_WEBSOCKET_CLOSED)
-    return;
+/*
+ * signaling_websocket_feed_for_testing:
+ *
+ * Parses @data as if it had been read from the connection, in reads of
+ * @chunk bytes (at most 64 KiB): for the fuzz target.
+ */
+void
+signaling_websocket_feed_for_testing (SignalingWebsocket *self,
+                                      const guint8       *data,
+                                      gsize               length,
+                                      gsize               chunk)
+{
+  g_autoptr(SignalingWebsocket) kept_alive = g_object_ref (self);
 
-  if (self->partial != NULL)
+  chunk = CLAMP (chunk, 1, READ_CHUNK);
+  while (length > 0 && self->state != SIGNALING_WEBSOCKET_CLOSED)
     {
-      g_byte_array_remove_range (self->partial, 0, consumed);
-      if (self->partial->len == 0)
-        g_clear_pointer (&self->partial, g_byte_array_unref);
-    }
-  else if (consumed < (gsize) n)
-    {
-      self->partial = g_byte_array_sized_new (n - consumed + READ_CHUNK + 1);
-      g_byte_array_append (self->partial, buffer + consumed, n - consumed);
+      gsize kept;
+      guint8 *buffer = input_buffer (self, &kept);
+      gsize n = MIN (length, chunk);
+
+      memcpy (buffer + kept, data, n);
+      take_input (self, buffer, kept, n);
+      data += n;
+      length -= n;
     }
 }
 

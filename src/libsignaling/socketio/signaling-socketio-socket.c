@@ -356,9 +356,22 @@ send_event (SignalingSocketioSocket *self,
             JsonArray               *args,
             GPtrArray               *attachments)
 {
-  g_autoptr(JsonArray) array = prepend_event_name (event, args);
+  g_autoptr(JsonArray) array = NULL;
   SignalingSocketioPacket *packet;
 
+  /* Without attachments, the relay's case, straight to text. */
+  if (attachments == NULL || attachments->len == 0)
+    {
+      g_autofree char *text = NULL;
+
+      if (!signaling_engineio_socket_is_open (self->engine))
+        return;
+      text = signaling_socketio_encode_event (self->nsp, ack_id, event, args);
+      signaling_engineio_socket_send_text (self->engine, text);
+      return;
+    }
+
+  array = prepend_event_name (event, args);
   packet = new_data_packet (SIGNALING_SOCKETIO_PACKET_EVENT, SIGNALING_SOCKETIO_PACKET_BINARY_EVENT,
                             self->nsp, ack_id, array, attachments);
   signaling_socketio_socket_send_packet (self, packet);
