@@ -52,6 +52,7 @@ TEST_PACKAGES=(
   # bench/compare's latency plot (its smoke run is a test)
   gnuplot-nox
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
+  prometheus  # promtool checks /metrics (tests/test-metrics.py); only the binary is run
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

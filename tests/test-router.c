@@ -535,14 +535,19 @@ test_activity (Fixture       *fixture,
   /* Once per batch, until re-armed. */
   g_assert_true (route (fixture, 0, signaling_message_new_hangup ("b", NULL), NULL));
   g_assert_true (route (fixture, 0, signaling_message_new_hangup ("b", NULL), NULL));
-  signaling_router_count_rejected (fixture->router);
+  signaling_router_count_rejected (fixture->router, SIGNALING_ERROR_BAD_JSON);
   g_assert_cmpuint (calls, ==, 1);
 
   signaling_router_set_activity_func (fixture->router, count_activity, &calls);
-  signaling_router_count_rejected (fixture->router);
+  signaling_router_count_rejected (fixture->router, SIGNALING_ERROR_BAD_JSON);
   g_assert_cmpuint (calls, ==, 2);
   g_assert_cmpuint (signaling_router_get_messages_relayed (fixture->router), ==, 2);
   g_assert_cmpuint (signaling_router_get_messages_rejected (fixture->router), ==, 2);
+  /* The same counts, split as /metrics shows them. */
+  g_assert_cmpuint (signaling_router_get_relayed_of_kind (fixture->router, SIGNALING_MESSAGE_KIND_HANGUP), ==, 2);
+  g_assert_cmpuint (signaling_router_get_relayed_of_kind (fixture->router, SIGNALING_MESSAGE_KIND_OFFER), ==, 0);
+  g_assert_cmpuint (signaling_router_get_rejected_for (fixture->router, SIGNALING_ERROR_BAD_JSON), ==, 2);
+  g_assert_cmpuint (signaling_router_get_rejected_for (fixture->router, SIGNALING_ERROR_FORBIDDEN), ==, 0);
   signaling_router_set_activity_func (fixture->router, NULL, NULL);
 }
 

@@ -13,6 +13,7 @@
 #include "signaling-error.h"
 #include "signaling-http-edge-private.h"
 #include "signaling-listener-private.h"
+#include "signaling-metrics-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
@@ -27,6 +28,7 @@
 #define NATIVE_PATH "/ws"
 #define SOCKETIO_PATH "/socket.io"
 #define HEALTH_PATH "/healthz"
+#define METRICS_PATH "/metrics"
 
 /* RFC 6455 §7.4.1: the endpoint is going away. */
 #define CLOSE_GOING_AWAY 1001
@@ -38,7 +40,8 @@
  *
  * Peers connect with WebSocket, join rooms and exchange offers,
  * answers, ICE candidates and hangups through it. Native protocol v1
- * is served at `/ws`, a small JSON health report at `/healthz`.
+ * is served at `/ws`, a small JSON health report at `/healthz` and
+ * Prometheus metrics at `/metrics` (to [property@Signaling.Server:metrics-allow]).
  *
  * Every limit is a property, with a safe default; 0 means no limit.
  */
@@ -83,6 +86,7 @@ enum {
   PROP_PING_INTERVAL,
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
+  PROP_METRICS_ALLOW,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -230,6 +234,9 @@ signaling_server_get_property (GObject    *object,
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, signaling_http_edge_get_allowed_origins (self->edge));
       break;
+    case PROP_METRICS_ALLOW:
+      g_value_set_boxed (value, signaling_http_edge_get_metrics_allow (self->edge));
+      break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
     case PROP_MAX_PAYLOAD:
@@ -306,6 +313,14 @@ signaling_server_set_property (GObject      *object,
       signaling_http_edge_set_allowed_origins (self->edge, g_value_get_boxed (value));
       g_object_set_property (G_OBJECT (self->engineio), "allowed-origins", value);
       break;
+    case PROP_METRICS_ALLOW:
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!signaling_http_edge_set_metrics_allow (self->edge, g_value_get_boxed (value), &error))
+          g_warning ("Ignoring metrics-allow: %s", error->message);
+      }
+      break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
     case PROP_MAX_PAYLOAD:
@@ -355,6 +370,7 @@ mark_settings (void)
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
     { PROP_PING_TIMEOUT, { NULL, N_("MS") } },
     { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
+    { PROP_METRICS_ALLOW, { NULL, N_("ADDRESS[/BITS]") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -602,6 +618,21 @@ signaling_server_class_init (SignalingServerClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:metrics-allow:
+   *
+   * The addresses and networks (`192.0.2.7`, `10.0.0.0/8`, `fd00::/8`)
+   * whose requests to `/metrics` are answered; others get 403 Forbidden.
+   * %NULL or empty allows loopback only. An entry that is neither an
+   * address nor a network is refused with a warning, and the list is
+   * left as it was.
+   */
+  properties[PROP_METRICS_ALLOW] =
+    g_param_spec_boxed ("metrics-allow", NULL,
+                        N_("Address or network (CIDR) that may read /metrics; repeat for several (default: loopback only)"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:client-count:
    *
    * How many clients are connected.
@@ -724,6 +755,15 @@ on_refuse_connect (SignalingSocketioServer *socketio,
   return socketio_refusal (self);
 }
 
+static void
+add_metrics (GString  *out,
+             gpointer  user_data)
+{
+  SignalingServer *self = user_data;
+
+  signaling_metrics_render (self->router, out);
+}
+
 /* What only the relay knows, for /healthz. */
 static void
 add_health (JsonBuilder *builder,
@@ -781,6 +821,7 @@ signaling_server_init (SignalingServer *self)
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
+  signaling_http_edge_serve_metrics (self->edge, METRICS_PATH, add_metrics, self);
   signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
                                      on_native_websocket, self, NULL);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -18,7 +19,7 @@
  *
  * The HTTP rules every path shares, whichever dialect serves it: the
  * origin rule, request-body limits, the Socket.IO client scripts and
- * `/healthz`. Dialects register their paths; the edge never calls
+ * `/healthz` and `/metrics`. Dialects register their paths; the edge never calls
  * back into the server, only into the functions it was given.
  */
 struct _SignalingHttpEdge
@@ -36,6 +37,10 @@ struct _SignalingHttpEdge
 
   SignalingHttpHealthFunc health_func;
   gpointer health_data;
+  SignalingHttpMetricsFunc metrics_func;
+  gpointer metrics_data;
+  char **metrics_allow;        /* as given; NULL: loopback only */
+  GPtrArray *metrics_masks;    /* GInetAddressMask *, parsed from it */
   gint64 started_at_monotonic;
   gulong request_started_id;
 };
@@ -323,6 +328,90 @@ on_health (SoupServer        *soup_server,
                                     g_steal_pointer (&body), length);
 }
 
+/* An IPv4 peer of a dual-stack socket arrives as ::ffff:a.b.c.d; the
+ * allow-list speaks of it as a.b.c.d. */
+static GInetAddress *
+unmap_ipv4 (GInetAddress *address)
+{
+  const guint8 *bytes = g_inet_address_to_bytes (address);
+  static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 &&
+      memcmp (bytes, prefix, sizeof prefix) == 0)
+    return g_inet_address_new_from_bytes (bytes + sizeof prefix, G_SOCKET_FAMILY_IPV4);
+  return g_object_ref (address);
+}
+
+/*
+ * signaling_http_edge_metrics_allowed:
+ * @address: a peer's address
+ *
+ * The metrics allow-list: with none, loopback peers only (the
+ * exposition tells how busy the server is, which is nobody else's
+ * business); with one, peers in one of its networks.
+ */
+gboolean
+signaling_http_edge_metrics_allowed (SignalingHttpEdge *self,
+                                     GInetAddress      *address)
+{
+  g_autoptr(GInetAddress) unmapped = unmap_ipv4 (address);
+
+  if (self->metrics_masks == NULL)
+    return g_inet_address_get_is_loopback (unmapped);
+
+  for (guint i = 0; i < self->metrics_masks->len; i++)
+    if (g_inet_address_mask_matches (g_ptr_array_index (self->metrics_masks, i), unmapped))
+      return TRUE;
+  return FALSE;
+}
+
+static GInetAddress *
+remote_inet_address (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  return g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+}
+
+static void
+on_metrics (SoupServer        *soup_server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+  GInetAddress *address = remote_inet_address (msg);
+  g_autoptr(GString) out = NULL;
+  gsize length;
+
+  if (address == NULL || !signaling_http_edge_metrics_allowed (self, address))
+    {
+      g_debug ("Refusing /metrics to %s", soup_server_message_get_remote_host (msg));
+      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+      return;
+    }
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET &&
+      soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_append (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
+      return;
+    }
+
+  out = g_string_new (NULL);
+  self->metrics_func (out, self->metrics_data);
+  length = out->len;
+  soup_message_headers_append (soup_server_message_get_response_headers (msg),
+                               "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8", SOUP_MEMORY_TAKE,
+                                    g_string_free (g_steal_pointer (&out), FALSE), length);
+}
+
 /* Runs before the WebSocket upgrade on the same path: refusing here
  * gives browsers from foreign origins a plain 403 rather than a
  * connection that opens and closes. */
@@ -387,6 +476,8 @@ signaling_http_edge_finalize (GObject *object)
   g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->client_script_dir, g_free);
+  g_clear_pointer (&self->metrics_allow, g_strfreev);
+  g_clear_pointer (&self->metrics_masks, g_ptr_array_unref);
 
   G_OBJECT_CLASS (signaling_http_edge_parent_class)->finalize (object);
 }
@@ -523,6 +614,66 @@ signaling_http_edge_serve_health (SignalingHttpEdge       *self,
   self->health_data = user_data;
   add_body_rule (self, path, FALSE, NULL, NULL);
   add_handler (self, path, on_health);
+}
+
+/* Serves what @func writes at @path, in Prometheus' text format, to the
+ * addresses of the metrics allow-list; others get 403. It takes no
+ * request body. */
+void
+signaling_http_edge_serve_metrics (SignalingHttpEdge        *self,
+                                   const char               *path,
+                                   SignalingHttpMetricsFunc  func,
+                                   gpointer                  user_data)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  self->metrics_func = func;
+  self->metrics_data = user_data;
+  add_body_rule (self, path, FALSE, NULL, NULL);
+  add_handler (self, path, on_metrics);
+}
+
+/*
+ * signaling_http_edge_set_metrics_allow:
+ * @allow: (nullable): addresses and networks (`10.0.0.0/8`, `::1`) that
+ *   may read the metrics; %NULL or empty for loopback only
+ *
+ * Returns: %FALSE, with the list unchanged, if an entry is neither
+ */
+gboolean
+signaling_http_edge_set_metrics_allow (SignalingHttpEdge   *self,
+                                       const char * const  *allow,
+                                       GError             **error)
+{
+  g_autoptr(GPtrArray) masks = NULL;
+
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), FALSE);
+
+  if (allow != NULL && allow[0] != NULL)
+    {
+      masks = g_ptr_array_new_with_free_func (g_object_unref);
+      for (gsize i = 0; allow[i] != NULL; i++)
+        {
+          GInetAddressMask *mask = g_inet_address_mask_new_from_string (allow[i], error);
+
+          if (mask == NULL)
+            return FALSE;
+          g_ptr_array_add (masks, mask);
+        }
+    }
+
+  g_strfreev (self->metrics_allow);
+  self->metrics_allow = masks != NULL ? g_strdupv ((char **) allow) : NULL;
+  g_clear_pointer (&self->metrics_masks, g_ptr_array_unref);
+  self->metrics_masks = g_steal_pointer (&masks);
+  return TRUE;
+}
+
+const char * const *
+signaling_http_edge_get_metrics_allow (SignalingHttpEdge *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), NULL);
+  return (const char * const *) self->metrics_allow;
 }
 
 /* Checks the handshakes of a WebSocket path (its upgrade handler is

@@ -463,7 +463,7 @@ send_error (SignalingNativeConnection *self,
 {
   g_autofree char *text = error_to_json (error, rid);
 
-  signaling_router_count_rejected (self->router);
+  signaling_router_count_error (self->router, error);
   send_text (self, text, strlen (text));
 }
 
