@@ -844,3 +844,51 @@ signaling_client_disconnect (SignalingClient *self,
   if (self->connection != NULL)
     signaling_connection_close (self->connection, code, reason);
 }
+
+/* The syslog priority of a GLib level, as GLib's own structured
+ * logging writes it. */
+static const char *
+log_priority (GLogLevelFlags level)
+{
+  if (level & G_LOG_LEVEL_ERROR)
+    return "3";
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    return "4";
+  if (level & G_LOG_LEVEL_MESSAGE)
+    return "5";
+  if (level & G_LOG_LEVEL_INFO)
+    return "6";
+  return "7";
+}
+
+void
+signaling_client_log_full (SignalingClient *self,
+                           GLogLevelFlags   level,
+                           const char      *room,
+                           const char      *file,
+                           const char      *line,
+                           const char      *func,
+                           const char      *format,
+                           ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+  GLogField fields[] = {
+    { "MESSAGE", NULL, -1 },
+    { "PRIORITY", log_priority (level), -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { "CODE_FILE", file, -1 },
+    { "CODE_LINE", line, -1 },
+    { "CODE_FUNC", func, -1 },
+    { SIGNALING_LOG_FIELD_CLIENT, self->id, -1 },
+    { SIGNALING_LOG_FIELD_REMOTE, self->remote_address != NULL ? self->remote_address : "", -1 },
+    { SIGNALING_LOG_FIELD_ROOM, room, -1 },
+  };
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fields[0].value = message;
+
+  g_log_structured_array (level, fields, G_N_ELEMENTS (fields) - (room == NULL ? 1 : 0));
+}

@@ -322,10 +322,10 @@ signaling_router_add_client (SignalingRouter  *self,
                        (gpointer) signaling_client_get_id (client),
                        g_object_ref (client));
   count_connection (self, signaling_client_get_protocol (client));
-  g_debug ("Client %s connected from %s (%s)",
-           signaling_client_get_id (client),
-           signaling_client_get_remote_address (client),
-           signaling_client_get_protocol (client));
+  signaling_client_log (client, G_LOG_LEVEL_INFO, NULL, "Client %s connected from %s (%s)",
+                        signaling_client_get_id (client),
+                        signaling_client_get_remote_address (client),
+                        signaling_client_get_protocol (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
 
   return TRUE;
@@ -438,6 +438,8 @@ remove_member (SignalingRouter *self,
 
   signaling_room_remove_member (room, client);
   signaling_client_remove_room (client, name);
+  signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s left room %s",
+                        signaling_client_get_id (client), name);
   notify_membership (self, room, client, SIGNALING_MESSAGE_KIND_LEAVE);
 
   if (signaling_room_get_member_count (room) == 0)
@@ -475,7 +477,7 @@ signaling_router_remove_client (SignalingRouter *self,
         signaling_client_remove_room (client, name);
     }
 
-  g_debug ("Client %s disconnected: %s", id, reason);
+  signaling_client_log (client, G_LOG_LEVEL_INFO, NULL, "Client %s disconnected: %s", id, reason);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   signaling_client_detach (client);
 }
@@ -514,9 +516,10 @@ signaling_router_admit (SignalingRouter  *self,
       return SIGNALING_ADMISSION_REFUSE;
 
     case SIGNALING_RATE_ABUSIVE:
-      g_message ("Closing client %s from %s: it went on sending past the rate limit (%g/s, burst %u)",
-                 signaling_client_get_id (client), signaling_client_get_remote_address (client),
-                 limits->rate_limit, limits->rate_burst);
+      signaling_client_log (client, G_LOG_LEVEL_MESSAGE, NULL,
+                            "Closing client %s from %s: it went on sending past the rate limit (%g/s, burst %u)",
+                            signaling_client_get_id (client), signaling_client_get_remote_address (client),
+                            limits->rate_limit, limits->rate_burst);
       signaling_router_count_rejected (self, SIGNALING_ERROR_RATE_LIMITED);
       signaling_client_disconnect (client, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                    "rate limit exceeded");
@@ -569,6 +572,8 @@ signaling_router_join (SignalingRouter  *self,
 
   signaling_room_add_member (room, client);
   signaling_client_add_room (client, name);
+  signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s joined room %s",
+                        signaling_client_get_id (client), name);
 
   if (created)
     g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);

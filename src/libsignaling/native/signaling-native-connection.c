@@ -464,6 +464,9 @@ send_error (SignalingNativeConnection *self,
   g_autofree char *text = error_to_json (error, rid);
 
   signaling_router_count_error (self->router, error);
+  if (self->client != NULL)
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Client %s: %s",
+                          signaling_client_get_id (self->client), error->message);
   send_text (self, text, strlen (text));
 }
 
@@ -583,7 +586,9 @@ on_idle_too_long (gpointer data)
 {
   SignalingNativeConnection *self = data;
 
-  g_debug ("Closing a peer that has not answered pings");
+  if (self->client != NULL)
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Closing client %s: it has not answered pings",
+                          signaling_client_get_id (self->client));
   if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
 }

@@ -444,13 +444,15 @@ handle_seed003 (SignalingSocketioConnection *self,
   if (message == NULL)
     {
       signaling_router_count_error (self->router, error);
-      g_debug ("Socket.IO %s: dropped %s: %s", signaling_client_get_id (self->client),
-               signaling_message_kind_to_string (kind), error->message);
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Socket.IO %s: dropped %s: %s",
+                            signaling_client_get_id (self->client),
+                            signaling_message_kind_to_string (kind), error->message);
       return;
     }
 
   if (!signaling_router_route (self->router, self->client, message, &error))
-    g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Socket.IO %s: %s",
+                          signaling_client_get_id (self->client), error->message);
 }
 
 static void
@@ -481,7 +483,8 @@ handle_room (SignalingSocketioConnection *self,
   if (!ok && !g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     {
       signaling_router_count_error (self->router, error);
-      g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, name, "Socket.IO %s: %s",
+                            signaling_client_get_id (self->client), error->message);
     }
 }
 
