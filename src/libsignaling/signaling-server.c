@@ -81,6 +81,7 @@ enum {
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_PENDING_CONNECTIONS,
   PROP_CLIENT_SCRIPT_DIR,
+  PROP_DEMO_DIR,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
   PROP_PING_INTERVAL,
@@ -228,6 +229,9 @@ signaling_server_get_property (GObject    *object,
     case PROP_CLIENT_SCRIPT_DIR:
       g_value_set_string (value, signaling_http_edge_get_client_script_dir (self->edge));
       break;
+    case PROP_DEMO_DIR:
+      g_value_set_string (value, signaling_http_edge_get_demo_dir (self->edge));
+      break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, signaling_router_get_ice_servers (self->router));
       break;
@@ -306,6 +310,9 @@ signaling_server_set_property (GObject      *object,
     case PROP_CLIENT_SCRIPT_DIR:
       signaling_http_edge_set_client_script_dir (self->edge, g_value_get_string (value));
       break;
+    case PROP_DEMO_DIR:
+      signaling_http_edge_set_demo_dir (self->edge, g_value_get_string (value));
+      break;
     case PROP_ICE_SERVERS:
       signaling_router_set_ice_servers (self->router, g_value_get_boxed (value));
       break;
@@ -365,6 +372,7 @@ mark_settings (void)
     { PROP_REQUEST_TIMEOUT, { NULL, N_("SECONDS") } },
     { PROP_MAX_PENDING_CONNECTIONS, { NULL, N_("N") } },
     { PROP_CLIENT_SCRIPT_DIR, { NULL, N_("DIR") } },
+    { PROP_DEMO_DIR, { NULL, N_("DIR") } },
     { PROP_ICE_SERVERS, { "ice-server", N_("URL") } },
     { PROP_ALLOWED_ORIGINS, { "allowed-origin", N_("ORIGIN") } },
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
@@ -554,6 +562,21 @@ signaling_server_class_init (SignalingServerClass *klass)
   properties[PROP_CLIENT_SCRIPT_DIR] =
     g_param_spec_string ("client-script-dir", NULL,
                          N_("Serve the Socket.IO client bundles (socket.io.js…) from this socket.io-client dist folder"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:demo-dir:
+   *
+   * A folder holding the demo page (`index.html`, `demo.js`, `demo.css`,
+   * installed as `DATADIR/signalbox/demo`), served at `/`: a WebRTC call
+   * between two browser tabs through the native protocol. %NULL or
+   * empty to serve none, which is the library's default; the signalbox
+   * daemon serves the installed page unless told `--no-demo`.
+   */
+  properties[PROP_DEMO_DIR] =
+    g_param_spec_string ("demo-dir", NULL,
+                         N_("Serve the demo page at / from this folder (default: the installed page; empty for none)"),
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
@@ -822,6 +845,7 @@ signaling_server_init (SignalingServer *self)
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
   signaling_http_edge_serve_metrics (self->edge, METRICS_PATH, add_metrics, self);
+  signaling_http_edge_serve_demo (self->edge);
   signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
                                      on_native_websocket, self, NULL);

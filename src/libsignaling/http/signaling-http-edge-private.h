@@ -44,6 +44,10 @@ void                signaling_http_edge_serve_client_scripts (SignalingHttpEdge 
 void                signaling_http_edge_set_client_script_dir (SignalingHttpEdge *self,
                                                                const char        *dir);
 const char         *signaling_http_edge_get_client_script_dir (SignalingHttpEdge *self);
+void                signaling_http_edge_serve_demo          (SignalingHttpEdge   *self);
+void                signaling_http_edge_set_demo_dir        (SignalingHttpEdge   *self,
+                                                             const char          *dir);
+const char         *signaling_http_edge_get_demo_dir        (SignalingHttpEdge   *self);
 void                signaling_http_edge_serve_health        (SignalingHttpEdge   *self,
                                                              const char          *path,
                                                              SignalingHttpHealthFunc func,

@@ -18,9 +18,10 @@
  * SignalingHttpEdge:
  *
  * The HTTP rules every path shares, whichever dialect serves it: the
- * origin rule, request-body limits, the Socket.IO client scripts and
- * `/healthz` and `/metrics`. Dialects register their paths; the edge never calls
- * back into the server, only into the functions it was given.
+ * origin rule, request-body limits, the Socket.IO client scripts, the
+ * demo page, `/healthz` and `/metrics`. Dialects register their paths;
+ * the edge never calls back into the server, only into the functions
+ * it was given.
  */
 struct _SignalingHttpEdge
 {
@@ -31,6 +32,7 @@ struct _SignalingHttpEdge
   SignalingAcceptor *acceptor; /* unowned, nullable: plain libsoup */
   char **allowed_origins;
   char *client_script_dir;
+  char *demo_dir;              /* NULL or empty: no demo page */
   guint64 max_body_size;       /* paths without a rule; 0 for none */
   GPtrArray *body_rules;       /* BodyRule * */
   gboolean closing;
@@ -226,32 +228,29 @@ static const char * const client_scripts[] = {
   "socket.io.js.map", "socket.io.min.js.map", "socket.io.esm.min.js.map", "socket.io.msgpack.min.js.map",
 };
 
+/* Answers @msg with the file @filename, straight from a mapping, with
+ * an ETag from its time and size so that a reload costs a 304. */
 static void
-on_client_script (SoupServer        *soup_server,
-                  SoupServerMessage *msg,
-                  const char        *path,
-                  GHashTable        *query,
-                  gpointer           user_data)
+serve_file (SoupServerMessage *msg,
+            const char        *filename,
+            const char        *content_type)
 {
-  SignalingHttpEdge *self = user_data;
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
-  const char *origin = soup_message_headers_get_one (request, "Origin");
-  g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *filename = NULL;
   g_autofree char *etag = NULL;
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GBytes) contents = NULL;
   g_autoptr(GError) error = NULL;
   GStatBuf info;
 
-  if (self->client_script_dir == NULL)
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET &&
+      soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
     {
-      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_append (response, "Allow", "GET, HEAD");
       return;
     }
 
-  filename = g_build_filename (self->client_script_dir, name, NULL);
   file = g_mapped_file_new (filename, FALSE, &error);
   if (file == NULL || g_stat (filename, &info) != 0)
     {
@@ -260,14 +259,11 @@ on_client_script (SoupServer        *soup_server,
       return;
     }
 
-  /* Any origin may load it, as socket.io's own CORS answer says. */
-  if (origin != NULL && signaling_http_origin_allowed (signaling_http_edge_get_allowed_origins (self), origin))
-    soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
-
   etag = g_strdup_printf ("\"%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x\"",
                           (gint64) info.st_mtime, (gint64) info.st_size);
   soup_message_headers_replace (response, "ETag", etag);
   soup_message_headers_replace (response, "Cache-Control", "public, max-age=0");
+  soup_message_headers_replace (response, "X-Content-Type-Options", "nosniff");
   if (g_strcmp0 (soup_message_headers_get_one (request, "If-None-Match"), etag) == 0)
     {
       soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
@@ -276,12 +272,87 @@ on_client_script (SoupServer        *soup_server,
 
   /* Straight from the mapping, without a copy. */
   contents = g_mapped_file_get_bytes (file);
-  soup_message_headers_set_content_type (response,
-                                         g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
-                                                                         : "application/javascript; charset=utf-8",
-                                         NULL);
+  soup_message_headers_set_content_type (response, content_type, NULL);
   soup_message_body_append_bytes (soup_server_message_get_response_body (msg), contents);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+}
+
+static void
+on_client_script (SoupServer        *soup_server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *filename = NULL;
+
+  if (self->client_script_dir == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  /* Any origin may load it, as socket.io's own CORS answer says. */
+  if (origin != NULL && signaling_http_origin_allowed (signaling_http_edge_get_allowed_origins (self), origin))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Access-Control-Allow-Origin", origin);
+
+  filename = g_build_filename (self->client_script_dir, name, NULL);
+  serve_file (msg, filename,
+              g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
+                                              : "application/javascript; charset=utf-8");
+}
+
+/* The demo page's files: nothing else under `/` is served, so no path
+ * a client sends ever names a file. */
+static const struct {
+  const char *path;
+  const char *file;
+  const char *content_type;
+} demo_files[] = {
+  { "/", "index.html", "text/html; charset=utf-8" },
+  { "/index.html", "index.html", "text/html; charset=utf-8" },
+  { "/demo.js", "demo.js", "text/javascript; charset=utf-8" },
+  { "/demo.css", "demo.css", "text/css; charset=utf-8" },
+};
+
+/* What the demo's page may do: load its own files and open a
+ * WebSocket to us, nothing from elsewhere. */
+#define DEMO_CSP "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; " \
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+static void
+on_demo (SoupServer        *soup_server,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+
+  if (self->demo_dir == NULL || self->demo_dir[0] == '\0')
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (demo_files); i++)
+    {
+      g_autofree char *filename = NULL;
+
+      if (!g_str_equal (path, demo_files[i].path))
+        continue;
+      filename = g_build_filename (self->demo_dir, demo_files[i].file, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Content-Security-Policy", DEMO_CSP);
+      serve_file (msg, filename, demo_files[i].content_type);
+      return;
+    }
+
+  soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
 }
 
 static void
@@ -476,6 +547,7 @@ signaling_http_edge_finalize (GObject *object)
   g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->client_script_dir, g_free);
+  g_clear_pointer (&self->demo_dir, g_free);
   g_clear_pointer (&self->metrics_allow, g_strfreev);
   g_clear_pointer (&self->metrics_masks, g_ptr_array_unref);
 
@@ -598,6 +670,34 @@ signaling_http_edge_get_client_script_dir (SignalingHttpEdge *self)
 {
   g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), NULL);
   return self->client_script_dir;
+}
+
+/* Serves the demo page (index.html, demo.js, demo.css of the
+ * demo-dir, if one is set) at `/`: libsoup hands `/` every path no
+ * other handler has, which then get their 404 from on_demo(). */
+void
+signaling_http_edge_serve_demo (SignalingHttpEdge *self)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  add_handler (self, "/", on_demo);
+}
+
+void
+signaling_http_edge_set_demo_dir (SignalingHttpEdge *self,
+                                  const char        *dir)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  g_free (self->demo_dir);
+  self->demo_dir = g_strdup (dir);
+}
+
+const char *
+signaling_http_edge_get_demo_dir (SignalingHttpEdge *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), NULL);
+  return self->demo_dir;
 }
 
 /* Serves a small JSON health report at @path: status, version and
