@@ -942,6 +942,8 @@ signaling_server_listen_socket (SignalingServer  *self,
  * signaling_server_get_uris:
  * @self: a server
  *
+ * Gets the base URIs the server listens on.
+ *
  * Returns: (transfer full) (element-type GUri): the base URIs the server
  *   listens on
  */
@@ -977,6 +979,8 @@ signaling_server_get_port (SignalingServer *self)
 /**
  * signaling_server_dup_listen_addresses:
  * @self: a server
+ *
+ * Gets the listening addresses as `host:port` (IPv6 hosts in brackets).
  *
  * Returns: (transfer full): the listening addresses as `host:port`
  *   (IPv6 hosts in brackets)
@@ -1067,6 +1071,8 @@ signaling_server_shutdown (SignalingServer *self)
  * @self: a server
  * @id: a client id
  *
+ * Looks up a connected client by its id.
+ *
  * Returns: (transfer none) (nullable): the client, or %NULL
  */
 SignalingClient *
@@ -1083,6 +1089,8 @@ signaling_server_lookup_client (SignalingServer *self,
  * signaling_server_lookup_room:
  * @self: a server
  * @name: a room name
+ *
+ * Looks up a room by its name.
  *
  * Returns: (transfer none) (nullable): the room, or %NULL
  */
@@ -1114,6 +1122,8 @@ hash_table_values (GHashTable *table)
  * signaling_server_get_clients:
  * @self: a server
  *
+ * Gets the connected clients.
+ *
  * Returns: (transfer container) (element-type SignalingClient): the
  *   connected clients
  */
@@ -1128,6 +1138,8 @@ signaling_server_get_clients (SignalingServer *self)
  * signaling_server_get_rooms:
  * @self: a server
  *
+ * Gets the rooms.
+ *
  * Returns: (transfer container) (element-type SignalingRoom): the rooms
  */
 GPtrArray *
@@ -1140,6 +1152,8 @@ signaling_server_get_rooms (SignalingServer *self)
 /**
  * signaling_server_get_client_count:
  * @self: a server
+ *
+ * Counts the connected clients.
  *
  * Returns: how many clients are connected
  */
@@ -1154,6 +1168,8 @@ signaling_server_get_client_count (SignalingServer *self)
  * signaling_server_get_room_count:
  * @self: a server
  *
+ * Counts the rooms.
+ *
  * Returns: how many rooms exist
  */
 guint
@@ -1167,6 +1183,8 @@ signaling_server_get_room_count (SignalingServer *self)
  * signaling_server_get_started_at:
  * @self: a server
  *
+ * Gets when the server was created.
+ *
  * Returns: (transfer none): when the server was created
  */
 GDateTime *
@@ -1179,6 +1197,8 @@ signaling_server_get_started_at (SignalingServer *self)
 /**
  * signaling_server_get_messages_relayed:
  * @self: a server
+ *
+ * Counts the messages delivered to peers.
  *
  * Returns: how many messages were delivered to peers (a message to a
  *   room of three counts twice)
@@ -1194,6 +1214,8 @@ signaling_server_get_messages_relayed (SignalingServer *self)
  * signaling_server_get_bytes_relayed:
  * @self: a server
  *
+ * Counts the bytes of relayed messages sent to peers.
+ *
  * Returns: how many bytes of relayed messages were sent to peers
  */
 guint64
@@ -1206,6 +1228,8 @@ signaling_server_get_bytes_relayed (SignalingServer *self)
 /**
  * signaling_server_get_messages_rejected:
  * @self: a server
+ *
+ * Counts the client messages answered with an error or dropped.
  *
  * Returns: how many client messages were answered with an error
  */

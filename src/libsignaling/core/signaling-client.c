@@ -376,6 +376,8 @@ signaling_client_detach (SignalingClient *self)
  * signaling_client_get_id:
  * @self: a client
  *
+ * Gets the client's id.
+ *
  * Returns: the client's id
  */
 const char *
@@ -389,6 +391,8 @@ signaling_client_get_id (SignalingClient *self)
  * signaling_client_get_remote_address:
  * @self: a client
  *
+ * Gets the peer's IP address.
+ *
  * Returns: (nullable): the peer's IP address
  */
 const char *
@@ -401,6 +405,8 @@ signaling_client_get_remote_address (SignalingClient *self)
 /**
  * signaling_client_get_protocol:
  * @self: a client
+ *
+ * Gets the protocol the peer speaks.
  *
  * Returns: `native` or `socket.io`
  */
@@ -418,6 +424,8 @@ signaling_client_get_protocol (SignalingClient *self)
  * signaling_client_get_transport:
  * @self: a client
  *
+ * Gets the transport the peer is connected over.
+ *
  * Returns: `websocket` or `polling`
  */
 const char *
@@ -434,6 +442,8 @@ signaling_client_get_transport (SignalingClient *self)
  * signaling_client_get_connected_at:
  * @self: a client
  *
+ * Gets when the peer connected.
+ *
  * Returns: (transfer none): when the peer connected
  */
 GDateTime *
@@ -446,6 +456,8 @@ signaling_client_get_connected_at (SignalingClient *self)
 /**
  * signaling_client_dup_rooms:
  * @self: a client
+ *
+ * Gets the names of the rooms the client is in.
  *
  * Returns: (transfer full): the names of the rooms the client is in
  */
@@ -473,6 +485,8 @@ room_name_equal (gconstpointer a,
  * signaling_client_is_in_room:
  * @self: a client
  * @room: a room name
+ *
+ * Checks whether the client has joined @room.
  *
  * Returns: whether the client has joined @room
  */
@@ -526,6 +540,8 @@ signaling_client_remove_room (SignalingClient *self,
  * signaling_client_get_messages_in:
  * @self: a client
  *
+ * Counts the messages the peer has sent.
+ *
  * Returns: how many messages the peer has sent
  */
 guint64
@@ -538,6 +554,8 @@ signaling_client_get_messages_in (SignalingClient *self)
 /**
  * signaling_client_get_messages_out:
  * @self: a client
+ *
+ * Counts the messages sent to the peer.
  *
  * Returns: how many messages were sent to the peer
  */
@@ -552,6 +570,8 @@ signaling_client_get_messages_out (SignalingClient *self)
  * signaling_client_get_bytes_in:
  * @self: a client
  *
+ * Counts the bytes of messages the peer has sent.
+ *
  * Returns: how many bytes of messages the peer has sent
  */
 guint64
@@ -564,6 +584,8 @@ signaling_client_get_bytes_in (SignalingClient *self)
 /**
  * signaling_client_get_bytes_out:
  * @self: a client
+ *
+ * Counts the bytes of messages sent to the peer.
  *
  * Returns: how many bytes of messages were sent to the peer
  */
