@@ -5,7 +5,8 @@
    exposition, before and after traffic;
  - the values move with real native WebSocket peers: connections,
    clients, rooms, relayed messages by kind and bytes, rejections by
-   reason; and they agree with /healthz;
+   reason; and they agree with /healthz; Socket.IO peers (python-socketio)
+   are counted by transport;
  - only --metrics-allow addresses are served (default loopback), others
    get 403.
 """
@@ -21,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 
+import socketio  # python3-socketio
 import websocket  # python3-websocket
 
 SIGNALBOX = os.environ["SIGNALBOX_BIN"]
@@ -181,6 +183,31 @@ def test_traffic():
         daemon.stop()
 
 
+def test_socketio():
+    """Socket.IO peers are counted by protocol and by transport."""
+    daemon = Daemon()
+    clients = []
+    try:
+        before = samples(daemon.get("/metrics")[1])
+        for transports in (["websocket"], ["polling"]):
+            client = socketio.Client(reconnection=False)
+            client.connect(f"http://127.0.0.1:{daemon.port}", transports=transports, wait_timeout=TIMEOUT)
+            clients.append(client)
+        text = daemon.get("/metrics")[1]
+        promtool(text, "with Socket.IO peers")
+        after = samples(text)
+        for key, expected in (('signalbox_connections_total{protocol="socket.io"}', 2),
+                              ('signalbox_clients{protocol="socket.io",transport="websocket"}', 1),
+                              ('signalbox_clients{protocol="socket.io",transport="polling"}', 1),
+                              ('signalbox_clients{protocol="native",transport="websocket"}', 0)):
+            got = after.get(key, 0) - before.get(key, 0)
+            check(got == expected, f"{key} moved by {expected}", f"moved by {got}")
+    finally:
+        for client in clients:
+            client.disconnect()
+        daemon.stop()
+
+
 def version():
     return subprocess.run([SIGNALBOX, "--version"], capture_output=True, text=True).stdout.split()[-1]
 
@@ -224,7 +251,7 @@ def test_allow_list():
 
 
 def main():
-    for test in (test_traffic, test_allow_list):
+    for test in (test_traffic, test_socketio, test_allow_list):
         try:
             test()
         except Exception as error:  # noqa: BLE001 - a crash is a failure of its own
