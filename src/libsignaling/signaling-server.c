@@ -59,6 +59,11 @@ struct _SignalingServer
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
 
+  /* TLS: the files, and what was last read from them. */
+  char *tls_certificate_file;
+  char *tls_key_file;
+  GTlsCertificate *tls_certificate;
+
   GDateTime *started_at;
   gint64 started_at_monotonic;
 };
@@ -83,6 +88,8 @@ enum {
   PROP_PING_INTERVAL,
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS_KEY,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -178,7 +185,23 @@ signaling_server_finalize (GObject *object)
   g_clear_object (&self->router);
   g_clear_pointer (&self->started_at, g_date_time_unref);
 
+  g_free (self->tls_certificate_file);
+  g_free (self->tls_key_file);
+  g_clear_object (&self->tls_certificate);
+
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
+}
+
+/* g_set_str() from GLib 2.76. */
+static gboolean
+replace_string (char       **field,
+                const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
 }
 
 static void
@@ -234,6 +257,12 @@ signaling_server_get_property (GObject    *object,
     case PROP_PING_TIMEOUT:
     case PROP_MAX_PAYLOAD:
       g_object_get_property (G_OBJECT (self->engineio), pspec->name, value);
+      break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_string (value, self->tls_certificate_file);
+      break;
+    case PROP_TLS_KEY:
+      g_value_set_string (value, self->tls_key_file);
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -311,6 +340,15 @@ signaling_server_set_property (GObject      *object,
     case PROP_MAX_PAYLOAD:
       g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
+    case PROP_TLS_CERTIFICATE:
+      /* Read when listening starts, and again on reload. */
+      if (replace_string (&self->tls_certificate_file, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_TLS_KEY:
+      if (replace_string (&self->tls_key_file, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -355,6 +393,8 @@ mark_settings (void)
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
     { PROP_PING_TIMEOUT, { NULL, N_("MS") } },
     { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
+    { PROP_TLS_CERTIFICATE, { NULL, N_("FILE") } },
+    { PROP_TLS_KEY, { NULL, N_("FILE") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -628,6 +668,35 @@ signaling_server_class_init (SignalingServerClass *klass)
     g_param_spec_boxed ("started-at", NULL, NULL, G_TYPE_DATE_TIME,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SignalingServer:tls-certificate:
+   *
+   * A PEM file with the certificate (and its chain) to serve TLS with:
+   * then every listening socket serves `https://` and `wss://` only.
+   * The key is read from [property@Signaling.Server:tls-key], or from
+   * this file if that is %NULL. Read when the server starts listening,
+   * and again by [method@Signaling.Server.reload]. %NULL for plain
+   * HTTP.
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_string ("tls-certificate", NULL,
+                         N_("Serve https:// and wss:// with this PEM certificate (and chain); reloaded on SIGHUP"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:tls-key:
+   *
+   * The PEM file with the private key of
+   * [property@Signaling.Server:tls-certificate]; %NULL if that file
+   * holds the key too.
+   */
+  properties[PROP_TLS_KEY] =
+    g_param_spec_string ("tls-key", NULL,
+                         N_("The PEM private key of tls-certificate, if not in the same file; reloaded on SIGHUP"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();
 
@@ -828,6 +897,95 @@ signaling_server_new (void)
   return g_object_new (SIGNALING_TYPE_SERVER, NULL);
 }
 
+/* Reads the certificate and key the properties name, and serves with
+ * them from now on; on error, what was served before stays. */
+static gboolean
+load_tls (SignalingServer  *self,
+          GError          **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->tls_certificate_file == NULL)
+    {
+      if (self->tls_key_file != NULL)
+        {
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       _("A TLS key needs its certificate (tls-certificate)"));
+          return FALSE;
+        }
+      if (self->tls_certificate != NULL)
+        {
+          /* Listeners stay as they were made: a plain socket of
+           * libsoup's cannot become a TLS one. */
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       _("TLS cannot be turned off while serving"));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                   _("TLS is not available: GIO has no TLS backend (install glib-networking)"));
+      return FALSE;
+    }
+
+  certificate = self->tls_key_file != NULL
+    ? g_tls_certificate_new_from_files (self->tls_certificate_file, self->tls_key_file, &local_error)
+    : g_tls_certificate_new_from_file (self->tls_certificate_file, &local_error);
+  if (certificate == NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot read the TLS certificate %s and its key %s: "),
+                                  self->tls_certificate_file,
+                                  self->tls_key_file != NULL ? self->tls_key_file : self->tls_certificate_file);
+      return FALSE;
+    }
+
+  g_set_object (&self->tls_certificate, certificate);
+  signaling_listener_set_tls_certificate (self->listener, certificate);
+  return TRUE;
+}
+
+/* Before the first socket: all of them serve alike. */
+static gboolean
+ensure_tls (SignalingServer  *self,
+            GError          **error)
+{
+  if (self->tls_certificate != NULL)
+    return TRUE;
+  return load_tls (self, error);
+}
+
+/**
+ * signaling_server_reload:
+ * @self: a server
+ * @error: return location for a #GError
+ *
+ * Reads again what may change while the server runs, without dropping
+ * a connection: the TLS certificate and key, from the files
+ * [property@Signaling.Server:tls-certificate] and
+ * [property@Signaling.Server:tls-key] name now (so a new pair of
+ * files may be given first). New connections are served with them;
+ * those already open keep theirs. The signalbox daemon calls this on
+ * `SIGHUP`.
+ *
+ * On error nothing changes: the server goes on with what it had.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_reload (SignalingServer  *self,
+                         GError          **error)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return load_tls (self, error);
+}
+
 /**
  * signaling_server_listen:
  * @self: a server
@@ -849,6 +1007,8 @@ signaling_server_listen (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
+  if (!ensure_tls (self, error))
+    return FALSE;
   return signaling_listener_listen (self->listener, address, port, error);
 }
 
@@ -870,6 +1030,8 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
+  if (!ensure_tls (self, error))
+    return FALSE;
   return signaling_listener_add_socket (self->listener, socket, error);
 }
 

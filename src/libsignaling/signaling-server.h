@@ -50,6 +50,10 @@ SIGNALING_AVAILABLE_IN_1_0
 void              signaling_server_shutdown               (SignalingServer  *self);
 
 SIGNALING_AVAILABLE_IN_1_0
+gboolean          signaling_server_reload                 (SignalingServer  *self,
+                                                           GError          **error);
+
+SIGNALING_AVAILABLE_IN_1_0
 SignalingClient  *signaling_server_lookup_client          (SignalingServer  *self,
                                                            const char       *id);
 SIGNALING_AVAILABLE_IN_1_0
