@@ -50,6 +50,7 @@ struct _SignalingServer
   SignalingListener *listener;
   SignalingAcceptor *acceptor;  /* the listener's; NULL when libsoup accepts */
   SignalingHttpEdge *edge;
+  SignalingAddressLimiter *address_limiter;  /* the edge's */
   guint request_timeout;
   guint max_pending_connections;
   SignalingRouter *router;
@@ -90,6 +91,9 @@ enum {
   PROP_MAX_PAYLOAD,
   PROP_TLS_CERTIFICATE,
   PROP_TLS_KEY,
+  PROP_MAX_CLIENTS_PER_ADDRESS,
+  PROP_CONNECT_RATE_PER_ADDRESS,
+  PROP_EXEMPT_ADDRESSES,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -166,6 +170,7 @@ signaling_server_dispose (GObject *object)
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
   g_clear_object (&self->edge);
+  self->address_limiter = NULL;
   self->acceptor = NULL;
   g_clear_object (&self->listener);
   g_clear_object (&self->socketio);
@@ -264,6 +269,15 @@ signaling_server_get_property (GObject    *object,
     case PROP_TLS_KEY:
       g_value_set_string (value, self->tls_key_file);
       break;
+    case PROP_MAX_CLIENTS_PER_ADDRESS:
+      g_value_set_uint (value, signaling_address_limiter_get_max_clients (self->address_limiter));
+      break;
+    case PROP_CONNECT_RATE_PER_ADDRESS:
+      g_value_set_double (value, signaling_address_limiter_get_connect_rate (self->address_limiter));
+      break;
+    case PROP_EXEMPT_ADDRESSES:
+      g_value_set_boxed (value, signaling_address_limiter_get_exempt (self->address_limiter));
+      break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
       break;
@@ -349,6 +363,15 @@ signaling_server_set_property (GObject      *object,
       if (replace_string (&self->tls_key_file, g_value_get_string (value)))
         g_object_notify_by_pspec (object, pspec);
       break;
+    case PROP_MAX_CLIENTS_PER_ADDRESS:
+      signaling_address_limiter_set_max_clients (self->address_limiter, g_value_get_uint (value));
+      break;
+    case PROP_CONNECT_RATE_PER_ADDRESS:
+      signaling_address_limiter_set_connect_rate (self->address_limiter, g_value_get_double (value));
+      break;
+    case PROP_EXEMPT_ADDRESSES:
+      signaling_address_limiter_set_exempt (self->address_limiter, g_value_get_boxed (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -395,6 +418,9 @@ mark_settings (void)
     { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
     { PROP_TLS_CERTIFICATE, { NULL, N_("FILE") } },
     { PROP_TLS_KEY, { NULL, N_("FILE") } },
+    { PROP_MAX_CLIENTS_PER_ADDRESS, { NULL, N_("N") } },
+    { PROP_CONNECT_RATE_PER_ADDRESS, { NULL, N_("RATE") } },
+    { PROP_EXEMPT_ADDRESSES, { "exempt-address", N_("ADDRESS") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -697,6 +723,47 @@ signaling_server_class_init (SignalingServerClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SignalingServer:max-clients-per-address:
+   *
+   * How many clients may be connected at once from one address (an
+   * IPv4 address or an IPv6 /64); 0 for no limit. One more is refused
+   * with HTTP 429 before its WebSocket upgrade or Engine.IO handshake.
+   * Loopback counts like any address: see
+   * [property@Signaling.Server:exempt-addresses].
+   */
+  properties[PROP_MAX_CLIENTS_PER_ADDRESS] =
+    new_limit_pspec ("max-clients-per-address",
+                     N_("Most clients connected at once from one address (IPv6: one /64), 0 for no limit"),
+                     0, 0);
+
+  /**
+   * SignalingServer:connect-rate-per-address:
+   *
+   * How many new clients a second one address may connect, as a token
+   * bucket holding a second's worth (at least one); 0 for no limit.
+   * Over it, HTTP 429 before the upgrade or handshake.
+   */
+  properties[PROP_CONNECT_RATE_PER_ADDRESS] =
+    g_param_spec_double ("connect-rate-per-address", NULL,
+                         N_("New clients per second one address may connect (IPv6: one /64), 0 for no limit"),
+                         0, G_MAXDOUBLE, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:exempt-addresses:
+   *
+   * Addresses or networks (`127.0.0.1`, `10.0.0.0/8`, `::1`) that the
+   * per-address limits do not apply to, such as a reverse proxy that
+   * all clients come through.
+   */
+  properties[PROP_EXEMPT_ADDRESSES] =
+    g_param_spec_boxed ("exempt-addresses", NULL,
+                        N_("Address or network (10.0.0.0/8) exempt from the per-address limits; repeat for several"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();
 
@@ -828,6 +895,16 @@ static void on_room_removed        (SignalingRouter *router,
                                     SignalingRoom   *room,
                                     SignalingServer *self);
 
+/* A refusal is a rejection like server-full's: counted with them (and
+ * apart, as connections-refused), and published on D-Bus alike. */
+static void
+on_address_refused (SignalingAddressLimiter *limiter,
+                    const char              *key,
+                    SignalingServer         *self)
+{
+  signaling_router_count_rejected (self->router);
+}
+
 static void
 signaling_server_init (SignalingServer *self)
 {
@@ -849,6 +926,10 @@ signaling_server_init (SignalingServer *self)
   self->listener = signaling_listener_new (self->soup_server);
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
+  self->address_limiter = signaling_http_edge_get_address_limiter (self->edge);
+  g_signal_connect_object (self->address_limiter, "refused", G_CALLBACK (on_address_refused), self, 0);
+  signaling_http_edge_limit_connects (self->edge, NATIVE_PATH, FALSE);
+  signaling_http_edge_limit_connects (self->edge, SOCKETIO_PATH, TRUE);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
   signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
@@ -1314,6 +1395,21 @@ signaling_server_get_messages_rejected (SignalingServer *self)
 }
 
 /**
+ * signaling_server_get_connections_refused:
+ * @self: a server
+ *
+ * Returns: how many new clients the per-address limits
+ *   ([property@Signaling.Server:max-clients-per-address],
+ *   [property@Signaling.Server:connect-rate-per-address]) refused
+ */
+guint64
+signaling_server_get_connections_refused (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->address_limiter != NULL ? signaling_address_limiter_get_refused (self->address_limiter) : 0;
+}
+
+/**
  * signaling_server_disconnect_client:
  * @self: a server
  * @id: a client id
@@ -1377,6 +1473,8 @@ on_client_connected (SignalingRouter *router,
                      SignalingClient *client,
                      SignalingServer *self)
 {
+  if (self->address_limiter != NULL)
+    signaling_address_limiter_add_client (self->address_limiter, signaling_client_get_remote_address (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }
@@ -1387,6 +1485,8 @@ on_client_disconnected (SignalingRouter *router,
                         const char      *reason,
                         SignalingServer *self)
 {
+  if (self->address_limiter != NULL)
+    signaling_address_limiter_remove_client (self->address_limiter, signaling_client_get_remote_address (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-acceptor-private.h"
+#include "signaling-address-limiter-private.h"
 
 G_BEGIN_DECLS
 
@@ -46,6 +47,10 @@ void                signaling_http_edge_serve_health        (SignalingHttpEdge  
                                                              gpointer             user_data);
 void                signaling_http_edge_guard_websocket     (SignalingHttpEdge   *self,
                                                              const char          *path);
+void                signaling_http_edge_limit_connects      (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             gboolean             engineio);
+SignalingAddressLimiter *signaling_http_edge_get_address_limiter (SignalingHttpEdge *self);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
 
 G_END_DECLS
