@@ -135,6 +135,9 @@ G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
 /* The first byte of a TLS record carrying a handshake (a ClientHello). */
 #define TLS_HANDSHAKE_RECORD 0x16
 
+/* The length of the body of refuse_plain_http(), checked there. */
+#define PLAIN_HTTP_BODY_LENGTH 47
+
 static void
 listener_stop (Listener *listener)
 {
@@ -385,18 +388,24 @@ on_handshake_done (GObject      *source,
 static void
 refuse_plain_http (Waiting *waiting)
 {
+#define PLAIN_HTTP_BODY "This port speaks TLS: use https:// or wss://.\r\n"
   static const char response[] =
     "HTTP/1.1 400 Bad Request\r\n"
     "Connection: close\r\n"
     "Content-Type: text/plain; charset=utf-8\r\n"
-    "Content-Length: 49\r\n"
+    "Content-Length: " G_STRINGIFY (PLAIN_HTTP_BODY_LENGTH) "\r\n"
     "\r\n"
-    "This port speaks TLS: use https:// or wss://.\r\n\r\n";
+    PLAIN_HTTP_BODY;
   char buffer[4096];
 
+  G_STATIC_ASSERT (sizeof PLAIN_HTTP_BODY - 1 == PLAIN_HTTP_BODY_LENGTH);
+#undef PLAIN_HTTP_BODY
+
   g_debug ("%s spoke plain HTTP to a TLS port", waiting->peer);
-  while (g_socket_receive_with_blocking (waiting->socket, buffer, sizeof buffer, FALSE, NULL, NULL) > 0)
-    ;
+  /* A request head fits; a peer that keeps sending is cut short. */
+  for (guint i = 0; i < 16; i++)
+    if (g_socket_receive_with_blocking (waiting->socket, buffer, sizeof buffer, FALSE, NULL, NULL) <= 0)
+      break;
   g_socket_send_with_blocking (waiting->socket, response, sizeof response - 1, FALSE, NULL, NULL);
   g_socket_shutdown (waiting->socket, FALSE, TRUE, NULL);
   waiting_drop (waiting);
