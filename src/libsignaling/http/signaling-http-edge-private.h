@@ -9,6 +9,7 @@
 
 #include "signaling-acceptor-private.h"
 #include "signaling-websocket-private.h"
+#include "signaling-address-limiter-private.h"
 
 G_BEGIN_DECLS
 
@@ -67,6 +68,10 @@ void                signaling_http_edge_serve_websocket     (SignalingHttpEdge  
                                                              const char          *path,
                                                              SignalingWebsocketAcceptFunc func,
                                                              gpointer             user_data);
+void                signaling_http_edge_limit_connects      (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             gboolean             engineio);
+SignalingAddressLimiter *signaling_http_edge_get_address_limiter (SignalingHttpEdge *self);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
 
 G_END_DECLS
