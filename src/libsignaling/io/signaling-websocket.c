@@ -831,17 +831,31 @@ process (SignalingWebsocket *self,
   return self->discarding ? length : pos;
 }
 
-/* Where the next input goes: after the unfinished frame if there is
- * one, else into the shared buffer. Room for READ_CHUNK bytes and one
- * spare; @kept says how many bytes are there already. */
+/* Where the next input goes, after the unfinished frame if there is
+ * one (@kept bytes of it), with room for @room more and one spare
+ * byte. A small unfinished frame moves back into the shared buffer: a
+ * buffer of 64 KiB per connection, allocated and freed as frames
+ * straddle reads, cost more than its copy (glibc consolidates its free
+ * lists on every free of 64 KiB). A large one (a message bigger than
+ * half the shared buffer) stays where it is, and grows. */
 static guint8 *
 input_buffer (SignalingWebsocket *self,
-              gsize              *kept)
+              gsize              *kept,
+              gsize              *room)
 {
   *kept = self->partial != NULL ? self->partial->len : 0;
-  if (self->partial == NULL)
-    return self->flusher->scratch;
+  if (self->partial == NULL || *kept <= READ_CHUNK / 2)
+    {
+      if (self->partial != NULL)
+        {
+          memcpy (self->flusher->scratch, self->partial->data, *kept);
+          g_clear_pointer (&self->partial, g_byte_array_unref);
+        }
+      *room = READ_CHUNK - *kept;
+      return self->flusher->scratch;
+    }
 
+  *room = READ_CHUNK;
   g_byte_array_set_size (self->partial, *kept + READ_CHUNK + 1);
   g_byte_array_set_size (self->partial, *kept);  /* the room stays allocated */
   return self->partial->data;
@@ -879,10 +893,10 @@ take_input (SignalingWebsocket *self,
       if (self->partial->len == 0)
         g_clear_pointer (&self->partial, g_byte_array_unref);
     }
-  else if (consumed < n)
+  else if (consumed < kept + n)
     {
-      self->partial = g_byte_array_sized_new (n - consumed + READ_CHUNK + 1);
-      g_byte_array_append (self->partial, buffer + consumed, n - consumed);
+      self->partial = g_byte_array_sized_new (kept + n - consumed + 1);
+      g_byte_array_append (self->partial, buffer + consumed, kept + n - consumed);
     }
 }
 
@@ -892,11 +906,11 @@ static void
 read_once (SignalingWebsocket *self)
 {
   g_autoptr(GError) error = NULL;
-  gsize kept;
-  guint8 *buffer = input_buffer (self, &kept);
+  gsize kept, room;
+  guint8 *buffer = input_buffer (self, &kept, &room);
   gssize n;
 
-  n = g_pollable_input_stream_read_nonblocking (self->input, buffer + kept, READ_CHUNK, NULL, &error);
+  n = g_pollable_input_stream_read_nonblocking (self->input, buffer + kept, room, NULL, &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     {
       if (!self->unparsed)
@@ -914,7 +928,7 @@ read_once (SignalingWebsocket *self)
   self->unparsed = FALSE;
 
   /* Maybe more: another turn, on the next main loop iteration. */
-  if (n == READ_CHUNK || !self->short_read_drains)
+  if ((gsize) n == room || !self->short_read_drains)
     g_source_set_ready_time (self->input_source, 0);
 
   take_input (self, buffer, kept, n);
@@ -934,12 +948,12 @@ signaling_websocket_feed_for_testing (SignalingWebsocket *self,
 {
   g_autoptr(SignalingWebsocket) kept_alive = g_object_ref (self);
 
-  chunk = CLAMP (chunk, 1, READ_CHUNK);
+  chunk = CLAMP (chunk, 1, READ_CHUNK / 2);
   while (length > 0 && self->state != SIGNALING_WEBSOCKET_CLOSED)
     {
-      gsize kept;
-      guint8 *buffer = input_buffer (self, &kept);
-      gsize n = MIN (length, chunk);
+      gsize kept, room;
+      guint8 *buffer = input_buffer (self, &kept, &room);
+      gsize n = MIN (MIN (length, chunk), room);
 
       memcpy (buffer + kept, data, n);
       take_input (self, buffer, kept, n);
