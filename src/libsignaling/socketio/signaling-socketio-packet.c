@@ -121,6 +121,34 @@ signaling_socketio_encode_event (const char *nsp,
   return g_string_free (out, FALSE);
 }
 
+/*
+ * signaling_socketio_encode_event_text:
+ * @args_json: the arguments as JSON text, joined by commas (one
+ *   object, say), or %NULL for none
+ *
+ * As signaling_socketio_encode_event(), for arguments already written.
+ */
+char *
+signaling_socketio_encode_event_text (const char *nsp,
+                                      gint64      id,
+                                      const char *event,
+                                      const char *args_json)
+{
+  GString *out = g_string_sized_new (256);
+
+  append_header (out, SIGNALING_SOCKETIO_PACKET_EVENT, 0, nsp, id);
+  g_string_append_c (out, '[');
+  signaling_json_append_string (out, event);
+  if (args_json != NULL)
+    {
+      g_string_append_c (out, ',');
+      g_string_append (out, args_json);
+    }
+  g_string_append_c (out, ']');
+
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 malformed (GError     **error,
            const char  *what)
