@@ -8,6 +8,8 @@
  * same JsonNode trees in a single pass. The serializer writes exactly
  * what JSON.stringify() would.
  */
+#define G_LOG_DOMAIN "Signaling-core"
+
 #include "config.h"
 
 #include <errno.h>

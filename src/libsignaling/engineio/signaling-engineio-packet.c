@@ -7,6 +7,8 @@
  * a binary message's bytes. Over HTTP long-polling, a payload joins
  * packets with the record separator 0x1e, binary ones as "b" + base64.
  */
+#define G_LOG_DOMAIN "Signaling-engineio"
+
 #include "config.h"
 
 #include <string.h>

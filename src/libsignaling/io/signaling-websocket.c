@@ -29,6 +29,8 @@
  * signaling_websocket_upgrade()), through libsoup's own extension
  * objects; it costs a copy of every message each way.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
 #include "signaling-utf8-private.h"

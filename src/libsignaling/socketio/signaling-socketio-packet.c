@@ -8,6 +8,8 @@
  * message each. The rules are socket.io-parser's, so that what it
  * accepts we accept and what it refuses we refuse.
  */
+#define G_LOG_DOMAIN "Signaling-socketio"
+
 #include "config.h"
 
 #include <string.h>
