@@ -12,6 +12,7 @@
 #include "signaling-enums.h"
 #include "signaling-error.h"
 #include "signaling-http-edge-private.h"
+#include "signaling-identity-private.h"
 #include "signaling-listener-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
@@ -21,12 +22,15 @@
 #include "signaling-socketio-namespace.h"
 #include "signaling-socketio-server.h"
 #include "signaling-socketio-socket.h"
+#include "signaling-token-verifier-private.h"
+#include "signaling-turn-credentials-private.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
 
 #define NATIVE_PATH "/ws"
 #define SOCKETIO_PATH "/socket.io"
 #define HEALTH_PATH "/healthz"
+#define ICE_SERVERS_PATH "/ice-servers"
 
 /* RFC 6455 §7.4.1: the endpoint is going away. */
 #define CLOSE_GOING_AWAY 1001
@@ -56,6 +60,8 @@ struct _SignalingServer
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
   SignalingLimits *limits;  /* the router's, written from our properties */
+  SignalingTokenVerifier *verifier;
+  SignalingTurnCredentials *turn;
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
 
@@ -83,6 +89,12 @@ enum {
   PROP_PING_INTERVAL,
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
+  PROP_AUTH_SECRET_FILE,
+  PROP_AUTH_PUBLIC_KEY,
+  PROP_AUTH_AUDIENCE,
+  PROP_TURN_SECRET_FILE,
+  PROP_TURN_URIS,
+  PROP_TURN_TTL,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -176,6 +188,8 @@ signaling_server_finalize (GObject *object)
   /* Kept until now, emptied in dispose: self->limits points into it,
    * and properties may still be read while others let go of us. */
   g_clear_object (&self->router);
+  g_clear_object (&self->verifier);
+  g_clear_object (&self->turn);
   g_clear_pointer (&self->started_at, g_date_time_unref);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
@@ -234,6 +248,24 @@ signaling_server_get_property (GObject    *object,
     case PROP_PING_TIMEOUT:
     case PROP_MAX_PAYLOAD:
       g_object_get_property (G_OBJECT (self->engineio), pspec->name, value);
+      break;
+    case PROP_AUTH_SECRET_FILE:
+      g_value_set_string (value, signaling_token_verifier_get_secret_file (self->verifier));
+      break;
+    case PROP_AUTH_PUBLIC_KEY:
+      g_value_set_string (value, signaling_token_verifier_get_public_key_file (self->verifier));
+      break;
+    case PROP_AUTH_AUDIENCE:
+      g_value_set_string (value, signaling_token_verifier_get_audience (self->verifier));
+      break;
+    case PROP_TURN_SECRET_FILE:
+      g_value_set_string (value, signaling_turn_credentials_get_secret_file (self->turn));
+      break;
+    case PROP_TURN_URIS:
+      g_value_set_boxed (value, signaling_turn_credentials_get_uris (self->turn));
+      break;
+    case PROP_TURN_TTL:
+      g_value_set_uint (value, signaling_turn_credentials_get_ttl (self->turn));
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -311,6 +343,24 @@ signaling_server_set_property (GObject      *object,
     case PROP_MAX_PAYLOAD:
       g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
+    case PROP_AUTH_SECRET_FILE:
+      signaling_token_verifier_set_secret_file (self->verifier, g_value_get_string (value));
+      break;
+    case PROP_AUTH_PUBLIC_KEY:
+      signaling_token_verifier_set_public_key_file (self->verifier, g_value_get_string (value));
+      break;
+    case PROP_AUTH_AUDIENCE:
+      signaling_token_verifier_set_audience (self->verifier, g_value_get_string (value));
+      break;
+    case PROP_TURN_SECRET_FILE:
+      signaling_turn_credentials_set_secret_file (self->turn, g_value_get_string (value));
+      break;
+    case PROP_TURN_URIS:
+      signaling_turn_credentials_set_uris (self->turn, g_value_get_boxed (value));
+      break;
+    case PROP_TURN_TTL:
+      signaling_turn_credentials_set_ttl (self->turn, g_value_get_uint (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -355,6 +405,12 @@ mark_settings (void)
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
     { PROP_PING_TIMEOUT, { NULL, N_("MS") } },
     { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
+    { PROP_AUTH_SECRET_FILE, { NULL, N_("FILE") } },
+    { PROP_AUTH_PUBLIC_KEY, { NULL, N_("FILE") } },
+    { PROP_AUTH_AUDIENCE, { NULL, N_("AUDIENCE") } },
+    { PROP_TURN_SECRET_FILE, { NULL, N_("FILE") } },
+    { PROP_TURN_URIS, { "turn-uri", N_("URI") } },
+    { PROP_TURN_TTL, { NULL, N_("SECONDS") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -602,6 +658,82 @@ signaling_server_class_init (SignalingServerClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:auth-secret-file:
+   *
+   * A file of HS256 secrets, one a line, that peers' tokens (JWT) are
+   * checked with: every connection then needs a token whose `sub`
+   * becomes its id. The first secret is the one `signalboxctl token`
+   * signs with; all are accepted, for rotation. The file must not be
+   * readable by other users. Read when the server starts listening and
+   * by [method@Signaling.Server.reload_secrets]. %NULL: no tokens.
+   */
+  properties[PROP_AUTH_SECRET_FILE] =
+    g_param_spec_string ("auth-secret-file", NULL,
+                         N_("Require signed tokens (JWT, HS256) checked with the secrets of this file, one a line"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:auth-public-key:
+   *
+   * A PEM public key that RS256 or ES256 tokens are checked with,
+   * beside or instead of #SignalingServer:auth-secret-file.
+   */
+  properties[PROP_AUTH_PUBLIC_KEY] =
+    g_param_spec_string ("auth-public-key", NULL,
+                         N_("Require signed tokens (JWT, RS256/ES256) checked with this PEM public key"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:auth-audience:
+   *
+   * What a token's `aud` claim must name, when it has one. A token
+   * with `aud` is refused when this is unset.
+   */
+  properties[PROP_AUTH_AUDIENCE] =
+    g_param_spec_string ("auth-audience", NULL,
+                         N_("The audience a token’s “aud” claim must name when it has one"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:turn-secret-file:
+   *
+   * A file of TURN REST secrets (coturn's `static-auth-secret`), one a
+   * line, the first signing: with #SignalingServer:turn-uris, every
+   * peer gets TURN credentials of its own among its ICE servers.
+   */
+  properties[PROP_TURN_SECRET_FILE] =
+    g_param_spec_string ("turn-secret-file", NULL,
+                         N_("Hand out TURN credentials (coturn’s use-auth-secret) made with the first secret of this file"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:turn-uris:
+   *
+   * The TURN URIs (`turn:host:3478?transport=udp`, `turns:…`) the
+   * credentials are for.
+   */
+  properties[PROP_TURN_URIS] =
+    g_param_spec_boxed ("turn-uris", NULL,
+                        N_("TURN URI the credentials are for; repeat for several"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:turn-ttl:
+   *
+   * Seconds TURN credentials stay valid after they are handed out.
+   */
+  properties[PROP_TURN_TTL] =
+    g_param_spec_uint ("turn-ttl", NULL,
+                       N_("Seconds TURN credentials stay valid"),
+                       1, G_MAXINT, SIGNALING_TURN_DEFAULT_TTL,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:client-count:
    *
    * How many clients are connected.
@@ -737,6 +869,59 @@ add_health (JsonBuilder *builder,
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
 }
 
+/* With tokens on, a Socket.IO client is who the token of its CONNECT
+ * payload (`io(url, {auth: {token}})`) says, or else the token of the
+ * request that opened its session (`?token=`, `Authorization`), which
+ * the HTTP edge has checked already. Neither: `connect_error` with
+ * `unauthorized`. */
+static char *
+on_refuse_socket (SignalingSocketioServer *socketio,
+                  SignalingSocketioSocket *socket,
+                  SignalingServer         *self)
+{
+  g_autoptr(SignalingIdentity) identity = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
+  JsonNode *token = NULL;
+
+  if (!signaling_token_verifier_is_enabled (self->verifier))
+    return NULL;
+
+  if (auth != NULL && JSON_NODE_HOLDS_OBJECT (auth))
+    token = json_object_get_member (json_node_get_object (auth), "token");
+
+  if (token != NULL)
+    {
+      if (JSON_NODE_HOLDS_VALUE (token) && json_node_get_value_type (token) == G_TYPE_STRING)
+        identity = signaling_token_verifier_verify (self->verifier, json_node_get_string (token),
+                                                    g_get_real_time () / G_USEC_PER_SEC, &error);
+    }
+  else
+    {
+      SignalingIdentity *found = signaling_identity_lookup (signaling_socketio_socket_get_engine (socket));
+
+      identity = found != NULL ? g_object_ref (found) : NULL;
+    }
+
+  if (identity == NULL)
+    {
+      g_debug ("Refusing a Socket.IO client: %s", error != NULL ? error->message : "no token");
+      return g_strdup ("unauthorized");
+    }
+
+  signaling_identity_attach (identity, socket);
+  return NULL;
+}
+
+static JsonNode *
+build_ice_servers (const char *id,
+                   gpointer    user_data)
+{
+  SignalingServer *self = user_data;
+
+  return signaling_router_build_ice_servers (self->router, id);
+}
+
 static void
 on_socketio_connection (SignalingSocketioNamespace *namespace,
                         SignalingSocketioSocket    *socket,
@@ -771,6 +956,9 @@ signaling_server_init (SignalingServer *self)
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
   g_signal_connect_object (self->router, "room-removed", G_CALLBACK (on_room_removed), self, 0);
   self->started_at = g_date_time_new_now_utc ();
+  self->verifier = signaling_token_verifier_new ();
+  self->turn = signaling_turn_credentials_new ();
+  signaling_router_set_turn_credentials (self->router, self->turn);
 
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
   /* No permessage-deflate: signaling messages are small, and a zlib
@@ -781,7 +969,9 @@ signaling_server_init (SignalingServer *self)
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
+  signaling_http_edge_set_token_verifier (self->edge, self->verifier);
   signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
+  signaling_http_edge_serve_ice_servers (self->edge, ICE_SERVERS_PATH, build_ice_servers, self);
   soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
                                      on_native_websocket, self, NULL);
 
@@ -789,11 +979,13 @@ signaling_server_init (SignalingServer *self)
   self->engineio = signaling_engineio_server_new ();
   signaling_engineio_server_attach (self->engineio, self->soup_server, SOCKETIO_PATH);
   signaling_http_edge_limit_bodies (self->edge, SOCKETIO_PATH, G_OBJECT (self->engineio), "max-payload");
+  signaling_http_edge_guard_sessions (self->edge, SOCKETIO_PATH);
   signaling_http_edge_serve_client_scripts (self->edge, SOCKETIO_PATH);
   self->socketio = signaling_socketio_server_new (self->engineio);
   main_namespace = signaling_socketio_server_add_namespace (self->socketio, "/");
   g_signal_connect_object (self->engineio, "refuse-handshake", G_CALLBACK (on_refuse_handshake), self, 0);
   g_signal_connect_object (self->socketio, "refuse-connect", G_CALLBACK (on_refuse_connect), self, 0);
+  g_signal_connect_object (self->socketio, "refuse-socket", G_CALLBACK (on_refuse_socket), self, 0);
   g_signal_connect_object (main_namespace, "connection", G_CALLBACK (on_socketio_connection), self, 0);
 }
 
@@ -828,6 +1020,69 @@ signaling_server_new (void)
   return g_object_new (SIGNALING_TYPE_SERVER, NULL);
 }
 
+/* TURN URIs without a secret, or a secret without URIs, would hand
+ * out nothing: a mistake to point out at start rather than a silence. */
+static gboolean
+check_turn (SignalingServer  *self,
+            GError          **error)
+{
+  gboolean has_uris = signaling_turn_credentials_get_uris (self->turn) != NULL;
+  gboolean has_secret = signaling_turn_credentials_get_secret_file (self->turn) != NULL;
+
+  if (has_uris == has_secret)
+    return TRUE;
+
+  g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       has_uris ? _("turn-uri needs turn-secret-file")
+                                : _("turn-secret-file needs at least one turn-uri"));
+  return FALSE;
+}
+
+/* Reads the secret files set since they were last read, so that a
+ * bad one stops the server from listening rather than letting peers
+ * in unchecked. */
+static gboolean
+ensure_secrets (SignalingServer  *self,
+                GError          **error)
+{
+  if (!check_turn (self, error))
+    return FALSE;
+  if (signaling_token_verifier_is_enabled (self->verifier) &&
+      !signaling_token_verifier_is_loaded (self->verifier) &&
+      !signaling_token_verifier_reload (self->verifier, error))
+    return FALSE;
+  if (!signaling_turn_credentials_is_loaded (self->turn) &&
+      !signaling_turn_credentials_reload (self->turn, error))
+    return FALSE;
+  return TRUE;
+}
+
+/**
+ * signaling_server_reload_secrets:
+ * @self: a server
+ * @error: return location for a #GError
+ *
+ * Reads the token secrets, the token public key and the TURN secrets
+ * again from their files (#SignalingServer:auth-secret-file,
+ * #SignalingServer:auth-public-key, #SignalingServer:turn-secret-file),
+ * for example on SIGHUP. When a file cannot be used, the secrets read
+ * before stay in use and @error says why.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_reload_secrets (SignalingServer  *self,
+                                 GError          **error)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+
+  if (!check_turn (self, error))
+    return FALSE;
+  if (!signaling_token_verifier_reload (self->verifier, error))
+    return FALSE;
+  return signaling_turn_credentials_reload (self->turn, error);
+}
+
 /**
  * signaling_server_listen:
  * @self: a server
@@ -849,6 +1104,8 @@ signaling_server_listen (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
+  if (!ensure_secrets (self, error))
+    return FALSE;
   return signaling_listener_listen (self->listener, address, port, error);
 }
 
@@ -870,6 +1127,8 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
+  if (!ensure_secrets (self, error))
+    return FALSE;
   return signaling_listener_add_socket (self->listener, socket, error);
 }
 

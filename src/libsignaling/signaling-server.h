@@ -109,4 +109,8 @@ gboolean          signaling_server_disconnect_client      (SignalingServer  *sel
                                                            const char       *reason,
                                                            GError          **error);
 
+SIGNALING_AVAILABLE_IN_1_0
+gboolean          signaling_server_reload_secrets         (SignalingServer  *self,
+                                                           GError          **error);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-acceptor-private.h"
+#include "signaling-token-verifier-private.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,10 @@ G_DECLARE_FINAL_TYPE (SignalingHttpEdge, signaling_http_edge, SIGNALING, HTTP_ED
 /* Adds the members of the /healthz report that the edge cannot know. */
 typedef void (*SignalingHttpHealthFunc) (JsonBuilder *builder,
                                          gpointer     user_data);
+
+/* The ICE servers for a peer of @id, a JSON array. */
+typedef JsonNode *(*SignalingHttpIceServersFunc) (const char *id,
+                                                  gpointer    user_data);
 
 SignalingHttpEdge  *signaling_http_edge_new                 (SoupServer          *soup_server,
                                                              SignalingAcceptor   *acceptor);
@@ -47,5 +52,13 @@ void                signaling_http_edge_serve_health        (SignalingHttpEdge  
 void                signaling_http_edge_guard_websocket     (SignalingHttpEdge   *self,
                                                              const char          *path);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
+void                signaling_http_edge_set_token_verifier  (SignalingHttpEdge   *self,
+                                                             SignalingTokenVerifier *verifier);
+void                signaling_http_edge_guard_sessions      (SignalingHttpEdge   *self,
+                                                             const char          *prefix);
+void                signaling_http_edge_serve_ice_servers   (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             SignalingHttpIceServersFunc func,
+                                                             gpointer             user_data);
 
 G_END_DECLS
