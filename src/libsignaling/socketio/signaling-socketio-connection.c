@@ -485,6 +485,11 @@ handle_room (SignalingSocketioConnection *self,
     {
       signaling_router_count_rejected (self->router);
       g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+      /* A refused join (a room its token does not list, a full room)
+       * is told in seed 000's error event; seed 003's clients, which
+       * have no error channel, ignore it. */
+      if (join)
+        emit_error (self, error->message);
     }
 }
 
