@@ -19,7 +19,7 @@ ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
 PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
 # epoll): the C unit suites and the Node suite against the daemon.
-PLAIN_SUITES=(native http message packets socketio json timers poller daemon dbus cli service-files compat-signalbox)
+PLAIN_SUITES=(native http message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -35,6 +35,7 @@ PACKAGES=(
   # the README's tour asks the server how it is with curl
   curl ca-certificates
   scdoc  # the man pages, docs/man/*.scd
+  libjwt-gnutls-dev  # signed tokens (JWT): --auth-secret-file, --auth-public-key
 )
 
 # Only for ./run.sh test.
@@ -52,6 +53,9 @@ TEST_PACKAGES=(
   # bench/compare's latency plot (its smoke run is a test)
   gnuplot-nox
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
+  # a real TURN server (turnserver, turnutils_uclient) for tests/test-turn.sh,
+  # and openssl for the RS256 key pair of tests/test-auth.c
+  coturn openssl
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
