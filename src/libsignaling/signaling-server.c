@@ -600,7 +600,9 @@ signaling_server_class_init (SignalingServerClass *klass)
   /**
    * SignalingServer:ice-servers:
    *
-   * STUN/TURN URLs offered to native clients in `welcome.iceServers`.
+   * STUN/TURN URLs offered to every peer, each as `{"urls":URL}` in its
+   * ICE servers (native `welcome.iceServers`, the Socket.IO `ice_servers`
+   * event, `/ice-servers`), before its TURN credentials if any.
    */
   properties[PROP_ICE_SERVERS] =
     g_param_spec_boxed ("ice-servers", NULL,
