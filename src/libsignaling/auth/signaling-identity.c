@@ -256,14 +256,18 @@ signaling_identity_may_join (SignalingIdentity *self,
   return self->rooms == NULL || g_strv_contains ((const char * const *) self->rooms, room);
 }
 
-/* Keeps a reference to @self as data of @carrier (a GObject). */
+/* Keeps a reference to @self (nullable: none) as data of @carrier, a
+ * GObject. */
 void
 signaling_identity_attach (SignalingIdentity *self,
                            gpointer           carrier)
 {
   g_return_if_fail (G_IS_OBJECT (carrier));
-  g_object_set_qdata_full (carrier, IDENTITY_QUARK,
-                           self != NULL ? g_object_ref (self) : NULL, g_object_unref);
+
+  if (self == NULL)
+    g_object_set_qdata (carrier, IDENTITY_QUARK, NULL);
+  else
+    g_object_set_qdata_full (carrier, IDENTITY_QUARK, g_object_ref (self), g_object_unref);
 }
 
 /* Returns: (transfer none) (nullable): the identity attached to @carrier */
