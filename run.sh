@@ -96,10 +96,13 @@ install_dependencies() {
 
   log "Installing ${#missing[@]} Debian packages: ${missing[*]}"
   log "(with what they pull in, 2 to 5 minutes on a fresh system; log: $LOG_DIR/apt.log)"
+  # Wait for another apt (unattended-upgrades, a second run.sh) rather
+  # than fail at once on its lock.
+  local wait_for_lock=(-o DPkg::Lock::Timeout=900)
   quietly "apt-get update" "$LOG_DIR/apt.log" \
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait_for_lock[@]}" update
   quietly "apt-get install" "$LOG_DIR/apt.log" \
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait_for_lock[@]}" install -y --no-install-recommends "${missing[@]}"
 }
 
 # Node.js runs the Socket.IO compatibility suite. Debian 12's node 18 is

@@ -814,11 +814,9 @@ signaling_server_class_init (SignalingServerClass *klass)
 }
 
 static void
-on_native_websocket (SoupServer              *soup_server,
-                     SoupServerMessage       *msg,
-                     const char              *path,
-                     SoupWebsocketConnection *websocket,
-                     gpointer                 user_data)
+on_native_websocket (SoupServerMessage  *msg,
+                     SignalingWebsocket *websocket,
+                     gpointer            user_data)
 {
   SignalingServer *self = user_data;
 
@@ -962,20 +960,18 @@ signaling_server_init (SignalingServer *self)
   self->turn = signaling_turn_credentials_new ();
   signaling_router_set_turn_credentials (self->router, self->turn);
 
+  /* Our WebSockets (signaling-websocket.c) offer no permessage-deflate:
+   * signaling messages are small, and a zlib stream pair per connection
+   * costs far more CPU and memory than it saves (socket.io's server
+   * does not compress by default either). */
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
-  /* No permessage-deflate: signaling messages are small, and a zlib
-   * stream pair per connection costs far more CPU and memory than it
-   * saves (socket.io's server does not compress by default either). */
-  soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   self->listener = signaling_listener_new (self->soup_server);
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
   signaling_http_edge_set_token_verifier (self->edge, self->verifier);
-  signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
+  signaling_http_edge_serve_websocket (self->edge, NATIVE_PATH, on_native_websocket, self);
   signaling_http_edge_serve_ice_servers (self->edge, ICE_SERVERS_PATH, build_ice_servers, self);
-  soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
-                                     on_native_websocket, self, NULL);
 
   /* Socket.IO clients of both seed servers, on the default namespace. */
   self->engineio = signaling_engineio_server_new ();

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "signaling-client-private.h"
+#include "signaling-marshal.h"
 #include "signaling-enums.h"
 #include "signaling-message-private.h"
 
@@ -161,14 +162,18 @@ static guint
 new_relay_signal (GObjectClass *object_class,
                   const char   *name)
 {
-  return g_signal_new (name,
-                       G_TYPE_FROM_CLASS (object_class),
-                       G_SIGNAL_RUN_LAST,
-                       0,
-                       g_signal_accumulator_true_handled, NULL,
-                       NULL,
-                       G_TYPE_BOOLEAN, 1,
-                       SIGNALING_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  guint id = g_signal_new (name,
+                           G_TYPE_FROM_CLASS (object_class),
+                           G_SIGNAL_RUN_LAST,
+                           0,
+                           g_signal_accumulator_true_handled, NULL,
+                           _signaling_marshal_BOOLEAN__BOXED,
+                           G_TYPE_BOOLEAN, 1,
+                           SIGNALING_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  g_signal_set_va_marshaller (id, G_TYPE_FROM_CLASS (object_class),
+                              _signaling_marshal_BOOLEAN__BOXEDv);
+  return id;
 }
 
 static GParamSpec *
@@ -691,6 +696,10 @@ signaling_client_emit_message (SignalingClient  *self,
   gboolean handled = FALSE;
 
   g_return_val_if_fail (kind <= SIGNALING_MESSAGE_KIND_MESSAGE, FALSE);
+
+  /* Every relayed message comes here: most servers connect nothing. */
+  if (!g_signal_has_handler_pending (self, signals[signal_for_kind[kind]], 0, FALSE))
+    return FALSE;
 
   g_signal_emit (self, signals[signal_for_kind[kind]], 0, message, &handled);
   return handled;

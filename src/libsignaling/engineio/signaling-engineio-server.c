@@ -242,9 +242,10 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
   /**
    * SignalingEngineioServer:per-message-deflate:
    *
-   * Whether WebSocket sessions may use permessage-deflate, if the
-   * #SoupServer offers it. Off by default, as engine.io's
-   * `perMessageDeflate`: signaling messages are small, and compressing
+   * Whether WebSocket sessions may use permessage-deflate. It has no
+   * effect: our WebSockets offer no extension (see
+   * signaling-websocket.c), as engine.io's `perMessageDeflate`
+   * defaults to: signaling messages are small, and compressing
    * clients send later, which reorders what they send over the
    * WebSocket and over HTTP during an upgrade.
    */
@@ -576,6 +577,10 @@ handle_polling_handshake (SignalingEngineioServer *self,
   g_signal_emit (self, signals[SIGNAL_CONNECTION], 0, socket);
 }
 
+static void on_websocket (SoupServerMessage  *msg,
+                          SignalingWebsocket *websocket,
+                          gpointer            user_data);
+
 static void
 on_request (SoupServer        *soup_server,
             SoupServerMessage *msg,
@@ -602,9 +607,8 @@ on_request (SoupServer        *soup_server,
   if (socket != NULL)
     claim (self, socket);
 
-  /* WebSocket requests that pass are left without a status, so that
-   * libsoup goes on with the upgrade and calls on_websocket(), which
-   * closes at once a second WebSocket for an upgraded session. */
+  /* WebSocket requests that pass are upgraded; on_websocket() closes
+   * at once a second WebSocket for an upgraded session. */
   if (is_websocket_request (msg))
     {
       if (signaling_http_has_body (msg))
@@ -612,11 +616,7 @@ on_request (SoupServer        *soup_server,
           respond_error (msg, EIO_ERROR_BAD_REQUEST);
           return;
         }
-      /* libsoup negotiates extensions after this handler, server-wide;
-       * an offer it does not see is not taken up. */
-      if (!self->per_message_deflate)
-        soup_message_headers_remove (soup_server_message_get_request_headers (msg),
-                                     "Sec-WebSocket-Extensions");
+      signaling_websocket_upgrade (msg, self->per_message_deflate, on_websocket, self);
       return;
     }
 
@@ -633,39 +633,18 @@ on_request (SoupServer        *soup_server,
 /* As the reference server's `ws` does past maxPayload: close 1009,
  * which ends the session ("transport close"); the client reconnects. */
 static void
-on_message_too_large (SignalingSocketStream   *stream,
-                      guint64                  size,
-                      SoupWebsocketConnection *websocket)
+on_message_too_large (SignalingWebsocket *websocket,
+                      guint64             size,
+                      gpointer            user_data)
 {
   g_debug ("Closing an Engine.IO WebSocket that sent a message of %" G_GUINT64_FORMAT " bytes", size);
-  if (soup_websocket_connection_get_state (websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "Max payload size exceeded");
-}
-
-/* maxPayload holds for every message, over all its fragments. */
-static gboolean
-limit_messages (SignalingEngineioServer *self,
-                SoupWebsocketConnection *websocket)
-{
-  g_autoptr(SignalingSocketStream) stream = NULL;
-
-  if (!signaling_websocket_limit_messages (websocket, self->settings.max_payload, FALSE, &stream))
-    {
-      soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
-      return FALSE;
-    }
-  if (stream != NULL)
-    g_signal_connect_object (stream, "message-too-large", G_CALLBACK (on_message_too_large),
-                             websocket, 0);
-  return TRUE;
+  signaling_websocket_close (websocket, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "Max payload size exceeded");
 }
 
 static void
-on_websocket (SoupServer              *soup_server,
-              SoupServerMessage       *msg,
-              const char              *path,
-              SoupWebsocketConnection *websocket,
-              gpointer                 user_data)
+on_websocket (SoupServerMessage  *msg,
+              SignalingWebsocket *websocket,
+              gpointer            user_data)
 {
   SignalingEngineioServer *self = user_data;
   GUri *uri = soup_server_message_get_uri (msg);
@@ -673,9 +652,9 @@ on_websocket (SoupServer              *soup_server,
   const char *sid = NULL;
   SignalingEngineioSocket *socket;
 
-  signaling_websocket_track_backlog (websocket, msg);
-  if (!limit_messages (self, websocket))
-    return;
+  /* maxPayload holds for every message, over all its fragments. */
+  signaling_websocket_set_max_message_size (websocket, self->settings.max_payload);
+  g_signal_connect (websocket, "message-too-large", G_CALLBACK (on_message_too_large), NULL);
 
   if (g_uri_get_query (uri) != NULL)
     query = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);
@@ -687,7 +666,7 @@ on_websocket (SoupServer              *soup_server,
       /* Checked in on_request, but the session may have ended since. */
       socket = g_hash_table_lookup (self->sockets, sid);
       if (socket == NULL)
-        soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+        signaling_websocket_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
       else if (signaling_engineio_socket_can_upgrade (socket))
         signaling_engineio_socket_probe_websocket (socket, websocket);
       else
@@ -718,7 +697,6 @@ signaling_engineio_server_attach (SignalingEngineioServer *self,
   g_return_if_fail (path != NULL);
 
   soup_server_add_handler (soup_server, path, on_request, self, NULL);
-  soup_server_add_websocket_handler (soup_server, path, NULL, NULL, on_websocket, self, NULL);
 }
 
 /**

@@ -8,6 +8,7 @@
 
 #include "signaling-engineio-socket.h"
 #include "signaling-timer-queue-private.h"
+#include "signaling-websocket-private.h"
 
 G_BEGIN_DECLS
 
@@ -24,13 +25,13 @@ typedef struct {
 SignalingEngineioSocket *signaling_engineio_socket_new           (const char                      *remote_address,
                                                                   const SignalingEngineioSettings *settings);
 void                     signaling_engineio_socket_open_websocket (SignalingEngineioSocket        *self,
-                                                                   SoupWebsocketConnection        *websocket);
+                                                                   SignalingWebsocket             *websocket);
 char                    *signaling_engineio_socket_handshake_polling (SignalingEngineioSocket     *self);
 gboolean                 signaling_engineio_socket_can_upgrade    (SignalingEngineioSocket        *self);
 void                     signaling_engineio_socket_probe_websocket (SignalingEngineioSocket       *self,
-                                                                    SoupWebsocketConnection       *websocket);
+                                                                    SignalingWebsocket            *websocket);
 void                     signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket      *self,
-                                                                     SoupWebsocketConnection      *websocket);
+                                                                     SignalingWebsocket           *websocket);
 void                     signaling_engineio_socket_handle_poll    (SignalingEngineioSocket        *self,
                                                                    SoupServerMessage              *msg);
 void                     signaling_engineio_socket_handle_post    (SignalingEngineioSocket        *self,

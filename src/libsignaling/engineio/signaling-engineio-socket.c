@@ -6,6 +6,7 @@
 
 #include "signaling-engineio-packet-private.h"
 #include "signaling-engineio-socket-private.h"
+#include "signaling-marshal.h"
 #include "signaling-util-private.h"
 
 /**
@@ -50,8 +51,8 @@ struct _SignalingEngineioSocket
   gsize queued_bytes;
   SoupServerMessage *pending_poll;
 
-  SoupWebsocketConnection *websocket;
-  SoupWebsocketConnection *probe;
+  SignalingWebsocket *websocket;
+  SignalingWebsocket *probe;
 
   /* Between "2probe" and "5". */
   gboolean upgrading;
@@ -107,14 +108,15 @@ static void close_session (SignalingEngineioSocket *self,
 
 static void
 forget_websocket (SignalingEngineioSocket  *self,
-                  SoupWebsocketConnection **websocket)
+                  SignalingWebsocket **websocket)
 {
   if (*websocket == NULL)
     return;
 
   g_signal_handlers_disconnect_by_data (*websocket, self);
-  if (soup_websocket_connection_get_state (*websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (*websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  signaling_websocket_set_message_func (*websocket, NULL, NULL);
+  if (signaling_websocket_is_open (*websocket))
+    signaling_websocket_close (*websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   g_clear_object (websocket);
 }
 
@@ -123,10 +125,10 @@ close_refused (SignalingEngineioSocket *self)
 {
   for (guint i = 0; i < self->refused->len; i++)
     {
-      SoupWebsocketConnection *websocket = g_ptr_array_index (self->refused, i);
+      SignalingWebsocket *websocket = g_ptr_array_index (self->refused, i);
 
-      if (soup_websocket_connection_get_state (websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      if (signaling_websocket_is_open (websocket))
+        signaling_websocket_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
     }
   g_ptr_array_set_size (self->refused, 0);
 }
@@ -220,8 +222,10 @@ signaling_engineio_socket_class_init (SignalingEngineioSocketClass *klass)
    */
   signals[SIGNAL_MESSAGE] =
     g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                  0, NULL, NULL, _signaling_marshal_VOID__BOXED_BOOLEAN, G_TYPE_NONE, 2,
                   G_TYPE_BYTES, G_TYPE_BOOLEAN);
+  g_signal_set_va_marshaller (signals[SIGNAL_MESSAGE], G_TYPE_FROM_CLASS (klass),
+                              _signaling_marshal_VOID__BOXED_BOOLEANv);
 
   /**
    * SignalingEngineioSocket::closed:
@@ -372,28 +376,24 @@ flush_poll (SignalingEngineioSocket *self)
  * closed instead. */
 static gboolean
 send_on_websocket (SignalingEngineioSocket *self,
-                   SoupWebsocketConnection *websocket,
+                   SignalingWebsocket *websocket,
                    SignalingEngineioPacket *packet)
 {
-  gsize limit = self->settings.max_send_queue;
-
-  if (soup_websocket_connection_get_state (websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (!signaling_websocket_is_open (websocket))
     return TRUE;
 
   if (signaling_engineio_packet_is_binary (packet))
     {
       GBytes *data = signaling_engineio_packet_get_data (packet);
 
-      return signaling_websocket_send (websocket, SOUP_WEBSOCKET_DATA_BINARY,
-                                       g_bytes_get_data (data, NULL), g_bytes_get_size (data),
-                                       limit);
+      return signaling_websocket_send (websocket, FALSE, g_bytes_get_data (data, NULL),
+                                       g_bytes_get_size (data));
     }
   else
     {
       g_autofree char *text = signaling_engineio_packet_encode_ws_text (packet);
 
-      return signaling_websocket_send (websocket, SOUP_WEBSOCKET_DATA_TEXT,
-                                       text, strlen (text), limit);
+      return signaling_websocket_send (websocket, TRUE, text, strlen (text));
     }
 }
 
@@ -453,6 +453,19 @@ signaling_engineio_socket_send_text (SignalingEngineioSocket *self,
 
   g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
   g_return_if_fail (text != NULL);
+
+  /* The relay's path: straight into the WebSocket, after the packet
+   * type (a digit, as signaling_engineio_packet_encode_ws_text() writes
+   * it), with no packet in between. */
+  if (!self->closed && self->transport == TRANSPORT_WEBSOCKET)
+    {
+      const char type[] = { '0' + SIGNALING_ENGINEIO_PACKET_MESSAGE, '\0' };
+
+      if (signaling_websocket_is_open (self->websocket) &&
+          !signaling_websocket_send_with_prefix (self->websocket, TRUE, type, text, strlen (text)))
+        close_session (self, "transport error", FALSE);
+      return;
+    }
 
   data = g_bytes_new (text, strlen (text));
   send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_MESSAGE, data));
@@ -538,20 +551,30 @@ handle_packet (SignalingEngineioSocket *self,
     }
 }
 
-static void
-on_websocket_message (SoupWebsocketConnection *websocket,
-                      SoupWebsocketDataType    type,
-                      GBytes                  *bytes,
-                      SignalingEngineioSocket *self)
+static SignalingEngineioPacket *
+decode_ws_message (gboolean    is_text,
+                   const char *data,
+                   gsize       length)
 {
-  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
-  g_autoptr(SignalingEngineioPacket) packet = NULL;
+  g_autoptr(GBytes) bytes = NULL;
 
-  if (type == SOUP_WEBSOCKET_DATA_BINARY)
-    packet = signaling_engineio_packet_new_binary (bytes);
-  else
-    packet = signaling_engineio_packet_decode_ws_text (g_bytes_get_data (bytes, NULL),
-                                                       g_bytes_get_size (bytes), NULL);
+  if (is_text)
+    return signaling_engineio_packet_decode_ws_text (data, length, NULL);
+
+  bytes = g_bytes_new (data, length);
+  return signaling_engineio_packet_new_binary (bytes);
+}
+
+static void
+on_websocket_message (SignalingWebsocket *websocket,
+                      gboolean            is_text,
+                      const char         *data,
+                      gsize               length,
+                      gpointer            user_data)
+{
+  SignalingEngineioSocket *self = user_data;
+  g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
+  g_autoptr(SignalingEngineioPacket) packet = decode_ws_message (is_text, data, length);
 
   if (packet == NULL)
     {
@@ -563,7 +586,7 @@ on_websocket_message (SoupWebsocketConnection *websocket,
 }
 
 static void
-on_websocket_closed (SoupWebsocketConnection *websocket,
+on_websocket_closed (SignalingWebsocket *websocket,
                      SignalingEngineioSocket *self)
 {
   close_session (self, "transport close", FALSE);
@@ -571,14 +594,12 @@ on_websocket_closed (SoupWebsocketConnection *websocket,
 
 static void
 use_websocket (SignalingEngineioSocket *self,
-               SoupWebsocketConnection *websocket)
+               SignalingWebsocket      *websocket)
 {
   self->websocket = g_object_ref (websocket);
   self->transport = TRANSPORT_WEBSOCKET;
-  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->settings.max_payload);
-  /* Engine.IO does its own heartbeat. */
-  soup_websocket_connection_set_keepalive_interval (websocket, 0);
-  g_signal_connect (websocket, "message", G_CALLBACK (on_websocket_message), self);
+  signaling_websocket_set_max_send_queue (websocket, self->settings.max_send_queue);
+  signaling_websocket_set_message_func (websocket, on_websocket_message, self);
   g_signal_connect (websocket, "closed", G_CALLBACK (on_websocket_closed), self);
 }
 
@@ -601,12 +622,12 @@ open_packet (SignalingEngineioSocket *self,
  */
 void
 signaling_engineio_socket_open_websocket (SignalingEngineioSocket *self,
-                                          SoupWebsocketConnection *websocket)
+                                          SignalingWebsocket *websocket)
 {
   g_autofree char *open = open_packet (self, FALSE);
 
   use_websocket (self, websocket);
-  soup_websocket_connection_send_text (websocket, open);
+  signaling_websocket_send (websocket, TRUE, open, strlen (open));
 }
 
 /*
@@ -851,10 +872,11 @@ signaling_engineio_socket_can_upgrade (SignalingEngineioSocket *self)
 static void
 complete_upgrade (SignalingEngineioSocket *self)
 {
-  g_autoptr(SoupWebsocketConnection) websocket = g_steal_pointer (&self->probe);
+  g_autoptr(SignalingWebsocket) websocket = g_steal_pointer (&self->probe);
   g_autoptr(GPtrArray) queued = NULL;
 
   g_signal_handlers_disconnect_by_data (websocket, self);
+  signaling_websocket_set_message_func (websocket, NULL, NULL);
 
   /* Whatever the polling side still held goes over the WebSocket. A
    * GET still parked came after the probe and raced the "5": it is
@@ -883,17 +905,18 @@ complete_upgrade (SignalingEngineioSocket *self)
 }
 
 static void
-on_probe_message (SoupWebsocketConnection *websocket,
-                  SoupWebsocketDataType    type,
-                  GBytes                  *bytes,
-                  SignalingEngineioSocket *self)
+on_probe_message (SignalingWebsocket *websocket,
+                  gboolean            is_text,
+                  const char         *data,
+                  gsize               length,
+                  gpointer            user_data)
 {
+  SignalingEngineioSocket *self = user_data;
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
   g_autoptr(SignalingEngineioPacket) packet = NULL;
 
-  if (type == SOUP_WEBSOCKET_DATA_TEXT)
-    packet = signaling_engineio_packet_decode_ws_text (g_bytes_get_data (bytes, NULL),
-                                                       g_bytes_get_size (bytes), NULL);
+  if (is_text)
+    packet = signaling_engineio_packet_decode_ws_text (data, length, NULL);
   if (packet == NULL)
     {
       forget_websocket (self, &self->probe);
@@ -903,7 +926,7 @@ on_probe_message (SoupWebsocketConnection *websocket,
   switch (signaling_engineio_packet_get_kind (packet))
     {
     case SIGNALING_ENGINEIO_PACKET_PING:
-      soup_websocket_connection_send_text (websocket, "3probe");
+      signaling_websocket_send (websocket, TRUE, "3probe", strlen ("3probe"));
       /* Release the long-poll that was parked before the probe; one
        * that came since waits for its grace period or the "5". */
       self->upgrading = TRUE;
@@ -921,7 +944,7 @@ on_probe_message (SoupWebsocketConnection *websocket,
 }
 
 static void
-on_probe_closed (SoupWebsocketConnection *websocket,
+on_probe_closed (SignalingWebsocket *websocket,
                  SignalingEngineioSocket *self)
 {
   forget_websocket (self, &self->probe);
@@ -937,7 +960,7 @@ on_probe_closed (SoupWebsocketConnection *websocket,
  */
 void
 signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket *self,
-                                            SoupWebsocketConnection *websocket)
+                                            SignalingWebsocket *websocket)
 {
   g_ptr_array_add (self->refused, g_object_ref (websocket));
   if (self->probe == NULL)
@@ -946,12 +969,10 @@ signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket *self,
 
 void
 signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
-                                           SoupWebsocketConnection *websocket)
+                                           SignalingWebsocket *websocket)
 {
   self->probe = g_object_ref (websocket);
-  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->settings.max_payload);
-  soup_websocket_connection_set_keepalive_interval (websocket, 0);
-  g_signal_connect (websocket, "message", G_CALLBACK (on_probe_message), self);
+  signaling_websocket_set_message_func (websocket, on_probe_message, self);
   g_signal_connect (websocket, "closed", G_CALLBACK (on_probe_closed), self);
 }
 
@@ -970,7 +991,7 @@ finish_if_delivered (SignalingEngineioSocket *self)
 }
 
 static void
-on_lingering_websocket_closed (SoupWebsocketConnection *websocket,
+on_lingering_websocket_closed (SignalingWebsocket *websocket,
                                SignalingEngineioSocket *self)
 {
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
@@ -1004,14 +1025,15 @@ linger (SignalingEngineioSocket *self)
   if (self->websocket != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->websocket, self);
-      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_CLOSED)
+      signaling_websocket_set_message_func (self->websocket, NULL, NULL);
+      if (signaling_websocket_get_state (self->websocket) == SIGNALING_WEBSOCKET_CLOSED)
         {
           g_clear_object (&self->websocket);
           return;
         }
       g_signal_connect (self->websocket, "closed", G_CALLBACK (on_lingering_websocket_closed), self);
-      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      if (signaling_websocket_is_open (self->websocket))
+        signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     }
 
   if (self->websocket != NULL || self->goodbye_queued)

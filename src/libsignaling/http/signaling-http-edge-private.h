@@ -9,6 +9,7 @@
 
 #include "signaling-acceptor-private.h"
 #include "signaling-token-verifier-private.h"
+#include "signaling-websocket-private.h"
 
 G_BEGIN_DECLS
 
@@ -49,8 +50,10 @@ void                signaling_http_edge_serve_health        (SignalingHttpEdge  
                                                              const char          *path,
                                                              SignalingHttpHealthFunc func,
                                                              gpointer             user_data);
-void                signaling_http_edge_guard_websocket     (SignalingHttpEdge   *self,
-                                                             const char          *path);
+void                signaling_http_edge_serve_websocket     (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             SignalingWebsocketAcceptFunc func,
+                                                             gpointer             user_data);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
 void                signaling_http_edge_set_token_verifier  (SignalingHttpEdge   *self,
                                                              SignalingTokenVerifier *verifier);

@@ -487,6 +487,13 @@ on_ice_servers (SoupServer        *soup_server,
 /* Runs before the WebSocket upgrade on the same path: refusing here
  * gives browsers from foreign origins a plain 403 rather than a
  * connection that opens and closes. */
+typedef struct
+{
+  SignalingHttpEdge *edge;
+  SignalingWebsocketAcceptFunc func;
+  gpointer user_data;
+} WebsocketPath;
+
 static void
 on_websocket_handshake (SoupServer        *soup_server,
                         SoupServerMessage *msg,
@@ -494,7 +501,8 @@ on_websocket_handshake (SoupServer        *soup_server,
                         GHashTable        *query,
                         gpointer           user_data)
 {
-  SignalingHttpEdge *self = user_data;
+  WebsocketPath *websocket_path = user_data;
+  SignalingHttpEdge *self = websocket_path->edge;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *origin = soup_message_headers_get_one (headers, "Origin");
 
@@ -512,6 +520,8 @@ on_websocket_handshake (SoupServer        *soup_server,
       /* We still listen while Socket.IO sessions say goodbye. */
       soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
     }
+  else
+    signaling_websocket_upgrade (msg, FALSE, websocket_path->func, websocket_path->user_data);
 }
 
 static void
@@ -689,17 +699,26 @@ signaling_http_edge_serve_health (SignalingHttpEdge       *self,
   add_handler (self, path, on_health);
 }
 
-/* Checks the handshakes of a WebSocket path (its upgrade handler is
- * the dialect's): the origin rule, no body, and no new peers once
- * closing. */
+/* Serves WebSockets at @path: checks their handshakes (the origin
+ * rule, no body, and no new peers once closing), answers them, and
+ * hands each new WebSocket to @func. */
 void
-signaling_http_edge_guard_websocket (SignalingHttpEdge *self,
-                                     const char        *path)
+signaling_http_edge_serve_websocket (SignalingHttpEdge            *self,
+                                     const char                   *path,
+                                     SignalingWebsocketAcceptFunc  func,
+                                     gpointer                      user_data)
 {
+  WebsocketPath *websocket_path;
+
   g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
 
+  websocket_path = g_new (WebsocketPath, 1);
+  websocket_path->edge = self;
+  websocket_path->func = func;
+  websocket_path->user_data = user_data;
   add_body_rule (self, path, FALSE, NULL, NULL);
-  add_handler (self, path, on_websocket_handshake);
+  soup_server_add_handler (self->soup_server, path, on_websocket_handshake, websocket_path, g_free);
+  g_ptr_array_add (self->paths, g_strdup (path));
 }
 
 /* From now on, guarded WebSocket paths answer 503. */

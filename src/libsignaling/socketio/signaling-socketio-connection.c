@@ -172,9 +172,10 @@ copy_member (JsonObject *to,
 {
   JsonNode *node = from != NULL ? json_object_get_member (from, from_name) : NULL;
 
-  /* JSON.stringify drops undefined members; so do we. */
+  /* JSON.stringify drops undefined members; so do we. The node is
+   * shared, not copied: nodes are never changed once built. */
   if (node != NULL)
-    json_object_set_member (to, to_name, json_node_copy (node));
+    json_object_set_member (to, to_name, json_node_ref (node));
 }
 
 static const char *
@@ -370,11 +371,11 @@ message_from_seed003 (SignalingClient      *sender,
   json_object_set_string_member (payload, "to", to);
 
   if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE && value != NULL)
-    json_object_set_member (payload, "candidate", json_node_copy (value));
+    json_object_set_member (payload, "candidate", json_node_ref (value));
   else if (value != NULL && JSON_NODE_HOLDS_OBJECT (value))
     copy_member (payload, "sdp", json_node_get_object (value), "sdp");
   else if (value != NULL)
-    json_object_set_member (payload, "sdp", json_node_copy (value));
+    json_object_set_member (payload, "sdp", json_node_ref (value));
 
   /* The seed trusted "from" blindly; we keep it only when the sender
    * has joined a room of that name (its own user id, in practice).

@@ -8,6 +8,7 @@
 
 #include "signaling-error.h"
 #include "signaling-socketio-socket-private.h"
+#include "signaling-marshal.h"
 #include "signaling-util-private.h"
 
 /**
@@ -200,12 +201,15 @@ signaling_socketio_socket_class_init (SignalingSocketioSocketClass *klass)
    */
   signals[SIGNAL_EVENT] =
     g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  0, g_signal_accumulator_true_handled, NULL,
+                  _signaling_marshal_BOOLEAN__STRING_BOXED_BOXED_BOXED,
                   G_TYPE_BOOLEAN, 4,
                   G_TYPE_STRING,
                   JSON_TYPE_ARRAY,
                   G_TYPE_PTR_ARRAY,
                   SIGNALING_TYPE_SOCKETIO_ACK);
+  g_signal_set_va_marshaller (signals[SIGNAL_EVENT], G_TYPE_FROM_CLASS (klass),
+                              _signaling_marshal_BOOLEAN__STRING_BOXED_BOXED_BOXEDv);
 
   /**
    * SignalingSocketioSocket::disconnected:
@@ -338,8 +342,9 @@ prepend_event_name (const char *event,
   JsonArray *array = json_array_sized_new (1 + (args != NULL ? json_array_get_length (args) : 0));
 
   json_array_add_string_element (array, event);
+  /* Shared, not copied: nodes are never changed once built. */
   for (guint i = 0; args != NULL && i < json_array_get_length (args); i++)
-    json_array_add_element (array, json_node_copy (json_array_get_element (args, i)));
+    json_array_add_element (array, json_node_ref (json_array_get_element (args, i)));
 
   return array;
 }
@@ -351,9 +356,22 @@ send_event (SignalingSocketioSocket *self,
             JsonArray               *args,
             GPtrArray               *attachments)
 {
-  g_autoptr(JsonArray) array = prepend_event_name (event, args);
+  g_autoptr(JsonArray) array = NULL;
   SignalingSocketioPacket *packet;
 
+  /* Without attachments, the relay's case, straight to text. */
+  if (attachments == NULL || attachments->len == 0)
+    {
+      g_autofree char *text = NULL;
+
+      if (!signaling_engineio_socket_is_open (self->engine))
+        return;
+      text = signaling_socketio_encode_event (self->nsp, ack_id, event, args);
+      signaling_engineio_socket_send_text (self->engine, text);
+      return;
+    }
+
+  array = prepend_event_name (event, args);
   packet = new_data_packet (SIGNALING_SOCKETIO_PACKET_EVENT, SIGNALING_SOCKETIO_PACKET_BINARY_EVENT,
                             self->nsp, ack_id, array, attachments);
   signaling_socketio_socket_send_packet (self, packet);
@@ -488,7 +506,7 @@ handle_event (SignalingSocketioSocket *self,
   gboolean handled = FALSE;
 
   for (guint i = 1; i < json_array_get_length (array); i++)
-    json_array_add_element (args, json_node_copy (json_array_get_element (array, i)));
+    json_array_add_element (args, json_node_ref (json_array_get_element (array, i)));
 
   if (packet->id >= 0)
     ack = signaling_socketio_ack_new (self, packet->id);
