@@ -2,8 +2,9 @@
 # signalbox: one command to set up, build and run, or to test.
 #
 #   ./run.sh          install dependencies, build, start signalbox on port 3000
-#   ./run.sh test     install dependencies, build, run every test suite, also
-#                     under AddressSanitizer/UndefinedBehaviorSanitizer, and
+#   ./run.sh test     install dependencies, build (with the API reference),
+#                     run every test suite, also under
+#                     AddressSanitizer/UndefinedBehaviorSanitizer, and
 #                     the C unit suites and compat-signalbox once more in a
 #                     build on libsoup's plain path (-Dsoup_workarounds=false)
 #   ./run.sh build    install dependencies and build only
@@ -53,6 +54,8 @@ TEST_PACKAGES=(
   # bench/compare's latency plot (its smoke run is a test)
   gnuplot-nox
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
+  prometheus  # promtool checks /metrics (tests/test-metrics.py); only the binary is run
+  gi-docgen  # the API reference (-Ddocumentation=true) and its test
   # a real TURN server (turnserver, turnutils_uclient) for tests/test-turn.sh,
   # and openssl for the RS256 key pair of tests/test-auth.c
   coturn openssl
@@ -121,6 +124,9 @@ build() {
   if [ ! -f "$dir/build.ninja" ]; then
     log "Configuring $dir"
     quietly "meson setup $dir" "$LOG_DIR/setup-$(basename "$dir").log" meson setup "$dir" "$@"
+  elif [ "$#" -gt 0 ]; then
+    # A build made by ./run.sh (no options) gets the test's.
+    quietly "meson configure $dir" "$LOG_DIR/setup-$(basename "$dir").log" meson configure "$dir" "$@"
   fi
   log "Building $dir"
   quietly "building $dir" "$LOG_DIR/build-$(basename "$dir").log" ninja -C "$dir"
@@ -174,7 +180,8 @@ run_tests() {
   rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json" \
         "$PLAIN_BUILD_DIR/meson-logs/testlog.json"
 
-  build "$BUILD_DIR"
+  # The API reference too: gi-docgen fails the build on any warning.
+  build "$BUILD_DIR" -Ddocumentation=true
   log "Testing ($BUILD_DIR)"
   meson test -C "$BUILD_DIR" --print-errorlogs || status=1
 

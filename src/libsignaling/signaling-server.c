@@ -14,6 +14,7 @@
 #include "signaling-http-edge-private.h"
 #include "signaling-identity-private.h"
 #include "signaling-listener-private.h"
+#include "signaling-metrics-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
@@ -31,6 +32,7 @@
 #define SOCKETIO_PATH "/socket.io"
 #define HEALTH_PATH "/healthz"
 #define ICE_SERVERS_PATH "/ice-servers"
+#define METRICS_PATH "/metrics"
 
 /* RFC 6455 §7.4.1: the endpoint is going away. */
 #define CLOSE_GOING_AWAY 1001
@@ -42,7 +44,8 @@
  *
  * Peers connect with WebSocket, join rooms and exchange offers,
  * answers, ICE candidates and hangups through it. Native protocol v1
- * is served at `/ws`, a small JSON health report at `/healthz`.
+ * is served at `/ws`, a small JSON health report at `/healthz` and
+ * Prometheus metrics at `/metrics` (to [property@Signaling.Server:metrics-allow]).
  *
  * Every limit is a property, with a safe default; 0 means no limit.
  */
@@ -84,6 +87,7 @@ enum {
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_PENDING_CONNECTIONS,
   PROP_CLIENT_SCRIPT_DIR,
+  PROP_DEMO_DIR,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
   PROP_PING_INTERVAL,
@@ -95,6 +99,7 @@ enum {
   PROP_TURN_SECRET_FILE,
   PROP_TURN_URIS,
   PROP_TURN_TTL,
+  PROP_METRICS_ALLOW,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -238,11 +243,17 @@ signaling_server_get_property (GObject    *object,
     case PROP_CLIENT_SCRIPT_DIR:
       g_value_set_string (value, signaling_http_edge_get_client_script_dir (self->edge));
       break;
+    case PROP_DEMO_DIR:
+      g_value_set_string (value, signaling_http_edge_get_demo_dir (self->edge));
+      break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, signaling_router_get_ice_servers (self->router));
       break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, signaling_http_edge_get_allowed_origins (self->edge));
+      break;
+    case PROP_METRICS_ALLOW:
+      g_value_set_boxed (value, signaling_http_edge_get_metrics_allow (self->edge));
       break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
@@ -331,12 +342,23 @@ signaling_server_set_property (GObject      *object,
     case PROP_CLIENT_SCRIPT_DIR:
       signaling_http_edge_set_client_script_dir (self->edge, g_value_get_string (value));
       break;
+    case PROP_DEMO_DIR:
+      signaling_http_edge_set_demo_dir (self->edge, g_value_get_string (value));
+      break;
     case PROP_ICE_SERVERS:
       signaling_router_set_ice_servers (self->router, g_value_get_boxed (value));
       break;
     case PROP_ALLOWED_ORIGINS:
       signaling_http_edge_set_allowed_origins (self->edge, g_value_get_boxed (value));
       g_object_set_property (G_OBJECT (self->engineio), "allowed-origins", value);
+      break;
+    case PROP_METRICS_ALLOW:
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!signaling_http_edge_set_metrics_allow (self->edge, g_value_get_boxed (value), &error))
+          g_warning ("Ignoring metrics-allow: %s", error->message);
+      }
       break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
@@ -400,6 +422,7 @@ mark_settings (void)
     { PROP_REQUEST_TIMEOUT, { NULL, N_("SECONDS") } },
     { PROP_MAX_PENDING_CONNECTIONS, { NULL, N_("N") } },
     { PROP_CLIENT_SCRIPT_DIR, { NULL, N_("DIR") } },
+    { PROP_DEMO_DIR, { NULL, N_("DIR") } },
     { PROP_ICE_SERVERS, { "ice-server", N_("URL") } },
     { PROP_ALLOWED_ORIGINS, { "allowed-origin", N_("ORIGIN") } },
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
@@ -411,6 +434,7 @@ mark_settings (void)
     { PROP_TURN_SECRET_FILE, { NULL, N_("FILE") } },
     { PROP_TURN_URIS, { "turn-uri", N_("URI") } },
     { PROP_TURN_TTL, { NULL, N_("SECONDS") } },
+    { PROP_METRICS_ALLOW, { NULL, N_("ADDRESS[/BITS]") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -598,6 +622,21 @@ signaling_server_class_init (SignalingServerClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:demo-dir:
+   *
+   * A folder holding the demo page (`index.html`, `demo.js`, `demo.css`,
+   * installed as `DATADIR/signalbox/demo`), served at `/`: a WebRTC call
+   * between two browser tabs through the native protocol. %NULL or
+   * empty to serve none, which is the library's default; the signalbox
+   * daemon serves the installed page unless told `--no-demo`.
+   */
+  properties[PROP_DEMO_DIR] =
+    g_param_spec_string ("demo-dir", NULL,
+                         N_("Serve the demo page at / from this folder (default: the installed page; empty for none)"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:ice-servers:
    *
    * STUN/TURN URLs offered to every peer, each as `{"urls":URL}` in its
@@ -736,6 +775,21 @@ signaling_server_class_init (SignalingServerClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:metrics-allow:
+   *
+   * The addresses and networks (`192.0.2.7`, `10.0.0.0/8`, `fd00::/8`)
+   * whose requests to `/metrics` are answered; others get 403 Forbidden.
+   * %NULL or empty allows loopback only. An entry that is neither an
+   * address nor a network is refused with a warning, and the list is
+   * left as it was.
+   */
+  properties[PROP_METRICS_ALLOW] =
+    g_param_spec_boxed ("metrics-allow", NULL,
+                        N_("Address or network (CIDR) that may read /metrics; repeat for several (default: loopback only)"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:client-count:
    *
    * How many clients are connected.
@@ -856,6 +910,15 @@ on_refuse_connect (SignalingSocketioServer *socketio,
   return socketio_refusal (self);
 }
 
+static void
+add_metrics (GString  *out,
+             gpointer  user_data)
+{
+  SignalingServer *self = user_data;
+
+  signaling_metrics_render (self->router, out);
+}
+
 /* What only the relay knows, for /healthz. */
 static void
 add_health (JsonBuilder *builder,
@@ -970,6 +1033,8 @@ signaling_server_init (SignalingServer *self)
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
   signaling_http_edge_set_token_verifier (self->edge, self->verifier);
+  signaling_http_edge_serve_metrics (self->edge, METRICS_PATH, add_metrics, self);
+  signaling_http_edge_serve_demo (self->edge);
   signaling_http_edge_serve_websocket (self->edge, NATIVE_PATH, on_native_websocket, self);
   signaling_http_edge_serve_ice_servers (self->edge, ICE_SERVERS_PATH, build_ice_servers, self);
 
@@ -1134,6 +1199,8 @@ signaling_server_listen_socket (SignalingServer  *self,
  * signaling_server_get_uris:
  * @self: a server
  *
+ * Gets the base URIs the server listens on.
+ *
  * Returns: (transfer full) (element-type GUri): the base URIs the server
  *   listens on
  */
@@ -1169,6 +1236,8 @@ signaling_server_get_port (SignalingServer *self)
 /**
  * signaling_server_dup_listen_addresses:
  * @self: a server
+ *
+ * Gets the listening addresses as `host:port` (IPv6 hosts in brackets).
  *
  * Returns: (transfer full): the listening addresses as `host:port`
  *   (IPv6 hosts in brackets)
@@ -1259,6 +1328,8 @@ signaling_server_shutdown (SignalingServer *self)
  * @self: a server
  * @id: a client id
  *
+ * Looks up a connected client by its id.
+ *
  * Returns: (transfer none) (nullable): the client, or %NULL
  */
 SignalingClient *
@@ -1275,6 +1346,8 @@ signaling_server_lookup_client (SignalingServer *self,
  * signaling_server_lookup_room:
  * @self: a server
  * @name: a room name
+ *
+ * Looks up a room by its name.
  *
  * Returns: (transfer none) (nullable): the room, or %NULL
  */
@@ -1306,6 +1379,8 @@ hash_table_values (GHashTable *table)
  * signaling_server_get_clients:
  * @self: a server
  *
+ * Gets the connected clients.
+ *
  * Returns: (transfer container) (element-type SignalingClient): the
  *   connected clients
  */
@@ -1320,6 +1395,8 @@ signaling_server_get_clients (SignalingServer *self)
  * signaling_server_get_rooms:
  * @self: a server
  *
+ * Gets the rooms.
+ *
  * Returns: (transfer container) (element-type SignalingRoom): the rooms
  */
 GPtrArray *
@@ -1332,6 +1409,8 @@ signaling_server_get_rooms (SignalingServer *self)
 /**
  * signaling_server_get_client_count:
  * @self: a server
+ *
+ * Counts the connected clients.
  *
  * Returns: how many clients are connected
  */
@@ -1346,6 +1425,8 @@ signaling_server_get_client_count (SignalingServer *self)
  * signaling_server_get_room_count:
  * @self: a server
  *
+ * Counts the rooms.
+ *
  * Returns: how many rooms exist
  */
 guint
@@ -1359,6 +1440,8 @@ signaling_server_get_room_count (SignalingServer *self)
  * signaling_server_get_started_at:
  * @self: a server
  *
+ * Gets when the server was created.
+ *
  * Returns: (transfer none): when the server was created
  */
 GDateTime *
@@ -1371,6 +1454,8 @@ signaling_server_get_started_at (SignalingServer *self)
 /**
  * signaling_server_get_messages_relayed:
  * @self: a server
+ *
+ * Counts the messages delivered to peers.
  *
  * Returns: how many messages were delivered to peers (a message to a
  *   room of three counts twice)
@@ -1386,6 +1471,8 @@ signaling_server_get_messages_relayed (SignalingServer *self)
  * signaling_server_get_bytes_relayed:
  * @self: a server
  *
+ * Counts the bytes of relayed messages sent to peers.
+ *
  * Returns: how many bytes of relayed messages were sent to peers
  */
 guint64
@@ -1398,6 +1485,8 @@ signaling_server_get_bytes_relayed (SignalingServer *self)
 /**
  * signaling_server_get_messages_rejected:
  * @self: a server
+ *
+ * Counts the client messages answered with an error or dropped.
  *
  * Returns: how many client messages were answered with an error
  */

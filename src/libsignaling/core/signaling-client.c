@@ -381,6 +381,8 @@ signaling_client_detach (SignalingClient *self)
  * signaling_client_get_id:
  * @self: a client
  *
+ * Gets the client's id.
+ *
  * Returns: the client's id
  */
 const char *
@@ -394,6 +396,8 @@ signaling_client_get_id (SignalingClient *self)
  * signaling_client_get_remote_address:
  * @self: a client
  *
+ * Gets the peer's IP address.
+ *
  * Returns: (nullable): the peer's IP address
  */
 const char *
@@ -406,6 +410,8 @@ signaling_client_get_remote_address (SignalingClient *self)
 /**
  * signaling_client_get_protocol:
  * @self: a client
+ *
+ * Gets the protocol the peer speaks.
  *
  * Returns: `native` or `socket.io`
  */
@@ -423,6 +429,8 @@ signaling_client_get_protocol (SignalingClient *self)
  * signaling_client_get_transport:
  * @self: a client
  *
+ * Gets the transport the peer is connected over.
+ *
  * Returns: `websocket` or `polling`
  */
 const char *
@@ -439,6 +447,8 @@ signaling_client_get_transport (SignalingClient *self)
  * signaling_client_get_connected_at:
  * @self: a client
  *
+ * Gets when the peer connected.
+ *
  * Returns: (transfer none): when the peer connected
  */
 GDateTime *
@@ -451,6 +461,8 @@ signaling_client_get_connected_at (SignalingClient *self)
 /**
  * signaling_client_dup_rooms:
  * @self: a client
+ *
+ * Gets the names of the rooms the client is in.
  *
  * Returns: (transfer full): the names of the rooms the client is in
  */
@@ -478,6 +490,8 @@ room_name_equal (gconstpointer a,
  * signaling_client_is_in_room:
  * @self: a client
  * @room: a room name
+ *
+ * Checks whether the client has joined @room.
  *
  * Returns: whether the client has joined @room
  */
@@ -531,6 +545,8 @@ signaling_client_remove_room (SignalingClient *self,
  * signaling_client_get_messages_in:
  * @self: a client
  *
+ * Counts the messages the peer has sent.
+ *
  * Returns: how many messages the peer has sent
  */
 guint64
@@ -543,6 +559,8 @@ signaling_client_get_messages_in (SignalingClient *self)
 /**
  * signaling_client_get_messages_out:
  * @self: a client
+ *
+ * Counts the messages sent to the peer.
  *
  * Returns: how many messages were sent to the peer
  */
@@ -557,6 +575,8 @@ signaling_client_get_messages_out (SignalingClient *self)
  * signaling_client_get_bytes_in:
  * @self: a client
  *
+ * Counts the bytes of messages the peer has sent.
+ *
  * Returns: how many bytes of messages the peer has sent
  */
 guint64
@@ -569,6 +589,8 @@ signaling_client_get_bytes_in (SignalingClient *self)
 /**
  * signaling_client_get_bytes_out:
  * @self: a client
+ *
+ * Counts the bytes of messages sent to the peer.
  *
  * Returns: how many bytes of messages were sent to the peer
  */
@@ -852,4 +874,52 @@ signaling_client_disconnect (SignalingClient *self,
 
   if (self->connection != NULL)
     signaling_connection_close (self->connection, code, reason);
+}
+
+/* The syslog priority of a GLib level, as GLib's own structured
+ * logging writes it. */
+static const char *
+log_priority (GLogLevelFlags level)
+{
+  if (level & G_LOG_LEVEL_ERROR)
+    return "3";
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    return "4";
+  if (level & G_LOG_LEVEL_MESSAGE)
+    return "5";
+  if (level & G_LOG_LEVEL_INFO)
+    return "6";
+  return "7";
+}
+
+void
+signaling_client_log_full (SignalingClient *self,
+                           GLogLevelFlags   level,
+                           const char      *room,
+                           const char      *file,
+                           const char      *line,
+                           const char      *func,
+                           const char      *format,
+                           ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+  GLogField fields[] = {
+    { "MESSAGE", NULL, -1 },
+    { "PRIORITY", log_priority (level), -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { "CODE_FILE", file, -1 },
+    { "CODE_LINE", line, -1 },
+    { "CODE_FUNC", func, -1 },
+    { SIGNALING_LOG_FIELD_CLIENT, self->id, -1 },
+    { SIGNALING_LOG_FIELD_REMOTE, self->remote_address != NULL ? self->remote_address : "", -1 },
+    { SIGNALING_LOG_FIELD_ROOM, room, -1 },
+  };
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fields[0].value = message;
+
+  g_log_structured_array (level, fields, G_N_ELEMENTS (fields) - (room == NULL ? 1 : 0));
 }

@@ -329,6 +329,8 @@ signaling_engineio_server_init (SignalingEngineioServer *self)
 /**
  * signaling_engineio_server_new:
  *
+ * Creates an Engine.IO v4 server that serves no path yet.
+ *
  * Returns: (transfer full): a new Engine.IO server; attach it to a
  *   [class@Soup.Server] with [method@Signaling.EngineioServer.attach]
  */
@@ -702,6 +704,8 @@ signaling_engineio_server_attach (SignalingEngineioServer *self,
 /**
  * signaling_engineio_server_get_n_sockets:
  * @self: an Engine.IO server
+ *
+ * Counts the Engine.IO sessions.
  *
  * Returns: how many sessions are open, or closed by the server and
  *   still delivering their close packet

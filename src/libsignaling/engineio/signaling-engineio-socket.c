@@ -641,6 +641,14 @@ signaling_engineio_socket_handshake_polling (SignalingEngineioSocket *self)
   return open_packet (self, TRUE);
 }
 
+/**
+ * signaling_engineio_socket_get_id:
+ * @self: a session
+ *
+ * Gets the Engine.IO session id (`sid`).
+ *
+ * Returns: the session id
+ */
 const char *
 signaling_engineio_socket_get_id (SignalingEngineioSocket *self)
 {
@@ -651,6 +659,8 @@ signaling_engineio_socket_get_id (SignalingEngineioSocket *self)
 /**
  * signaling_engineio_socket_get_transport:
  * @self: a session
+ *
+ * Gets the transport the session is on now.
  *
  * Returns: `polling` or `websocket`
  */
@@ -665,6 +675,8 @@ signaling_engineio_socket_get_transport (SignalingEngineioSocket *self)
  * signaling_engineio_socket_get_remote_address:
  * @self: a session
  *
+ * Gets the peer's IP address.
+ *
  * Returns: (nullable): the peer's IP address
  */
 const char *
@@ -677,6 +689,8 @@ signaling_engineio_socket_get_remote_address (SignalingEngineioSocket *self)
 /**
  * signaling_engineio_socket_is_open:
  * @self: a session
+ *
+ * Checks whether the session is still open.
  *
  * Returns: %FALSE once the session has closed
  */

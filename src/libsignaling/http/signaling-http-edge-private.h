@@ -26,6 +26,10 @@ G_DECLARE_FINAL_TYPE (SignalingHttpEdge, signaling_http_edge, SIGNALING, HTTP_ED
 typedef void (*SignalingHttpHealthFunc) (JsonBuilder *builder,
                                          gpointer     user_data);
 
+/* Appends the metrics exposition (Prometheus' text format) to @out. */
+typedef void (*SignalingHttpMetricsFunc) (GString  *out,
+                                          gpointer  user_data);
+
 /* The ICE servers for a peer of @id, a JSON array. */
 typedef JsonNode *(*SignalingHttpIceServersFunc) (const char *id,
                                                   gpointer    user_data);
@@ -46,10 +50,24 @@ void                signaling_http_edge_serve_client_scripts (SignalingHttpEdge 
 void                signaling_http_edge_set_client_script_dir (SignalingHttpEdge *self,
                                                                const char        *dir);
 const char         *signaling_http_edge_get_client_script_dir (SignalingHttpEdge *self);
+void                signaling_http_edge_serve_demo          (SignalingHttpEdge   *self);
+void                signaling_http_edge_set_demo_dir        (SignalingHttpEdge   *self,
+                                                             const char          *dir);
+const char         *signaling_http_edge_get_demo_dir        (SignalingHttpEdge   *self);
 void                signaling_http_edge_serve_health        (SignalingHttpEdge   *self,
                                                              const char          *path,
                                                              SignalingHttpHealthFunc func,
                                                              gpointer             user_data);
+void                signaling_http_edge_serve_metrics       (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             SignalingHttpMetricsFunc func,
+                                                             gpointer             user_data);
+gboolean            signaling_http_edge_set_metrics_allow   (SignalingHttpEdge   *self,
+                                                             const char * const  *allow,
+                                                             GError             **error);
+const char * const *signaling_http_edge_get_metrics_allow   (SignalingHttpEdge   *self);
+gboolean            signaling_http_edge_metrics_allowed     (SignalingHttpEdge   *self,
+                                                             GInetAddress        *address);
 void                signaling_http_edge_serve_websocket     (SignalingHttpEdge   *self,
                                                              const char          *path,
                                                              SignalingWebsocketAcceptFunc func,

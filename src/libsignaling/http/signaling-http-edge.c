@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -17,9 +18,10 @@
  * SignalingHttpEdge:
  *
  * The HTTP rules every path shares, whichever dialect serves it: the
- * origin rule, request-body limits, the Socket.IO client scripts and
- * `/healthz`. Dialects register their paths; the edge never calls
- * back into the server, only into the functions it was given.
+ * origin rule, request-body limits, the Socket.IO client scripts, the
+ * demo page, `/healthz` and `/metrics`. Dialects register their paths;
+ * the edge never calls back into the server, only into the functions
+ * it was given.
  */
 struct _SignalingHttpEdge
 {
@@ -30,6 +32,7 @@ struct _SignalingHttpEdge
   SignalingAcceptor *acceptor; /* unowned, nullable: plain libsoup */
   char **allowed_origins;
   char *client_script_dir;
+  char *demo_dir;              /* NULL or empty: no demo page */
   guint64 max_body_size;       /* paths without a rule; 0 for none */
   GPtrArray *body_rules;       /* BodyRule * */
   gboolean closing;
@@ -40,6 +43,10 @@ struct _SignalingHttpEdge
 
   SignalingHttpHealthFunc health_func;
   gpointer health_data;
+  SignalingHttpMetricsFunc metrics_func;
+  gpointer metrics_data;
+  char **metrics_allow;        /* as given; NULL: loopback only */
+  GPtrArray *metrics_masks;    /* GInetAddressMask *, parsed from it */
   gint64 started_at_monotonic;
   gulong request_started_id;
 };
@@ -225,32 +232,29 @@ static const char * const client_scripts[] = {
   "socket.io.js.map", "socket.io.min.js.map", "socket.io.esm.min.js.map", "socket.io.msgpack.min.js.map",
 };
 
+/* Answers @msg with the file @filename, straight from a mapping, with
+ * an ETag from its time and size so that a reload costs a 304. */
 static void
-on_client_script (SoupServer        *soup_server,
-                  SoupServerMessage *msg,
-                  const char        *path,
-                  GHashTable        *query,
-                  gpointer           user_data)
+serve_file (SoupServerMessage *msg,
+            const char        *filename,
+            const char        *content_type)
 {
-  SignalingHttpEdge *self = user_data;
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
-  const char *origin = soup_message_headers_get_one (request, "Origin");
-  g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *filename = NULL;
   g_autofree char *etag = NULL;
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GBytes) contents = NULL;
   g_autoptr(GError) error = NULL;
   GStatBuf info;
 
-  if (self->client_script_dir == NULL)
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET &&
+      soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
     {
-      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_append (response, "Allow", "GET, HEAD");
       return;
     }
 
-  filename = g_build_filename (self->client_script_dir, name, NULL);
   file = g_mapped_file_new (filename, FALSE, &error);
   if (file == NULL || g_stat (filename, &info) != 0)
     {
@@ -259,14 +263,11 @@ on_client_script (SoupServer        *soup_server,
       return;
     }
 
-  /* Any origin may load it, as socket.io's own CORS answer says. */
-  if (origin != NULL && signaling_http_origin_allowed (signaling_http_edge_get_allowed_origins (self), origin))
-    soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
-
   etag = g_strdup_printf ("\"%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x\"",
                           (gint64) info.st_mtime, (gint64) info.st_size);
   soup_message_headers_replace (response, "ETag", etag);
   soup_message_headers_replace (response, "Cache-Control", "public, max-age=0");
+  soup_message_headers_replace (response, "X-Content-Type-Options", "nosniff");
   if (g_strcmp0 (soup_message_headers_get_one (request, "If-None-Match"), etag) == 0)
     {
       soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
@@ -275,12 +276,87 @@ on_client_script (SoupServer        *soup_server,
 
   /* Straight from the mapping, without a copy. */
   contents = g_mapped_file_get_bytes (file);
-  soup_message_headers_set_content_type (response,
-                                         g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
-                                                                         : "application/javascript; charset=utf-8",
-                                         NULL);
+  soup_message_headers_set_content_type (response, content_type, NULL);
   soup_message_body_append_bytes (soup_server_message_get_response_body (msg), contents);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+}
+
+static void
+on_client_script (SoupServer        *soup_server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *filename = NULL;
+
+  if (self->client_script_dir == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  /* Any origin may load it, as socket.io's own CORS answer says. */
+  if (origin != NULL && signaling_http_origin_allowed (signaling_http_edge_get_allowed_origins (self), origin))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Access-Control-Allow-Origin", origin);
+
+  filename = g_build_filename (self->client_script_dir, name, NULL);
+  serve_file (msg, filename,
+              g_str_has_suffix (name, ".map") ? "application/json; charset=utf-8"
+                                              : "application/javascript; charset=utf-8");
+}
+
+/* The demo page's files: nothing else under `/` is served, so no path
+ * a client sends ever names a file. */
+static const struct {
+  const char *path;
+  const char *file;
+  const char *content_type;
+} demo_files[] = {
+  { "/", "index.html", "text/html; charset=utf-8" },
+  { "/index.html", "index.html", "text/html; charset=utf-8" },
+  { "/demo.js", "demo.js", "text/javascript; charset=utf-8" },
+  { "/demo.css", "demo.css", "text/css; charset=utf-8" },
+};
+
+/* What the demo's page may do: load its own files and open a
+ * WebSocket to us, nothing from elsewhere. */
+#define DEMO_CSP "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; " \
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+static void
+on_demo (SoupServer        *soup_server,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+
+  if (self->demo_dir == NULL || self->demo_dir[0] == '\0')
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (demo_files); i++)
+    {
+      g_autofree char *filename = NULL;
+
+      if (!g_str_equal (path, demo_files[i].path))
+        continue;
+      filename = g_build_filename (self->demo_dir, demo_files[i].file, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Content-Security-Policy", DEMO_CSP);
+      serve_file (msg, filename, demo_files[i].content_type);
+      return;
+    }
+
+  soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
 }
 
 static void
@@ -484,6 +560,90 @@ on_ice_servers (SoupServer        *soup_server,
                                     g_steal_pointer (&body), length);
 }
 
+/* An IPv4 peer of a dual-stack socket arrives as ::ffff:a.b.c.d; the
+ * allow-list speaks of it as a.b.c.d. */
+static GInetAddress *
+unmap_ipv4 (GInetAddress *address)
+{
+  const guint8 *bytes = g_inet_address_to_bytes (address);
+  static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 &&
+      memcmp (bytes, prefix, sizeof prefix) == 0)
+    return g_inet_address_new_from_bytes (bytes + sizeof prefix, G_SOCKET_FAMILY_IPV4);
+  return g_object_ref (address);
+}
+
+/*
+ * signaling_http_edge_metrics_allowed:
+ * @address: a peer's address
+ *
+ * The metrics allow-list: with none, loopback peers only (the
+ * exposition tells how busy the server is, which is nobody else's
+ * business); with one, peers in one of its networks.
+ */
+gboolean
+signaling_http_edge_metrics_allowed (SignalingHttpEdge *self,
+                                     GInetAddress      *address)
+{
+  g_autoptr(GInetAddress) unmapped = unmap_ipv4 (address);
+
+  if (self->metrics_masks == NULL)
+    return g_inet_address_get_is_loopback (unmapped);
+
+  for (guint i = 0; i < self->metrics_masks->len; i++)
+    if (g_inet_address_mask_matches (g_ptr_array_index (self->metrics_masks, i), unmapped))
+      return TRUE;
+  return FALSE;
+}
+
+static GInetAddress *
+remote_inet_address (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  return g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+}
+
+static void
+on_metrics (SoupServer        *soup_server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+  GInetAddress *address = remote_inet_address (msg);
+  g_autoptr(GString) out = NULL;
+  gsize length;
+
+  if (address == NULL || !signaling_http_edge_metrics_allowed (self, address))
+    {
+      g_debug ("Refusing /metrics to %s", soup_server_message_get_remote_host (msg));
+      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+      return;
+    }
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET &&
+      soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_append (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
+      return;
+    }
+
+  out = g_string_new (NULL);
+  self->metrics_func (out, self->metrics_data);
+  length = out->len;
+  soup_message_headers_append (soup_server_message_get_response_headers (msg),
+                               "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8", SOUP_MEMORY_TAKE,
+                                    g_string_free (g_steal_pointer (&out), FALSE), length);
+}
+
 /* Runs before the WebSocket upgrade on the same path: refusing here
  * gives browsers from foreign origins a plain 403 rather than a
  * connection that opens and closes. */
@@ -561,6 +721,9 @@ signaling_http_edge_finalize (GObject *object)
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->client_script_dir, g_free);
   g_clear_object (&self->verifier);
+  g_clear_pointer (&self->demo_dir, g_free);
+  g_clear_pointer (&self->metrics_allow, g_strfreev);
+  g_clear_pointer (&self->metrics_masks, g_ptr_array_unref);
 
   G_OBJECT_CLASS (signaling_http_edge_parent_class)->finalize (object);
 }
@@ -683,6 +846,34 @@ signaling_http_edge_get_client_script_dir (SignalingHttpEdge *self)
   return self->client_script_dir;
 }
 
+/* Serves the demo page (index.html, demo.js, demo.css of the
+ * demo-dir, if one is set) at `/`: libsoup hands `/` every path no
+ * other handler has, which then get their 404 from on_demo(). */
+void
+signaling_http_edge_serve_demo (SignalingHttpEdge *self)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  add_handler (self, "/", on_demo);
+}
+
+void
+signaling_http_edge_set_demo_dir (SignalingHttpEdge *self,
+                                  const char        *dir)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  g_free (self->demo_dir);
+  self->demo_dir = g_strdup (dir);
+}
+
+const char *
+signaling_http_edge_get_demo_dir (SignalingHttpEdge *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), NULL);
+  return self->demo_dir;
+}
+
 /* Serves a small JSON health report at @path: status, version and
  * uptime, and what @func adds. It takes no request body. */
 void
@@ -697,6 +888,66 @@ signaling_http_edge_serve_health (SignalingHttpEdge       *self,
   self->health_data = user_data;
   add_body_rule (self, path, FALSE, NULL, NULL);
   add_handler (self, path, on_health);
+}
+
+/* Serves what @func writes at @path, in Prometheus' text format, to the
+ * addresses of the metrics allow-list; others get 403. It takes no
+ * request body. */
+void
+signaling_http_edge_serve_metrics (SignalingHttpEdge        *self,
+                                   const char               *path,
+                                   SignalingHttpMetricsFunc  func,
+                                   gpointer                  user_data)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  self->metrics_func = func;
+  self->metrics_data = user_data;
+  add_body_rule (self, path, FALSE, NULL, NULL);
+  add_handler (self, path, on_metrics);
+}
+
+/*
+ * signaling_http_edge_set_metrics_allow:
+ * @allow: (nullable): addresses and networks (`10.0.0.0/8`, `::1`) that
+ *   may read the metrics; %NULL or empty for loopback only
+ *
+ * Returns: %FALSE, with the list unchanged, if an entry is neither
+ */
+gboolean
+signaling_http_edge_set_metrics_allow (SignalingHttpEdge   *self,
+                                       const char * const  *allow,
+                                       GError             **error)
+{
+  g_autoptr(GPtrArray) masks = NULL;
+
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), FALSE);
+
+  if (allow != NULL && allow[0] != NULL)
+    {
+      masks = g_ptr_array_new_with_free_func (g_object_unref);
+      for (gsize i = 0; allow[i] != NULL; i++)
+        {
+          GInetAddressMask *mask = g_inet_address_mask_new_from_string (allow[i], error);
+
+          if (mask == NULL)
+            return FALSE;
+          g_ptr_array_add (masks, mask);
+        }
+    }
+
+  g_strfreev (self->metrics_allow);
+  self->metrics_allow = masks != NULL ? g_strdupv ((char **) allow) : NULL;
+  g_clear_pointer (&self->metrics_masks, g_ptr_array_unref);
+  self->metrics_masks = g_steal_pointer (&masks);
+  return TRUE;
+}
+
+const char * const *
+signaling_http_edge_get_metrics_allow (SignalingHttpEdge *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), NULL);
+  return (const char * const *) self->metrics_allow;
 }
 
 /* Serves WebSockets at @path: checks their handshakes (the origin

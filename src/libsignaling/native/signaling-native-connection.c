@@ -462,7 +462,10 @@ send_error (SignalingNativeConnection *self,
 {
   g_autofree char *text = error_to_json (error, rid);
 
-  signaling_router_count_rejected (self->router);
+  signaling_router_count_error (self->router, error);
+  if (self->client != NULL)
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Client %s: %s",
+                          signaling_client_get_id (self->client), error->message);
   send_text (self, text, strlen (text));
 }
 
@@ -585,7 +588,9 @@ on_idle_too_long (gpointer data)
       return;
     }
 
-  g_debug ("Closing a peer that has not answered pings");
+  if (self->client != NULL)
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Closing client %s: it has not answered pings",
+                          signaling_client_get_id (self->client));
   signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
 }
 

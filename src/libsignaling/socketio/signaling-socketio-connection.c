@@ -311,7 +311,7 @@ handle_seed000 (SignalingSocketioConnection *self,
   if (error == NULL)
     return;
 
-  signaling_router_count_rejected (self->router);
+  signaling_router_count_error (self->router, error);
   if (g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     emit_error (self, "Target client not connected");  /* the seed's words, verbatim */
   else
@@ -447,14 +447,16 @@ handle_seed003 (SignalingSocketioConnection *self,
   message = signaling_socketio_dialect_decode_seed003 (self->client, kind, args, &error);
   if (message == NULL)
     {
-      signaling_router_count_rejected (self->router);
-      g_debug ("Socket.IO %s: dropped %s: %s", signaling_client_get_id (self->client),
-               signaling_message_kind_to_string (kind), error->message);
+      signaling_router_count_error (self->router, error);
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Socket.IO %s: dropped %s: %s",
+                            signaling_client_get_id (self->client),
+                            signaling_message_kind_to_string (kind), error->message);
       return;
     }
 
   if (!signaling_router_route (self->router, self->client, message, &error))
-    g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Socket.IO %s: %s",
+                          signaling_client_get_id (self->client), error->message);
 }
 
 static void
@@ -472,7 +474,7 @@ handle_room (SignalingSocketioConnection *self,
 
   if (name == NULL || strlen (name) > SIGNALING_MAX_NAME_LENGTH)
     {
-      signaling_router_count_rejected (self->router);
+      signaling_router_count_rejected (self->router, SIGNALING_ERROR_BAD_MESSAGE);
       return;
     }
 
@@ -484,8 +486,9 @@ handle_room (SignalingSocketioConnection *self,
   /* Leaving a room one is not in is a no-op in Socket.IO. */
   if (!ok && !g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     {
-      signaling_router_count_rejected (self->router);
-      g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+      signaling_router_count_error (self->router, error);
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, name, "Socket.IO %s: %s",
+                            signaling_client_get_id (self->client), error->message);
       /* A refused join (a room its token does not list, a full room)
        * is told in seed 000's error event; seed 003's clients, which
        * have no error channel, ignore it. */
@@ -552,7 +555,7 @@ on_event (SignalingSocketioSocket     *socket,
     case SIGNALING_ADMISSION_ACCEPT:
       break;
     case SIGNALING_ADMISSION_REFUSE:
-      signaling_router_count_rejected (self->router);
+      signaling_router_count_error (self->router, error);
       if (self->vocabulary != SIGNALING_VOCABULARY_SEED003)
         emit_error (self, error->message);
       return TRUE;

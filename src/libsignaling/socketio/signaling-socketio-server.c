@@ -376,6 +376,8 @@ on_engine_connection (SignalingEngineioServer *engine_server,
  * signaling_socketio_server_new:
  * @engine: the Engine.IO server to run over
  *
+ * Creates a Socket.IO v5 server over @engine.
+ *
  * Returns: (transfer full): a new Socket.IO server with no namespace yet
  */
 SignalingSocketioServer *
@@ -395,6 +397,8 @@ signaling_socketio_server_new (SignalingEngineioServer *engine)
 /**
  * signaling_socketio_server_get_engine:
  * @self: a Socket.IO server
+ *
+ * Gets the Engine.IO server underneath.
  *
  * Returns: (transfer none): the Engine.IO server underneath
  */
@@ -439,6 +443,9 @@ signaling_socketio_server_add_namespace (SignalingSocketioServer *self,
  * signaling_socketio_server_lookup_namespace:
  * @self: a Socket.IO server
  * @name: a namespace name
+ *
+ * Looks up a namespace added with
+ * [method@Signaling.SocketioServer.add_namespace].
  *
  * Returns: (transfer none) (nullable): the namespace, or %NULL
  */

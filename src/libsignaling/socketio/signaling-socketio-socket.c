@@ -79,6 +79,8 @@ signaling_socketio_ack_new (SignalingSocketioSocket *socket,
  * signaling_socketio_ack_ref:
  * @ack: an acknowledgement
  *
+ * Takes a reference to @ack.
+ *
  * Returns: (transfer full): @ack
  */
 SignalingSocketioAck *
@@ -91,6 +93,8 @@ signaling_socketio_ack_ref (SignalingSocketioAck *ack)
 /**
  * signaling_socketio_ack_unref:
  * @ack: (transfer full): an acknowledgement
+ *
+ * Drops a reference to @ack, freeing it with the last one.
  */
 void
 signaling_socketio_ack_unref (SignalingSocketioAck *ack)
@@ -258,6 +262,8 @@ signaling_socketio_socket_new (SignalingEngineioSocket *engine,
  * signaling_socketio_socket_get_id:
  * @self: a socket
  *
+ * Gets the socket's id (not the Engine.IO session id).
+ *
  * Returns: the socket's id (not the Engine.IO session id)
  */
 const char *
@@ -271,6 +277,8 @@ signaling_socketio_socket_get_id (SignalingSocketioSocket *self)
  * signaling_socketio_socket_get_namespace:
  * @self: a socket
  *
+ * Gets the namespace name.
+ *
  * Returns: the namespace name
  */
 const char *
@@ -283,6 +291,8 @@ signaling_socketio_socket_get_namespace (SignalingSocketioSocket *self)
 /**
  * signaling_socketio_socket_get_auth:
  * @self: a socket
+ *
+ * Gets the CONNECT payload (an empty object if the client sent none).
  *
  * Returns: (transfer none): the CONNECT payload (an empty object if the
  *   client sent none)
@@ -298,6 +308,8 @@ signaling_socketio_socket_get_auth (SignalingSocketioSocket *self)
  * signaling_socketio_socket_get_engine:
  * @self: a socket
  *
+ * Gets the Engine.IO session underneath.
+ *
  * Returns: (transfer none): the Engine.IO session underneath
  */
 SignalingEngineioSocket *
@@ -310,6 +322,8 @@ signaling_socketio_socket_get_engine (SignalingSocketioSocket *self)
 /**
  * signaling_socketio_socket_is_connected:
  * @self: a socket
+ *
+ * Checks whether the socket is still connected to its namespace.
  *
  * Returns: %FALSE once the socket has left its namespace
  */
@@ -450,6 +464,8 @@ signaling_socketio_socket_emit_with_ack (SignalingSocketioSocket *self,
  * @out_attachments: (out) (optional) (transfer full) (element-type GBytes):
  *   the binary attachments of the acknowledgement
  * @error: return location for a #GError
+ *
+ * Finishes [method@Signaling.SocketioSocket.emit_with_ack].
  *
  * Returns: (transfer full): the arguments the client acknowledged with
  */
