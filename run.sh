@@ -20,7 +20,7 @@ ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
 PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
 # epoll): the C unit suites and the Node suite against the daemon.
-PLAIN_SUITES=(native http message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox)
+PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -36,11 +36,15 @@ PACKAGES=(
   # the README's tour asks the server how it is with curl
   curl ca-certificates
   scdoc  # the man pages, docs/man/*.scd
+  # GIO's TLS backend (GnuTLS): --tls-certificate serves https:// and wss://
+  glib-networking
   libjwt-gnutls-dev  # signed tokens (JWT): --auth-secret-file, --auth-public-key
 )
 
 # Only for ./run.sh test.
 TEST_PACKAGES=(
+  # certificates made at test time for the TLS tests (tests/test-tls.c, tls.test.js)
+  openssl
   # python-socketio: a second Socket.IO client for the compat suite
   python3-socketio python3-websocket python3-requests
   # PyGObject, for the Python example

@@ -737,6 +737,42 @@ test_listen_refuses_bad_secrets (void)
   }
 }
 
+/* signaling_server_reload() (SIGHUP) reads the secrets again; a bad
+ * file is refused and the secrets before stay. */
+static void
+test_reload (AuthFixture   *fixture,
+             gconstpointer  data)
+{
+  g_autofree char *by_a = mint (SECRET_A, "alice", NULL, NULL, now () + 60);
+  g_autofree char *by_b = mint (SECRET_B, "bob", NULL, NULL, now () + 60);
+  g_autofree char *body = NULL;
+  g_autofree char *path_a = g_strconcat ("/ws?token=", by_a, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents_full (fixture->secret_file, SECRET_B "\n", -1,
+                            G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+  g_assert_no_error (error);
+  g_assert_true (signaling_server_reload (fixture->server, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (handshake (fixture->server, path_a, NULL, &body), ==, SOUP_STATUS_UNAUTHORIZED);
+  {
+    g_autoptr(TestClient) bob = connect_with (fixture->server, by_b);
+
+    g_assert_cmpstr (bob->id, ==, "bob");
+  }
+
+  /* Opened to others: refused, and B stays. */
+  g_assert_cmpint (g_chmod (fixture->secret_file, 0666), ==, 0);
+  g_assert_false (signaling_server_reload (fixture->server, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM);
+  {
+    g_autoptr(TestClient) bob = connect_with (fixture->server, by_b);
+
+    g_assert_cmpstr (bob->id, ==, "bob");
+  }
+}
+
 /* signalboxctl token mints what the server takes. */
 static void
 test_signalboxctl_token (AuthFixture   *fixture,
@@ -814,6 +850,7 @@ main (int   argc,
   g_test_add ("/auth/server/same-sub-takes-over", AuthFixture, NULL, auth_setup, test_same_sub_takes_over, auth_teardown);
   g_test_add ("/auth/turn/welcome", AuthFixture, NULL, auth_setup, test_turn_in_welcome, auth_teardown);
   g_test_add ("/auth/turn/ice-servers-endpoint", AuthFixture, NULL, auth_setup, test_ice_servers_endpoint, auth_teardown);
+  g_test_add ("/auth/server/reload", AuthFixture, NULL, auth_setup, test_reload, auth_teardown);
   g_test_add ("/auth/ctl/token", AuthFixture, NULL, auth_setup, test_signalboxctl_token, auth_teardown);
 
   return g_test_run ();

@@ -123,6 +123,17 @@ test_client_connect_raw (const char  *url,
                          GError     **error)
 {
   g_autoptr(SoupSession) session = soup_session_new ();
+
+  return test_client_connect_session (session, url, origin, error);
+}
+
+/* The same through @session, for one with its own TLS database. */
+TestClient *
+test_client_connect_session (SoupSession  *session,
+                             const char   *url,
+                             const char   *origin,
+                             GError      **error)
+{
   g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
   ConnectData data = { 0 };
   TestClient *client;

@@ -36,6 +36,10 @@ TestClient      *test_client_connect        (SignalingServer *server);
 TestClient      *test_client_connect_raw    (const char      *url,
                                              const char      *origin,
                                              GError         **error);
+TestClient      *test_client_connect_session (SoupSession    *session,
+                                              const char     *url,
+                                              const char     *origin,
+                                              GError        **error);
 void             test_client_free           (TestClient      *client);
 void             test_client_send           (TestClient      *client,
                                              const char      *format,

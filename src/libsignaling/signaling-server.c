@@ -57,6 +57,7 @@ struct _SignalingServer
   SignalingListener *listener;
   SignalingAcceptor *acceptor;  /* the listener's; NULL when libsoup accepts */
   SignalingHttpEdge *edge;
+  SignalingAddressLimiter *address_limiter;  /* the edge's */
   guint request_timeout;
   guint max_pending_connections;
   SignalingRouter *router;
@@ -67,6 +68,11 @@ struct _SignalingServer
   SignalingTurnCredentials *turn;
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
+
+  /* TLS: the files, and what was last read from them. */
+  char *tls_certificate_file;
+  char *tls_key_file;
+  GTlsCertificate *tls_certificate;
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
@@ -100,6 +106,11 @@ enum {
   PROP_TURN_URIS,
   PROP_TURN_TTL,
   PROP_METRICS_ALLOW,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS_KEY,
+  PROP_MAX_CLIENTS_PER_ADDRESS,
+  PROP_CONNECT_RATE_PER_ADDRESS,
+  PROP_EXEMPT_ADDRESSES,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -176,6 +187,7 @@ signaling_server_dispose (GObject *object)
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
   g_clear_object (&self->edge);
+  self->address_limiter = NULL;
   self->acceptor = NULL;
   g_clear_object (&self->listener);
   g_clear_object (&self->socketio);
@@ -197,7 +209,23 @@ signaling_server_finalize (GObject *object)
   g_clear_object (&self->turn);
   g_clear_pointer (&self->started_at, g_date_time_unref);
 
+  g_free (self->tls_certificate_file);
+  g_free (self->tls_key_file);
+  g_clear_object (&self->tls_certificate);
+
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
+}
+
+/* g_set_str() from GLib 2.76. */
+static gboolean
+replace_string (char       **field,
+                const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
 }
 
 static void
@@ -277,6 +305,21 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_TURN_TTL:
       g_value_set_uint (value, signaling_turn_credentials_get_ttl (self->turn));
+      break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_string (value, self->tls_certificate_file);
+      break;
+    case PROP_TLS_KEY:
+      g_value_set_string (value, self->tls_key_file);
+      break;
+    case PROP_MAX_CLIENTS_PER_ADDRESS:
+      g_value_set_uint (value, signaling_address_limiter_get_max_clients (self->address_limiter));
+      break;
+    case PROP_CONNECT_RATE_PER_ADDRESS:
+      g_value_set_double (value, signaling_address_limiter_get_connect_rate (self->address_limiter));
+      break;
+    case PROP_EXEMPT_ADDRESSES:
+      g_value_set_boxed (value, signaling_address_limiter_get_exempt (self->address_limiter));
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -383,6 +426,24 @@ signaling_server_set_property (GObject      *object,
     case PROP_TURN_TTL:
       signaling_turn_credentials_set_ttl (self->turn, g_value_get_uint (value));
       break;
+    case PROP_TLS_CERTIFICATE:
+      /* Read when listening starts, and again on reload. */
+      if (replace_string (&self->tls_certificate_file, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_TLS_KEY:
+      if (replace_string (&self->tls_key_file, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_MAX_CLIENTS_PER_ADDRESS:
+      signaling_address_limiter_set_max_clients (self->address_limiter, g_value_get_uint (value));
+      break;
+    case PROP_CONNECT_RATE_PER_ADDRESS:
+      signaling_address_limiter_set_connect_rate (self->address_limiter, g_value_get_double (value));
+      break;
+    case PROP_EXEMPT_ADDRESSES:
+      signaling_address_limiter_set_exempt (self->address_limiter, g_value_get_boxed (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -435,6 +496,11 @@ mark_settings (void)
     { PROP_TURN_URIS, { "turn-uri", N_("URI") } },
     { PROP_TURN_TTL, { NULL, N_("SECONDS") } },
     { PROP_METRICS_ALLOW, { NULL, N_("ADDRESS[/BITS]") } },
+    { PROP_TLS_CERTIFICATE, { NULL, N_("FILE") } },
+    { PROP_TLS_KEY, { NULL, N_("FILE") } },
+    { PROP_MAX_CLIENTS_PER_ADDRESS, { NULL, N_("N") } },
+    { PROP_CONNECT_RATE_PER_ADDRESS, { NULL, N_("RATE") } },
+    { PROP_EXEMPT_ADDRESSES, { "exempt-address", N_("ADDRESS") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -706,7 +772,7 @@ signaling_server_class_init (SignalingServerClass *klass)
    * becomes its id. The first secret is the one `signalboxctl token`
    * signs with; all are accepted, for rotation. The file must not be
    * readable by other users. Read when the server starts listening and
-   * by [method@Signaling.Server.reload_secrets]. %NULL: no tokens.
+   * by [method@Signaling.Server.reload] (SIGHUP). %NULL: no tokens.
    */
   properties[PROP_AUTH_SECRET_FILE] =
     g_param_spec_string ("auth-secret-file", NULL,
@@ -815,6 +881,76 @@ signaling_server_class_init (SignalingServerClass *klass)
   properties[PROP_STARTED_AT] =
     g_param_spec_boxed ("started-at", NULL, NULL, G_TYPE_DATE_TIME,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:tls-certificate:
+   *
+   * A PEM file with the certificate (and its chain) to serve TLS with:
+   * then every listening socket serves `https://` and `wss://` only.
+   * The key is read from [property@Signaling.Server:tls-key], or from
+   * this file if that is %NULL. Read when the server starts listening,
+   * and again by [method@Signaling.Server.reload]. %NULL for plain
+   * HTTP.
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_string ("tls-certificate", NULL,
+                         N_("Serve https:// and wss:// with this PEM certificate (and chain); reloaded on SIGHUP"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:tls-key:
+   *
+   * The PEM file with the private key of
+   * [property@Signaling.Server:tls-certificate]; %NULL if that file
+   * holds the key too.
+   */
+  properties[PROP_TLS_KEY] =
+    g_param_spec_string ("tls-key", NULL,
+                         N_("The PEM private key of tls-certificate, if not in the same file; reloaded on SIGHUP"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:max-clients-per-address:
+   *
+   * How many clients may be connected at once from one address (an
+   * IPv4 address or an IPv6 /64); 0 for no limit. One more is refused
+   * with HTTP 429 before its WebSocket upgrade or Engine.IO handshake.
+   * Loopback counts like any address: see
+   * [property@Signaling.Server:exempt-addresses].
+   */
+  properties[PROP_MAX_CLIENTS_PER_ADDRESS] =
+    new_limit_pspec ("max-clients-per-address",
+                     N_("Most clients connected at once from one address (IPv6: one /64), 0 for no limit"),
+                     0, 0);
+
+  /**
+   * SignalingServer:connect-rate-per-address:
+   *
+   * How many new clients a second one address may connect, as a token
+   * bucket holding a second's worth (at least one); 0 for no limit.
+   * Over it, HTTP 429 before the upgrade or handshake.
+   */
+  properties[PROP_CONNECT_RATE_PER_ADDRESS] =
+    g_param_spec_double ("connect-rate-per-address", NULL,
+                         N_("New clients per second one address may connect (IPv6: one /64), 0 for no limit"),
+                         0, G_MAXDOUBLE, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:exempt-addresses:
+   *
+   * Addresses or networks (`127.0.0.1`, `10.0.0.0/8`, `::1`) that the
+   * per-address limits do not apply to, such as a reverse proxy that
+   * all clients come through.
+   */
+  properties[PROP_EXEMPT_ADDRESSES] =
+    g_param_spec_boxed ("exempt-addresses", NULL,
+                        N_("Address or network (10.0.0.0/8) exempt from the per-address limits; repeat for several"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();
@@ -1007,6 +1143,16 @@ static void on_room_removed        (SignalingRouter *router,
                                     SignalingRoom   *room,
                                     SignalingServer *self);
 
+/* A refusal is a rejection like server-full's: counted with them (and
+ * apart, as connections-refused), and published on D-Bus alike. */
+static void
+on_address_refused (SignalingAddressLimiter *limiter,
+                    const char              *key,
+                    SignalingServer         *self)
+{
+  signaling_router_count_rejected (self->router, SIGNALING_ERROR_SERVER_FULL);
+}
+
 static void
 signaling_server_init (SignalingServer *self)
 {
@@ -1031,6 +1177,10 @@ signaling_server_init (SignalingServer *self)
   self->listener = signaling_listener_new (self->soup_server);
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
+  self->address_limiter = signaling_http_edge_get_address_limiter (self->edge);
+  g_signal_connect_object (self->address_limiter, "refused", G_CALLBACK (on_address_refused), self, 0);
+  signaling_http_edge_limit_connects (self->edge, NATIVE_PATH, FALSE);
+  signaling_http_edge_limit_connects (self->edge, SOCKETIO_PATH, TRUE);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
   signaling_http_edge_set_token_verifier (self->edge, self->verifier);
   signaling_http_edge_serve_metrics (self->edge, METRICS_PATH, add_metrics, self);
@@ -1120,30 +1270,112 @@ ensure_secrets (SignalingServer  *self,
   return TRUE;
 }
 
-/**
- * signaling_server_reload_secrets:
- * @self: a server
- * @error: return location for a #GError
- *
- * Reads the token secrets, the token public key and the TURN secrets
- * again from their files (#SignalingServer:auth-secret-file,
- * #SignalingServer:auth-public-key, #SignalingServer:turn-secret-file),
- * for example on SIGHUP. When a file cannot be used, the secrets read
- * before stay in use and @error says why.
- *
- * Returns: %TRUE on success
- */
-gboolean
-signaling_server_reload_secrets (SignalingServer  *self,
-                                 GError          **error)
+/* Reads the secret files again; each part keeps what it had when its
+ * file cannot be used. */
+static gboolean
+reload_secrets (SignalingServer  *self,
+                GError          **error)
 {
-  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
-
   if (!check_turn (self, error))
     return FALSE;
   if (!signaling_token_verifier_reload (self->verifier, error))
     return FALSE;
   return signaling_turn_credentials_reload (self->turn, error);
+}
+
+/* Reads the certificate and key the properties name, and serves with
+ * them from now on; on error, what was served before stays. */
+static gboolean
+load_tls (SignalingServer  *self,
+          GError          **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->tls_certificate_file == NULL)
+    {
+      if (self->tls_key_file != NULL)
+        {
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       _("A TLS key needs its certificate (tls-certificate)"));
+          return FALSE;
+        }
+      if (self->tls_certificate != NULL)
+        {
+          /* Listeners stay as they were made: a plain socket of
+           * libsoup's cannot become a TLS one. */
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       _("TLS cannot be turned off while serving"));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                   _("TLS is not available: GIO has no TLS backend (install glib-networking)"));
+      return FALSE;
+    }
+
+  certificate = self->tls_key_file != NULL
+    ? g_tls_certificate_new_from_files (self->tls_certificate_file, self->tls_key_file, &local_error)
+    : g_tls_certificate_new_from_file (self->tls_certificate_file, &local_error);
+  if (certificate == NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot read the TLS certificate %s and its key %s: "),
+                                  self->tls_certificate_file,
+                                  self->tls_key_file != NULL ? self->tls_key_file : self->tls_certificate_file);
+      return FALSE;
+    }
+
+  g_set_object (&self->tls_certificate, certificate);
+  signaling_listener_set_tls_certificate (self->listener, certificate);
+  return TRUE;
+}
+
+/* Before the first socket: all of them serve alike. */
+static gboolean
+ensure_tls (SignalingServer  *self,
+            GError          **error)
+{
+  if (self->tls_certificate != NULL)
+    return TRUE;
+  return load_tls (self, error);
+}
+
+/**
+ * signaling_server_reload:
+ * @self: a server
+ * @error: return location for a #GError
+ *
+ * Reads again what may change while the server runs, without dropping
+ * a connection: the TLS certificate and key, from the files
+ * [property@Signaling.Server:tls-certificate] and
+ * [property@Signaling.Server:tls-key] name now (so a new pair of
+ * files may be given first). New connections are served with them;
+ * those already open keep theirs. Then the secrets of signed tokens
+ * and TURN credentials, from [property@Signaling.Server:auth-secret-file],
+ * [property@Signaling.Server:auth-public-key] and
+ * [property@Signaling.Server:turn-secret-file]: new tokens and
+ * credentials are checked and made with them. The signalbox daemon
+ * calls this on `SIGHUP`.
+ *
+ * On error the part that failed, and those after it, go on with what
+ * they had (the TLS certificate first, then the token secrets, then the
+ * TURN secrets), and @error says why.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_reload (SignalingServer  *self,
+                         GError          **error)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return load_tls (self, error) && reload_secrets (self, error);
 }
 
 /**
@@ -1167,7 +1399,7 @@ signaling_server_listen (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
-  if (!ensure_secrets (self, error))
+  if (!ensure_tls (self, error) || !ensure_secrets (self, error))
     return FALSE;
   return signaling_listener_listen (self->listener, address, port, error);
 }
@@ -1190,7 +1422,7 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  if (!ensure_secrets (self, error))
+  if (!ensure_tls (self, error) || !ensure_secrets (self, error))
     return FALSE;
   return signaling_listener_add_socket (self->listener, socket, error);
 }
@@ -1498,6 +1730,24 @@ signaling_server_get_messages_rejected (SignalingServer *self)
 }
 
 /**
+ * signaling_server_get_connections_refused:
+ * @self: a server
+ *
+ * Counts the new clients refused, with HTTP 429, by the per-address
+ * limits.
+ *
+ * Returns: how many new clients the per-address limits
+ *   ([property@Signaling.Server:max-clients-per-address],
+ *   [property@Signaling.Server:connect-rate-per-address]) refused
+ */
+guint64
+signaling_server_get_connections_refused (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->address_limiter != NULL ? signaling_address_limiter_get_refused (self->address_limiter) : 0;
+}
+
+/**
  * signaling_server_disconnect_client:
  * @self: a server
  * @id: a client id
@@ -1561,6 +1811,8 @@ on_client_connected (SignalingRouter *router,
                      SignalingClient *client,
                      SignalingServer *self)
 {
+  if (self->address_limiter != NULL)
+    signaling_address_limiter_add_client (self->address_limiter, signaling_client_get_remote_address (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }
@@ -1571,6 +1823,8 @@ on_client_disconnected (SignalingRouter *router,
                         const char      *reason,
                         SignalingServer *self)
 {
+  if (self->address_limiter != NULL)
+    signaling_address_limiter_remove_client (self->address_limiter, signaling_client_get_remote_address (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }

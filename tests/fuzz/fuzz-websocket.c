@@ -28,6 +28,8 @@ on_message (SignalingWebsocket *websocket,
     signaling_websocket_send (websocket, is_text, data, length);
 }
 
+static const SignalingWebsocketHandlers handlers = { .message = on_message };
+
 static GIOStream *
 socket_pair_end (int *out_peer)
 {
@@ -55,9 +57,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   stream = socket_pair_end (&peer);
   websocket = signaling_websocket_new (stream, NULL);
-  signaling_websocket_set_message_func (websocket, on_message, NULL);
+  signaling_websocket_set_handlers (websocket, &handlers, NULL);
   signaling_websocket_set_strict_utf8 (websocket, (data[1] & 1) != 0);
-  signaling_websocket_set_max_message_size (websocket, (data[1] & 2) != 0 ? 1024 : 0);
+  signaling_websocket_set_max_message_size (websocket, (data[1] & 2) != 0 ? 1024 : 0, NULL);
   signaling_websocket_set_max_send_queue (websocket, 64 * 1024);
 
   signaling_websocket_feed_for_testing (websocket, data + 2, size - 2, 1 + data[0]);

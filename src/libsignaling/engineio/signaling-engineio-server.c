@@ -98,6 +98,15 @@ signaling_engineio_server_dispose (GObject *object)
    * place in the queue of unclaimed ones, which goes with us. */
   while (!g_queue_is_empty (&self->unclaimed))
     claim (self, self->unclaimed.head->data);
+  if (self->sockets != NULL)
+    {
+      GHashTableIter iter;
+      gpointer socket;
+
+      g_hash_table_iter_init (&iter, self->sockets);
+      while (g_hash_table_iter_next (&iter, NULL, &socket))
+        signaling_engineio_socket_set_finished_func (socket, NULL, NULL);
+    }
   g_clear_pointer (&self->sockets, g_hash_table_unref);
 
   G_OBJECT_CLASS (signaling_engineio_server_parent_class)->dispose (object);
@@ -458,10 +467,12 @@ drop_oldest_unclaimed (SignalingEngineioServer *self)
  * empty before it exits. */
 static void
 on_socket_finished (SignalingEngineioSocket *socket,
-                    SignalingEngineioServer *self)
+                    gpointer                 user_data)
 {
+  SignalingEngineioServer *self = user_data;
+
   claim (self, socket);
-  g_signal_handlers_disconnect_by_data (socket, self);
+  signaling_engineio_socket_set_finished_func (socket, NULL, NULL);
   g_hash_table_remove (self->sockets, signaling_engineio_socket_get_id (socket));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
 }
@@ -479,7 +490,7 @@ add_socket (SignalingEngineioServer *self,
   signaling_identity_attach (signaling_identity_lookup (msg), socket);
 
   g_hash_table_insert (self->sockets, (gpointer) signaling_engineio_socket_get_id (socket), socket);
-  g_signal_connect (socket, "finished", G_CALLBACK (on_socket_finished), self);
+  signaling_engineio_socket_set_finished_func (socket, on_socket_finished, self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
   return socket;
 }
@@ -632,17 +643,6 @@ on_request (SoupServer        *soup_server,
     respond_error (msg, EIO_ERROR_BAD_REQUEST);
 }
 
-/* As the reference server's `ws` does past maxPayload: close 1009,
- * which ends the session ("transport close"); the client reconnects. */
-static void
-on_message_too_large (SignalingWebsocket *websocket,
-                      guint64             size,
-                      gpointer            user_data)
-{
-  g_debug ("Closing an Engine.IO WebSocket that sent a message of %" G_GUINT64_FORMAT " bytes", size);
-  signaling_websocket_close (websocket, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "Max payload size exceeded");
-}
-
 static void
 on_websocket (SoupServerMessage  *msg,
               SignalingWebsocket *websocket,
@@ -654,9 +654,11 @@ on_websocket (SoupServerMessage  *msg,
   const char *sid = NULL;
   SignalingEngineioSocket *socket;
 
-  /* maxPayload holds for every message, over all its fragments. */
-  signaling_websocket_set_max_message_size (websocket, self->settings.max_payload);
-  g_signal_connect (websocket, "message-too-large", G_CALLBACK (on_message_too_large), NULL);
+  /* maxPayload holds for every message, over all its fragments; past
+   * it, as the reference server's `ws`: close 1009, which ends the
+   * session ("transport close"), and the client reconnects. */
+  signaling_websocket_set_max_message_size (websocket, self->settings.max_payload,
+                                            "Max payload size exceeded");
 
   if (g_uri_get_query (uri) != NULL)
     query = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);

@@ -54,6 +54,11 @@ struct _SignalingEngineioSocket
   SignalingWebsocket *websocket;
   SignalingWebsocket *probe;
 
+  const SignalingEngineioConsumer *consumer;  /* static; NULL: none */
+  gpointer consumer_data;
+  SignalingEngineioFinishedFunc finished_func;
+  gpointer finished_data;
+
   /* Between "2probe" and "5". */
   gboolean upgrading;
   /* The parked GET came while a probe WebSocket was open. */
@@ -113,8 +118,7 @@ forget_websocket (SignalingEngineioSocket  *self,
   if (*websocket == NULL)
     return;
 
-  g_signal_handlers_disconnect_by_data (*websocket, self);
-  signaling_websocket_set_message_func (*websocket, NULL, NULL);
+  signaling_websocket_set_handlers (*websocket, NULL, NULL);
   if (signaling_websocket_is_open (*websocket))
     signaling_websocket_close (*websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   g_clear_object (websocket);
@@ -511,6 +515,28 @@ close_after_last_poll (SignalingEngineioSocket *self)
   self->close_grace_source = g_timeout_add (CLOSE_POLL_GRACE_MS, close_after_grace, self);
 }
 
+/* A message: to the consumer, then to the signal's handlers. */
+static void
+deliver_message (SignalingEngineioSocket *self,
+                 gboolean                 binary,
+                 const char              *text,
+                 gsize                    length,
+                 GBytes                  *data)
+{
+  g_autoptr(GBytes) made = NULL;
+
+  if (self->consumer != NULL && binary)
+    self->consumer->binary (self, data, self->consumer_data);
+  else if (self->consumer != NULL)
+    self->consumer->text (self, text, length, self->consumer_data);
+
+  if (self->closed || !g_signal_has_handler_pending (self, signals[SIGNAL_MESSAGE], 0, FALSE))
+    return;
+  if (data == NULL)
+    data = made = g_bytes_new (text, length);
+  g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, data, binary);
+}
+
 static gboolean
 handle_packet (SignalingEngineioSocket *self,
                SignalingEngineioPacket *packet)
@@ -520,8 +546,8 @@ handle_packet (SignalingEngineioSocket *self,
   switch (signaling_engineio_packet_get_kind (packet))
     {
     case SIGNALING_ENGINEIO_PACKET_MESSAGE:
-      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, data,
-                     signaling_engineio_packet_is_binary (packet));
+      deliver_message (self, signaling_engineio_packet_is_binary (packet),
+                       g_bytes_get_data (data, NULL), g_bytes_get_size (data), data);
       return TRUE;
 
     case SIGNALING_ENGINEIO_PACKET_PONG:
@@ -574,7 +600,16 @@ on_websocket_message (SignalingWebsocket *websocket,
 {
   SignalingEngineioSocket *self = user_data;
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
-  g_autoptr(SignalingEngineioPacket) packet = decode_ws_message (is_text, data, length);
+  g_autoptr(SignalingEngineioPacket) packet = NULL;
+
+  /* The relay's path: a text message packet, without a packet. */
+  if (is_text && length > 0 && data[0] == '0' + SIGNALING_ENGINEIO_PACKET_MESSAGE)
+    {
+      deliver_message (self, FALSE, data + 1, length - 1, NULL);
+      return;
+    }
+
+  packet = decode_ws_message (is_text, data, length);
 
   if (packet == NULL)
     {
@@ -587,10 +622,15 @@ on_websocket_message (SignalingWebsocket *websocket,
 
 static void
 on_websocket_closed (SignalingWebsocket *websocket,
-                     SignalingEngineioSocket *self)
+                     gpointer            user_data)
 {
-  close_session (self, "transport close", FALSE);
+  close_session (user_data, "transport close", FALSE);
 }
+
+static const SignalingWebsocketHandlers websocket_handlers = {
+  .message = on_websocket_message,
+  .closed = on_websocket_closed,
+};
 
 static void
 use_websocket (SignalingEngineioSocket *self,
@@ -599,8 +639,7 @@ use_websocket (SignalingEngineioSocket *self,
   self->websocket = g_object_ref (websocket);
   self->transport = TRANSPORT_WEBSOCKET;
   signaling_websocket_set_max_send_queue (websocket, self->settings.max_send_queue);
-  signaling_websocket_set_message_func (websocket, on_websocket_message, self);
-  g_signal_connect (websocket, "closed", G_CALLBACK (on_websocket_closed), self);
+  signaling_websocket_set_handlers (websocket, &websocket_handlers, self);
 }
 
 static char *
@@ -613,6 +652,26 @@ open_packet (SignalingEngineioSocket *self,
                                                         self->settings.max_payload);
 
   return g_strconcat ("0", json, NULL);
+}
+
+void
+signaling_engineio_socket_set_finished_func (SignalingEngineioSocket       *self,
+                                             SignalingEngineioFinishedFunc  func,
+                                             gpointer                       user_data)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+  self->finished_func = func;
+  self->finished_data = user_data;
+}
+
+void
+signaling_engineio_socket_set_consumer (SignalingEngineioSocket         *self,
+                                        const SignalingEngineioConsumer *consumer,
+                                        gpointer                         user_data)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+  self->consumer = consumer;
+  self->consumer_data = user_data;
 }
 
 /*
@@ -889,8 +948,7 @@ complete_upgrade (SignalingEngineioSocket *self)
   g_autoptr(SignalingWebsocket) websocket = g_steal_pointer (&self->probe);
   g_autoptr(GPtrArray) queued = NULL;
 
-  g_signal_handlers_disconnect_by_data (websocket, self);
-  signaling_websocket_set_message_func (websocket, NULL, NULL);
+  signaling_websocket_set_handlers (websocket, NULL, NULL);
 
   /* Whatever the polling side still held goes over the WebSocket. A
    * GET still parked came after the probe and raced the "5": it is
@@ -959,12 +1017,19 @@ on_probe_message (SignalingWebsocket *websocket,
 
 static void
 on_probe_closed (SignalingWebsocket *websocket,
-                 SignalingEngineioSocket *self)
+                 gpointer            user_data)
 {
+  SignalingEngineioSocket *self = user_data;
+
   forget_websocket (self, &self->probe);
   self->upgrading = FALSE;
   close_refused (self);
 }
+
+static const SignalingWebsocketHandlers probe_handlers = {
+  .message = on_probe_message,
+  .closed = on_probe_closed,
+};
 
 /*
  * signaling_engineio_socket_refuse_websocket:
@@ -986,8 +1051,7 @@ signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
                                            SignalingWebsocket *websocket)
 {
   self->probe = g_object_ref (websocket);
-  signaling_websocket_set_message_func (websocket, on_probe_message, self);
-  g_signal_connect (websocket, "closed", G_CALLBACK (on_probe_closed), self);
+  signaling_websocket_set_handlers (websocket, &probe_handlers, self);
 }
 
 /* Closing */
@@ -995,25 +1059,48 @@ signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
 static void
 finish_if_delivered (SignalingEngineioSocket *self)
 {
+  g_autoptr(SignalingEngineioSocket) kept = NULL;
+
   if (!self->closed_emitted || self->finished)
     return;
   if (self->websocket != NULL || self->goodbye_queued || self->polls_in_flight > 0)
     return;
 
   self->finished = TRUE;
+  /* The server's note drops its reference, maybe the last. */
+  kept = g_object_ref (self);
+  if (self->finished_func != NULL)
+    self->finished_func (self, self->finished_data);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
 static void
 on_lingering_websocket_closed (SignalingWebsocket *websocket,
-                               SignalingEngineioSocket *self)
+                               gpointer            user_data)
 {
+  SignalingEngineioSocket *self = user_data;
+
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
 
   g_clear_handle_id (&self->goodbye_wait_source, g_source_remove);
   forget_websocket (self, &self->websocket);
   finish_if_delivered (self);
 }
+
+/* A lingering WebSocket's messages are not read: its session is over. */
+static void
+ignore_message (SignalingWebsocket *websocket,
+                gboolean            is_text,
+                const char         *data,
+                gsize               length,
+                gpointer            user_data)
+{
+}
+
+static const SignalingWebsocketHandlers lingering_handlers = {
+  .message = ignore_message,
+  .closed = on_lingering_websocket_closed,
+};
 
 static gboolean
 on_goodbye_wait_over (gpointer user_data)
@@ -1038,14 +1125,13 @@ linger (SignalingEngineioSocket *self)
 {
   if (self->websocket != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->websocket, self);
-      signaling_websocket_set_message_func (self->websocket, NULL, NULL);
+      signaling_websocket_set_handlers (self->websocket, NULL, NULL);
       if (signaling_websocket_get_state (self->websocket) == SIGNALING_WEBSOCKET_CLOSED)
         {
           g_clear_object (&self->websocket);
           return;
         }
-      g_signal_connect (self->websocket, "closed", G_CALLBACK (on_lingering_websocket_closed), self);
+      signaling_websocket_set_handlers (self->websocket, &lingering_handlers, self);
       if (signaling_websocket_is_open (self->websocket))
         signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     }
@@ -1092,6 +1178,8 @@ close_session (SignalingEngineioSocket *self,
   forget_websocket (self, &self->probe);
   close_refused (self);
 
+  if (self->consumer != NULL)
+    self->consumer->closed (self, reason, self->consumer_data);
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
   self->closed_emitted = TRUE;
   finish_if_delivered (self);

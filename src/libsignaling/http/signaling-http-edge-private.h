@@ -10,6 +10,7 @@
 #include "signaling-acceptor-private.h"
 #include "signaling-token-verifier-private.h"
 #include "signaling-websocket-private.h"
+#include "signaling-address-limiter-private.h"
 
 G_BEGIN_DECLS
 
@@ -72,6 +73,10 @@ void                signaling_http_edge_serve_websocket     (SignalingHttpEdge  
                                                              const char          *path,
                                                              SignalingWebsocketAcceptFunc func,
                                                              gpointer             user_data);
+void                signaling_http_edge_limit_connects      (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             gboolean             engineio);
+SignalingAddressLimiter *signaling_http_edge_get_address_limiter (SignalingHttpEdge *self);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
 void                signaling_http_edge_set_token_verifier  (SignalingHttpEdge   *self,
                                                              SignalingTokenVerifier *verifier);

@@ -36,6 +36,8 @@ struct _SignalingHttpEdge
   guint64 max_body_size;       /* paths without a rule; 0 for none */
   GPtrArray *body_rules;       /* BodyRule * */
   gboolean closing;
+  SignalingAddressLimiter *limiter;
+  GPtrArray *connect_rules;    /* ConnectRule * */
 
   SignalingTokenVerifier *verifier;  /* nullable */
   SignalingHttpIceServersFunc ice_servers_func;
@@ -196,12 +198,106 @@ on_got_chunk (SoupServerMessage *msg,
     }
 }
 
+/* Per-address limits.
+ *
+ * A request that would make a new client (a WebSocket upgrade of the
+ * native path, an Engine.IO handshake) is checked against the
+ * per-address limits as soon as its headers are in, and refused with
+ * 429 before any upgrade or session exists. Requests of an existing
+ * Engine.IO session (with a `sid`) are not new clients. */
+
+/* RFC 6585; libsoup 3.2 has no name for it. */
+#define HTTP_TOO_MANY_REQUESTS 429
+
+typedef struct
+{
+  char *path;
+  gboolean engineio;  /* a prefix, and only handshakes count */
+} ConnectRule;
+
+static void
+connect_rule_free (ConnectRule *rule)
+{
+  g_free (rule->path);
+  g_free (rule);
+}
+
+/* An Engine.IO handshake names its transport and has no session yet;
+ * other requests there (client scripts) are not connections. */
+static gboolean
+is_engineio_handshake (SoupServerMessage *msg)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
+  g_autoptr(GHashTable) params = NULL;
+
+  if (query == NULL)
+    return FALSE;
+  params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+  return params != NULL && g_hash_table_contains (params, "transport") &&
+         !g_hash_table_contains (params, "sid");
+}
+
+static gboolean
+is_new_client (SignalingHttpEdge *self,
+               SoupServerMessage *msg)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+
+  for (guint i = 0; i < self->connect_rules->len; i++)
+    {
+      ConnectRule *rule = g_ptr_array_index (self->connect_rules, i);
+
+      if (!rule->engineio && strcmp (path, rule->path) == 0)
+        return TRUE;
+      if (rule->engineio && g_str_has_prefix (path, rule->path))
+        return is_engineio_handshake (msg);
+    }
+  return FALSE;
+}
+
+/* Returns whether @msg was refused. */
+static gboolean
+refuse_over_address_limits (SignalingHttpEdge *self,
+                            SoupServerMessage *msg)
+{
+  g_autofree char *reason = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  char *body;
+
+  if (!is_new_client (self, msg) ||
+      signaling_address_limiter_admit (self->limiter, soup_server_message_get_remote_host (msg), &reason))
+    return FALSE;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, "too-many-connections");
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, reason);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = signaling_json_to_string (root);
+
+  /* A status set now keeps libsoup from calling the handler, and so
+   * from upgrading. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
+  soup_server_message_set_status (msg, HTTP_TOO_MANY_REQUESTS, "Too Many Requests");
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
+  return TRUE;
+}
+
 static void
 on_got_headers (SoupServerMessage *msg,
                 SignalingHttpEdge *self)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  guint64 limit = body_limit_for (self, msg);
+  guint64 limit;
+
+  if (refuse_over_address_limits (self, msg))
+    return;
+
+  limit = body_limit_for (self, msg);
 
   if (limit == G_MAXUINT64)
     return;
@@ -717,6 +813,8 @@ signaling_http_edge_finalize (GObject *object)
   SignalingHttpEdge *self = SIGNALING_HTTP_EDGE (object);
 
   g_clear_pointer (&self->body_rules, g_ptr_array_unref);
+  g_clear_pointer (&self->connect_rules, g_ptr_array_unref);
+  g_clear_object (&self->limiter);
   g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->client_script_dir, g_free);
@@ -741,6 +839,8 @@ static void
 signaling_http_edge_init (SignalingHttpEdge *self)
 {
   self->body_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) body_rule_free);
+  self->connect_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) connect_rule_free);
+  self->limiter = signaling_address_limiter_new ();
   self->paths = g_ptr_array_new_with_free_func (g_free);
   self->started_at_monotonic = g_get_monotonic_time ();
 }
@@ -970,6 +1070,43 @@ signaling_http_edge_serve_websocket (SignalingHttpEdge            *self,
   add_body_rule (self, path, FALSE, NULL, NULL);
   soup_server_add_handler (self->soup_server, path, on_websocket_handshake, websocket_path, g_free);
   g_ptr_array_add (self->paths, g_strdup (path));
+}
+
+/*
+ * signaling_http_edge_limit_connects:
+ * @path: a path where new clients connect
+ * @engineio: whether @path is an Engine.IO prefix, where only
+ *   handshakes make new clients
+ *
+ * Holds new clients at @path to the per-address limits (see
+ * signaling_http_edge_get_address_limiter()).
+ */
+void
+signaling_http_edge_limit_connects (SignalingHttpEdge *self,
+                                    const char        *path,
+                                    gboolean           engineio)
+{
+  ConnectRule *rule;
+
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  rule = g_new0 (ConnectRule, 1);
+  rule->path = g_strdup (path);
+  rule->engineio = engineio;
+  g_ptr_array_add (self->connect_rules, rule);
+}
+
+/*
+ * signaling_http_edge_get_address_limiter:
+ *
+ * Returns: (transfer none): the per-address limits of new clients;
+ *   whoever sees clients come and go tells it
+ */
+SignalingAddressLimiter *
+signaling_http_edge_get_address_limiter (SignalingHttpEdge *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_HTTP_EDGE (self), NULL);
+  return self->limiter;
 }
 
 /* From now on, guarded WebSocket paths answer 503. */

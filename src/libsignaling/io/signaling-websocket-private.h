@@ -19,12 +19,37 @@ typedef enum
 
 G_DECLARE_FINAL_TYPE (SignalingWebsocket, signaling_websocket, SIGNALING, WEBSOCKET, GObject)
 
-/* @data is valid during the call only, and NUL-terminated. */
-typedef void (*SignalingWebsocketMessageFunc) (SignalingWebsocket *websocket,
-                                               gboolean            is_text,
-                                               const char         *data,
-                                               gsize               length,
-                                               gpointer            user_data);
+/*
+ * SignalingWebsocketHandlers:
+ * @message: a message; @data is valid during the call only, and
+ *   NUL-terminated
+ * @closed: (nullable): the connection is over, by a close handshake or
+ *   not (the close code and reason say which); called once, from the
+ *   main loop
+ * @pong: (nullable): the peer answered a ping
+ * @too_large: (nullable): a frame header announced a message over the
+ *   limit, @size bytes at least; nothing more is read, and unless the
+ *   handler closes the connection it is closed with 1009
+ *
+ * What the owner of a WebSocket is told. Plain functions, not signals:
+ * a signal connection costs some 200 bytes per handler and peer, and
+ * an emission per message.
+ */
+typedef struct
+{
+  void (*message)   (SignalingWebsocket *websocket,
+                     gboolean            is_text,
+                     const char         *data,
+                     gsize               length,
+                     gpointer            user_data);
+  void (*closed)    (SignalingWebsocket *websocket,
+                     gpointer            user_data);
+  void (*pong)      (SignalingWebsocket *websocket,
+                     gpointer            user_data);
+  void (*too_large) (SignalingWebsocket *websocket,
+                     guint64             size,
+                     gpointer            user_data);
+} SignalingWebsocketHandlers;
 
 typedef void (*SignalingWebsocketAcceptFunc)  (SoupServerMessage  *msg,
                                                SignalingWebsocket *websocket,
@@ -37,11 +62,12 @@ gboolean                signaling_websocket_upgrade               (SoupServerMes
 SignalingWebsocket     *signaling_websocket_new                   (GIOStream                    *stream,
                                                                    GList                        *extensions);
 
-void                    signaling_websocket_set_message_func      (SignalingWebsocket           *self,
-                                                                   SignalingWebsocketMessageFunc func,
+void                    signaling_websocket_set_handlers          (SignalingWebsocket           *self,
+                                                                   const SignalingWebsocketHandlers *handlers,
                                                                    gpointer                      user_data);
 void                    signaling_websocket_set_max_message_size  (SignalingWebsocket           *self,
-                                                                   guint64                       max_message_size);
+                                                                   guint64                       max_message_size,
+                                                                   const char                   *reason);
 void                    signaling_websocket_set_strict_utf8       (SignalingWebsocket           *self,
                                                                    gboolean                      strict);
 void                    signaling_websocket_set_max_send_queue    (SignalingWebsocket           *self,

@@ -97,9 +97,10 @@ struct _SignalingWebsocket
   gushort close_code;
   char *close_reason;
 
-  SignalingWebsocketMessageFunc message_func;
-  gpointer message_data;
+  const SignalingWebsocketHandlers *handlers;  /* static; NULL: none */
+  gpointer handlers_data;
   guint64 max_message_size;
+  const char *too_large_reason;  /* static */
   gboolean strict_utf8;
   gsize max_send_queue;
 
@@ -116,15 +117,6 @@ struct _SignalingWebsocket
 };
 
 G_DEFINE_FINAL_TYPE (SignalingWebsocket, signaling_websocket, G_TYPE_OBJECT)
-
-enum {
-  SIGNAL_CLOSED,
-  SIGNAL_PONG,
-  SIGNAL_MESSAGE_TOO_LARGE,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
 
 static void flush (SignalingWebsocket *self,
                    gboolean            may_finish);
@@ -505,7 +497,7 @@ close_lingering (GIOStream *stream)
   g_source_attach (readable, g_main_context_get_thread_default ());
 }
 
-/* The connection is over: the socket goes, "closed" is emitted. Only
+/* The connection is over: the socket goes, the owner is told. Only
  * ever called from the main loop (a read, a flush, a timeout), never
  * from a call of the owner's, which may not expect its handlers to run
  * there. */
@@ -531,7 +523,8 @@ finish (SignalingWebsocket *self)
 
   close_lingering (self->stream);
 
-  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+  if (self->handlers != NULL && self->handlers->closed != NULL)
+    self->handlers->closed (self, self->handlers_data);
   g_clear_object (&self->closing_ref);
 }
 
@@ -565,13 +558,13 @@ deliver (SignalingWebsocket *self,
       fail (self, CLOSE_BAD_DATA, "Invalid UTF-8 in a text message");
       return;
     }
-  if (self->message_func == NULL)
+  if (self->handlers == NULL || self->handlers->message == NULL)
     return;
 
   /* Borrowed for the call: the first byte of the next frame, or the
    * spare byte at the end of the buffer. */
   payload[length] = '\0';
-  self->message_func (self, is_text, (const char *) payload, length, self->message_data);
+  self->handlers->message (self, is_text, (const char *) payload, length, self->handlers_data);
   payload[length] = after;
 }
 
@@ -708,8 +701,8 @@ on_control_frame (SignalingWebsocket *self,
         append_frame (self, OPCODE_PONG, payload, length);
       break;
     case OPCODE_PONG:
-      if (g_signal_has_handler_pending (self, signals[SIGNAL_PONG], 0, FALSE))
-        g_signal_emit (self, signals[SIGNAL_PONG], 0);
+      if (self->handlers != NULL && self->handlers->pong != NULL)
+        self->handlers->pong (self, self->handlers_data);
       break;
     case OPCODE_CLOSE:
     default:
@@ -723,9 +716,10 @@ refuse_too_large (SignalingWebsocket *self,
                   guint64             size)
 {
   self->discarding = TRUE;
-  g_signal_emit (self, signals[SIGNAL_MESSAGE_TOO_LARGE], 0, size);
+  if (self->handlers != NULL && self->handlers->too_large != NULL)
+    self->handlers->too_large (self, size, self->handlers_data);
   /* Whoever was told did not close: the default answer. */
-  fail (self, CLOSE_TOO_BIG, "Message too big");
+  fail (self, CLOSE_TOO_BIG, self->too_large_reason != NULL ? self->too_large_reason : "Message too big");
 }
 
 /* Checks a frame header (RFC 6455 §5.2) before its payload is read.
@@ -1011,37 +1005,6 @@ signaling_websocket_class_init (SignalingWebsocketClass *klass)
 
   object_class->dispose = signaling_websocket_dispose;
   object_class->finalize = signaling_websocket_finalize;
-
-  /*
-   * SignalingWebsocket::closed:
-   *
-   * The connection is over, by a close handshake or not; the close
-   * code and reason say which. Emitted once, from the main loop.
-   */
-  signals[SIGNAL_CLOSED] =
-    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-
-  /*
-   * SignalingWebsocket::pong:
-   *
-   * The peer answered a ping.
-   */
-  signals[SIGNAL_PONG] =
-    g_signal_new ("pong", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-
-  /*
-   * SignalingWebsocket::message-too-large:
-   * @size: how large the message is at least, in bytes
-   *
-   * A frame header announced a message over the limit. Nothing more of
-   * the connection is read; unless a handler closes the connection,
-   * it is closed with 1009 "Message too big".
-   */
-  signals[SIGNAL_MESSAGE_TOO_LARGE] =
-    g_signal_new ("message-too-large", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
 }
 
 static void
@@ -1058,8 +1021,8 @@ signaling_websocket_init (SignalingWebsocket *self)
  * @extensions: (transfer full) (element-type SoupWebsocketExtension):
  *   the extensions agreed in the handshake
  *
- * Starts reading frames from @stream at once; set a message function
- * before returning to the main loop.
+ * Starts reading frames from @stream at once; set handlers before
+ * returning to the main loop.
  */
 SignalingWebsocket *
 signaling_websocket_new (GIOStream *stream,
@@ -1182,22 +1145,26 @@ signaling_websocket_upgrade (SoupServerMessage            *msg,
 }
 
 void
-signaling_websocket_set_message_func (SignalingWebsocket            *self,
-                                      SignalingWebsocketMessageFunc  func,
-                                      gpointer                       user_data)
+signaling_websocket_set_handlers (SignalingWebsocket               *self,
+                                  const SignalingWebsocketHandlers *handlers,
+                                  gpointer                          user_data)
 {
   g_return_if_fail (SIGNALING_IS_WEBSOCKET (self));
-  self->message_func = func;
-  self->message_data = user_data;
+  self->handlers = handlers;
+  self->handlers_data = user_data;
 }
-
-/* Most bytes a message may have over all its fragments; 0: no limit. */
+/* Most bytes a message may have over all its fragments; 0: no limit.
+ * A larger one closes the connection with 1009 and @reason (a static
+ * string; %NULL: "Message too big"), unless the too_large handler
+ * closes it first. */
 void
 signaling_websocket_set_max_message_size (SignalingWebsocket *self,
-                                          guint64             max_message_size)
+                                          guint64             max_message_size,
+                                          const char         *reason)
 {
   g_return_if_fail (SIGNALING_IS_WEBSOCKET (self));
   self->max_message_size = max_message_size;
+  self->too_large_reason = reason;
 }
 
 /* Whether a text message that is not UTF-8 closes the connection with
@@ -1287,7 +1254,7 @@ signaling_websocket_ping (SignalingWebsocket *self)
  * @reason: (nullable): why, cut to fit a control frame
  *
  * Sends a close frame after what is queued. The connection ends once
- * it is written ("closed" is emitted then, from the main loop); what
+ * it is written (the closed handler runs then, from the main loop); what
  * the peer still sends is not delivered.
  */
 void

@@ -65,10 +65,7 @@ signaling_native_connection_dispose (GObject *object)
       g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
     }
   if (self->websocket != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->websocket, self);
-      signaling_websocket_set_message_func (self->websocket, NULL, NULL);
-    }
+    signaling_websocket_set_handlers (self->websocket, NULL, NULL);
   g_clear_object (&self->websocket);
 
   G_OBJECT_CLASS (signaling_native_connection_parent_class)->dispose (object);
@@ -615,10 +612,10 @@ note_peer_alive (SignalingNativeConnection *self)
 }
 
 static void
-on_pong (SignalingWebsocket        *websocket,
-         SignalingNativeConnection *self)
+on_pong (SignalingWebsocket *websocket,
+         gpointer            user_data)
 {
-  note_peer_alive (self);
+  note_peer_alive (user_data);
 }
 
 static void
@@ -639,10 +636,11 @@ refuse_too_large (SignalingNativeConnection *self,
 /* The WebSocket stopped reading at a frame that makes its message too
  * large, however it came: one frame or many fragments. */
 static void
-on_message_too_large (SignalingWebsocket        *websocket,
-                      guint64                    size,
-                      SignalingNativeConnection *self)
+on_message_too_large (SignalingWebsocket *websocket,
+                      guint64             size,
+                      gpointer            user_data)
 {
+  SignalingNativeConnection *self = user_data;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
 
   if (self->client != NULL)
@@ -694,9 +692,10 @@ on_message (SignalingWebsocket *websocket,
 }
 
 static void
-on_closed (SignalingWebsocket        *websocket,
-           SignalingNativeConnection *self)
+on_closed (SignalingWebsocket *websocket,
+           gpointer            user_data)
 {
+  SignalingNativeConnection *self = user_data;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
   g_autofree char *reason = NULL;
   const char *data = signaling_websocket_get_close_reason (websocket);
@@ -711,6 +710,13 @@ on_closed (SignalingWebsocket        *websocket,
 
   signaling_router_detach (self->router, &self->client, reason);
 }
+
+static const SignalingWebsocketHandlers websocket_handlers = {
+  .message = on_message,
+  .closed = on_closed,
+  .pong = on_pong,
+  .too_large = on_message_too_large,
+};
 
 static gsize
 encode_membership (SignalingNativeConnection *self,
@@ -791,7 +797,7 @@ configure_websocket (SignalingNativeConnection *self,
 {
   SignalingWebsocket *websocket = self->websocket;
 
-  signaling_websocket_set_max_message_size (websocket, limits->max_message_size);
+  signaling_websocket_set_max_message_size (websocket, limits->max_message_size, NULL);
   signaling_websocket_set_max_send_queue (websocket, limits->max_send_queue);
   /* A text message that is not UTF-8 gets the `bad-json` error
    * docs/protocol.md promises, and the connection stays. */
@@ -834,9 +840,6 @@ signaling_native_connection_accept (SignalingRouter    *router,
 
   self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   note_peer_alive (self);
-  signaling_websocket_set_message_func (websocket, on_message, self);
-  g_signal_connect_object (websocket, "message-too-large", G_CALLBACK (on_message_too_large), self, 0);
-  g_signal_connect_object (websocket, "pong", G_CALLBACK (on_pong), self, 0);
-  g_signal_connect_object (websocket, "closed", G_CALLBACK (on_closed), self, 0);
+  signaling_websocket_set_handlers (websocket, &websocket_handlers, self);
   send_welcome (self);
 }

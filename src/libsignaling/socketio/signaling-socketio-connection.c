@@ -13,6 +13,7 @@
 #include "signaling-message-private.h"
 #include "signaling-router-private.h"
 #include "signaling-socketio-connection-private.h"
+#include "signaling-socketio-socket-private.h"
 #include "signaling-util-private.h"
 
 /*
@@ -60,7 +61,10 @@ signaling_socketio_connection_dispose (GObject *object)
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (object);
 
   if (self->socket != NULL)
-    g_signal_handlers_disconnect_by_data (self->socket, self);
+    {
+      signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
+      g_signal_handlers_disconnect_by_data (signaling_socketio_socket_get_engine (self->socket), self);
+    }
   g_clear_object (&self->socket);
 
   G_OBJECT_CLASS (signaling_socketio_connection_parent_class)->dispose (object);
@@ -534,13 +538,14 @@ signaling_socketio_dialect_lookup_event (const char           *event,
 }
 
 static gboolean
-on_event (SignalingSocketioSocket     *socket,
-          const char                  *name,
-          JsonArray                   *args,
-          GPtrArray                   *attachments,
-          SignalingSocketioAck        *ack,
-          SignalingSocketioConnection *self)
+on_event (SignalingSocketioSocket *socket,
+          const char              *name,
+          JsonArray               *args,
+          GPtrArray               *attachments,
+          SignalingSocketioAck    *ack,
+          gpointer                 user_data)
 {
+  SignalingSocketioConnection *self = user_data;
   SignalingVocabulary vocabulary;
   SignalingMessageKind kind;
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
@@ -584,14 +589,20 @@ on_event (SignalingSocketioSocket     *socket,
 }
 
 static void
-on_disconnected (SignalingSocketioSocket     *socket,
-                 const char                  *reason,
-                 SignalingSocketioConnection *self)
+on_disconnected (SignalingSocketioSocket *socket,
+                 const char              *reason,
+                 gpointer                 user_data)
 {
+  SignalingSocketioConnection *self = user_data;
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
 
   signaling_router_detach (self->router, &self->client, reason);
 }
+
+static const SignalingSocketioConsumer socket_consumer = {
+  .event = on_event,
+  .disconnected = on_disconnected,
+};
 
 static void
 on_transport_changed (SignalingEngineioSocket     *engine,
@@ -842,9 +853,10 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
       return;
     }
 
-  g_signal_connect_object (socket, "event", G_CALLBACK (on_event), self, 0);
-  g_signal_connect_object (socket, "disconnected", G_CALLBACK (on_disconnected), self, 0);
-  g_signal_connect_object (engine, "notify::transport", G_CALLBACK (on_transport_changed), self, 0);
+  /* A plain handler, taken back in dispose: g_signal_connect_object()
+   * costs twice the memory, for every idle peer. */
+  signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
+  g_signal_connect (engine, "notify::transport", G_CALLBACK (on_transport_changed), self);
 
   signaling_identity_attach (identity, self->client);
 

@@ -34,6 +34,11 @@ struct _SignalingSocketioSocket
 
   gint64 next_ack_id;
   GHashTable *pending_acks;  /* ack id → GTask */
+
+  const SignalingSocketioConsumer *consumer;  /* static; NULL: none */
+  gpointer consumer_data;
+  SignalingSocketioDisconnectedFunc disconnected_func;
+  gpointer disconnected_data;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingSocketioSocket, signaling_socketio_socket, G_TYPE_OBJECT)
@@ -231,7 +236,6 @@ signaling_socketio_socket_class_init (SignalingSocketioSocketClass *klass)
 static void
 signaling_socketio_socket_init (SignalingSocketioSocket *self)
 {
-  self->pending_acks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, fail_pending_ack);
 }
 
 SignalingSocketioSocket *
@@ -244,15 +248,10 @@ signaling_socketio_socket_new (SignalingEngineioSocket *engine,
   self->id = signaling_generate_id ();
   self->nsp = g_strdup (nsp);
   self->engine = g_object_ref (engine);
+  /* Without one, an empty object is made when first asked for: most
+   * sockets never are, and an idle peer should cost little. */
   if (auth != NULL)
     self->auth = json_node_copy (auth);
-  else
-    {
-      /* json_node_init_object() takes its own reference to the object. */
-      g_autoptr(JsonObject) empty = json_object_new ();
-
-      self->auth = json_node_init_object (json_node_alloc (), empty);
-    }
   self->connected = TRUE;
 
   return self;
@@ -301,6 +300,14 @@ JsonNode *
 signaling_socketio_socket_get_auth (SignalingSocketioSocket *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self), NULL);
+
+  if (self->auth == NULL)
+    {
+      /* json_node_init_object() takes its own reference to the object. */
+      g_autoptr(JsonObject) empty = json_object_new ();
+
+      self->auth = json_node_init_object (json_node_alloc (), empty);
+    }
   return self->auth;
 }
 
@@ -453,6 +460,9 @@ signaling_socketio_socket_emit_with_ack (SignalingSocketioSocket *self,
     }
 
   id = self->next_ack_id++;
+  /* Made on first use: most sockets never ask for an acknowledgement. */
+  if (self->pending_acks == NULL)
+    self->pending_acks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, fail_pending_ack);
   g_hash_table_insert (self->pending_acks, g_memdup2 (&id, sizeof id), g_object_ref (task));
   send_event (self, id, event, args, attachments);
 }
@@ -499,7 +509,8 @@ handle_ack (SignalingSocketioSocket *self,
   GTask *task;
   gint64 id = packet->id;
 
-  if (!g_hash_table_steal_extended (self->pending_acks, &id, NULL, (gpointer *) &task))
+  if (self->pending_acks == NULL ||
+      !g_hash_table_steal_extended (self->pending_acks, &id, NULL, (gpointer *) &task))
     {
       g_debug ("Socket.IO socket %s: acknowledgement %" G_GINT64_FORMAT " was not asked for",
                self->id, id);
@@ -527,7 +538,10 @@ handle_event (SignalingSocketioSocket *self,
   if (packet->id >= 0)
     ack = signaling_socketio_ack_new (self, packet->id);
 
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, name, args, packet->attachments, ack, &handled);
+  if (self->consumer != NULL)
+    handled = self->consumer->event (self, name, args, packet->attachments, ack, self->consumer_data);
+  if (!handled && g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, FALSE))
+    g_signal_emit (self, signals[SIGNAL_EVENT], 0, name, args, packet->attachments, ack, &handled);
   if (!handled)
     g_debug ("Socket.IO socket %s: nobody handled event “%s”", self->id, name);
 }
@@ -565,8 +579,33 @@ signaling_socketio_socket_mark_disconnected (SignalingSocketioSocket *self,
     return;
 
   self->connected = FALSE;
-  g_hash_table_remove_all (self->pending_acks);
+  if (self->pending_acks != NULL)
+    g_hash_table_remove_all (self->pending_acks);
+  if (self->disconnected_func != NULL)
+    self->disconnected_func (self, self->disconnected_data);
+  if (self->consumer != NULL)
+    self->consumer->disconnected (self, reason, self->consumer_data);
   g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0, reason);
+}
+
+void
+signaling_socketio_socket_set_disconnected_func (SignalingSocketioSocket           *self,
+                                                 SignalingSocketioDisconnectedFunc  func,
+                                                 gpointer                           user_data)
+{
+  g_return_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self));
+  self->disconnected_func = func;
+  self->disconnected_data = user_data;
+}
+
+void
+signaling_socketio_socket_set_consumer (SignalingSocketioSocket         *self,
+                                        const SignalingSocketioConsumer *consumer,
+                                        gpointer                         user_data)
+{
+  g_return_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self));
+  self->consumer = consumer;
+  self->consumer_data = user_data;
 }
 
 /**
