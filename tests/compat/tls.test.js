@@ -130,17 +130,22 @@ describe('TLS', { skip }, () => {
     install(pairs.b);
     process.kill(server.pid, 'SIGHUP');
     // The new certificate is served once the daemon has read it: retry
-    // the new client until then (bounded), never sleep blindly.
-    const deadline = Date.now() + TIMEOUT;
-    let fresh;
+    // the new client until then (bounded), never sleep blindly. An
+    // attempt that meets the old certificate fails at once with
+    // connect_error, so that it leaves time for the next one (waiting
+    // for "connect" alone took the whole deadline, and the test failed
+    // whenever the first attempt came before the daemon saw SIGHUP).
+    const deadline = Date.now() + 2 * TIMEOUT;
     for (;;) {
-      try {
-        fresh = await join(transport, pairs.b.ca);
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
+      const outcome = await new Promise((resolve) => {
+        const probe = io(secure.url, { forceNew: true, reconnection: false, timeout: TIMEOUT,
+          ...transport.options, ca: pairs.b.ca });
+        probe.once('connect', () => { probe.close(); resolve(true); });
+        probe.once('connect_error', () => { probe.close(); resolve(false); });
+      });
+      if (outcome || Date.now() > deadline) break;
     }
+    const fresh = await join(transport, pairs.b.ca);
 
     fresh.socket.emit('offer_sdp', envelope(live.id, { sdp: 'after reload' }));
     assert.deepEqual(await next(live.socket, 'offer_sdp'), [{ from: fresh.id, sdp: 'after reload' }]);
