@@ -29,8 +29,11 @@
  * signaling_websocket_upgrade()), through libsoup's own extension
  * objects; it costs a copy of every message each way.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
+#include "signaling-utf8-private.h"
 #include "signaling-socket-stream-private.h"
 #include "signaling-websocket-private.h"
 
@@ -415,10 +418,14 @@ release_io (SignalingWebsocket *self)
 }
 
 /* Lingering close: how long, and how much, a closed WebSocket's
- * peer may still send before we let go. */
+ * peer may still send before we let go. On loopback a peer that sends
+ * without pause has megabytes in flight in the two socket buffers when
+ * it hears our close: 1 MiB was not enough to reach its close (the
+ * Engine.IO test of endless fragments saw 1006 now and then); reading
+ * 16 MiB costs a few milliseconds. */
 #define LINGER_SECONDS 2
-#define LINGER_MAX_BYTES (1024 * 1024)
-#define DRAIN_CHUNK 4096
+#define LINGER_MAX_BYTES (16 * 1024 * 1024)
+#define DRAIN_CHUNK (64 * 1024)
 
 typedef struct
 {
@@ -553,7 +560,7 @@ deliver (SignalingWebsocket *self,
   gboolean is_text = opcode == OPCODE_TEXT;
   guint8 after = payload[length];
 
-  if (is_text && self->strict_utf8 && !g_utf8_validate_len ((const char *) payload, length, NULL))
+  if (is_text && self->strict_utf8 && !signaling_utf8_validate ((const char *) payload, length))
     {
       fail (self, CLOSE_BAD_DATA, "Invalid UTF-8 in a text message");
       return;
@@ -767,6 +774,32 @@ check_header (SignalingWebsocket *self,
   return TRUE;
 }
 
+/* Eight bytes at a time: the mask is four bytes, repeated. */
+static void
+unmask (guint8       *payload,
+        gsize         length,
+        const guint8 *mask)
+{
+  guint8 mask8[8];
+  guint64 mask64;
+  gsize i = 0;
+
+  for (guint j = 0; j < 8; j++)
+    mask8[j] = mask[j & 3];
+  memcpy (&mask64, mask8, 8);
+
+  for (; i + 8 <= length; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, payload + i, 8);
+      word ^= mask64;
+      memcpy (payload + i, &word, 8);
+    }
+  for (; i < length; i++)
+    payload[i] ^= mask[i & 3];
+}
+
 /* Parses and handles the complete frames at the start of @data.
  * Returns how many bytes they took; the rest is an unfinished frame
  * (or, once discarding, nothing worth keeping). @data has one byte to
@@ -816,8 +849,7 @@ process (SignalingWebsocket *self,
         break;
 
       payload = frame + header_length;
-      for (gsize i = 0; i < payload_length; i++)
-        payload[i] ^= frame[header_length - 4 + (i & 3)];
+      unmask (payload, payload_length, frame + header_length - 4);
       pos += header_length + payload_length;
 
       if ((frame[0] & 0x08) != 0)
@@ -831,17 +863,31 @@ process (SignalingWebsocket *self,
   return self->discarding ? length : pos;
 }
 
-/* Where the next input goes: after the unfinished frame if there is
- * one, else into the shared buffer. Room for READ_CHUNK bytes and one
- * spare; @kept says how many bytes are there already. */
+/* Where the next input goes, after the unfinished frame if there is
+ * one (@kept bytes of it), with room for @room more and one spare
+ * byte. A small unfinished frame moves back into the shared buffer: a
+ * buffer of 64 KiB per connection, allocated and freed as frames
+ * straddle reads, cost more than its copy (glibc consolidates its free
+ * lists on every free of 64 KiB). A large one (a message bigger than
+ * half the shared buffer) stays where it is, and grows. */
 static guint8 *
 input_buffer (SignalingWebsocket *self,
-              gsize              *kept)
+              gsize              *kept,
+              gsize              *room)
 {
   *kept = self->partial != NULL ? self->partial->len : 0;
-  if (self->partial == NULL)
-    return self->flusher->scratch;
+  if (self->partial == NULL || *kept <= READ_CHUNK / 2)
+    {
+      if (self->partial != NULL)
+        {
+          memcpy (self->flusher->scratch, self->partial->data, *kept);
+          g_clear_pointer (&self->partial, g_byte_array_unref);
+        }
+      *room = READ_CHUNK - *kept;
+      return self->flusher->scratch;
+    }
 
+  *room = READ_CHUNK;
   g_byte_array_set_size (self->partial, *kept + READ_CHUNK + 1);
   g_byte_array_set_size (self->partial, *kept);  /* the room stays allocated */
   return self->partial->data;
@@ -879,10 +925,10 @@ take_input (SignalingWebsocket *self,
       if (self->partial->len == 0)
         g_clear_pointer (&self->partial, g_byte_array_unref);
     }
-  else if (consumed < n)
+  else if (consumed < kept + n)
     {
-      self->partial = g_byte_array_sized_new (n - consumed + READ_CHUNK + 1);
-      g_byte_array_append (self->partial, buffer + consumed, n - consumed);
+      self->partial = g_byte_array_sized_new (kept + n - consumed + 1);
+      g_byte_array_append (self->partial, buffer + consumed, kept + n - consumed);
     }
 }
 
@@ -892,11 +938,11 @@ static void
 read_once (SignalingWebsocket *self)
 {
   g_autoptr(GError) error = NULL;
-  gsize kept;
-  guint8 *buffer = input_buffer (self, &kept);
+  gsize kept, room;
+  guint8 *buffer = input_buffer (self, &kept, &room);
   gssize n;
 
-  n = g_pollable_input_stream_read_nonblocking (self->input, buffer + kept, READ_CHUNK, NULL, &error);
+  n = g_pollable_input_stream_read_nonblocking (self->input, buffer + kept, room, NULL, &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     {
       if (!self->unparsed)
@@ -914,7 +960,7 @@ read_once (SignalingWebsocket *self)
   self->unparsed = FALSE;
 
   /* Maybe more: another turn, on the next main loop iteration. */
-  if (n == READ_CHUNK || !self->short_read_drains)
+  if ((gsize) n == room || !self->short_read_drains)
     g_source_set_ready_time (self->input_source, 0);
 
   take_input (self, buffer, kept, n);
@@ -934,12 +980,12 @@ signaling_websocket_feed_for_testing (SignalingWebsocket *self,
 {
   g_autoptr(SignalingWebsocket) kept_alive = g_object_ref (self);
 
-  chunk = CLAMP (chunk, 1, READ_CHUNK);
+  chunk = CLAMP (chunk, 1, READ_CHUNK / 2);
   while (length > 0 && self->state != SIGNALING_WEBSOCKET_CLOSED)
     {
-      gsize kept;
-      guint8 *buffer = input_buffer (self, &kept);
-      gsize n = MIN (length, chunk);
+      gsize kept, room;
+      guint8 *buffer = input_buffer (self, &kept, &room);
+      gsize n = MIN (MIN (length, chunk), room);
 
       memcpy (buffer + kept, data, n);
       take_input (self, buffer, kept, n);
