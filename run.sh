@@ -20,7 +20,7 @@ ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
 PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
 # epoll): the C unit suites and the Node suite against the daemon.
-PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files compat-signalbox)
+PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -38,6 +38,7 @@ PACKAGES=(
   scdoc  # the man pages, docs/man/*.scd
   # GIO's TLS backend (GnuTLS): --tls-certificate serves https:// and wss://
   glib-networking
+  libjwt-gnutls-dev  # signed tokens (JWT): --auth-secret-file, --auth-public-key
 )
 
 # Only for ./run.sh test.
@@ -59,6 +60,9 @@ TEST_PACKAGES=(
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
   prometheus  # promtool checks /metrics (tests/test-metrics.py); only the binary is run
   gi-docgen  # the API reference (-Ddocumentation=true) and its test
+  # a real TURN server (turnserver, turnutils_uclient) for tests/test-turn.sh,
+  # and openssl for the RS256 key pair of tests/test-auth.c
+  coturn openssl
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

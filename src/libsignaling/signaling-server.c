@@ -14,6 +14,7 @@
 #include "signaling-enums.h"
 #include "signaling-error.h"
 #include "signaling-http-edge-private.h"
+#include "signaling-identity-private.h"
 #include "signaling-listener-private.h"
 #include "signaling-metrics-private.h"
 #include "signaling-native-connection-private.h"
@@ -24,12 +25,15 @@
 #include "signaling-socketio-namespace.h"
 #include "signaling-socketio-server.h"
 #include "signaling-socketio-socket.h"
+#include "signaling-token-verifier-private.h"
+#include "signaling-turn-credentials-private.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
 
 #define NATIVE_PATH "/ws"
 #define SOCKETIO_PATH "/socket.io"
 #define HEALTH_PATH "/healthz"
+#define ICE_SERVERS_PATH "/ice-servers"
 #define METRICS_PATH "/metrics"
 
 /* RFC 6455 §7.4.1: the endpoint is going away. */
@@ -62,6 +66,8 @@ struct _SignalingServer
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
   SignalingLimits *limits;  /* the router's, written from our properties */
+  SignalingTokenVerifier *verifier;
+  SignalingTurnCredentials *turn;
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
 
@@ -95,6 +101,12 @@ enum {
   PROP_PING_INTERVAL,
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
+  PROP_AUTH_SECRET_FILE,
+  PROP_AUTH_PUBLIC_KEY,
+  PROP_AUTH_AUDIENCE,
+  PROP_TURN_SECRET_FILE,
+  PROP_TURN_URIS,
+  PROP_TURN_TTL,
   PROP_METRICS_ALLOW,
   PROP_TLS_CERTIFICATE,
   PROP_TLS_KEY,
@@ -195,6 +207,8 @@ signaling_server_finalize (GObject *object)
   /* Kept until now, emptied in dispose: self->limits points into it,
    * and properties may still be read while others let go of us. */
   g_clear_object (&self->router);
+  g_clear_object (&self->verifier);
+  g_clear_object (&self->turn);
   g_clear_pointer (&self->started_at, g_date_time_unref);
 
   g_free (self->tls_certificate_file);
@@ -275,6 +289,24 @@ signaling_server_get_property (GObject    *object,
     case PROP_PING_TIMEOUT:
     case PROP_MAX_PAYLOAD:
       g_object_get_property (G_OBJECT (self->engineio), pspec->name, value);
+      break;
+    case PROP_AUTH_SECRET_FILE:
+      g_value_set_string (value, signaling_token_verifier_get_secret_file (self->verifier));
+      break;
+    case PROP_AUTH_PUBLIC_KEY:
+      g_value_set_string (value, signaling_token_verifier_get_public_key_file (self->verifier));
+      break;
+    case PROP_AUTH_AUDIENCE:
+      g_value_set_string (value, signaling_token_verifier_get_audience (self->verifier));
+      break;
+    case PROP_TURN_SECRET_FILE:
+      g_value_set_string (value, signaling_turn_credentials_get_secret_file (self->turn));
+      break;
+    case PROP_TURN_URIS:
+      g_value_set_boxed (value, signaling_turn_credentials_get_uris (self->turn));
+      break;
+    case PROP_TURN_TTL:
+      g_value_set_uint (value, signaling_turn_credentials_get_ttl (self->turn));
       break;
     case PROP_TLS_CERTIFICATE:
       g_value_set_string (value, self->tls_certificate_file);
@@ -378,6 +410,24 @@ signaling_server_set_property (GObject      *object,
     case PROP_MAX_PAYLOAD:
       g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
+    case PROP_AUTH_SECRET_FILE:
+      signaling_token_verifier_set_secret_file (self->verifier, g_value_get_string (value));
+      break;
+    case PROP_AUTH_PUBLIC_KEY:
+      signaling_token_verifier_set_public_key_file (self->verifier, g_value_get_string (value));
+      break;
+    case PROP_AUTH_AUDIENCE:
+      signaling_token_verifier_set_audience (self->verifier, g_value_get_string (value));
+      break;
+    case PROP_TURN_SECRET_FILE:
+      signaling_turn_credentials_set_secret_file (self->turn, g_value_get_string (value));
+      break;
+    case PROP_TURN_URIS:
+      signaling_turn_credentials_set_uris (self->turn, g_value_get_boxed (value));
+      break;
+    case PROP_TURN_TTL:
+      signaling_turn_credentials_set_ttl (self->turn, g_value_get_uint (value));
+      break;
     case PROP_TLS_CERTIFICATE:
       /* Read when listening starts, and again on reload. */
       if (replace_string (&self->tls_certificate_file, g_value_get_string (value)))
@@ -441,6 +491,12 @@ mark_settings (void)
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
     { PROP_PING_TIMEOUT, { NULL, N_("MS") } },
     { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
+    { PROP_AUTH_SECRET_FILE, { NULL, N_("FILE") } },
+    { PROP_AUTH_PUBLIC_KEY, { NULL, N_("FILE") } },
+    { PROP_AUTH_AUDIENCE, { NULL, N_("AUDIENCE") } },
+    { PROP_TURN_SECRET_FILE, { NULL, N_("FILE") } },
+    { PROP_TURN_URIS, { "turn-uri", N_("URI") } },
+    { PROP_TURN_TTL, { NULL, N_("SECONDS") } },
     { PROP_METRICS_ALLOW, { NULL, N_("ADDRESS[/BITS]") } },
     { PROP_TLS_CERTIFICATE, { NULL, N_("FILE") } },
     { PROP_TLS_KEY, { NULL, N_("FILE") } },
@@ -651,7 +707,9 @@ signaling_server_class_init (SignalingServerClass *klass)
   /**
    * SignalingServer:ice-servers:
    *
-   * STUN/TURN URLs offered to native clients in `welcome.iceServers`.
+   * STUN/TURN URLs offered to every peer, each as `{"urls":URL}` in its
+   * ICE servers (native `welcome.iceServers`, the Socket.IO `ice_servers`
+   * event, `/ice-servers`), before its TURN credentials if any.
    */
   properties[PROP_ICE_SERVERS] =
     g_param_spec_boxed ("ice-servers", NULL,
@@ -706,6 +764,82 @@ signaling_server_class_init (SignalingServerClass *klass)
     g_param_spec_uint ("max-payload", NULL,
                        N_("Largest Socket.IO payload in bytes"),
                        1, G_MAXINT, 1000000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:auth-secret-file:
+   *
+   * A file of HS256 secrets, one a line, that peers' tokens (JWT) are
+   * checked with: every connection then needs a token whose `sub`
+   * becomes its id. The first secret is the one `signalboxctl token`
+   * signs with; all are accepted, for rotation. The file must not be
+   * readable by other users. Read when the server starts listening and
+   * by [method@Signaling.Server.reload] (SIGHUP). %NULL: no tokens.
+   */
+  properties[PROP_AUTH_SECRET_FILE] =
+    g_param_spec_string ("auth-secret-file", NULL,
+                         N_("Require signed tokens (JWT, HS256) checked with the secrets of this file, one a line"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:auth-public-key:
+   *
+   * A PEM public key that RS256 or ES256 tokens are checked with,
+   * beside or instead of #SignalingServer:auth-secret-file.
+   */
+  properties[PROP_AUTH_PUBLIC_KEY] =
+    g_param_spec_string ("auth-public-key", NULL,
+                         N_("Require signed tokens (JWT, RS256/ES256) checked with this PEM public key"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:auth-audience:
+   *
+   * What a token's `aud` claim must name, when it has one. A token
+   * with `aud` is refused when this is unset.
+   */
+  properties[PROP_AUTH_AUDIENCE] =
+    g_param_spec_string ("auth-audience", NULL,
+                         N_("The audience a token’s “aud” claim must name when it has one"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:turn-secret-file:
+   *
+   * A file of TURN REST secrets (coturn's `static-auth-secret`), one a
+   * line, the first signing: with #SignalingServer:turn-uris, every
+   * peer gets TURN credentials of its own among its ICE servers.
+   */
+  properties[PROP_TURN_SECRET_FILE] =
+    g_param_spec_string ("turn-secret-file", NULL,
+                         N_("Hand out TURN credentials (coturn’s use-auth-secret) made with the first secret of this file"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:turn-uris:
+   *
+   * The TURN URIs (`turn:host:3478?transport=udp`, `turns:…`) the
+   * credentials are for.
+   */
+  properties[PROP_TURN_URIS] =
+    g_param_spec_boxed ("turn-uris", NULL,
+                        N_("TURN URI the credentials are for; repeat for several"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:turn-ttl:
+   *
+   * Seconds TURN credentials stay valid after they are handed out.
+   */
+  properties[PROP_TURN_TTL] =
+    g_param_spec_uint ("turn-ttl", NULL,
+                       N_("Seconds TURN credentials stay valid"),
+                       1, G_MAXINT, SIGNALING_TURN_DEFAULT_TTL,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -936,6 +1070,59 @@ add_health (JsonBuilder *builder,
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
 }
 
+/* With tokens on, a Socket.IO client is who the token of its CONNECT
+ * payload (`io(url, {auth: {token}})`) says, or else the token of the
+ * request that opened its session (`?token=`, `Authorization`), which
+ * the HTTP edge has checked already. Neither: `connect_error` with
+ * `unauthorized`. */
+static char *
+on_refuse_socket (SignalingSocketioServer *socketio,
+                  SignalingSocketioSocket *socket,
+                  SignalingServer         *self)
+{
+  g_autoptr(SignalingIdentity) identity = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
+  JsonNode *token = NULL;
+
+  if (!signaling_token_verifier_is_enabled (self->verifier))
+    return NULL;
+
+  if (auth != NULL && JSON_NODE_HOLDS_OBJECT (auth))
+    token = json_object_get_member (json_node_get_object (auth), "token");
+
+  if (token != NULL)
+    {
+      if (JSON_NODE_HOLDS_VALUE (token) && json_node_get_value_type (token) == G_TYPE_STRING)
+        identity = signaling_token_verifier_verify (self->verifier, json_node_get_string (token),
+                                                    g_get_real_time () / G_USEC_PER_SEC, &error);
+    }
+  else
+    {
+      SignalingIdentity *found = signaling_identity_lookup (signaling_socketio_socket_get_engine (socket));
+
+      identity = found != NULL ? g_object_ref (found) : NULL;
+    }
+
+  if (identity == NULL)
+    {
+      g_debug ("Refusing a Socket.IO client: %s", error != NULL ? error->message : "no token");
+      return g_strdup ("unauthorized");
+    }
+
+  signaling_identity_attach (identity, socket);
+  return NULL;
+}
+
+static JsonNode *
+build_ice_servers (const char *id,
+                   gpointer    user_data)
+{
+  SignalingServer *self = user_data;
+
+  return signaling_router_build_ice_servers (self->router, id);
+}
+
 static void
 on_socketio_connection (SignalingSocketioNamespace *namespace,
                         SignalingSocketioSocket    *socket,
@@ -980,6 +1167,9 @@ signaling_server_init (SignalingServer *self)
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
   g_signal_connect_object (self->router, "room-removed", G_CALLBACK (on_room_removed), self, 0);
   self->started_at = g_date_time_new_now_utc ();
+  self->verifier = signaling_token_verifier_new ();
+  self->turn = signaling_turn_credentials_new ();
+  signaling_router_set_turn_credentials (self->router, self->turn);
 
   /* Our WebSockets (signaling-websocket.c) offer no permessage-deflate:
    * signaling messages are small, and a zlib stream pair per connection
@@ -994,19 +1184,23 @@ signaling_server_init (SignalingServer *self)
   signaling_http_edge_limit_connects (self->edge, NATIVE_PATH, FALSE);
   signaling_http_edge_limit_connects (self->edge, SOCKETIO_PATH, TRUE);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
+  signaling_http_edge_set_token_verifier (self->edge, self->verifier);
   signaling_http_edge_serve_metrics (self->edge, METRICS_PATH, add_metrics, self);
   signaling_http_edge_serve_demo (self->edge);
   signaling_http_edge_serve_websocket (self->edge, NATIVE_PATH, on_native_websocket, self);
+  signaling_http_edge_serve_ice_servers (self->edge, ICE_SERVERS_PATH, build_ice_servers, self);
 
   /* Socket.IO clients of both seed servers, on the default namespace. */
   self->engineio = signaling_engineio_server_new ();
   signaling_engineio_server_attach (self->engineio, self->soup_server, SOCKETIO_PATH);
   signaling_http_edge_limit_bodies (self->edge, SOCKETIO_PATH, G_OBJECT (self->engineio), "max-payload");
+  signaling_http_edge_guard_sessions (self->edge, SOCKETIO_PATH);
   signaling_http_edge_serve_client_scripts (self->edge, SOCKETIO_PATH);
   self->socketio = signaling_socketio_server_new (self->engineio);
   main_namespace = signaling_socketio_server_add_namespace (self->socketio, "/");
   g_signal_connect_object (self->engineio, "refuse-handshake", G_CALLBACK (on_refuse_handshake), self, 0);
   g_signal_connect_object (self->socketio, "refuse-connect", G_CALLBACK (on_refuse_connect), self, 0);
+  g_signal_connect_object (self->socketio, "refuse-socket", G_CALLBACK (on_refuse_socket), self, 0);
   g_signal_connect_object (main_namespace, "connection", G_CALLBACK (on_socketio_connection), self, 0);
 }
 
@@ -1039,6 +1233,56 @@ SignalingServer *
 signaling_server_new (void)
 {
   return g_object_new (SIGNALING_TYPE_SERVER, NULL);
+}
+
+/* TURN URIs without a secret, or a secret without URIs, would hand
+ * out nothing: a mistake to point out at start rather than a silence. */
+static gboolean
+check_turn (SignalingServer  *self,
+            GError          **error)
+{
+  gboolean has_uris = signaling_turn_credentials_get_uris (self->turn) != NULL;
+  gboolean has_secret = signaling_turn_credentials_get_secret_file (self->turn) != NULL;
+
+  if (has_uris == has_secret)
+    return TRUE;
+
+  g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       has_uris ? _("turn-uri needs turn-secret-file")
+                                : _("turn-secret-file needs at least one turn-uri"));
+  return FALSE;
+}
+
+/* Reads the secret files set since they were last read, so that a
+ * bad one stops the server from listening rather than letting peers
+ * in unchecked. */
+static gboolean
+ensure_secrets (SignalingServer  *self,
+                GError          **error)
+{
+  if (!check_turn (self, error))
+    return FALSE;
+  if (signaling_token_verifier_is_enabled (self->verifier) &&
+      !signaling_token_verifier_is_loaded (self->verifier) &&
+      !signaling_token_verifier_reload (self->verifier, error))
+    return FALSE;
+  if (!signaling_turn_credentials_is_loaded (self->turn) &&
+      !signaling_turn_credentials_reload (self->turn, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* Reads the secret files again; each part keeps what it had when its
+ * file cannot be used. */
+static gboolean
+reload_secrets (SignalingServer  *self,
+                GError          **error)
+{
+  if (!check_turn (self, error))
+    return FALSE;
+  if (!signaling_token_verifier_reload (self->verifier, error))
+    return FALSE;
+  return signaling_turn_credentials_reload (self->turn, error);
 }
 
 /* Reads the certificate and key the properties name, and serves with
@@ -1113,10 +1357,16 @@ ensure_tls (SignalingServer  *self,
  * [property@Signaling.Server:tls-certificate] and
  * [property@Signaling.Server:tls-key] name now (so a new pair of
  * files may be given first). New connections are served with them;
- * those already open keep theirs. The signalbox daemon calls this on
- * `SIGHUP`.
+ * those already open keep theirs. Then the secrets of signed tokens
+ * and TURN credentials, from [property@Signaling.Server:auth-secret-file],
+ * [property@Signaling.Server:auth-public-key] and
+ * [property@Signaling.Server:turn-secret-file]: new tokens and
+ * credentials are checked and made with them. The signalbox daemon
+ * calls this on `SIGHUP`.
  *
- * On error nothing changes: the server goes on with what it had.
+ * On error the part that failed, and those after it, go on with what
+ * they had (the TLS certificate first, then the token secrets, then the
+ * TURN secrets), and @error says why.
  *
  * Returns: %TRUE on success
  */
@@ -1127,7 +1377,7 @@ signaling_server_reload (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return load_tls (self, error);
+  return load_tls (self, error) && reload_secrets (self, error);
 }
 
 /**
@@ -1151,7 +1401,7 @@ signaling_server_listen (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
-  if (!ensure_tls (self, error))
+  if (!ensure_tls (self, error) || !ensure_secrets (self, error))
     return FALSE;
   return signaling_listener_listen (self->listener, address, port, error);
 }
@@ -1174,7 +1424,7 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  if (!ensure_tls (self, error))
+  if (!ensure_tls (self, error) || !ensure_secrets (self, error))
     return FALSE;
   return signaling_listener_add_socket (self->listener, socket, error);
 }

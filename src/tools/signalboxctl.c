@@ -4,6 +4,7 @@
  *
  *   signalboxctl [--system|--session] [--json] status|clients|rooms|monitor
  *   signalboxctl kick ID [REASON]
+ *   signalboxctl token --sub ID [--room R]... [--ttl SECONDS] [--secret-file FILE]
  */
 #include "config.h"
 
@@ -14,20 +15,36 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "signaling-secrets-private.h"
+#include "signaling-token-verifier-private.h"
+
 #define BUS_NAME     "org.signalbox.Signalbox1"
 #define OBJECT_PATH  "/org/signalbox/Signalbox1"
 #define SERVER_IFACE "org.signalbox.Signalbox1.Server"
 #define CALL_TIMEOUT_MS 10000
 #define KICK_TIMEOUT_MS (2 * 60 * 1000)
+#define DEFAULT_TOKEN_TTL 3600
 
 static gboolean opt_system;
 static gboolean opt_session;
 static gboolean opt_json;
+static char *opt_sub;
+static char **opt_rooms;
+static int opt_ttl = DEFAULT_TOKEN_TTL;
+static char *opt_secret_file;
+static char *opt_audience;
+static char *opt_config;
 
 static const GOptionEntry entries[] = {
   { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system, N_("Talk to signalbox on the system bus"), NULL },
   { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Talk to signalbox on the session bus (the default)"), NULL },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, N_("Print JSON for scripts"), NULL },
+  { "sub", 0, 0, G_OPTION_ARG_STRING, &opt_sub, N_("token: the peer’s id"), N_("ID") },
+  { "room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_rooms, N_("token: a room the peer may join; repeat for several (default: any)"), N_("ROOM") },
+  { "ttl", 0, 0, G_OPTION_ARG_INT, &opt_ttl, N_("token: seconds the token is valid (default: 3600)"), N_("SECONDS") },
+  { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_secret_file, N_("token: sign with the first secret of this file (default: auth-secret-file of the configuration)"), N_("FILE") },
+  { "audience", 0, 0, G_OPTION_ARG_STRING, &opt_audience, N_("token: the “aud” claim (default: auth-audience of the configuration)"), N_("AUDIENCE") },
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, N_("token: the signalbox configuration to read (default: " SYSCONFDIR "/signalbox/signalbox.conf)"), N_("FILE") },
   { NULL }
 };
 
@@ -391,6 +408,58 @@ cmd_monitor (GDBusConnection *bus)
   return EXIT_SUCCESS;
 }
 
+/* The key @key of signalbox's configuration, if it has one. */
+static char *
+config_value (const char *key)
+{
+  g_autoptr(GKeyFile) config = g_key_file_new ();
+  g_autofree char *filename = opt_config != NULL ? g_strdup (opt_config)
+                                                 : g_build_filename (SYSCONFDIR, "signalbox", "signalbox.conf", NULL);
+
+  if (!g_key_file_load_from_file (config, filename, G_KEY_FILE_NONE, NULL))
+    return NULL;
+  return g_key_file_get_string (config, "signalbox", key, NULL);
+}
+
+/* Mints a token from the first secret, as signalbox checks them. */
+static int
+cmd_token (GError **error)
+{
+  g_autofree char *secret_file = opt_secret_file != NULL ? g_strdup (opt_secret_file)
+                                                         : config_value ("auth-secret-file");
+  g_autofree char *audience = opt_audience != NULL ? g_strdup (opt_audience)
+                                                   : config_value ("auth-audience");
+  g_autoptr(GPtrArray) secrets = NULL;
+  g_autofree char *token = NULL;
+
+  if (opt_sub == NULL || opt_ttl <= 0)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("token needs --sub ID, and --ttl above 0"));
+      return 2;
+    }
+  if (secret_file == NULL || secret_file[0] == '\0')
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("No secret: give --secret-file, or set auth-secret-file in the configuration"));
+      return 2;
+    }
+
+  secrets = signaling_secrets_read (secret_file, error);
+  if (secrets == NULL)
+    return EXIT_FAILURE;
+
+  token = signaling_token_mint (g_ptr_array_index (secrets, 0), opt_sub,
+                                (const char * const *) opt_rooms,
+                                audience != NULL && audience[0] != '\0' ? audience : NULL,
+                                g_get_real_time () / G_USEC_PER_SEC + opt_ttl, error);
+  if (token == NULL)
+    return EXIT_FAILURE;
+
+  g_print ("%s\n", token);
+  return EXIT_SUCCESS;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -412,7 +481,8 @@ main (int   argc,
                                   "  clients           connected peers\n"
                                   "  rooms             rooms and their members\n"
                                   "  kick ID [REASON]  disconnect a peer\n"
-                                  "  monitor           print connections and rooms as they come and go"));
+                                  "  monitor           print connections and rooms as they come and go\n"
+                                  "  token --sub ID    print a signed token (JWT) for a peer"));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -426,6 +496,15 @@ main (int   argc,
 
       g_printerr ("%s", help);
       return 2;
+    }
+
+  /* Needs no bus: it signs with the service's secret file. */
+  if (g_str_equal (argv[1], "token") && argc == 2)
+    {
+      status = cmd_token (&error);
+      if (error != NULL)
+        g_printerr ("signalboxctl: %s\n", error->message);
+      return status;
     }
 
   bus = g_bus_get_sync (opt_system ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION, NULL, &error);

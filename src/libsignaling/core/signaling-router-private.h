@@ -11,8 +11,12 @@
 #include "signaling-error.h"
 #include "signaling-message.h"
 #include "signaling-timer-queue-private.h"
+#include "signaling-turn-credentials-private.h"
 
 G_BEGIN_DECLS
+
+/* The close code of a connection whose token's `sub` connected again. */
+#define SIGNALING_CLOSE_REPLACED 4001
 
 /*
  * The router is the relay: the clients, the rooms, the limits, the
@@ -60,6 +64,10 @@ SignalingLimits *signaling_router_get_limits     (SignalingRouter  *self);
 const char * const *signaling_router_get_ice_servers (SignalingRouter *self);
 void             signaling_router_set_ice_servers (SignalingRouter   *self,
                                                    const char * const *ice_servers);
+void             signaling_router_set_turn_credentials (SignalingRouter          *self,
+                                                        SignalingTurnCredentials *turn);
+JsonNode        *signaling_router_build_ice_servers (SignalingRouter *self,
+                                                     const char      *id);
 SignalingTimerQueue *signaling_router_get_idle_deadlines (SignalingRouter *self);
 guint64          signaling_router_get_messages_relayed  (SignalingRouter *self);
 guint64          signaling_router_get_bytes_relayed     (SignalingRouter *self);

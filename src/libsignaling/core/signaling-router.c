@@ -11,6 +11,7 @@
 
 #include "signaling-client-private.h"
 #include "signaling-error.h"
+#include "signaling-identity-private.h"
 #include "signaling-message-private.h"
 #include "signaling-room-private.h"
 #include "signaling-router-private.h"
@@ -34,6 +35,7 @@ struct _SignalingRouter
   GHashTable *rooms;        /* name → SignalingRoom */
   SignalingLimits limits;   /* 0: no limit; written by the server */
   char **ice_servers;       /* handed to native peers in their welcome */
+  SignalingTurnCredentials *turn;  /* nullable: TURN REST credentials */
   SignalingTimerQueue *idle_deadlines;  /* of the native peers */
 
   /* The counters D-Bus and /metrics read: totals, and the same split
@@ -74,6 +76,7 @@ signaling_router_finalize (GObject *object)
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->ice_servers, g_strfreev);
+  g_clear_object (&self->turn);
   g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
 
   G_OBJECT_CLASS (signaling_router_parent_class)->finalize (object);
@@ -136,6 +139,25 @@ signaling_router_set_ice_servers (SignalingRouter    *self,
 {
   g_strfreev (self->ice_servers);
   self->ice_servers = g_strdupv ((char **) ice_servers);
+}
+
+void
+signaling_router_set_turn_credentials (SignalingRouter          *self,
+                                       SignalingTurnCredentials *turn)
+{
+  g_set_object (&self->turn, turn);
+}
+
+/* The ICE servers of the peer @id, as RTCIceServer objects: the plain
+ * URLs, and TURN credentials of its own when TURN is set up. Every
+ * dialect hands out these, and /healthz's neighbour /ice-servers too. */
+JsonNode *
+signaling_router_build_ice_servers (SignalingRouter *self,
+                                    const char      *id)
+{
+  return signaling_turn_credentials_build_ice_servers (self->turn,
+                                                       (const char * const *) self->ice_servers,
+                                                       id, g_get_real_time () / G_USEC_PER_SEC);
 }
 
 SignalingTimerQueue *
@@ -353,6 +375,21 @@ signaling_router_attach (SignalingRouter      *self,
                          GError              **error)
 {
   g_autoptr(SignalingClient) client = signaling_client_new (id, remote_address, connection);
+  SignalingClient *previous = g_hash_table_lookup (self->clients, id);
+
+  /* Only ids from tokens can meet again (made-up ones are 131 random
+   * bits): the same user connecting anew, most likely from a network
+   * that changed under the old connection, which may take a keepalive
+   * interval to notice it is dead. The newcomer takes over. */
+  if (previous != NULL)
+    {
+      g_autoptr(SignalingClient) kept = g_object_ref (previous);
+
+      g_debug ("Client %s connected again from %s: closing its older connection", id, remote_address);
+      /* Closing first: removing cuts the client from its connection. */
+      signaling_client_disconnect (kept, SIGNALING_CLOSE_REPLACED, "replaced by a new connection");
+      signaling_router_remove_client (self, kept, "replaced by a new connection");
+    }
 
   if (!signaling_router_add_client (self, client, error))
     {
@@ -542,10 +579,19 @@ signaling_router_join (SignalingRouter  *self,
 {
   const SignalingLimits *limits = &self->limits;
   SignalingRoom *room = g_hash_table_lookup (self->rooms, name);
+  SignalingIdentity *identity;
   gboolean created = FALSE;
 
   if (room != NULL && signaling_room_has_member (room, client))
     return room;
+
+  identity = signaling_identity_lookup (client);
+  if (identity != NULL && !signaling_identity_may_join (identity, name))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FORBIDDEN,
+                   _("Your token does not let you join room “%s”"), name);
+      return NULL;
+    }
 
   if (limits->max_rooms_per_client > 0 &&
       signaling_client_get_room_count (client) >= limits->max_rooms_per_client)

@@ -9,6 +9,7 @@
 #include "signaling-engineio-server.h"
 #include "signaling-engineio-socket-private.h"
 #include "signaling-http-edge-private.h"
+#include "signaling-identity-private.h"
 #include "signaling-soup-workarounds-private.h"
 #include "signaling-util-private.h"
 
@@ -478,11 +479,17 @@ on_socket_finished (SignalingEngineioSocket *socket,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
 }
 
+/* A new session for the request @msg opens. The identity its token
+ * proved at the HTTP edge, if any, goes with it, for the Socket.IO
+ * layer to find at CONNECT (as socket.io keeps `socket.handshake`). */
 static SignalingEngineioSocket *
 add_socket (SignalingEngineioServer *self,
-            const char              *remote_address)
+            SoupServerMessage       *msg)
 {
-  SignalingEngineioSocket *socket = signaling_engineio_socket_new (remote_address, &self->settings);
+  SignalingEngineioSocket *socket = signaling_engineio_socket_new (soup_server_message_get_remote_host (msg),
+                                                                   &self->settings);
+
+  signaling_identity_attach (signaling_identity_lookup (msg), socket);
 
   g_hash_table_insert (self->sockets, (gpointer) signaling_engineio_socket_get_id (socket), socket);
   signaling_engineio_socket_set_finished_func (socket, on_socket_finished, self);
@@ -573,7 +580,7 @@ handle_polling_handshake (SignalingEngineioServer *self,
     }
 
   drop_oldest_unclaimed (self);
-  socket = add_socket (self, soup_server_message_get_remote_host (msg));
+  socket = add_socket (self, msg);
   g_queue_push_tail (&self->unclaimed, socket);
   g_object_set_qdata (G_OBJECT (socket), UNCLAIMED_QUARK, self->unclaimed.tail);
   body = signaling_engineio_socket_handshake_polling (socket);
@@ -673,7 +680,7 @@ on_websocket (SoupServerMessage  *msg,
       return;
     }
 
-  socket = add_socket (self, soup_server_message_get_remote_host (msg));
+  socket = add_socket (self, msg);
   signaling_engineio_socket_open_websocket (socket, websocket);
   g_signal_emit (self, signals[SIGNAL_CONNECTION], 0, socket);
 }

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-acceptor-private.h"
+#include "signaling-token-verifier-private.h"
 #include "signaling-websocket-private.h"
 #include "signaling-address-limiter-private.h"
 
@@ -29,6 +30,10 @@ typedef void (*SignalingHttpHealthFunc) (JsonBuilder *builder,
 /* Appends the metrics exposition (Prometheus' text format) to @out. */
 typedef void (*SignalingHttpMetricsFunc) (GString  *out,
                                           gpointer  user_data);
+
+/* The ICE servers for a peer of @id, a JSON array. */
+typedef JsonNode *(*SignalingHttpIceServersFunc) (const char *id,
+                                                  gpointer    user_data);
 
 SignalingHttpEdge  *signaling_http_edge_new                 (SoupServer          *soup_server,
                                                              SignalingAcceptor   *acceptor);
@@ -73,5 +78,13 @@ void                signaling_http_edge_limit_connects      (SignalingHttpEdge  
                                                              gboolean             engineio);
 SignalingAddressLimiter *signaling_http_edge_get_address_limiter (SignalingHttpEdge *self);
 void                signaling_http_edge_set_closing         (SignalingHttpEdge   *self);
+void                signaling_http_edge_set_token_verifier  (SignalingHttpEdge   *self,
+                                                             SignalingTokenVerifier *verifier);
+void                signaling_http_edge_guard_sessions      (SignalingHttpEdge   *self,
+                                                             const char          *prefix);
+void                signaling_http_edge_serve_ice_servers   (SignalingHttpEdge   *self,
+                                                             const char          *path,
+                                                             SignalingHttpIceServersFunc func,
+                                                             gpointer             user_data);
 
 G_END_DECLS

@@ -41,6 +41,10 @@ struct _SignalingHttpEdge
   SignalingAddressLimiter *limiter;
   GPtrArray *connect_rules;    /* ConnectRule * */
 
+  SignalingTokenVerifier *verifier;  /* nullable */
+  SignalingHttpIceServersFunc ice_servers_func;
+  gpointer ice_servers_data;
+
   SignalingHttpHealthFunc health_func;
   gpointer health_data;
   SignalingHttpMetricsFunc metrics_func;
@@ -497,6 +501,163 @@ on_health (SoupServer        *soup_server,
                                     g_steal_pointer (&body), length);
 }
 
+/* Tokens.
+ *
+ * With signed tokens on, a request that opens a connection carries one
+ * as `?token=` or `Authorization: Bearer`. A bad, expired or missing
+ * one is answered 401 with a JSON body, before any upgrade; a good one
+ * leaves its SignalingIdentity on the message, for the dialect that
+ * takes the connection over. On Socket.IO paths a missing token is let
+ * through: the CONNECT packet may carry it (`io(url, {auth: {token}})`),
+ * and the Socket.IO layer refuses the session there if it does not. */
+
+static const char *
+find_token (SoupServerMessage *msg,
+            GHashTable        *query)
+{
+  const char *authorization = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                            "Authorization");
+
+  if (authorization != NULL && g_ascii_strncasecmp (authorization, "Bearer ", 7) == 0)
+    return authorization + 7;
+  return query != NULL ? g_hash_table_lookup (query, "token") : NULL;
+}
+
+static void
+refuse_unauthorized (SoupServerMessage *msg,
+                     const GError      *error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  gsize length;
+
+  g_debug ("Refusing %s from %s: %s", g_uri_get_path (soup_server_message_get_uri (msg)),
+           soup_server_message_get_remote_host (msg), error->message);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_add_string_value (builder, "unauthorized");
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, error->message);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = signaling_json_to_string (root);
+  length = strlen (body);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "WWW-Authenticate", "Bearer realm=\"signalbox\"");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), length);
+}
+
+/* Checks the token of @msg if tokens are on; returns FALSE after
+ * answering 401. A missing token passes when not @required. */
+static gboolean
+check_token (SignalingHttpEdge *self,
+             SoupServerMessage *msg,
+             GHashTable        *query,
+             gboolean           required)
+{
+  g_autoptr(SignalingIdentity) identity = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *token;
+
+  if (self->verifier == NULL || !signaling_token_verifier_is_enabled (self->verifier))
+    return TRUE;
+
+  token = find_token (msg, query);
+  if (token == NULL && !required)
+    return TRUE;
+
+  identity = signaling_token_verifier_verify (self->verifier, token,
+                                              g_get_real_time () / G_USEC_PER_SEC, &error);
+  if (identity == NULL)
+    {
+      refuse_unauthorized (msg, error);
+      return FALSE;
+    }
+
+  signaling_identity_attach (identity, msg);
+  return TRUE;
+}
+
+/* An early handler: runs when the headers are in, before the body and
+ * before the path's own handler, which does not run once we answer.
+ * Requests that name a session (`sid`) belong to one whose token was
+ * checked when it opened: a session is not cut when its token expires. */
+static void
+on_session_request (SoupServer        *soup_server,
+                    SoupServerMessage *msg,
+                    const char        *path,
+                    GHashTable        *query,
+                    gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+
+  if (query != NULL && g_hash_table_contains (query, "sid"))
+    return;
+  check_token (self, msg, query, FALSE);
+}
+
+static void
+on_ice_servers (SoupServer        *soup_server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  SignalingHttpEdge *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *generated = NULL;
+  g_autofree char *body = NULL;
+  SignalingIdentity *identity;
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  gsize length;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_append (soup_server_message_get_response_headers (msg), "Allow", "GET");
+      return;
+    }
+  if (!signaling_http_origin_allowed (signaling_http_edge_get_allowed_origins (self), origin))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+      return;
+    }
+  if (!check_token (self, msg, query, TRUE))
+    return;
+
+  /* Without tokens the asker has no id: TURN usernames need one. */
+  identity = signaling_identity_lookup (msg);
+  if (identity == NULL)
+    generated = signaling_generate_id ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "iceServers");
+  json_builder_add_value (builder, self->ice_servers_func (identity != NULL ? signaling_identity_get_id (identity)
+                                                                            : generated,
+                                                           self->ice_servers_data));
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = signaling_json_to_string (root);
+  length = strlen (body);
+
+  if (origin != NULL)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Access-Control-Allow-Origin", origin);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), length);
+}
+
 /* An IPv4 peer of a dual-stack socket arrives as ::ffff:a.b.c.d; the
  * allow-list speaks of it as a.b.c.d. */
 static GInetAddress *
@@ -610,6 +771,8 @@ on_websocket_handshake (SoupServer        *soup_server,
     }
   else if (signaling_http_has_body (msg))
     soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+  else if (!check_token (self, msg, query, TRUE))
+    return;
   else if (self->closing)
     {
       /* We still listen while Socket.IO sessions say goodbye. */
@@ -657,6 +820,7 @@ signaling_http_edge_finalize (GObject *object)
   g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->client_script_dir, g_free);
+  g_clear_object (&self->verifier);
   g_clear_pointer (&self->demo_dir, g_free);
   g_clear_pointer (&self->metrics_allow, g_strfreev);
   g_clear_pointer (&self->metrics_masks, g_ptr_array_unref);
@@ -953,4 +1117,42 @@ signaling_http_edge_set_closing (SignalingHttpEdge *self)
 {
   g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
   self->closing = TRUE;
+}
+
+/* Tokens are checked with @verifier from now on, when it is enabled. */
+void
+signaling_http_edge_set_token_verifier (SignalingHttpEdge      *self,
+                                        SignalingTokenVerifier *verifier)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+  g_set_object (&self->verifier, verifier);
+}
+
+/* Checks the token of each request under @prefix that opens a session
+ * (no `sid`), before the prefix's own handler (an Engine.IO server). */
+void
+signaling_http_edge_guard_sessions (SignalingHttpEdge *self,
+                                    const char        *prefix)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  soup_server_add_early_handler (self->soup_server, prefix, on_session_request, self, NULL);
+  g_ptr_array_add (self->paths, g_strdup (prefix));
+}
+
+/* Serves `{"iceServers":[…]}` at @path for GET, from @func; with tokens
+ * on, only to a request with a good one, whose id the TURN username
+ * carries. */
+void
+signaling_http_edge_serve_ice_servers (SignalingHttpEdge           *self,
+                                       const char                  *path,
+                                       SignalingHttpIceServersFunc  func,
+                                       gpointer                     user_data)
+{
+  g_return_if_fail (SIGNALING_IS_HTTP_EDGE (self));
+
+  self->ice_servers_func = func;
+  self->ice_servers_data = user_data;
+  add_body_rule (self, path, FALSE, NULL, NULL);
+  add_handler (self, path, on_ice_servers);
 }

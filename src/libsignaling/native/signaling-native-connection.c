@@ -12,6 +12,7 @@
 #include "signaling-enums.h"
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
+#include "signaling-identity-private.h"
 #include "signaling-json-private.h"
 #include "signaling-message-private.h"
 #include "signaling-native-connection-private.h"
@@ -555,24 +556,16 @@ static void
 send_welcome (SignalingNativeConnection *self)
 {
   g_autoptr(JsonBuilder) builder = begin_reply ("welcome");
-  const char * const *ice_servers = signaling_router_get_ice_servers (self->router);
+  const char *id = signaling_client_get_id (self->client);
 
   json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, signaling_client_get_id (self->client));
+  json_builder_add_string_value (builder, id);
   json_builder_set_member_name (builder, "protocol");
   json_builder_add_int_value (builder, SIGNALING_NATIVE_PROTOCOL_VERSION);
   json_builder_set_member_name (builder, "server");
   json_builder_add_string_value (builder, "signalbox/" SIGNALING_VERSION);
   json_builder_set_member_name (builder, "iceServers");
-  json_builder_begin_array (builder);
-  for (gsize i = 0; ice_servers != NULL && ice_servers[i] != NULL; i++)
-    {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "urls");
-      json_builder_add_string_value (builder, ice_servers[i]);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
+  json_builder_add_value (builder, signaling_router_build_ice_servers (self->router, id));
   end_reply (builder, NULL);
 
   send_object (self, builder);
@@ -911,7 +904,9 @@ signaling_native_connection_accept (SignalingRouter    *router,
   const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *id = signaling_generate_id ();
+  SignalingIdentity *identity = signaling_identity_lookup (msg);
+  g_autofree char *id = identity != NULL ? g_strdup (signaling_identity_get_id (identity))
+                                         : signaling_generate_id ();
 
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
   self->websocket = g_object_ref (websocket);
@@ -927,6 +922,7 @@ signaling_native_connection_accept (SignalingRouter    *router,
       signaling_websocket_close (websocket, CLOSE_TRY_AGAIN, error->message);
       return;
     }
+  signaling_identity_attach (identity, self->client);
 
   self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   note_peer_alive (self);

@@ -11,6 +11,7 @@
 #include "signaling-client-private.h"
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
+#include "signaling-identity-private.h"
 #include "signaling-message-private.h"
 #include "signaling-router-private.h"
 #include "signaling-socketio-connection-private.h"
@@ -383,8 +384,10 @@ message_from_seed003 (SignalingClient      *sender,
     json_object_set_member (payload, "sdp", json_node_ref (value));
 
   /* The seed trusted "from" blindly; we keep it only when the sender
-   * has joined a room of that name (its own user id, in practice). */
-  if (claimed == NULL || !signaling_client_is_in_room (sender, claimed))
+   * has joined a room of that name (its own user id, in practice).
+   * A peer with a token is who its token says, and nobody else. */
+  if (claimed == NULL || !signaling_client_is_in_room (sender, claimed) ||
+      signaling_identity_lookup (sender) != NULL)
     claimed = signaling_client_get_id (sender);
 
   message = signaling_message_new (kind, to, payload);
@@ -492,6 +495,11 @@ handle_room (SignalingSocketioConnection *self,
       signaling_router_count_error (self->router, error);
       signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, name, "Socket.IO %s: %s",
                             signaling_client_get_id (self->client), error->message);
+      /* A refused join (a room its token does not list, a full room)
+       * is told in seed 000's error event; seed 003's clients, which
+       * have no error channel, ignore it. */
+      if (join)
+        emit_error (self, error->message);
     }
 }
 
@@ -931,7 +939,8 @@ signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
  *
  * Takes a new socket of the default namespace: registers its client
  * with the router (the socket id is the client id, as seed 000's
- * clients expect) and sends seed 000's `your_id`.
+ * clients expect, or the token's `sub` when tokens are on) and sends
+ * seed 000's `your_id`, then `ice_servers`.
  */
 void
 signaling_socketio_connection_accept (SignalingRouter         *router,
@@ -940,14 +949,19 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   g_autoptr(SignalingSocketioConnection) self = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) args = json_array_new ();
+  g_autoptr(JsonArray) ice_args = json_array_new ();
+  g_autoptr(JsonNode) ice_servers = NULL;
   SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
+  /* Left by the server's refuse-socket handler when tokens are on. */
+  SignalingIdentity *identity = signaling_identity_lookup (socket);
 
   self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
   self->socket = g_object_ref (socket);
   self->router = router;
 
   self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self),
-                                         signaling_socketio_socket_get_id (socket),
+                                         identity != NULL ? signaling_identity_get_id (identity)
+                                                          : signaling_socketio_socket_get_id (socket),
                                          signaling_engineio_socket_get_remote_address (engine),
                                          &error);
   if (self->client == NULL)
@@ -962,6 +976,17 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
   g_signal_connect (engine, "notify::transport", G_CALLBACK (on_transport_changed), self);
 
-  json_array_add_string_element (args, signaling_socketio_socket_get_id (socket));
+  signaling_identity_attach (identity, self->client);
+
+  json_array_add_string_element (args, signaling_client_get_id (self->client));
   signaling_socketio_socket_emit (socket, "your_id", args, NULL);
+
+  /* Seed clients ignore events they do not know; with no ICE server
+   * configured there is nothing to say. */
+  ice_servers = signaling_router_build_ice_servers (router, signaling_client_get_id (self->client));
+  if (json_array_get_length (json_node_get_array (ice_servers)) > 0)
+    {
+      json_array_add_element (ice_args, g_steal_pointer (&ice_servers));
+      signaling_socketio_socket_emit (socket, "ice_servers", ice_args, NULL);
+    }
 }

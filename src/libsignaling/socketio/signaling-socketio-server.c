@@ -44,6 +44,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_REFUSE_CONNECT,
+  SIGNAL_REFUSE_SOCKET,
   N_SIGNALS
 };
 
@@ -156,6 +157,26 @@ signaling_socketio_server_class_init (SignalingSocketioServerClass *klass)
   signals[SIGNAL_REFUSE_CONNECT] =
     g_signal_new ("refuse-connect", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_STRING, 1, G_TYPE_STRING);
+
+  /**
+   * SignalingSocketioServer::refuse-socket:
+   * @self: the server
+   * @socket: the socket a CONNECT would open, with its
+   *   [method@Signaling.SocketioSocket.get_auth] payload
+   *
+   * Emitted after [signal@Signaling.SocketioServer::refuse-connect],
+   * before the CONNECT is answered, for a decision that needs the
+   * client's `auth` payload (a token, for example). A handler that
+   * returns a reason refuses the socket with a CONNECT_ERROR packet
+   * and closes the session, as for `refuse-connect`.
+   *
+   * Returns: (transfer full) (nullable): why the client is refused, or
+   *   %NULL to let it in
+   */
+  signals[SIGNAL_REFUSE_SOCKET] =
+    g_signal_new ("refuse-socket", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_STRING, 1,
+                  SIGNALING_TYPE_SOCKETIO_SOCKET);
 }
 
 static void
@@ -216,6 +237,11 @@ handle_connect (Session                 *session,
     return;
 
   g_signal_emit (session->server, signals[SIGNAL_REFUSE_CONNECT], 0, packet->nsp, &refusal);
+  if (refusal == NULL)
+    {
+      socket = signaling_socketio_socket_new (session->engine, packet->nsp, packet->data);
+      g_signal_emit (session->server, signals[SIGNAL_REFUSE_SOCKET], 0, socket, &refusal);
+    }
   if (refusal != NULL)
     {
       g_autoptr(SignalingEngineioSocket) engine = g_object_ref (session->engine);
@@ -229,7 +255,6 @@ handle_connect (Session                 *session,
 
   g_clear_handle_id (&session->connect_timeout_source, g_source_remove);
 
-  socket = signaling_socketio_socket_new (session->engine, packet->nsp, packet->data);
   g_hash_table_insert (session->sockets, g_strdup (packet->nsp), g_object_ref (socket));
   signaling_socketio_socket_set_disconnected_func (socket, on_socket_disconnected, session);
 

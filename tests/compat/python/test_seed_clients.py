@@ -5,6 +5,9 @@ COMPAT_TARGET=signalbox (SIGNALBOX_BIN) runs the daemon; COMPAT_TARGET=
 reference runs the seed replicas, so the assertions describe the seeds'
 own behaviour. Waits have timeouts that only guard against hangs.
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import queue
@@ -72,16 +75,19 @@ class Peer:
     EVENTS = ["offer_sdp", "answer_sdp", "send_ice", "error",
               "offer", "answer", "candidate", "hangup"]
 
-    def __init__(self, url, transports, **client_options):
+    def __init__(self, url, transports, auth=None, **client_options):
         self.client = socketio.Client(reconnection=False, **client_options)
         self.events = queue.Queue()
         # Seed 000 sends your_id on connect; seed 003's clients never
-        # listen for it, so it is kept apart from the other events.
+        # listen for it, so it is kept apart from the other events, as
+        # signalbox's ice_servers is.
         self.ids = queue.Queue()
+        self.ice_servers = queue.Queue()
         self.client.on("your_id", self.ids.put)
+        self.client.on("ice_servers", self.ice_servers.put)
         for name in self.EVENTS:
             self.client.on(name, self._recorder(name))
-        self.client.connect(url, transports=transports, wait_timeout=TIMEOUT)
+        self.client.connect(url, transports=transports, wait_timeout=TIMEOUT, auth=auth)
 
     def _recorder(self, name):
         return lambda *args: self.events.put((name, args))
@@ -120,8 +126,8 @@ class SeedTest(unittest.TestCase):
             self.assertEqual(self.server.status, 0, "signalbox exits 0 on SIGTERM")
             self.assertNotRegex(self.server.log, r"-(CRITICAL|WARNING) \*\*", "no GLib critical or warning")
 
-    def peer(self, transports, **client_options):
-        peer = Peer(self.server.url, transports, **client_options)
+    def peer(self, transports, auth=None, **client_options):
+        peer = Peer(self.server.url, transports, auth, **client_options)
         self.peers.append(peer)
         return peer
 
@@ -187,6 +193,77 @@ class Seed003(SeedTest):
                 # a left: the next thing it hears is its own echo, not the answer.
                 a.emit("hangup", {"to": "elsewhere", "from": "elsewhere"})
                 self.assertEqual(a.expect("hangup"), {"from": "elsewhere"})
+
+
+SECRET = "python-token-secret"
+TURN_SECRET = "python-turn-secret"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(claims, secret=SECRET):
+    """An HS256 JWT made here with hmac, apart from signalbox's libjwt."""
+    signing_input = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + \
+        b64url(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
+
+
+@unittest.skipUnless(TARGET == "signalbox", "tokens are a signalbox feature")
+class Tokens(SeedTest):
+    """python-socketio's connect(auth=...) against --auth-secret-file."""
+    seed = "000"
+
+    def server_args(self):
+        self.secrets = tempfile.TemporaryDirectory()
+        auth = os.path.join(self.secrets.name, "auth")
+        turn = os.path.join(self.secrets.name, "turn")
+        for path, secret in ((auth, SECRET), (turn, TURN_SECRET)):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(secret + "\n")
+        return ("--auth-secret-file", auth, "--turn-secret-file", turn,
+                "--turn-uri", "turn:127.0.0.1:3478?transport=udp")
+
+    def tearDown(self):
+        super().tearDown()
+        self.secrets.cleanup()
+
+    def test_auth_payload(self):
+        exp = int(time.time()) + 60
+        for name, transports in TRANSPORTS.items():
+            with self.subTest(transport=name):
+                sub = "py-" + name.replace(" ", "-")
+                a = self.peer(transports, {"token": token({"sub": sub, "exp": exp})})
+                self.assertEqual(a.your_id(), sub)
+                servers = a.ice_servers.get(timeout=TIMEOUT)
+                turn = servers[0]
+                self.assertEqual(turn["urls"], ["turn:127.0.0.1:3478?transport=udp"])
+                self.assertEqual(turn["username"].split(":")[1], sub)
+                expected = base64.b64encode(hmac.new(TURN_SECRET.encode(), turn["username"].encode(),
+                                                     hashlib.sha1).digest()).decode()
+                self.assertEqual(turn["credential"], expected)
+
+                b = self.peer(transports, {"token": token({"sub": sub + "-b", "exp": exp})})
+                b.your_id()
+                a.emit("offer_sdp", json.dumps({"targetClientId": sub + "-b", "sdp": "v=0"}))
+                self.assertEqual(b.expect("offer_sdp"), {"from": sub, "sdp": "v=0"})
+
+    def test_refused(self):
+        exp = int(time.time()) + 60
+        for auth in ({"token": token({"sub": "x", "exp": exp}, "wrong")},
+                     {"token": token({"sub": "x", "exp": int(time.time()) - 5})},
+                     None):
+            with self.subTest(auth=auth):
+                client = socketio.Client(reconnection=False)
+                errors = queue.Queue()
+                client.on("connect_error", errors.put)
+                with self.assertRaises(socketio.exceptions.ConnectionError):
+                    client.connect(self.server.url, transports=["websocket"], auth=auth,
+                                   wait_timeout=TIMEOUT)
+                self.assertEqual(errors.get(timeout=TIMEOUT), {"message": "unauthorized"})
+                client.disconnect()
 
 
 @unittest.skipUnless(TARGET == "signalbox", "the seed servers serve no TLS; signalbox only")
