@@ -15,4 +15,6 @@ void                   signaling_server_set_activity_func   (SignalingServer *se
                                                              GSourceFunc      func,
                                                              gpointer         data);
 
+GObject *signaling_server_get_cluster (SignalingServer *self);
+
 G_END_DECLS

@@ -7,6 +7,9 @@
 #include <glib/gi18n-lib.h>
 
 #include "signaling-client-private.h"
+#ifdef HAVE_REDIS
+#include "signaling-cluster-private.h"
+#endif
 #include "signaling-engineio-server.h"
 #include "signaling-engineio-socket.h"
 #include "signaling-enums.h"
@@ -61,6 +64,13 @@ struct _SignalingServer
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
+
+  /* Several processes and hosts as one service (docs/design.md, "Cluster") */
+  char *redis_url;
+  char *redis_password_file;
+  char *node_id;
+  guint cluster_timeout;
+  GObject *cluster;  /* SignalingCluster, once listening with redis_url */
 };
 
 G_DEFINE_FINAL_TYPE (SignalingServer, signaling_server, G_TYPE_OBJECT)
@@ -83,6 +93,11 @@ enum {
   PROP_PING_INTERVAL,
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
+  PROP_REUSE_PORT,
+  PROP_REDIS,
+  PROP_REDIS_PASSWORD_FILE,
+  PROP_NODE_ID,
+  PROP_CLUSTER_TIMEOUT,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -111,6 +126,7 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
 #define DEFAULT_REQUEST_TIMEOUT      60
 #define DEFAULT_MAX_PENDING_CONNECTIONS 1024
+#define DEFAULT_CLUSTER_TIMEOUT      10
 
 static void
 close_all_clients (SignalingServer *self,
@@ -153,6 +169,7 @@ signaling_server_dispose (GObject *object)
       g_signal_handlers_disconnect_by_func (self->engineio, close_acceptor_when_drained, self);
       signaling_engineio_server_close_all (self->engineio, "server finalized");
     }
+  g_clear_object (&self->cluster);
   g_clear_handle_id (&self->close_acceptor_source, g_source_remove);
   if (self->listener != NULL)
     signaling_listener_close (self->listener);
@@ -177,6 +194,9 @@ signaling_server_finalize (GObject *object)
    * and properties may still be read while others let go of us. */
   g_clear_object (&self->router);
   g_clear_pointer (&self->started_at, g_date_time_unref);
+  g_free (self->redis_url);
+  g_free (self->redis_password_file);
+  g_free (self->node_id);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
 }
@@ -234,6 +254,21 @@ signaling_server_get_property (GObject    *object,
     case PROP_PING_TIMEOUT:
     case PROP_MAX_PAYLOAD:
       g_object_get_property (G_OBJECT (self->engineio), pspec->name, value);
+      break;
+    case PROP_REUSE_PORT:
+      g_value_set_boolean (value, signaling_listener_get_reuse_port (self->listener));
+      break;
+    case PROP_REDIS:
+      g_value_set_string (value, self->redis_url);
+      break;
+    case PROP_REDIS_PASSWORD_FILE:
+      g_value_set_string (value, self->redis_password_file);
+      break;
+    case PROP_NODE_ID:
+      g_value_set_string (value, self->node_id);
+      break;
+    case PROP_CLUSTER_TIMEOUT:
+      g_value_set_uint (value, self->cluster_timeout);
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -311,6 +346,28 @@ signaling_server_set_property (GObject      *object,
     case PROP_MAX_PAYLOAD:
       g_object_set_property (G_OBJECT (self->engineio), pspec->name, value);
       break;
+    case PROP_REUSE_PORT:
+      signaling_listener_set_reuse_port (self->listener, g_value_get_boolean (value));
+      break;
+    case PROP_REDIS:
+      g_free (self->redis_url);
+      self->redis_url = g_value_dup_string (value);
+      break;
+    case PROP_REDIS_PASSWORD_FILE:
+      g_free (self->redis_password_file);
+      self->redis_password_file = g_value_dup_string (value);
+      break;
+    case PROP_NODE_ID:
+      /* NULL or empty: keep the random one made at start. */
+      if (g_value_get_string (value) != NULL && g_value_get_string (value)[0] != '\0')
+        {
+          g_free (self->node_id);
+          self->node_id = g_value_dup_string (value);
+        }
+      break;
+    case PROP_CLUSTER_TIMEOUT:
+      self->cluster_timeout = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -355,6 +412,11 @@ mark_settings (void)
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
     { PROP_PING_TIMEOUT, { NULL, N_("MS") } },
     { PROP_MAX_PAYLOAD, { NULL, N_("BYTES") } },
+    { PROP_REUSE_PORT, { NULL, NULL } },
+    { PROP_REDIS, { NULL, N_("URL") } },
+    { PROP_REDIS_PASSWORD_FILE, { NULL, N_("FILE") } },
+    { PROP_NODE_ID, { NULL, N_("ID") } },
+    { PROP_CLUSTER_TIMEOUT, { NULL, N_("SECONDS") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -602,6 +664,69 @@ signaling_server_class_init (SignalingServerClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:reuse-port:
+   *
+   * Whether the sockets the server binds share their port with other
+   * processes that ask for the same (`SO_REUSEPORT`): the kernel then
+   * spreads new connections among them, for example the nodes of a
+   * cluster on one host.
+   */
+  properties[PROP_REUSE_PORT] =
+    g_param_spec_boolean ("reuse-port", NULL,
+                          N_("Share the port with other signalbox processes (SO_REUSEPORT), for a cluster on one host"),
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:redis:
+   *
+   * The Redis (or Valkey) server through which several signalbox
+   * processes and hosts act as one service:
+   * `redis://[:password@]host[:port][/db]` or `unix:///path`. %NULL
+   * for one process alone. Read when the server starts listening.
+   */
+  properties[PROP_REDIS] =
+    g_param_spec_string ("redis", NULL,
+                         N_("Act as one service with the other signalbox processes using this Redis: redis://[:password@]host:port/db or unix:///path"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:redis-password-file:
+   *
+   * A file holding the Redis password (its first line), so that the
+   * secret is in neither the command line nor the configuration.
+   */
+  properties[PROP_REDIS_PASSWORD_FILE] =
+    g_param_spec_string ("redis-password-file", NULL,
+                         N_("Read the Redis password from this file"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:node-id:
+   *
+   * This process's name in a cluster, unique among its nodes; a random
+   * one unless set.
+   */
+  properties[PROP_NODE_ID] =
+    g_param_spec_string ("node-id", NULL,
+                         N_("This process's id in a cluster (default: a random one)"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:cluster-timeout:
+   *
+   * Seconds within which the peers of a cluster node that stopped
+   * answering (killed, cut off) leave their rooms on every other node.
+   */
+  properties[PROP_CLUSTER_TIMEOUT] =
+    new_limit_pspec ("cluster-timeout",
+                     N_("Seconds after which the peers of a silent cluster node leave everywhere"),
+                     1, DEFAULT_CLUSTER_TIMEOUT);
+
+  /**
    * SignalingServer:client-count:
    *
    * How many clients are connected.
@@ -724,6 +849,34 @@ on_refuse_connect (SignalingSocketioServer *socketio,
   return socketio_refusal (self);
 }
 
+/* The cluster's part of /healthz. */
+static void
+add_cluster_health (SignalingServer *self,
+                    JsonBuilder     *builder)
+{
+#ifdef HAVE_REDIS
+  SignalingCluster *cluster = (SignalingCluster *) self->cluster;
+  g_auto(GStrv) nodes = NULL;
+
+  if (cluster == NULL)
+    return;
+
+  nodes = signaling_cluster_dup_nodes (cluster);
+  json_builder_set_member_name (builder, "cluster");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "node");
+  json_builder_add_string_value (builder, signaling_cluster_get_node_id (cluster));
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, signaling_cluster_get_state (cluster));
+  json_builder_set_member_name (builder, "nodes");
+  json_builder_begin_array (builder);
+  for (gsize i = 0; nodes[i] != NULL; i++)
+    json_builder_add_string_value (builder, nodes[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+#endif
+}
+
 /* What only the relay knows, for /healthz. */
 static void
 add_health (JsonBuilder *builder,
@@ -735,6 +888,7 @@ add_health (JsonBuilder *builder,
   json_builder_add_int_value (builder, signaling_server_get_client_count (self));
   json_builder_set_member_name (builder, "rooms");
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
+  add_cluster_health (self, builder);
 }
 
 static void
@@ -771,6 +925,7 @@ signaling_server_init (SignalingServer *self)
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
   g_signal_connect_object (self->router, "room-removed", G_CALLBACK (on_room_removed), self, 0);
   self->started_at = g_date_time_new_now_utc ();
+  self->node_id = g_strdup_printf ("%08x%04x", g_random_int (), g_random_int () & 0xffff);
 
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
   /* No permessage-deflate: signaling messages are small, and a zlib
@@ -828,6 +983,67 @@ signaling_server_new (void)
   return g_object_new (SIGNALING_TYPE_SERVER, NULL);
 }
 
+static char *
+read_redis_password (SignalingServer  *self,
+                     GError          **error)
+{
+  g_autofree char *contents = NULL;
+
+  if (self->redis_password_file == NULL)
+    return NULL;
+  if (!g_file_get_contents (self->redis_password_file, &contents, NULL, error))
+    return NULL;
+  /* The first line, as echo and editors leave it. */
+  contents[strcspn (contents, "\r\n")] = '\0';
+  return g_steal_pointer (&contents);
+}
+
+/* Joins the cluster of SignalingServer:redis, once, before the server
+ * takes its first peer. */
+static gboolean
+start_cluster (SignalingServer  *self,
+               GError          **error)
+{
+  g_autofree char *password = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->cluster != NULL || self->redis_url == NULL || self->redis_url[0] == '\0')
+    return TRUE;
+
+#ifdef HAVE_REDIS
+  password = read_redis_password (self, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot read the Redis password: "));
+      return FALSE;
+    }
+
+  self->cluster = (GObject *) signaling_cluster_new (self->router, self->redis_url, password,
+                                                     self->node_id, self->cluster_timeout, error);
+  if (self->cluster == NULL)
+    return FALSE;
+  signaling_cluster_start ((SignalingCluster *) self->cluster);
+  return TRUE;
+#else
+  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+               _("This signalbox was built without Redis support (meson option redis)"));
+  return FALSE;
+#endif
+}
+
+/*
+ * signaling_server_get_cluster:
+ *
+ * Returns: (transfer none) (nullable): the SignalingCluster, once the
+ *   server listens as a node of one
+ */
+GObject *
+signaling_server_get_cluster (SignalingServer *self)
+{
+  return self->cluster;
+}
+
 /**
  * signaling_server_listen:
  * @self: a server
@@ -849,7 +1065,8 @@ signaling_server_listen (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
-  return signaling_listener_listen (self->listener, address, port, error);
+  return start_cluster (self, error) &&
+         signaling_listener_listen (self->listener, address, port, error);
 }
 
 /**
@@ -870,7 +1087,8 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  return signaling_listener_add_socket (self->listener, socket, error);
+  return start_cluster (self, error) &&
+         signaling_listener_add_socket (self->listener, socket, error);
 }
 
 /**
