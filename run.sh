@@ -35,6 +35,8 @@ PACKAGES=(
   # the README's tour asks the server how it is with curl
   curl ca-certificates
   scdoc  # the man pages, docs/man/*.scd
+  # several processes and hosts as one service through Redis (hiredis + its GLib adapter)
+  libhiredis-dev
 )
 
 # Only for ./run.sh test.
@@ -52,6 +54,8 @@ TEST_PACKAGES=(
   # bench/compare's latency plot (its smoke run is a test)
   gnuplot-nox
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
+  # tests/cluster.test.js starts its own redis-server on a free loopback port
+  redis-server
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

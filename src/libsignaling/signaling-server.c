@@ -98,6 +98,8 @@ enum {
   PROP_REDIS_PASSWORD_FILE,
   PROP_NODE_ID,
   PROP_CLUSTER_TIMEOUT,
+  PROP_CLUSTER_STATE,
+  PROP_CLUSTER_NODES,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -269,6 +271,12 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_CLUSTER_TIMEOUT:
       g_value_set_uint (value, self->cluster_timeout);
+      break;
+    case PROP_CLUSTER_STATE:
+      g_value_set_string (value, signaling_server_get_cluster_state (self));
+      break;
+    case PROP_CLUSTER_NODES:
+      g_value_take_boxed (value, signaling_server_dup_cluster_nodes (self));
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -727,6 +735,28 @@ signaling_server_class_init (SignalingServerClass *klass)
                      1, DEFAULT_CLUSTER_TIMEOUT);
 
   /**
+   * SignalingServer:cluster-state:
+   *
+   * `off` for a server alone; in a cluster (#SignalingServer:redis),
+   * `connecting`, `connected` or `disconnected` (from Redis: peers here
+   * still signal each other, the other nodes' are out of reach until
+   * the server has reconnected).
+   */
+  properties[PROP_CLUSTER_STATE] =
+    g_param_spec_string ("cluster-state", NULL, NULL, "off",
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:cluster-nodes:
+   *
+   * The ids of the cluster's nodes this server knows of, its own
+   * included; empty for a server alone.
+   */
+  properties[PROP_CLUSTER_NODES] =
+    g_param_spec_boxed ("cluster-nodes", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:client-count:
    *
    * How many clients are connected.
@@ -998,6 +1028,86 @@ read_redis_password (SignalingServer  *self,
   return g_steal_pointer (&contents);
 }
 
+static void
+on_cluster_state (GObject         *cluster,
+                  GParamSpec      *pspec,
+                  SignalingServer *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_STATE]);
+}
+
+static void
+on_cluster_nodes (GObject         *cluster,
+                  GParamSpec      *pspec,
+                  SignalingServer *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_NODES]);
+}
+
+const char *
+signaling_server_get_cluster_state (SignalingServer *self)
+{
+#ifdef HAVE_REDIS
+  if (self->cluster != NULL)
+    return signaling_cluster_get_state ((SignalingCluster *) self->cluster);
+#endif
+  return "off";
+}
+
+/* Returns: (transfer full): the nodes' ids, empty for a server alone */
+char **
+signaling_server_dup_cluster_nodes (SignalingServer *self)
+{
+#ifdef HAVE_REDIS
+  if (self->cluster != NULL)
+    return signaling_cluster_dup_nodes ((SignalingCluster *) self->cluster);
+#endif
+  return g_new0 (char *, 1);
+}
+
+/* Returns: (nullable): this server's id in its cluster, NULL alone */
+const char *
+signaling_server_get_cluster_node_id (SignalingServer *self)
+{
+  return self->cluster != NULL ? self->node_id : NULL;
+}
+
+/*
+ * signaling_server_dup_cluster_clients:
+ *
+ * Returns: (transfer full): a floating GVariant `a(sssas)`: every peer
+ *   of the cluster (of this server alone, if none) with its id, node,
+ *   protocol and rooms
+ */
+GVariant *
+signaling_server_dup_cluster_clients (SignalingServer *self)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sssas)"));
+  g_autoptr(GPtrArray) clients = signaling_server_get_clients (self);
+  const char *node = self->cluster != NULL ? self->node_id : "";
+
+  for (guint i = 0; i < clients->len; i++)
+    {
+      SignalingClient *client = g_ptr_array_index (clients, i);
+      g_auto(GStrv) rooms = signaling_client_dup_rooms (client);
+
+      g_variant_builder_add (&builder, "(sss^as)", signaling_client_get_id (client), node,
+                             signaling_client_get_protocol (client) ?: "", rooms);
+    }
+
+#ifdef HAVE_REDIS
+  if (self->cluster != NULL)
+    {
+      g_autoptr(GPtrArray) remote = signaling_cluster_dup_remote_peers ((SignalingCluster *) self->cluster);
+
+      for (guint i = 0; i < remote->len; i++)
+        g_variant_builder_add_value (&builder, g_ptr_array_index (remote, i));
+    }
+#endif
+
+  return g_variant_builder_end (&builder);
+}
+
 /* Joins the cluster of SignalingServer:redis, once, before the server
  * takes its first peer. */
 static gboolean
@@ -1023,7 +1133,11 @@ start_cluster (SignalingServer  *self,
                                                      self->node_id, self->cluster_timeout, error);
   if (self->cluster == NULL)
     return FALSE;
+  g_signal_connect_object (self->cluster, "notify::state", G_CALLBACK (on_cluster_state), self, 0);
+  g_signal_connect_object (self->cluster, "notify::nodes", G_CALLBACK (on_cluster_nodes), self, 0);
   signaling_cluster_start ((SignalingCluster *) self->cluster);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_STATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_NODES]);
   return TRUE;
 #else
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,

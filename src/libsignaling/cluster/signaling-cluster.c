@@ -1206,7 +1206,7 @@ signaling_cluster_get_peer_node (SignalingCluster *self,
  * signaling_cluster_dup_remote_peers:
  *
  * Returns: (transfer full): for every peer on other nodes, a GVariant
- *   `(ssas)`: id, node, rooms
+ *   `(sssas)`: id, node, protocol, rooms
  */
 GPtrArray *
 signaling_cluster_dup_remote_peers (SignalingCluster *self)
@@ -1222,7 +1222,8 @@ signaling_cluster_dup_remote_peers (SignalingCluster *self)
       g_autoptr(GPtrArray) rooms = dup_keys (peer->rooms);
 
       g_ptr_array_add (rooms, NULL);
-      g_ptr_array_add (peers, g_variant_ref_sink (g_variant_new ("(ss^as)", peer->id, peer->node,
+      g_ptr_array_add (peers, g_variant_ref_sink (g_variant_new ("(sss^as)", peer->id, peer->node,
+                                                                 peer->protocol != NULL ? peer->protocol : "",
                                                                  (char **) rooms->pdata)));
     }
   return peers;
