@@ -86,12 +86,15 @@ async function waitForCluster(nodes, count) {
   }
 }
 
-// A node on a given port, which others share (--reuse-port).
-async function spawnOnPort(redis, name, port) {
+// A node on a given port, which others may share (--reuse-port);
+// `bus`: a D-Bus address to publish its control interface on.
+async function spawnOnPort(redis, name, port, { bus, extra = ['--reuse-port'] } = {}) {
+  const env = { ...process.env, G_DEBUG: 'fatal-criticals' };
+  if (bus) env.DBUS_SESSION_BUS_ADDRESS = bus;
   const child = spawn(process.env.SIGNALBOX_BIN, ['--address', '127.0.0.1', '--port', String(port),
-    '--no-dbus', '--reuse-port', '--redis', redis.url, '--node-id', name,
+    ...(bus ? [] : ['--no-dbus']), ...extra, '--redis', redis.url, '--node-id', name,
     '--cluster-timeout', String(HEARTBEAT)],
-  { env: { ...process.env, G_DEBUG: 'fatal-criticals' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   child.stdout.on('data', (d) => output.push(d.toString()));
   child.stderr.on('data', (d) => output.push(d.toString()));
@@ -397,6 +400,65 @@ describe('Redis restarted mid-test', { skip }, () => {
     await settle();
     assert.deepEqual(a1.pending(), [], 'no spurious peer-left/peer-joined');
     a1.close(); a2.close(); b.close();
+  });
+});
+
+// A private session bus for one test.
+async function startBus() {
+  const child = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1', '--address=unix:tmpdir=/tmp'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('dbus-daemon did not start')), 10000);
+    let text = '';
+    child.stdout.on('data', (d) => {
+      text += d.toString();
+      if (text.includes('\n')) { clearTimeout(timer); resolve(text.trim()); }
+    });
+  });
+  return { address, stop: () => child.kill('SIGTERM') };
+}
+
+function signalboxctl(bus, ...args) {
+  const result = spawnSync(process.env.SIGNALBOXCTL_BIN, ['--json', ...args],
+    { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus.address }, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  return JSON.parse(result.stdout);
+}
+
+describe('the cluster on D-Bus and signalboxctl', { skip: skip || (!process.env.SIGNALBOXCTL_BIN && 'SIGNALBOXCTL_BIN is not set') }, () => {
+  let redis;
+  let bus;
+  let nodes;
+  before(async () => {
+    redis = await startRedis();
+    bus = await startBus();
+    nodes = [await spawnOnPort(redis, 'bus-a', await freePort(), { bus: bus.address, extra: [] }),
+      await spawnOnPort(redis, 'bus-b', await freePort(), { extra: [] })];
+    await waitForCluster(nodes, 2);
+  });
+  after(async () => {
+    if (nodes) await Promise.all(nodes.map((n) => n.stop()));
+    if (bus) bus.stop();
+    if (redis) await redis.stop();
+  });
+
+  it('status: ClusterState, NodeId, ClusterNodes; clients --cluster: which node a peer is on', async () => {
+    const here = await nativeClient(nodes[0]);
+    const there = await nativeClient(nodes[1]);
+    await join(there, 'on-b');
+    await settle(500);
+
+    const status = signalboxctl(bus, 'status');
+    assert.equal(status.clusterState, 'connected');
+    assert.equal(status.nodeId, 'bus-a');
+    assert.deepEqual(status.clusterNodes, ['bus-a', 'bus-b']);
+
+    const clients = signalboxctl(bus, '--cluster', 'clients');
+    const byId = Object.fromEntries(clients.map((c) => [c.id, c]));
+    assert.deepEqual(byId[here.id], { id: here.id, node: 'bus-a', protocol: 'native', rooms: [] });
+    assert.deepEqual(byId[there.id], { id: there.id, node: 'bus-b', protocol: 'native', rooms: ['on-b'] });
+    assert.deepEqual(signalboxctl(bus, 'clients').map((c) => c.id), [here.id], 'clients: this node only');
+    here.close(); there.close();
   });
 });
 

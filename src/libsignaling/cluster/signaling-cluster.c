@@ -1176,6 +1176,13 @@ signaling_cluster_get_address (SignalingCluster *self)
   return signaling_redis_link_get_address (self->commands);
 }
 
+static int
+compare_strings (const void *a,
+                 const void *b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
 /* Returns: (transfer full): this node's id and the others', sorted */
 char **
 signaling_cluster_dup_nodes (SignalingCluster *self)
@@ -1188,7 +1195,7 @@ signaling_cluster_dup_nodes (SignalingCluster *self)
   for (guint i = 0; i < ids->len; i++)
     g_strv_builder_add (builder, g_ptr_array_index (ids, i));
   nodes = g_strv_builder_end (builder);
-  qsort (nodes, g_strv_length (nodes), sizeof (char *), (GCompareFunc) g_strcmp0);
+  qsort (nodes, g_strv_length (nodes), sizeof (char *), compare_strings);
   return nodes;
 }
 
