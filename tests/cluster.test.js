@@ -493,4 +493,29 @@ describe('N nodes on one port with --reuse-port', { skip }, () => {
     }
     peers.forEach((p) => p.close());
   });
+
+  it('polling-only Socket.IO clients work with no sticky sessions: requests reach their session\'s node', async () => {
+    const clients = [];
+    for (let i = 0; i < 6; i++) {
+      const socket = await connect(nodes[0], POLLING);
+      const [id] = await next(socket, 'your_id');
+      clients.push({ socket, id });
+    }
+    // Session ids name their node; the kernel spread the handshakes.
+    const owners = new Set(clients.map((c) => c.socket.io.engine.id.split('~')[0]));
+    assert.ok(owners.size > 1, `every session on one node: ${[...owners]}`);
+    await settle();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < clients.length; i++) {
+        const to = clients[(i + 1) % clients.length];
+        clients[i].socket.emit('offer_sdp', JSON.stringify({ targetClientId: to.id, sdp: `r${round} from ${i}` }));
+      }
+      for (let i = 0; i < clients.length; i++) {
+        const to = clients[(i + 1) % clients.length];
+        assert.deepEqual(await next(to.socket, 'offer_sdp'), [{ from: clients[i].id, sdp: `r${round} from ${i}` }]);
+      }
+    }
+    for (const c of clients) assert.ok(c.socket.connected, 'no session lost');
+    clients.forEach((c) => c.socket.close());
+  });
 });

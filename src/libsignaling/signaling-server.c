@@ -10,7 +10,7 @@
 #ifdef HAVE_REDIS
 #include "signaling-cluster-private.h"
 #endif
-#include "signaling-engineio-server.h"
+#include "signaling-engineio-server-private.h"
 #include "signaling-engineio-socket.h"
 #include "signaling-enums.h"
 #include "signaling-error.h"
@@ -1013,6 +1013,7 @@ signaling_server_new (void)
   return g_object_new (SIGNALING_TYPE_SERVER, NULL);
 }
 
+#ifdef HAVE_REDIS
 static char *
 read_redis_password (SignalingServer  *self,
                      GError          **error)
@@ -1043,6 +1044,7 @@ on_cluster_nodes (GObject         *cluster,
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_NODES]);
 }
+#endif
 
 const char *
 signaling_server_get_cluster_state (SignalingServer *self)
@@ -1108,14 +1110,31 @@ signaling_server_dup_cluster_clients (SignalingServer *self)
   return g_variant_builder_end (&builder);
 }
 
+#ifdef HAVE_REDIS
+static gboolean
+forward_polling (SoupServerMessage *msg,
+                 const char        *node,
+                 gpointer           user_data)
+{
+  SignalingServer *self = user_data;
+
+  return self->cluster != NULL &&
+         signaling_cluster_forward ((SignalingCluster *) self->cluster, msg, node);
+}
+#endif
+
 /* Joins the cluster of SignalingServer:redis, once, before the server
  * takes its first peer. */
 static gboolean
 start_cluster (SignalingServer  *self,
                GError          **error)
 {
+#ifdef HAVE_REDIS
   g_autofree char *password = NULL;
+  g_autofree char *forward_address = NULL;
   g_autoptr(GError) local_error = NULL;
+  guint private_port = 0;
+#endif
 
   if (self->cluster != NULL || self->redis_url == NULL || self->redis_url[0] == '\0')
     return TRUE;
@@ -1133,6 +1152,15 @@ start_cluster (SignalingServer  *self,
                                                      self->node_id, self->cluster_timeout, error);
   if (self->cluster == NULL)
     return FALSE;
+
+  /* Socket.IO sessions name this node, and the polling requests of
+   * other nodes' sessions go to them; ours come in on a private
+   * loopback listener. */
+  if (!signaling_listener_listen_loopback (self->listener, &private_port, error))
+    return FALSE;
+  forward_address = g_strdup_printf ("127.0.0.1:%u", private_port);
+  signaling_cluster_set_forward_address ((SignalingCluster *) self->cluster, forward_address);
+  signaling_engineio_server_set_node (self->engineio, self->node_id, forward_polling, self);
   g_signal_connect_object (self->cluster, "notify::state", G_CALLBACK (on_cluster_state), self, 0);
   g_signal_connect_object (self->cluster, "notify::nodes", G_CALLBACK (on_cluster_nodes), self, 0);
   signaling_cluster_start ((SignalingCluster *) self->cluster);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <libsoup/soup.h>
 
 #include "signaling-router-private.h"
 
@@ -28,5 +29,11 @@ const char       *signaling_cluster_get_address  (SignalingCluster *self);
 const char       *signaling_cluster_get_peer_node (SignalingCluster *self,
                                                    const char       *peer);
 GPtrArray        *signaling_cluster_dup_remote_peers (SignalingCluster *self);
+
+void              signaling_cluster_set_forward_address (SignalingCluster *self,
+                                                         const char       *address);
+gboolean          signaling_cluster_forward      (SignalingCluster  *self,
+                                                  SoupServerMessage *msg,
+                                                  const char        *node_id);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <libsoup/soup.h>
 #include <unistd.h>
 
 #include "signaling-client-private.h"
@@ -64,6 +65,7 @@ typedef struct
 {
   char *id;
   GHashTable *peers;  /* id → RemotePeer */
+  char *forward;      /* host:port taking its polling requests, or NULL */
 } RemoteNode;
 
 struct _SignalingCluster
@@ -85,6 +87,9 @@ struct _SignalingCluster
   GQueue held;        /* of Held: publications waiting for subscriptions */
   gint64 grace_until; /* no node is declared dead before (monotonic µs) */
   guint heartbeat_source;
+
+  char *forward_address;  /* ours, for the other nodes */
+  SoupSession *session;   /* passes polling requests on */
 };
 
 typedef struct
@@ -160,6 +165,7 @@ static void
 remote_node_free (RemoteNode *node)
 {
   g_free (node->id);
+  g_free (node->forward);
   g_hash_table_unref (node->peers);
   g_free (node);
 }
@@ -745,6 +751,7 @@ handle_event (SignalingCluster *self,
 
   if (g_str_equal (event, "hello"))
     {
+      set_str (&node->forward, json_object_get_string_member_with_default (envelope, "forward", NULL));
       fetch_node (self, node_id);
       return;
     }
@@ -860,6 +867,21 @@ check_alive (SignalingCluster *self,
   signaling_redis_link_command (self->commands, on_alive, g_strdup (node_id), g_free, 2, argv, NULL);
 }
 
+/* Where @node takes polling requests, from its entry in NODES_KEY. */
+static void
+note_forward (RemoteNode *node,
+              redisReply *description)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  if (description->type != REDIS_REPLY_STRING)
+    return;
+  root = signaling_json_parse (description->str, description->len, NULL);
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    set_str (&node->forward, json_object_get_string_member_with_default (json_node_get_object (root),
+                                                                          "forward", NULL));
+}
+
 static void
 on_nodes (SignalingRedisLink *link,
           redisReply         *reply,
@@ -881,6 +903,7 @@ on_nodes (SignalingRedisLink *link,
       g_hash_table_add (listed, (gpointer) id);
       if (!g_hash_table_contains (self->nodes, id))
         fetch_node (self, id);
+      note_forward (get_node (self, id), reply->element[i + 1]);
       check_alive (self, id);
     }
 
@@ -902,6 +925,11 @@ describe_node (SignalingCluster *self)
   json_builder_add_string_value (builder, g_get_host_name ());
   json_builder_set_member_name (builder, "pid");
   json_builder_add_int_value (builder, getpid ());
+  if (self->forward_address != NULL)
+    {
+      json_builder_set_member_name (builder, "forward");
+      json_builder_add_string_value (builder, self->forward_address);
+    }
   return end_builder (builder);
 }
 
@@ -917,6 +945,12 @@ announce (SignalingCluster *self)
   GHashTableIter iter;
   gpointer value;
   g_autoptr(JsonBuilder) hello = begin_event (self, "hello");
+
+  if (self->forward_address != NULL)
+    {
+      json_builder_set_member_name (hello, "forward");
+      json_builder_add_string_value (hello, self->forward_address);
+    }
 
   signaling_redis_link_command (self->commands, NULL, NULL, NULL, 2, del, NULL);
   g_hash_table_iter_init (&iter, signaling_router_get_clients (self->router));
@@ -1058,6 +1092,9 @@ signaling_cluster_dispose (GObject *object)
   g_clear_object (&self->pubsub);
   g_queue_clear_full (&self->held, (GDestroyNotify) held_free);
   g_clear_object (&self->router);
+  if (self->session != NULL)
+    soup_session_abort (self->session);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (signaling_cluster_parent_class)->dispose (object);
 }
@@ -1072,6 +1109,7 @@ signaling_cluster_finalize (GObject *object)
   g_hash_table_unref (self->nodes);
   g_free (self->node_id);
   g_free (self->state);
+  g_free (self->forward_address);
 
   G_OBJECT_CLASS (signaling_cluster_parent_class)->finalize (object);
 }
@@ -1234,4 +1272,134 @@ signaling_cluster_dup_remote_peers (SignalingCluster *self)
                                                                  (char **) rooms->pdata)));
     }
   return peers;
+}
+
+/*
+ * signaling_cluster_set_forward_address:
+ * @address: `host:port` where this node takes the polling requests
+ *   other nodes pass on (its private loopback listener)
+ */
+void
+signaling_cluster_set_forward_address (SignalingCluster *self,
+                                       const char       *address)
+{
+  set_str (&self->forward_address, address);
+}
+
+/* Polling without sticky sessions */
+
+typedef struct
+{
+  SoupServerMessage *msg;
+  gboolean finished;  /* the client went away: nobody to answer */
+} Forwarded;
+
+static void
+on_forwarded_finished (SoupServerMessage *msg,
+                       Forwarded         *forwarded)
+{
+  forwarded->finished = TRUE;
+}
+
+static void
+forwarded_free (Forwarded *forwarded)
+{
+  g_signal_handlers_disconnect_by_func (forwarded->msg, on_forwarded_finished, forwarded);
+  g_object_unref (forwarded->msg);
+  g_free (forwarded);
+}
+
+static void
+on_forwarded (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Forwarded *forwarded = user_data;
+  SoupMessage *out = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  if (forwarded->finished)
+    {
+      forwarded_free (forwarded);
+      return;
+    }
+
+  if (body == NULL)
+    {
+      g_debug ("Could not pass a polling request on: %s", error->message);
+      soup_server_message_set_status (forwarded->msg, SOUP_STATUS_BAD_GATEWAY, NULL);
+    }
+  else
+    {
+      const char *type = soup_message_headers_get_one (soup_message_get_response_headers (out),
+                                                       "Content-Type");
+      gsize length;
+      gconstpointer data = g_bytes_get_data (body, &length);
+
+      soup_server_message_set_status (forwarded->msg, soup_message_get_status (out), NULL);
+      soup_server_message_set_response (forwarded->msg, type, SOUP_MEMORY_COPY, data, length);
+    }
+  soup_server_message_unpause (forwarded->msg);
+  forwarded_free (forwarded);
+}
+
+/*
+ * signaling_cluster_forward:
+ * @msg: an Engine.IO polling request for a session of @node
+ *
+ * Passes @msg to @node's private listener, and its answer back: what a
+ * load balancer without sticky sessions (or SO_REUSEPORT) sends to the
+ * wrong node still reaches its session.
+ *
+ * Returns: FALSE when @node is not known to take requests
+ */
+gboolean
+signaling_cluster_forward (SignalingCluster  *self,
+                           SoupServerMessage *msg,
+                           const char        *node_id)
+{
+  RemoteNode *node = g_hash_table_lookup (self->nodes, node_id);
+  GUri *uri = soup_server_message_get_uri (msg);
+  g_autofree char *target = NULL;
+  g_autoptr(SoupMessage) out = NULL;
+  g_autoptr(GBytes) body = NULL;
+  const char *type;
+  const char *origin;
+  Forwarded *forwarded;
+
+  if (node == NULL || node->forward == NULL)
+    return FALSE;
+
+  target = g_strdup_printf ("http://%s%s%s%s", node->forward, g_uri_get_path (uri),
+                            g_uri_get_query (uri) != NULL ? "?" : "",
+                            g_uri_get_query (uri) != NULL ? g_uri_get_query (uri) : "");
+  out = soup_message_new (soup_server_message_get_method (msg), target);
+  if (out == NULL)
+    return FALSE;
+
+  /* What the owner needs: the body and its type, and the origin it
+   * checks again. */
+  type = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Content-Type");
+  origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  if (origin != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (out), "Origin", origin);
+  body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  if (g_bytes_get_size (body) > 0 || soup_server_message_get_method (msg) == SOUP_METHOD_POST)
+    soup_message_set_request_body_from_bytes (out, type != NULL ? type : "text/plain;charset=UTF-8", body);
+
+  if (self->session == NULL)
+    /* Long polls hold their connection for up to a ping interval:
+     * libsoup's default of 2 per host would queue the sessions. */
+    self->session = g_object_new (SOUP_TYPE_SESSION, "max-conns", 4096, "max-conns-per-host", 4096,
+                                  "timeout", 0, "idle-timeout", 60, NULL);
+
+  forwarded = g_new0 (Forwarded, 1);
+  forwarded->msg = g_object_ref (msg);
+  /* A provisional status, as for a long poll: the answer comes later. */
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  g_signal_connect (msg, "finished", G_CALLBACK (on_forwarded_finished), forwarded);
+  soup_server_message_pause (msg);
+  soup_session_send_and_read_async (self->session, out, G_PRIORITY_DEFAULT, NULL, on_forwarded, forwarded);
+  return TRUE;
 }

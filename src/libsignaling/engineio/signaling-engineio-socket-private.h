@@ -21,8 +21,14 @@ typedef struct {
   SignalingTimerQueue *pong_deadlines;
 } SignalingEngineioSettings;
 
+/* The separator between the node and the random part of a session id
+ * in a cluster: neither a letter nor a digit, so never in the random
+ * part (signaling_generate_id()). */
+#define SIGNALING_ENGINEIO_NODE_SEPARATOR '~'
+
 SignalingEngineioSocket *signaling_engineio_socket_new           (const char                      *remote_address,
-                                                                  const SignalingEngineioSettings *settings);
+                                                                  const SignalingEngineioSettings *settings,
+                                                                  const char                      *node);
 void                     signaling_engineio_socket_open_websocket (SignalingEngineioSocket        *self,
                                                                    SoupWebsocketConnection        *websocket);
 char                    *signaling_engineio_socket_handshake_polling (SignalingEngineioSocket     *self);

@@ -204,6 +204,25 @@ listen_on (SignalingListener  *self,
   return signaling_listener_add_socket (self, socket, error);
 }
 
+/*
+ * signaling_listener_listen_loopback:
+ * @port: (out): the port it got
+ *
+ * Listens on a free port of 127.0.0.1 too: a cluster node's private
+ * listener, where the nodes on its host pass it their polling requests
+ * for its sessions.
+ */
+gboolean
+signaling_listener_listen_loopback (SignalingListener  *self,
+                                    guint              *port,
+                                    GError            **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  *port = 0;
+  return listen_on (self, loopback, port, error);
+}
+
 /* IPv4 and IPv6 on the same port; a machine without IPv6 still serves
  * IPv4, but a port taken on either is an error. */
 static gboolean
