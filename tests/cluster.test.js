@@ -248,6 +248,30 @@ describe('three nodes through Redis', { skip }, () => {
     a.close(); b.close(); c2.close();
   });
 
+  it('a room left and joined again at once still gets the other nodes\' broadcasts', async () => {
+    const room = 'rejoined';
+    const a = await nativeClient(nodes[0]);
+    const b = await nativeClient(nodes[1]);
+    await join(a, room);
+    await settle();
+    await join(b, room);
+    await a.expect('peer-joined');
+    // a is the room's only member on its node: its node unsubscribes from
+    // the room's channel and subscribes again while the first is in flight.
+    for (let i = 0; i < 5; i++) {
+      a.sendJson({ type: 'leave', room });
+      a.sendJson({ type: 'join', room });
+    }
+    for (let i = 0; i < 5; i++) {
+      await a.expect('left');
+      await a.expect('joined');
+    }
+    await settle();
+    b.sendJson({ type: 'message', to: room, data: 'still here?' });
+    assert.equal((await a.expect('message')).data, 'still here?');
+    a.close(); b.close();
+  });
+
   it('native may not send to a room of other nodes it has not joined', async () => {
     const a = await nativeClient(nodes[0]);
     const b = await nativeClient(nodes[1]);

@@ -84,6 +84,7 @@ struct _SignalingCluster
   GHashTable *rooms;  /* name → (peer id → RemotePeer), peers on other nodes */
 
   guint pending_subscribes;
+  GHashTable *channels;  /* name → ChannelState, on the pub/sub link */
   GQueue held;        /* of Held: publications waiting for subscriptions */
   gint64 grace_until; /* no node is declared dead before (monotonic µs) */
   guint heartbeat_source;
@@ -97,6 +98,19 @@ typedef struct
   char *channel;
   char *text;
 } Held;
+
+/* hiredis before 1.0 (which counts pending subscriptions per channel)
+ * forgets a channel's callback when its UNSUBSCRIBE is confirmed, even
+ * if a SUBSCRIBE of the same channel went out since: that channel's
+ * messages, and the confirmation we hold publications for, would be
+ * dropped. So a channel is subscribed again only once its UNSUBSCRIBE
+ * is confirmed. */
+typedef enum
+{
+  CHANNEL_SUBSCRIBED = 1,  /* or SUBSCRIBE on its way */
+  CHANNEL_LEAVING,         /* UNSUBSCRIBE on its way */
+  CHANNEL_REJOINING,       /* UNSUBSCRIBE on its way, wanted again */
+} ChannelState;
 
 enum
 {
@@ -417,12 +431,69 @@ flush_held (SignalingCluster *self)
 }
 
 static void
+subscription_confirmed (SignalingCluster *self)
+{
+  if (self->pending_subscribes > 0 && --self->pending_subscribes == 0)
+    flush_held (self);
+}
+
+/* (Un)subscribes the pub/sub link to @channel. A subscription holds our
+ * publications until Redis confirms it. While the link is down nothing
+ * is sent: resubscribe() asks for everything when it is back. */
+static void
 subscribe (SignalingCluster *self,
            const char       *channel,
            gboolean          on)
 {
-  if (signaling_redis_link_subscribe (self->pubsub, channel, on) && on)
-    self->pending_subscribes++;
+  ChannelState state = GPOINTER_TO_INT (g_hash_table_lookup (self->channels, channel));
+
+  if (!signaling_redis_link_is_connected (self->pubsub))
+    return;
+
+  if (on && state == 0)
+    {
+      if (signaling_redis_link_subscribe (self->pubsub, channel, TRUE))
+        {
+          self->pending_subscribes++;
+          g_hash_table_insert (self->channels, g_strdup (channel), GINT_TO_POINTER (CHANNEL_SUBSCRIBED));
+        }
+    }
+  else if (on && state == CHANNEL_LEAVING)
+    {
+      self->pending_subscribes++;
+      g_hash_table_insert (self->channels, g_strdup (channel), GINT_TO_POINTER (CHANNEL_REJOINING));
+    }
+  else if (!on && state == CHANNEL_SUBSCRIBED)
+    {
+      if (signaling_redis_link_subscribe (self->pubsub, channel, FALSE))
+        g_hash_table_insert (self->channels, g_strdup (channel), GINT_TO_POINTER (CHANNEL_LEAVING));
+    }
+  else if (!on && state == CHANNEL_REJOINING)
+    {
+      g_hash_table_insert (self->channels, g_strdup (channel), GINT_TO_POINTER (CHANNEL_LEAVING));
+      subscription_confirmed (self);
+    }
+}
+
+static void
+on_unsubscribed (SignalingCluster *self,
+                 const char       *channel)
+{
+  ChannelState state = GPOINTER_TO_INT (g_hash_table_lookup (self->channels, channel));
+
+  if (state == CHANNEL_LEAVING)
+    g_hash_table_remove (self->channels, channel);
+  else if (state == CHANNEL_REJOINING)
+    {
+      /* Counted in pending_subscribes already. */
+      if (signaling_redis_link_subscribe (self->pubsub, channel, TRUE))
+        g_hash_table_insert (self->channels, g_strdup (channel), GINT_TO_POINTER (CHANNEL_SUBSCRIBED));
+      else
+        {
+          g_hash_table_remove (self->channels, channel);
+          subscription_confirmed (self);
+        }
+    }
 }
 
 static void
@@ -818,10 +889,9 @@ on_pubsub_reply (SignalingRedisLink *link,
 
   kind = reply->element[0]->str;
   if (g_str_equal (kind, "subscribe"))
-    {
-      if (self->pending_subscribes > 0 && --self->pending_subscribes == 0)
-        flush_held (self);
-    }
+    subscription_confirmed (self);
+  else if (g_str_equal (kind, "unsubscribe"))
+    on_unsubscribed (self, reply->element[1]->str);
   else if (g_str_equal (kind, "message") && reply->element[2]->type == REDIS_REPLY_STRING)
     handle_message (self, reply->element[1]->str, reply->element[2]->str, reply->element[2]->len);
 }
@@ -1010,6 +1080,7 @@ resubscribe (SignalingCluster *self)
   gpointer key;
 
   self->pending_subscribes = 0;
+  g_hash_table_remove_all (self->channels);
   subscribe (self, CLUSTER_CHANNEL, TRUE);
   g_hash_table_iter_init (&iter, signaling_router_get_clients (self->router));
   while (g_hash_table_iter_next (&iter, &key, NULL))
@@ -1034,6 +1105,7 @@ on_link_state (SignalingRedisLink *link,
         {
           /* Nothing will confirm what was asked: stop holding. */
           self->pending_subscribes = 0;
+          g_hash_table_remove_all (self->channels);
           flush_held (self);
         }
     }
@@ -1104,6 +1176,7 @@ signaling_cluster_finalize (GObject *object)
 {
   SignalingCluster *self = SIGNALING_CLUSTER (object);
 
+  g_hash_table_unref (self->channels);
   g_hash_table_unref (self->rooms);
   g_hash_table_unref (self->peers);
   g_hash_table_unref (self->nodes);
@@ -1140,6 +1213,7 @@ signaling_cluster_init (SignalingCluster *self)
   self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) remote_node_free);
   self->peers = g_hash_table_new (g_str_hash, g_str_equal);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
+  self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->state = g_strdup ("connecting");
   g_queue_init (&self->held);
 }
