@@ -407,6 +407,14 @@ describe('Redis restarted mid-test', { skip }, () => {
     await join(b, 'r'); await a1.expect('peer-joined');
 
     await redis.stop();
+    // The nodes say so, in /healthz (and on D-Bus, ClusterState).
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const report = await (await fetch(`${nodes[0].url}/healthz`)).json();
+      if (report.cluster.state === 'disconnected') break;
+      assert.ok(Date.now() < deadline, `still ${report.cluster.state}`);
+      await settle(50);
+    }
     // During the outage: between two peers of one node, nothing is lost.
     for (let i = 0; i < 20; i++) a1.sendJson({ type: 'message', to: a2.id, data: i });
     for (let i = 0; i < 20; i++) assert.equal((await a2.expect('message')).data, i);
