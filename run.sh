@@ -2,8 +2,9 @@
 # signalbox: one command to set up, build and run, or to test.
 #
 #   ./run.sh          install dependencies, build, start signalbox on port 3000
-#   ./run.sh test     install dependencies, build, run every test suite, also
-#                     under AddressSanitizer/UndefinedBehaviorSanitizer, and
+#   ./run.sh test     install dependencies, build (with the API reference),
+#                     run every test suite, also under
+#                     AddressSanitizer/UndefinedBehaviorSanitizer, and
 #                     the C unit suites and compat-signalbox once more in a
 #                     build on libsoup's plain path (-Dsoup_workarounds=false)
 #   ./run.sh build    install dependencies and build only
@@ -20,7 +21,7 @@ PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
 # epoll): the C unit suites, the Node suite against the daemon and the
 # cluster suite (polling forwarding pauses requests on that path too).
-PLAIN_SUITES=(native http message packets socketio json timers poller daemon dbus cli service-files compat-signalbox cluster)
+PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files compat-signalbox cluster)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -38,10 +39,14 @@ PACKAGES=(
   scdoc  # the man pages, docs/man/*.scd
   # several processes and hosts as one service through Redis (hiredis + its GLib adapter)
   libhiredis-dev
+  # GIO's TLS backend (GnuTLS): --tls-certificate serves https:// and wss://
+  glib-networking
 )
 
 # Only for ./run.sh test.
 TEST_PACKAGES=(
+  # certificates made at test time for the TLS tests (tests/test-tls.c, tls.test.js)
+  openssl
   # python-socketio: a second Socket.IO client for the compat suite
   python3-socketio python3-websocket python3-requests
   # PyGObject, for the Python example
@@ -57,6 +62,8 @@ TEST_PACKAGES=(
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
   # tests/cluster.test.js starts its own redis-server on a free loopback port
   redis-server
+  prometheus  # promtool checks /metrics (tests/test-metrics.py); only the binary is run
+  gi-docgen  # the API reference (-Ddocumentation=true) and its test
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -97,10 +104,13 @@ install_dependencies() {
 
   log "Installing ${#missing[@]} Debian packages: ${missing[*]}"
   log "(with what they pull in, 2 to 5 minutes on a fresh system; log: $LOG_DIR/apt.log)"
+  # Wait for another apt (unattended-upgrades, a second run.sh) rather
+  # than fail at once on its lock.
+  local wait_for_lock=(-o DPkg::Lock::Timeout=900)
   quietly "apt-get update" "$LOG_DIR/apt.log" \
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait_for_lock[@]}" update
   quietly "apt-get install" "$LOG_DIR/apt.log" \
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait_for_lock[@]}" install -y --no-install-recommends "${missing[@]}"
 }
 
 # Node.js runs the Socket.IO compatibility suite. Debian 12's node 18 is
@@ -119,6 +129,9 @@ build() {
   if [ ! -f "$dir/build.ninja" ]; then
     log "Configuring $dir"
     quietly "meson setup $dir" "$LOG_DIR/setup-$(basename "$dir").log" meson setup "$dir" "$@"
+  elif [ "$#" -gt 0 ]; then
+    # A build made by ./run.sh (no options) gets the test's.
+    quietly "meson configure $dir" "$LOG_DIR/setup-$(basename "$dir").log" meson configure "$dir" "$@"
   fi
   log "Building $dir"
   quietly "building $dir" "$LOG_DIR/build-$(basename "$dir").log" ninja -C "$dir"
@@ -172,7 +185,8 @@ run_tests() {
   rm -f "$BUILD_DIR/meson-logs/testlog.json" "$ASAN_BUILD_DIR/meson-logs/testlog.json" \
         "$PLAIN_BUILD_DIR/meson-logs/testlog.json"
 
-  build "$BUILD_DIR"
+  # The API reference too: gi-docgen fails the build on any warning.
+  build "$BUILD_DIR" -Ddocumentation=true
   log "Testing ($BUILD_DIR)"
   meson test -C "$BUILD_DIR" --print-errorlogs || status=1
 

@@ -2,7 +2,7 @@
 # bash completion of signalbox and signalboxctl (data/completions), each
 # case twice: with bash-completion loaded, as an interactive shell has it,
 # and with the file sourced alone.
-#  - signalboxctl st<TAB> is status, signalbox --max-cl<TAB> --max-clients
+#  - signalboxctl st<TAB> is status, signalbox --max-clients-p<TAB> --max-clients-per-address
 #    (the options parsed from this signalbox's --help);
 #  - signalboxctl kick <TAB> offers the ids of the connected clients when
 #    signalbox runs, and nothing (not an error) when it does not.
@@ -67,7 +67,7 @@ echo "1..$((4 * ${#modes[@]}))"
 
 for mode in "${modes[@]}"; do
   check "$mode" "signalboxctl st completes to status" status "$signalboxctl" st
-  check "$mode" "signalbox --max-cl completes to --max-clients" --max-clients "$signalbox" --max-cl
+  check "$mode" "signalbox --max-clients-p completes to --max-clients-per-address" --max-clients-per-address "$signalbox" --max-clients-p
 done
 
 # A bus of our own, with no signalbox on it yet.

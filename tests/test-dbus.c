@@ -568,6 +568,43 @@ test_counter_throttle (Fixture       *fixture,
   g_dbus_connection_signal_unsubscribe (fixture->client_side, subscription);
 }
 
+/* A new client over the per-address limits is counted on the bus, in
+ * ConnectionsRefused and MessagesRejected alike. */
+static void
+test_connections_refused (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(TestClient) first = NULL;
+  g_autoptr(TestClient) second = NULL;
+  g_autofree char *url = test_server_get_url (fixture->server, "ws", "/ws");
+  g_autoptr(GError) error = NULL;
+  guint64 refused = 0;
+  g_autoptr(GVariant) initial = get_property (fixture, PATH, IFACE, "ConnectionsRefused");
+
+  g_assert_cmpuint (g_variant_get_uint64 (initial), ==, 0);
+  g_object_set (fixture->server, "max-clients-per-address", 1, NULL);
+  first = test_client_connect (fixture->server);
+  second = test_client_connect_raw (url, NULL, &error);
+  g_assert_null (second);
+  g_assert_nonnull (error);
+
+  /* Published within one period, as the other counters. */
+  while (refused < 1)
+    {
+      g_autoptr(GVariant) value = get_property (fixture, PATH, IFACE, "ConnectionsRefused");
+
+      refused = g_variant_get_uint64 (value);
+      if (refused < 1)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_cmpuint (refused, ==, 1);
+  {
+    g_autoptr(GVariant) rejected = get_property (fixture, PATH, IFACE, "MessagesRejected");
+
+    g_assert_cmpuint (g_variant_get_uint64 (rejected), >=, 1);
+  }
+}
+
 static char *
 http (SoupSession *session,
       const char  *method,
@@ -692,6 +729,7 @@ main (int   argc,
   ADD ("/dbus/server/signals", test_signals);
   ADD ("/dbus/server/disconnect", test_disconnect);
   ADD ("/dbus/server/counter-throttle", test_counter_throttle);
+  ADD ("/dbus/server/connections-refused", test_connections_refused);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
   ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);
   ADD ("/dbus/client/socketio", test_socketio_client);

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 
+#include "signaling-http-edge-private.h"
 #include "test-utils.h"
 
 typedef TestServerFixture Fixture;
@@ -574,6 +575,55 @@ test_origin_rule (Fixture       *fixture,
   soup_server_remove_handler (signaling_server_get_soup_server (fixture->server), ENGINEIO_PATH);
 }
 
+static gboolean
+metrics_allowed (SignalingHttpEdge *edge,
+                 const char        *text)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (text);
+
+  g_assert_nonnull (address);
+  return signaling_http_edge_metrics_allowed (edge, address);
+}
+
+/* The /metrics allow-list: loopback by default, IPv4 peers of a
+ * dual-stack socket matched as IPv4, networks, and a bad entry refused
+ * without changing the list. */
+static void
+test_metrics_allow (void)
+{
+  g_autoptr(SoupServer) soup_server = soup_server_new (NULL, NULL);
+  g_autoptr(SignalingHttpEdge) edge = signaling_http_edge_new (soup_server, NULL);
+  const char *networks[] = { "192.0.2.0/24", "2001:db8::1", NULL };
+  const char *bad[] = { "10.0.0.0/8", "not-an-address", NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (metrics_allowed (edge, "127.0.0.1"));
+  g_assert_true (metrics_allowed (edge, "127.8.9.10"));
+  g_assert_true (metrics_allowed (edge, "::1"));
+  g_assert_true (metrics_allowed (edge, "::ffff:127.0.0.1"));
+  g_assert_false (metrics_allowed (edge, "192.0.2.7"));
+  g_assert_false (metrics_allowed (edge, "::ffff:192.0.2.7"));
+  g_assert_null (signaling_http_edge_get_metrics_allow (edge));
+
+  g_assert_true (signaling_http_edge_set_metrics_allow (edge, networks, &error));
+  g_assert_no_error (error);
+  g_assert_true (metrics_allowed (edge, "192.0.2.7"));
+  g_assert_true (metrics_allowed (edge, "::ffff:192.0.2.200"));
+  g_assert_true (metrics_allowed (edge, "2001:db8::1"));
+  g_assert_false (metrics_allowed (edge, "2001:db8::2"));
+  g_assert_false (metrics_allowed (edge, "192.0.3.1"));
+  g_assert_false (metrics_allowed (edge, "127.0.0.1"));
+
+  g_assert_false (signaling_http_edge_set_metrics_allow (edge, bad, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpstrv (signaling_http_edge_get_metrics_allow (edge), networks);
+  g_assert_false (metrics_allowed (edge, "10.1.2.3"));
+
+  g_assert_true (signaling_http_edge_set_metrics_allow (edge, NULL, NULL));
+  g_assert_true (metrics_allowed (edge, "127.0.0.1"));
+  g_assert_false (metrics_allowed (edge, "192.0.2.7"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -590,6 +640,7 @@ main (int   argc,
   ADD ("/http/pending/sessions-expire", test_pending_sessions_expire);
   ADD ("/http/origin/rule", test_origin_rule);
 #undef ADD
+  g_test_add_func ("/http/metrics/allow", test_metrics_allow);
 
   return g_test_run ();
 }

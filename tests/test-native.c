@@ -1052,8 +1052,10 @@ typedef struct {
   guint port;
   GBytes *frames;         /* sent right after the upgrade */
   guint64 fragments;      /* then continuation frames, up to this many bytes */
+  gboolean early;         /* frames go with the upgrade request */
   guint expect_texts;     /* after as many text frames, close ourselves */
   GPtrArray *texts;       /* what the server sent */
+  GPtrArray *pongs;       /* the payloads of its pongs */
   gushort close_code;     /* of the server's close frame; 0 for none */
   guint64 sent;
   gint done;
@@ -1122,7 +1124,7 @@ static gboolean
 hostile_read_frame (Hostile      *hostile,
                     GInputStream *input)
 {
-  return test_raw_websocket_read_frame (input, hostile->texts, &hostile->close_code);
+  return test_raw_websocket_read_frame_full (input, hostile->texts, hostile->pongs, &hostile->close_code);
 }
 
 static gpointer
@@ -1130,14 +1132,15 @@ hostile_thread (gpointer user_data)
 {
   Hostile *hostile = user_data;
   g_autoptr(GDataInputStream) input = NULL;
-  g_autoptr(GSocketConnection) connection = test_raw_websocket_open (hostile->port, "/ws", &input);
+  g_autoptr(GSocketConnection) connection =
+    test_raw_websocket_open_with (hostile->port, "/ws", hostile->early ? hostile->frames : NULL, &input);
   GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
 
   /* The welcome first, so that anything readable later is an answer. */
   g_assert_true (hostile_read_frame (hostile, G_INPUT_STREAM (input)));
 
   /* The server may be gone before all of it is written. */
-  if (hostile->frames != NULL)
+  if (hostile->frames != NULL && !hostile->early)
     g_output_stream_write_all (output, g_bytes_get_data (hostile->frames, NULL),
                                g_bytes_get_size (hostile->frames), NULL, NULL, NULL);
   if (hostile->fragments > 0)
@@ -1173,6 +1176,7 @@ hostile_run (Hostile         *hostile,
 
   hostile->port = signaling_server_get_port (server);
   hostile->texts = g_ptr_array_new_with_free_func (g_free);
+  hostile->pongs = g_ptr_array_new_with_free_func (g_free);
   thread = g_thread_new ("hostile-websocket", hostile_thread, hostile);
   while (!g_atomic_int_get (&hostile->done))
     g_main_context_iteration (NULL, TRUE);
@@ -1185,6 +1189,7 @@ hostile_clear (Hostile *hostile)
 {
   g_clear_pointer (&hostile->frames, g_bytes_unref);
   g_clear_pointer (&hostile->texts, g_ptr_array_unref);
+  g_clear_pointer (&hostile->pongs, g_ptr_array_unref);
 }
 
 static void
@@ -1226,8 +1231,6 @@ test_too_large_fragments (Fixture       *fixture,
   Hostile hostile = { 0 };
   gsize before;
 
-  if (test_skip_without_soup_workarounds ("the frame tracker of the socket stream bounds a message over its fragments"))
-    return;
 
   /* A text frame without FIN: a message is starting. */
   append_client_frame (first, 0x01, chunk, 16 * 1024, 16 * 1024);
@@ -1263,8 +1266,6 @@ test_too_large_frames (Fixture       *fixture,
   };
   g_autofree char *payload = g_strnfill (4096, 'x');
 
-  if (test_skip_without_soup_workarounds ("libsoup drops a frame over its limit without a close frame"))
-    return;
 
   g_object_set (fixture->server, "max-message-size", 1024, NULL);
 
@@ -1296,8 +1297,6 @@ test_not_utf8 (Fixture       *fixture,
   gsize split = strlen ("{\"type\":\"ping\",\"rid\":\"\xc3");
   Hostile hostile = { 0 };
 
-  if (test_skip_without_soup_workarounds ("the socket stream delivers text as binary; libsoup alone closes with 1007"))
-    return;
 
   append_client_frame (frames, 0x81, "{\"type\":\"ping\",\"rid\":\"\xff\"}", 25, 25);
   append_client_frame (frames, 0x01, "{\"type\":\"ping\",\"rid\":\"\xc3", split - 1, split - 1);
@@ -1318,6 +1317,133 @@ test_not_utf8 (Fixture       *fixture,
   /* Our own close, answered: the server never closed on its own. */
   g_assert_cmpuint (hostile.close_code, ==, 1000);
 
+  hostile_clear (&hostile);
+}
+
+/* Frames that break RFC 6455: the connection is failed with 1002
+ * (1007 for a close reason that is not UTF-8), and nothing of it
+ * reaches the router. */
+static void
+test_websocket_protocol_errors (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  static const struct {
+    const char *what;
+    guint8 first;
+    gsize length;
+    gboolean unmasked;
+    gushort code;
+  } cases[] = {
+    { "reserved bit", 0x81 | 0x40, 15, FALSE, 1002 },
+    { "unknown data opcode", 0x83, 15, FALSE, 1002 },
+    { "unknown control opcode", 0x8b, 0, FALSE, 1002 },
+    { "fragmented ping", 0x09, 0, FALSE, 1002 },
+    { "ping of 126 bytes", 0x89, 126, FALSE, 1002 },
+    { "continuation of nothing", 0x80, 15, FALSE, 1002 },
+    { "unmasked text", 0x81, 15, TRUE, 1002 },
+  };
+  g_autoptr(TestClient) bystander = test_client_connect (fixture->server);
+  g_autofree char *payload = g_strnfill (200, 'x');
+
+  memcpy (payload, "{\"type\":\"ping\"}", 15);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) frame = g_byte_array_new ();
+      Hostile hostile = { 0 };
+
+      g_test_message ("%s", cases[i].what);
+      if (cases[i].unmasked)
+        {
+          guint8 header[2] = { cases[i].first, cases[i].length };
+
+          g_byte_array_append (frame, header, 2);
+          g_byte_array_append (frame, (const guint8 *) payload, cases[i].length);
+        }
+      else
+        append_client_frame (frame, cases[i].first, payload, cases[i].length, cases[i].length);
+      /* A valid ping after it must go unanswered: nothing is read
+       * past a protocol error. */
+      append_client_frame (frame, 0x81, "{\"type\":\"ping\"}", 15, 15);
+      hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+      hostile_run (&hostile, fixture->server);
+
+      g_assert_cmpuint (hostile.texts->len, ==, 1);  /* the welcome */
+      g_assert_cmpuint (hostile.close_code, ==, cases[i].code);
+      hostile_clear (&hostile);
+    }
+
+  /* Close frames: one byte, a code no frame may carry, a reason that
+   * is not UTF-8. */
+  {
+    static const struct { const char *payload; gsize length; gushort code; } closes[] = {
+      { "\x03", 1, 1002 },
+      { "\x03\xed", 2, 1002 },  /* 1005 */
+      { "\x03\xe8\xff", 3, 1007 },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (closes); i++)
+      {
+        g_autoptr(GByteArray) frame = g_byte_array_new ();
+        Hostile hostile = { 0 };
+
+        append_client_frame (frame, 0x88, closes[i].payload, closes[i].length, closes[i].length);
+        hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+        hostile_run (&hostile, fixture->server);
+        g_assert_cmpuint (hostile.close_code, ==, closes[i].code);
+        hostile_clear (&hostile);
+      }
+  }
+  test_client_assert_idle (bystander);
+}
+
+/* What a correct client may send: pings with a payload (answered with
+ * it), a message in fragments with a ping between them, many messages
+ * in one write, frames sent with the upgrade request before its
+ * answer, and a close with its own code (answered with that code). */
+static void
+test_websocket_framing (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GByteArray) frames = g_byte_array_new ();
+  static const char ping[] = "{\"type\":\"ping\",\"rid\":\"fragmented\"}";
+  Hostile hostile = { 0 };
+
+  append_client_frame (frames, 0x89, "hello", 5, 5);
+  append_client_frame (frames, 0x01, ping, 10, 10);
+  append_client_frame (frames, 0x89, "between", 7, 7);
+  append_client_frame (frames, 0x00, ping + 10, 10, 10);
+  append_client_frame (frames, 0x80, ping + 20, strlen (ping) - 20, strlen (ping) - 20);
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("{\"type\":\"ping\",\"rid\":%u}", i);
+
+      append_client_frame (frames, 0x81, text, strlen (text), strlen (text));
+    }
+  hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&frames));
+  hostile.early = TRUE;
+  hostile.expect_texts = 1 + 1 + 300;
+  hostile_run (&hostile, fixture->server);
+
+  g_assert_cmpuint (hostile.texts->len, ==, 302);
+  g_assert_cmpstr (g_ptr_array_index (hostile.texts, 1), ==, "{\"type\":\"pong\",\"rid\":\"fragmented\"}");
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("{\"type\":\"pong\",\"rid\":%u}", i);
+
+      g_assert_cmpstr (g_ptr_array_index (hostile.texts, 2 + i), ==, expected);
+    }
+  g_assert_cmpuint (hostile.pongs->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (hostile.pongs, 0), ==, "hello");
+  g_assert_cmpstr (g_ptr_array_index (hostile.pongs, 1), ==, "between");
+  g_assert_cmpuint (hostile.close_code, ==, 1000);  /* our own, echoed */
+  hostile_clear (&hostile);
+
+  hostile = (Hostile) { 0 };
+  frames = g_byte_array_new ();
+  append_client_frame (frames, 0x88, "\x0f\xa0" "bye", 5, 5);  /* 4000 */
+  hostile.frames = g_byte_array_free_to_bytes (g_steal_pointer (&frames));
+  hostile_run (&hostile, fixture->server);
+  g_assert_cmpuint (hostile.close_code, ==, 4000);
   hostile_clear (&hostile);
 }
 
@@ -1343,6 +1469,8 @@ main (int   argc,
   ADD ("/native/errors/too-large-fragments", test_too_large_fragments);
   ADD ("/native/errors/too-large-frames", test_too_large_frames);
   ADD ("/native/errors/not-utf8", test_not_utf8);
+  ADD ("/native/websocket/protocol-errors", test_websocket_protocol_errors);
+  ADD ("/native/websocket/framing", test_websocket_framing);
   ADD ("/native/errors/rate-limited", test_rate_limited);
   ADD ("/native/errors/flooder-closed", test_flooder_closed);
   ADD ("/native/errors/room-full", test_room_full);

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "signaling-engineio-packet-private.h"
+#include "signaling-json-private.h"
 #include "signaling-socketio-packet-private.h"
 
 #include "test-utils.h"
@@ -409,6 +410,44 @@ test_json_like_javascript (void)
     }
 }
 
+/* The relay's shortcut writes what the packet encoder writes. */
+static void
+test_socketio_encode_event (void)
+{
+  static const struct {
+    const char *nsp;
+    gint64 id;
+    const char *args;
+  } cases[] = {
+    { "/", -1, "[]" },
+    { "/", -1, "[{\"from\":\"a\",\"sdp\":\"v=0\\r\\n\"}]" },
+    { "/custom", 12, "[1,\"two\",[3],null]" },
+    { "/", 0, "[\"\\u0000\",\"\\ud800\",1e+21]" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonNode) args = signaling_json_parse (cases[i].args, strlen (cases[i].args), NULL);
+      g_autoptr(JsonArray) array = json_array_new ();
+      g_autoptr(JsonNode) data = NULL;
+      SignalingSocketioPacket *packet;
+      g_autofree char *expected = NULL;
+      g_autofree char *shortcut = NULL;
+
+      json_array_add_string_element (array, "ev\"ent");
+      for (guint j = 0; j < json_array_get_length (json_node_get_array (args)); j++)
+        json_array_add_element (array, json_node_copy (json_array_get_element (json_node_get_array (args), j)));
+      data = json_node_init_array (json_node_alloc (), array);
+      packet = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_EVENT, cases[i].nsp, cases[i].id, data);
+      expected = signaling_socketio_packet_encode (packet);
+      signaling_socketio_packet_free (packet);
+
+      shortcut = signaling_socketio_encode_event (cases[i].nsp, cases[i].id, "ev\"ent",
+                                                  json_node_get_array (args));
+      g_assert_cmpstr (shortcut, ==, expected);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -422,6 +461,7 @@ main (int   argc,
   g_test_add_func ("/engineio/payload/binary-owned", test_engineio_payload_binary_owned);
   g_test_add_func ("/engineio/open", test_engineio_open);
   g_test_add_func ("/socketio/packet/roundtrip", test_socketio_roundtrip);
+  g_test_add_func ("/socketio/packet/encode-event", test_socketio_encode_event);
   g_test_add_func ("/socketio/packet/binary-event", test_socketio_binary);
   g_test_add_func ("/socketio/packet/binary-ack", test_socketio_binary_ack);
   g_test_add_func ("/socketio/packet/decoder-errors", test_socketio_decoder_errors);

@@ -535,27 +535,110 @@ test_activity (Fixture       *fixture,
   /* Once per batch, until re-armed. */
   g_assert_true (route (fixture, 0, signaling_message_new_hangup ("b", NULL), NULL));
   g_assert_true (route (fixture, 0, signaling_message_new_hangup ("b", NULL), NULL));
-  signaling_router_count_rejected (fixture->router);
+  signaling_router_count_rejected (fixture->router, SIGNALING_ERROR_BAD_JSON);
   g_assert_cmpuint (calls, ==, 1);
 
   signaling_router_set_activity_func (fixture->router, count_activity, &calls);
-  signaling_router_count_rejected (fixture->router);
+  signaling_router_count_rejected (fixture->router, SIGNALING_ERROR_BAD_JSON);
   g_assert_cmpuint (calls, ==, 2);
   g_assert_cmpuint (signaling_router_get_messages_relayed (fixture->router), ==, 2);
   g_assert_cmpuint (signaling_router_get_messages_rejected (fixture->router), ==, 2);
+  /* The same counts, split as /metrics shows them. */
+  g_assert_cmpuint (signaling_router_get_relayed_of_kind (fixture->router, SIGNALING_MESSAGE_KIND_HANGUP), ==, 2);
+  g_assert_cmpuint (signaling_router_get_relayed_of_kind (fixture->router, SIGNALING_MESSAGE_KIND_OFFER), ==, 0);
+  g_assert_cmpuint (signaling_router_get_rejected_for (fixture->router, SIGNALING_ERROR_BAD_JSON), ==, 2);
+  g_assert_cmpuint (signaling_router_get_rejected_for (fixture->router, SIGNALING_ERROR_FORBIDDEN), ==, 0);
   signaling_router_set_activity_func (fixture->router, NULL, NULL);
+}
+
+/* Every structured log record, as field → value, while not NULL. */
+static GPtrArray *captured_logs;
+
+static GLogWriterOutput
+capture_log (GLogLevelFlags   level,
+             const GLogField *fields,
+             gsize            n_fields,
+             gpointer         user_data)
+{
+  if (captured_logs != NULL)
+    {
+      GHashTable *record = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+      for (gsize i = 0; i < n_fields; i++)
+        g_hash_table_insert (record, g_strdup (fields[i].key),
+                             fields[i].length < 0 ? g_strdup (fields[i].value)
+                                                  : g_strndup (fields[i].value, fields[i].length));
+      g_ptr_array_add (captured_logs, record);
+    }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* The records that name @client, as "MESSAGE|ROOM" lines. */
+static char *
+story_of (const char *client)
+{
+  GString *story = g_string_new (NULL);
+
+  for (guint i = 0; i < captured_logs->len; i++)
+    {
+      GHashTable *record = g_ptr_array_index (captured_logs, i);
+      const char *room = g_hash_table_lookup (record, "SIGNALBOX_ROOM");
+
+      if (g_strcmp0 (g_hash_table_lookup (record, "SIGNALBOX_CLIENT"), client) != 0)
+        continue;
+      g_assert_cmpstr (g_hash_table_lookup (record, "SIGNALBOX_REMOTE"), ==, "192.0.2.1");
+      g_assert_cmpstr (g_hash_table_lookup (record, "GLIB_DOMAIN"), ==, "Signaling");
+      g_assert_nonnull (g_hash_table_lookup (record, "PRIORITY"));
+      g_assert_nonnull (g_hash_table_lookup (record, "CODE_FUNC"));
+      g_string_append_printf (story, "%s|%s\n", (char *) g_hash_table_lookup (record, "MESSAGE"),
+                              room != NULL ? room : "");
+    }
+  return g_string_free (story, FALSE);
+}
+
+/* The library logs what happens to a peer with journal fields naming
+ * it (and the room), so that `journalctl SIGNALBOX_CLIENT=a` finds a's
+ * story and not b's. */
+static void
+test_journal_fields (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *story_a = NULL;
+  g_autofree char *story_b = NULL;
+
+  captured_logs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  add_peer (fixture, "a");
+  add_peer (fixture, "b");
+  g_assert_nonnull (signaling_router_join (fixture->router, client_at (fixture, 0), "lobby", NULL));
+  g_assert_nonnull (signaling_router_join (fixture->router, client_at (fixture, 1), "lobby", NULL));
+  g_assert_true (signaling_router_leave (fixture->router, client_at (fixture, 0), "lobby", NULL));
+  signaling_router_remove_client (fixture->router, client_at (fixture, 0), "bye");
+
+  story_a = story_of ("a");
+  story_b = story_of ("b");
+  g_assert_cmpstr (story_a, ==,
+                   "Client a connected from 192.0.2.1 (fake)|\n"
+                   "Client a joined room lobby|lobby\n"
+                   "Client a left room lobby|lobby\n"
+                   "Client a disconnected: bye|\n");
+  g_assert_cmpstr (story_b, ==,
+                   "Client b connected from 192.0.2.1 (fake)|\n"
+                   "Client b joined room lobby|lobby\n");
+  g_clear_pointer (&captured_logs, g_ptr_array_unref);
 }
 
 int
 main (int   argc,
       char *argv[])
 {
+  g_log_set_writer_func (capture_log, NULL, NULL);
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
   g_test_add ("/router/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
   ADD ("join-leave", test_join_leave);
+  ADD ("journal-fields", test_journal_fields);
   ADD ("relay-to-client", test_relay_to_client);
   ADD ("relay-to-room", test_relay_to_room);
   ADD ("sender-signal-consumes", test_sender_signal_consumes);

@@ -123,6 +123,17 @@ test_client_connect_raw (const char  *url,
                          GError     **error)
 {
   g_autoptr(SoupSession) session = soup_session_new ();
+
+  return test_client_connect_session (session, url, origin, error);
+}
+
+/* The same through @session, for one with its own TLS database. */
+TestClient *
+test_client_connect_session (SoupSession  *session,
+                             const char   *url,
+                             const char   *origin,
+                             GError      **error)
+{
   g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
   ConnectData data = { 0 };
   TestClient *client;
@@ -289,6 +300,22 @@ test_raw_websocket_open (guint              port,
                          const char        *path,
                          GDataInputStream **out_input)
 {
+  return test_raw_websocket_open_with (port, path, NULL, out_input);
+}
+
+/*
+ * test_raw_websocket_open_with:
+ * @early: (nullable): bytes sent in the same write as the upgrade
+ *   request, before any answer: frames of a client that does not wait
+ *
+ * As test_raw_websocket_open().
+ */
+GSocketConnection *
+test_raw_websocket_open_with (guint              port,
+                              const char        *path,
+                              GBytes            *early,
+                              GDataInputStream **out_input)
+{
   g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GDataInputStream) input = NULL;
@@ -304,7 +331,16 @@ test_raw_websocket_open (guint              port,
   request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                              "Sec-WebSocket-Version: 13\r\n\r\n", path);
-  g_assert_true (g_output_stream_write_all (output, request, strlen (request), NULL, NULL, NULL));
+  if (early != NULL)
+    {
+      g_autoptr(GByteArray) joined = g_byte_array_new ();
+
+      g_byte_array_append (joined, (const guint8 *) request, strlen (request));
+      g_byte_array_append (joined, g_bytes_get_data (early, NULL), g_bytes_get_size (early));
+      g_assert_true (g_output_stream_write_all (output, joined->data, joined->len, NULL, NULL, NULL));
+    }
+  else
+    g_assert_true (g_output_stream_write_all (output, request, strlen (request), NULL, NULL, NULL));
 
   for (;;)
     {
@@ -330,6 +366,21 @@ gboolean
 test_raw_websocket_read_frame (GInputStream *input,
                                GPtrArray    *texts,
                                gushort      *close_code)
+{
+  return test_raw_websocket_read_frame_full (input, texts, NULL, close_code);
+}
+
+/*
+ * test_raw_websocket_read_frame_full:
+ * @pongs: (nullable): where pong payloads go
+ *
+ * As test_raw_websocket_read_frame(), keeping pongs too.
+ */
+gboolean
+test_raw_websocket_read_frame_full (GInputStream *input,
+                                    GPtrArray    *texts,
+                                    GPtrArray    *pongs,
+                                    gushort      *close_code)
 {
   guint8 header[2];
   guint64 length;
@@ -359,6 +410,10 @@ test_raw_websocket_read_frame (GInputStream *input,
     case 0x8:
       *close_code = length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
       return FALSE;
+    case 0xa:
+      if (pongs != NULL)
+        g_ptr_array_add (pongs, g_strdup ((char *) payload));
+      return TRUE;
     default:
       return TRUE;
     }

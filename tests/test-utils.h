@@ -36,6 +36,10 @@ TestClient      *test_client_connect        (SignalingServer *server);
 TestClient      *test_client_connect_raw    (const char      *url,
                                              const char      *origin,
                                              GError         **error);
+TestClient      *test_client_connect_session (SoupSession    *session,
+                                              const char     *url,
+                                              const char     *origin,
+                                              GError        **error);
 void             test_client_free           (TestClient      *client);
 void             test_client_send           (TestClient      *client,
                                              const char      *format,
@@ -55,9 +59,17 @@ GPtrArray       *test_raw_session           (SignalingServer *server,
 GSocketConnection *test_raw_websocket_open  (guint              port,
                                              const char        *path,
                                              GDataInputStream **out_input);
+GSocketConnection *test_raw_websocket_open_with (guint              port,
+                                                 const char        *path,
+                                                 GBytes            *early,
+                                                 GDataInputStream **out_input);
 gboolean         test_raw_websocket_read_frame (GInputStream *input,
                                                 GPtrArray    *texts,
                                                 gushort      *close_code);
+gboolean         test_raw_websocket_read_frame_full (GInputStream *input,
+                                                     GPtrArray    *texts,
+                                                     GPtrArray    *pongs,
+                                                     gushort      *close_code);
 
 /* The fixture of suites that need one in-process server and nothing
  * else. */

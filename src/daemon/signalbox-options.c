@@ -49,6 +49,7 @@ struct _SignalboxOptions
   gboolean system_bus;
   gboolean session_bus;
   gboolean no_dbus;
+  gboolean no_demo;
   gboolean replace;
   char *bus;  /* from the configuration file */
 };
@@ -362,7 +363,7 @@ build_entries (SignalboxOptions *options,
                const char       *config_description,
                GPtrArray        *owned)
 {
-  GOptionEntry *entries = g_new0 (GOptionEntry, options->settings->len + 9);
+  GOptionEntry *entries = g_new0 (GOptionEntry, options->settings->len + 10);
   guint n = 0;
 
   for (guint i = 0; i < options->settings->len; i++, n++)
@@ -392,6 +393,8 @@ build_entries (SignalboxOptions *options,
                                   N_("Publish the control interface on the system bus"), NULL };
   entries[n++] = (GOptionEntry) { "no-dbus", 0, 0, G_OPTION_ARG_NONE, &options->no_dbus,
                                   N_("Do not publish the D-Bus control interface"), NULL };
+  entries[n++] = (GOptionEntry) { "no-demo", 0, 0, G_OPTION_ARG_NONE, &options->no_demo,
+                                  N_("Do not serve the demo page at /"), NULL };
   entries[n++] = (GOptionEntry) { "replace", 'r', 0, G_OPTION_ARG_NONE, &options->replace,
                                   N_("Replace a running instance on the bus"), NULL };
   entries[n++] = (GOptionEntry) { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose,
@@ -619,6 +622,14 @@ signalbox_options_apply (SignalboxOptions *options,
       if (setting->is_property && G_IS_VALUE (&setting->value))
         g_object_set_property (G_OBJECT (server), g_param_spec_get_name (setting->pspec), &setting->value);
     }
+
+  /* The library serves no demo page unless asked; the daemon serves
+   * the installed one, unless told --no-demo or another demo-dir (an
+   * empty one for none, which is how the configuration file says it). */
+  if (options->no_demo)
+    g_object_set (server, "demo-dir", NULL, NULL);
+  else if (!G_IS_VALUE (&find_setting (options, "demo-dir")->value))
+    g_object_set (server, "demo-dir", DEMO_DIR, NULL);
 }
 
 /* A comment line on the values @pspec takes, or NULL. */

@@ -88,6 +88,24 @@ on_grace_period_over (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* SIGHUP: what the server can take while it runs (the TLS certificate
+ * and key, today), read from the same files again. A bad file leaves
+ * the service as it was, and says why: rotation must never take it
+ * down. */
+static gboolean
+on_reload (gpointer user_data)
+{
+  Signalbox *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!signaling_server_reload (self->server, &error))
+    g_warning ("Reload failed, keeping what was loaded before: %s", error->message);
+  else
+    g_message ("Reloaded");
+
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_terminate (gpointer user_data)
 {
@@ -321,6 +339,7 @@ main (int   argc,
    * already get the graceful path. */
   g_unix_signal_add (SIGINT, on_terminate, &self);
   g_unix_signal_add (SIGTERM, on_terminate, &self);
+  g_unix_signal_add (SIGHUP, on_reload, &self);
 
   if (!start_listening (&self, options, &error))
     {

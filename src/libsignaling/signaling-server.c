@@ -16,6 +16,7 @@
 #include "signaling-error.h"
 #include "signaling-http-edge-private.h"
 #include "signaling-listener-private.h"
+#include "signaling-metrics-private.h"
 #include "signaling-native-connection-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
@@ -30,6 +31,7 @@
 #define NATIVE_PATH "/ws"
 #define SOCKETIO_PATH "/socket.io"
 #define HEALTH_PATH "/healthz"
+#define METRICS_PATH "/metrics"
 
 /* RFC 6455 §7.4.1: the endpoint is going away. */
 #define CLOSE_GOING_AWAY 1001
@@ -41,7 +43,8 @@
  *
  * Peers connect with WebSocket, join rooms and exchange offers,
  * answers, ICE candidates and hangups through it. Native protocol v1
- * is served at `/ws`, a small JSON health report at `/healthz`.
+ * is served at `/ws`, a small JSON health report at `/healthz` and
+ * Prometheus metrics at `/metrics` (to [property@Signaling.Server:metrics-allow]).
  *
  * Every limit is a property, with a safe default; 0 means no limit.
  */
@@ -53,6 +56,7 @@ struct _SignalingServer
   SignalingListener *listener;
   SignalingAcceptor *acceptor;  /* the listener's; NULL when libsoup accepts */
   SignalingHttpEdge *edge;
+  SignalingAddressLimiter *address_limiter;  /* the edge's */
   guint request_timeout;
   guint max_pending_connections;
   SignalingRouter *router;
@@ -61,6 +65,11 @@ struct _SignalingServer
   SignalingLimits *limits;  /* the router's, written from our properties */
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
+
+  /* TLS: the files, and what was last read from them. */
+  char *tls_certificate_file;
+  char *tls_key_file;
+  GTlsCertificate *tls_certificate;
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
@@ -88,6 +97,7 @@ enum {
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_PENDING_CONNECTIONS,
   PROP_CLIENT_SCRIPT_DIR,
+  PROP_DEMO_DIR,
   PROP_ICE_SERVERS,
   PROP_ALLOWED_ORIGINS,
   PROP_PING_INTERVAL,
@@ -100,6 +110,12 @@ enum {
   PROP_CLUSTER_TIMEOUT,
   PROP_CLUSTER_STATE,
   PROP_CLUSTER_NODES,
+  PROP_METRICS_ALLOW,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS_KEY,
+  PROP_MAX_CLIENTS_PER_ADDRESS,
+  PROP_CONNECT_RATE_PER_ADDRESS,
+  PROP_EXEMPT_ADDRESSES,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -178,6 +194,7 @@ signaling_server_dispose (GObject *object)
   if (self->soup_server != NULL)
     soup_server_disconnect (self->soup_server);
   g_clear_object (&self->edge);
+  self->address_limiter = NULL;
   self->acceptor = NULL;
   g_clear_object (&self->listener);
   g_clear_object (&self->socketio);
@@ -200,7 +217,23 @@ signaling_server_finalize (GObject *object)
   g_free (self->redis_password_file);
   g_free (self->node_id);
 
+  g_free (self->tls_certificate_file);
+  g_free (self->tls_key_file);
+  g_clear_object (&self->tls_certificate);
+
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
+}
+
+/* g_set_str() from GLib 2.76. */
+static gboolean
+replace_string (char       **field,
+                const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
 }
 
 static void
@@ -246,11 +279,17 @@ signaling_server_get_property (GObject    *object,
     case PROP_CLIENT_SCRIPT_DIR:
       g_value_set_string (value, signaling_http_edge_get_client_script_dir (self->edge));
       break;
+    case PROP_DEMO_DIR:
+      g_value_set_string (value, signaling_http_edge_get_demo_dir (self->edge));
+      break;
     case PROP_ICE_SERVERS:
       g_value_set_boxed (value, signaling_router_get_ice_servers (self->router));
       break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, signaling_http_edge_get_allowed_origins (self->edge));
+      break;
+    case PROP_METRICS_ALLOW:
+      g_value_set_boxed (value, signaling_http_edge_get_metrics_allow (self->edge));
       break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
@@ -277,6 +316,21 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_CLUSTER_NODES:
       g_value_take_boxed (value, signaling_server_dup_cluster_nodes (self));
+      break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_string (value, self->tls_certificate_file);
+      break;
+    case PROP_TLS_KEY:
+      g_value_set_string (value, self->tls_key_file);
+      break;
+    case PROP_MAX_CLIENTS_PER_ADDRESS:
+      g_value_set_uint (value, signaling_address_limiter_get_max_clients (self->address_limiter));
+      break;
+    case PROP_CONNECT_RATE_PER_ADDRESS:
+      g_value_set_double (value, signaling_address_limiter_get_connect_rate (self->address_limiter));
+      break;
+    case PROP_EXEMPT_ADDRESSES:
+      g_value_set_boxed (value, signaling_address_limiter_get_exempt (self->address_limiter));
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -342,12 +396,23 @@ signaling_server_set_property (GObject      *object,
     case PROP_CLIENT_SCRIPT_DIR:
       signaling_http_edge_set_client_script_dir (self->edge, g_value_get_string (value));
       break;
+    case PROP_DEMO_DIR:
+      signaling_http_edge_set_demo_dir (self->edge, g_value_get_string (value));
+      break;
     case PROP_ICE_SERVERS:
       signaling_router_set_ice_servers (self->router, g_value_get_boxed (value));
       break;
     case PROP_ALLOWED_ORIGINS:
       signaling_http_edge_set_allowed_origins (self->edge, g_value_get_boxed (value));
       g_object_set_property (G_OBJECT (self->engineio), "allowed-origins", value);
+      break;
+    case PROP_METRICS_ALLOW:
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!signaling_http_edge_set_metrics_allow (self->edge, g_value_get_boxed (value), &error))
+          g_warning ("Ignoring metrics-allow: %s", error->message);
+      }
       break;
     case PROP_PING_INTERVAL:
     case PROP_PING_TIMEOUT:
@@ -375,6 +440,24 @@ signaling_server_set_property (GObject      *object,
       break;
     case PROP_CLUSTER_TIMEOUT:
       self->cluster_timeout = g_value_get_uint (value);
+      break;
+    case PROP_TLS_CERTIFICATE:
+      /* Read when listening starts, and again on reload. */
+      if (replace_string (&self->tls_certificate_file, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_TLS_KEY:
+      if (replace_string (&self->tls_key_file, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_MAX_CLIENTS_PER_ADDRESS:
+      signaling_address_limiter_set_max_clients (self->address_limiter, g_value_get_uint (value));
+      break;
+    case PROP_CONNECT_RATE_PER_ADDRESS:
+      signaling_address_limiter_set_connect_rate (self->address_limiter, g_value_get_double (value));
+      break;
+    case PROP_EXEMPT_ADDRESSES:
+      signaling_address_limiter_set_exempt (self->address_limiter, g_value_get_boxed (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -415,6 +498,7 @@ mark_settings (void)
     { PROP_REQUEST_TIMEOUT, { NULL, N_("SECONDS") } },
     { PROP_MAX_PENDING_CONNECTIONS, { NULL, N_("N") } },
     { PROP_CLIENT_SCRIPT_DIR, { NULL, N_("DIR") } },
+    { PROP_DEMO_DIR, { NULL, N_("DIR") } },
     { PROP_ICE_SERVERS, { "ice-server", N_("URL") } },
     { PROP_ALLOWED_ORIGINS, { "allowed-origin", N_("ORIGIN") } },
     { PROP_PING_INTERVAL, { NULL, N_("MS") } },
@@ -425,6 +509,12 @@ mark_settings (void)
     { PROP_REDIS_PASSWORD_FILE, { NULL, N_("FILE") } },
     { PROP_NODE_ID, { NULL, N_("ID") } },
     { PROP_CLUSTER_TIMEOUT, { NULL, N_("SECONDS") } },
+    { PROP_METRICS_ALLOW, { NULL, N_("ADDRESS[/BITS]") } },
+    { PROP_TLS_CERTIFICATE, { NULL, N_("FILE") } },
+    { PROP_TLS_KEY, { NULL, N_("FILE") } },
+    { PROP_MAX_CLIENTS_PER_ADDRESS, { NULL, N_("N") } },
+    { PROP_CONNECT_RATE_PER_ADDRESS, { NULL, N_("RATE") } },
+    { PROP_EXEMPT_ADDRESSES, { "exempt-address", N_("ADDRESS") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -612,6 +702,21 @@ signaling_server_class_init (SignalingServerClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:demo-dir:
+   *
+   * A folder holding the demo page (`index.html`, `demo.js`, `demo.css`,
+   * installed as `DATADIR/signalbox/demo`), served at `/`: a WebRTC call
+   * between two browser tabs through the native protocol. %NULL or
+   * empty to serve none, which is the library's default; the signalbox
+   * daemon serves the installed page unless told `--no-demo`.
+   */
+  properties[PROP_DEMO_DIR] =
+    g_param_spec_string ("demo-dir", NULL,
+                         N_("Serve the demo page at / from this folder (default: the installed page; empty for none)"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:ice-servers:
    *
    * STUN/TURN URLs offered to native clients in `welcome.iceServers`.
@@ -757,6 +862,21 @@ signaling_server_class_init (SignalingServerClass *klass)
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:metrics-allow:
+   *
+   * The addresses and networks (`192.0.2.7`, `10.0.0.0/8`, `fd00::/8`)
+   * whose requests to `/metrics` are answered; others get 403 Forbidden.
+   * %NULL or empty allows loopback only. An entry that is neither an
+   * address nor a network is refused with a warning, and the list is
+   * left as it was.
+   */
+  properties[PROP_METRICS_ALLOW] =
+    g_param_spec_boxed ("metrics-allow", NULL,
+                        N_("Address or network (CIDR) that may read /metrics; repeat for several (default: loopback only)"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:client-count:
    *
    * How many clients are connected.
@@ -782,6 +902,76 @@ signaling_server_class_init (SignalingServerClass *klass)
   properties[PROP_STARTED_AT] =
     g_param_spec_boxed ("started-at", NULL, NULL, G_TYPE_DATE_TIME,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:tls-certificate:
+   *
+   * A PEM file with the certificate (and its chain) to serve TLS with:
+   * then every listening socket serves `https://` and `wss://` only.
+   * The key is read from [property@Signaling.Server:tls-key], or from
+   * this file if that is %NULL. Read when the server starts listening,
+   * and again by [method@Signaling.Server.reload]. %NULL for plain
+   * HTTP.
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_string ("tls-certificate", NULL,
+                         N_("Serve https:// and wss:// with this PEM certificate (and chain); reloaded on SIGHUP"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:tls-key:
+   *
+   * The PEM file with the private key of
+   * [property@Signaling.Server:tls-certificate]; %NULL if that file
+   * holds the key too.
+   */
+  properties[PROP_TLS_KEY] =
+    g_param_spec_string ("tls-key", NULL,
+                         N_("The PEM private key of tls-certificate, if not in the same file; reloaded on SIGHUP"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:max-clients-per-address:
+   *
+   * How many clients may be connected at once from one address (an
+   * IPv4 address or an IPv6 /64); 0 for no limit. One more is refused
+   * with HTTP 429 before its WebSocket upgrade or Engine.IO handshake.
+   * Loopback counts like any address: see
+   * [property@Signaling.Server:exempt-addresses].
+   */
+  properties[PROP_MAX_CLIENTS_PER_ADDRESS] =
+    new_limit_pspec ("max-clients-per-address",
+                     N_("Most clients connected at once from one address (IPv6: one /64), 0 for no limit"),
+                     0, 0);
+
+  /**
+   * SignalingServer:connect-rate-per-address:
+   *
+   * How many new clients a second one address may connect, as a token
+   * bucket holding a second's worth (at least one); 0 for no limit.
+   * Over it, HTTP 429 before the upgrade or handshake.
+   */
+  properties[PROP_CONNECT_RATE_PER_ADDRESS] =
+    g_param_spec_double ("connect-rate-per-address", NULL,
+                         N_("New clients per second one address may connect (IPv6: one /64), 0 for no limit"),
+                         0, G_MAXDOUBLE, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:exempt-addresses:
+   *
+   * Addresses or networks (`127.0.0.1`, `10.0.0.0/8`, `::1`) that the
+   * per-address limits do not apply to, such as a reverse proxy that
+   * all clients come through.
+   */
+  properties[PROP_EXEMPT_ADDRESSES] =
+    g_param_spec_boxed ("exempt-addresses", NULL,
+                        N_("Address or network (10.0.0.0/8) exempt from the per-address limits; repeat for several"),
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();
@@ -835,11 +1025,9 @@ signaling_server_class_init (SignalingServerClass *klass)
 }
 
 static void
-on_native_websocket (SoupServer              *soup_server,
-                     SoupServerMessage       *msg,
-                     const char              *path,
-                     SoupWebsocketConnection *websocket,
-                     gpointer                 user_data)
+on_native_websocket (SoupServerMessage  *msg,
+                     SignalingWebsocket *websocket,
+                     gpointer            user_data)
 {
   SignalingServer *self = user_data;
 
@@ -907,6 +1095,15 @@ add_cluster_health (SignalingServer *self,
 #endif
 }
 
+static void
+add_metrics (GString  *out,
+             gpointer  user_data)
+{
+  SignalingServer *self = user_data;
+
+  signaling_metrics_render (self->router, out);
+}
+
 /* What only the relay knows, for /healthz. */
 static void
 add_health (JsonBuilder *builder,
@@ -943,6 +1140,16 @@ static void on_room_removed        (SignalingRouter *router,
                                     SignalingRoom   *room,
                                     SignalingServer *self);
 
+/* A refusal is a rejection like server-full's: counted with them (and
+ * apart, as connections-refused), and published on D-Bus alike. */
+static void
+on_address_refused (SignalingAddressLimiter *limiter,
+                    const char              *key,
+                    SignalingServer         *self)
+{
+  signaling_router_count_rejected (self->router, SIGNALING_ERROR_SERVER_FULL);
+}
+
 static void
 signaling_server_init (SignalingServer *self)
 {
@@ -957,18 +1164,22 @@ signaling_server_init (SignalingServer *self)
   self->started_at = g_date_time_new_now_utc ();
   self->node_id = g_strdup_printf ("%08x%04x", g_random_int (), g_random_int () & 0xffff);
 
+  /* Our WebSockets (signaling-websocket.c) offer no permessage-deflate:
+   * signaling messages are small, and a zlib stream pair per connection
+   * costs far more CPU and memory than it saves (socket.io's server
+   * does not compress by default either). */
   self->soup_server = soup_server_new ("server-header", "signalbox/" SIGNALING_VERSION " ", NULL);
-  /* No permessage-deflate: signaling messages are small, and a zlib
-   * stream pair per connection costs far more CPU and memory than it
-   * saves (socket.io's server does not compress by default either). */
-  soup_server_remove_websocket_extension (self->soup_server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   self->listener = signaling_listener_new (self->soup_server);
   self->acceptor = signaling_listener_get_acceptor (self->listener);
   self->edge = signaling_http_edge_new (self->soup_server, self->acceptor);
+  self->address_limiter = signaling_http_edge_get_address_limiter (self->edge);
+  g_signal_connect_object (self->address_limiter, "refused", G_CALLBACK (on_address_refused), self, 0);
+  signaling_http_edge_limit_connects (self->edge, NATIVE_PATH, FALSE);
+  signaling_http_edge_limit_connects (self->edge, SOCKETIO_PATH, TRUE);
   signaling_http_edge_serve_health (self->edge, HEALTH_PATH, add_health, self);
-  signaling_http_edge_guard_websocket (self->edge, NATIVE_PATH);
-  soup_server_add_websocket_handler (self->soup_server, NATIVE_PATH, NULL, NULL,
-                                     on_native_websocket, self, NULL);
+  signaling_http_edge_serve_metrics (self->edge, METRICS_PATH, add_metrics, self);
+  signaling_http_edge_serve_demo (self->edge);
+  signaling_http_edge_serve_websocket (self->edge, NATIVE_PATH, on_native_websocket, self);
 
   /* Socket.IO clients of both seed servers, on the default namespace. */
   self->engineio = signaling_engineio_server_new ();
@@ -1158,7 +1369,8 @@ start_cluster (SignalingServer  *self,
    * loopback listener. */
   if (!signaling_listener_listen_loopback (self->listener, &private_port, error))
     return FALSE;
-  forward_address = g_strdup_printf ("127.0.0.1:%u", private_port);
+  forward_address = g_strdup_printf ("%s://127.0.0.1:%u", self->tls_certificate != NULL ? "https" : "http",
+                                     private_port);
   signaling_cluster_set_forward_address ((SignalingCluster *) self->cluster, forward_address);
   signaling_engineio_server_set_node (self->engineio, self->node_id, forward_polling, self);
   g_signal_connect_object (self->cluster, "notify::state", G_CALLBACK (on_cluster_state), self, 0);
@@ -1186,6 +1398,95 @@ signaling_server_get_cluster (SignalingServer *self)
   return self->cluster;
 }
 
+/* Reads the certificate and key the properties name, and serves with
+ * them from now on; on error, what was served before stays. */
+static gboolean
+load_tls (SignalingServer  *self,
+          GError          **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->tls_certificate_file == NULL)
+    {
+      if (self->tls_key_file != NULL)
+        {
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       _("A TLS key needs its certificate (tls-certificate)"));
+          return FALSE;
+        }
+      if (self->tls_certificate != NULL)
+        {
+          /* Listeners stay as they were made: a plain socket of
+           * libsoup's cannot become a TLS one. */
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                       _("TLS cannot be turned off while serving"));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+                   _("TLS is not available: GIO has no TLS backend (install glib-networking)"));
+      return FALSE;
+    }
+
+  certificate = self->tls_key_file != NULL
+    ? g_tls_certificate_new_from_files (self->tls_certificate_file, self->tls_key_file, &local_error)
+    : g_tls_certificate_new_from_file (self->tls_certificate_file, &local_error);
+  if (certificate == NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot read the TLS certificate %s and its key %s: "),
+                                  self->tls_certificate_file,
+                                  self->tls_key_file != NULL ? self->tls_key_file : self->tls_certificate_file);
+      return FALSE;
+    }
+
+  g_set_object (&self->tls_certificate, certificate);
+  signaling_listener_set_tls_certificate (self->listener, certificate);
+  return TRUE;
+}
+
+/* Before the first socket: all of them serve alike. */
+static gboolean
+ensure_tls (SignalingServer  *self,
+            GError          **error)
+{
+  if (self->tls_certificate != NULL)
+    return TRUE;
+  return load_tls (self, error);
+}
+
+/**
+ * signaling_server_reload:
+ * @self: a server
+ * @error: return location for a #GError
+ *
+ * Reads again what may change while the server runs, without dropping
+ * a connection: the TLS certificate and key, from the files
+ * [property@Signaling.Server:tls-certificate] and
+ * [property@Signaling.Server:tls-key] name now (so a new pair of
+ * files may be given first). New connections are served with them;
+ * those already open keep theirs. The signalbox daemon calls this on
+ * `SIGHUP`.
+ *
+ * On error nothing changes: the server goes on with what it had.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+signaling_server_reload (SignalingServer  *self,
+                         GError          **error)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return load_tls (self, error);
+}
+
 /**
  * signaling_server_listen:
  * @self: a server
@@ -1207,6 +1508,8 @@ signaling_server_listen (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
+  if (!ensure_tls (self, error))
+    return FALSE;
   return start_cluster (self, error) &&
          signaling_listener_listen (self->listener, address, port, error);
 }
@@ -1229,6 +1532,8 @@ signaling_server_listen_socket (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
+  if (!ensure_tls (self, error))
+    return FALSE;
   return start_cluster (self, error) &&
          signaling_listener_add_socket (self->listener, socket, error);
 }
@@ -1236,6 +1541,8 @@ signaling_server_listen_socket (SignalingServer  *self,
 /**
  * signaling_server_get_uris:
  * @self: a server
+ *
+ * Gets the base URIs the server listens on.
  *
  * Returns: (transfer full) (element-type GUri): the base URIs the server
  *   listens on
@@ -1272,6 +1579,8 @@ signaling_server_get_port (SignalingServer *self)
 /**
  * signaling_server_dup_listen_addresses:
  * @self: a server
+ *
+ * Gets the listening addresses as `host:port` (IPv6 hosts in brackets).
  *
  * Returns: (transfer full): the listening addresses as `host:port`
  *   (IPv6 hosts in brackets)
@@ -1362,6 +1671,8 @@ signaling_server_shutdown (SignalingServer *self)
  * @self: a server
  * @id: a client id
  *
+ * Looks up a connected client by its id.
+ *
  * Returns: (transfer none) (nullable): the client, or %NULL
  */
 SignalingClient *
@@ -1378,6 +1689,8 @@ signaling_server_lookup_client (SignalingServer *self,
  * signaling_server_lookup_room:
  * @self: a server
  * @name: a room name
+ *
+ * Looks up a room by its name.
  *
  * Returns: (transfer none) (nullable): the room, or %NULL
  */
@@ -1409,6 +1722,8 @@ hash_table_values (GHashTable *table)
  * signaling_server_get_clients:
  * @self: a server
  *
+ * Gets the connected clients.
+ *
  * Returns: (transfer container) (element-type SignalingClient): the
  *   connected clients
  */
@@ -1423,6 +1738,8 @@ signaling_server_get_clients (SignalingServer *self)
  * signaling_server_get_rooms:
  * @self: a server
  *
+ * Gets the rooms.
+ *
  * Returns: (transfer container) (element-type SignalingRoom): the rooms
  */
 GPtrArray *
@@ -1435,6 +1752,8 @@ signaling_server_get_rooms (SignalingServer *self)
 /**
  * signaling_server_get_client_count:
  * @self: a server
+ *
+ * Counts the connected clients.
  *
  * Returns: how many clients are connected
  */
@@ -1449,6 +1768,8 @@ signaling_server_get_client_count (SignalingServer *self)
  * signaling_server_get_room_count:
  * @self: a server
  *
+ * Counts the rooms.
+ *
  * Returns: how many rooms exist
  */
 guint
@@ -1462,6 +1783,8 @@ signaling_server_get_room_count (SignalingServer *self)
  * signaling_server_get_started_at:
  * @self: a server
  *
+ * Gets when the server was created.
+ *
  * Returns: (transfer none): when the server was created
  */
 GDateTime *
@@ -1474,6 +1797,8 @@ signaling_server_get_started_at (SignalingServer *self)
 /**
  * signaling_server_get_messages_relayed:
  * @self: a server
+ *
+ * Counts the messages delivered to peers.
  *
  * Returns: how many messages were delivered to peers (a message to a
  *   room of three counts twice)
@@ -1489,6 +1814,8 @@ signaling_server_get_messages_relayed (SignalingServer *self)
  * signaling_server_get_bytes_relayed:
  * @self: a server
  *
+ * Counts the bytes of relayed messages sent to peers.
+ *
  * Returns: how many bytes of relayed messages were sent to peers
  */
 guint64
@@ -1502,6 +1829,8 @@ signaling_server_get_bytes_relayed (SignalingServer *self)
  * signaling_server_get_messages_rejected:
  * @self: a server
  *
+ * Counts the client messages answered with an error or dropped.
+ *
  * Returns: how many client messages were answered with an error
  */
 guint64
@@ -1509,6 +1838,24 @@ signaling_server_get_messages_rejected (SignalingServer *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
   return self->router != NULL ? signaling_router_get_messages_rejected (self->router) : 0;
+}
+
+/**
+ * signaling_server_get_connections_refused:
+ * @self: a server
+ *
+ * Counts the new clients refused, with HTTP 429, by the per-address
+ * limits.
+ *
+ * Returns: how many new clients the per-address limits
+ *   ([property@Signaling.Server:max-clients-per-address],
+ *   [property@Signaling.Server:connect-rate-per-address]) refused
+ */
+guint64
+signaling_server_get_connections_refused (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return self->address_limiter != NULL ? signaling_address_limiter_get_refused (self->address_limiter) : 0;
 }
 
 /**
@@ -1575,6 +1922,8 @@ on_client_connected (SignalingRouter *router,
                      SignalingClient *client,
                      SignalingServer *self)
 {
+  if (self->address_limiter != NULL)
+    signaling_address_limiter_add_client (self->address_limiter, signaling_client_get_remote_address (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }
@@ -1585,6 +1934,8 @@ on_client_disconnected (SignalingRouter *router,
                         const char      *reason,
                         SignalingServer *self)
 {
+  if (self->address_limiter != NULL)
+    signaling_address_limiter_remove_client (self->address_limiter, signaling_client_get_remote_address (client));
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_COUNT]);
 }

@@ -50,6 +50,10 @@ SIGNALING_AVAILABLE_IN_1_0
 void              signaling_server_shutdown               (SignalingServer  *self);
 
 SIGNALING_AVAILABLE_IN_1_0
+gboolean          signaling_server_reload                 (SignalingServer  *self,
+                                                           GError          **error);
+
+SIGNALING_AVAILABLE_IN_1_0
 SignalingClient  *signaling_server_lookup_client          (SignalingServer  *self,
                                                            const char       *id);
 SIGNALING_AVAILABLE_IN_1_0
@@ -71,6 +75,8 @@ SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_bytes_relayed      (SignalingServer  *self);
 SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_messages_rejected  (SignalingServer  *self);
+SIGNALING_AVAILABLE_IN_1_0
+guint64           signaling_server_get_connections_refused (SignalingServer  *self);
 
 SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_export_dbus            (SignalingServer  *self,

@@ -19,7 +19,7 @@ here=$(dirname "$(readlink -f "$0")")
 source_root=$(readlink -f "$here/../..")
 build=${FUZZ_BUILD:-$source_root/_build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-targets=${FUZZ_TARGETS:-json message engineio socketio config}
+targets=${FUZZ_TARGETS:-json message engineio socketio config websocket}
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" "$source_root" -Dfuzzing=true \

@@ -40,4 +40,25 @@ void                 signaling_client_notify_transport (SignalingClient    *self
 gboolean             signaling_client_emit_message    (SignalingClient     *self,
                                                        SignalingMessage    *message);
 
+/* Journal fields that name a peer, a room and where the peer is. */
+#define SIGNALING_LOG_FIELD_CLIENT "SIGNALBOX_CLIENT"
+#define SIGNALING_LOG_FIELD_ROOM   "SIGNALBOX_ROOM"
+#define SIGNALING_LOG_FIELD_REMOTE "SIGNALBOX_REMOTE"
+
+void                 signaling_client_log_full        (SignalingClient     *self,
+                                                       GLogLevelFlags       level,
+                                                       const char          *room,
+                                                       const char          *file,
+                                                       const char          *line,
+                                                       const char          *func,
+                                                       const char          *format,
+                                                       ...) G_GNUC_PRINTF (7, 8);
+
+/* Logs about @client (and @room, or NULL) with the journal fields
+ * above, so that `journalctl SIGNALBOX_CLIENT=ID` tells one peer's
+ * story: every message the library logs about a peer goes through it. */
+#define signaling_client_log(client, level, room, ...) \
+  signaling_client_log_full ((client), (level), (room), __FILE__, G_STRINGIFY (__LINE__), \
+                             G_STRFUNC, __VA_ARGS__)
+
 G_END_DECLS

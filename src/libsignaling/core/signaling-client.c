@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "signaling-client-private.h"
+#include "signaling-marshal.h"
 #include "signaling-enums.h"
 #include "signaling-message-private.h"
 
@@ -161,14 +162,18 @@ static guint
 new_relay_signal (GObjectClass *object_class,
                   const char   *name)
 {
-  return g_signal_new (name,
-                       G_TYPE_FROM_CLASS (object_class),
-                       G_SIGNAL_RUN_LAST,
-                       0,
-                       g_signal_accumulator_true_handled, NULL,
-                       NULL,
-                       G_TYPE_BOOLEAN, 1,
-                       SIGNALING_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  guint id = g_signal_new (name,
+                           G_TYPE_FROM_CLASS (object_class),
+                           G_SIGNAL_RUN_LAST,
+                           0,
+                           g_signal_accumulator_true_handled, NULL,
+                           _signaling_marshal_BOOLEAN__BOXED,
+                           G_TYPE_BOOLEAN, 1,
+                           SIGNALING_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  g_signal_set_va_marshaller (id, G_TYPE_FROM_CLASS (object_class),
+                              _signaling_marshal_BOOLEAN__BOXEDv);
+  return id;
 }
 
 static GParamSpec *
@@ -376,6 +381,8 @@ signaling_client_detach (SignalingClient *self)
  * signaling_client_get_id:
  * @self: a client
  *
+ * Gets the client's id.
+ *
  * Returns: the client's id
  */
 const char *
@@ -389,6 +396,8 @@ signaling_client_get_id (SignalingClient *self)
  * signaling_client_get_remote_address:
  * @self: a client
  *
+ * Gets the peer's IP address.
+ *
  * Returns: (nullable): the peer's IP address
  */
 const char *
@@ -401,6 +410,8 @@ signaling_client_get_remote_address (SignalingClient *self)
 /**
  * signaling_client_get_protocol:
  * @self: a client
+ *
+ * Gets the protocol the peer speaks.
  *
  * Returns: `native` or `socket.io`
  */
@@ -418,6 +429,8 @@ signaling_client_get_protocol (SignalingClient *self)
  * signaling_client_get_transport:
  * @self: a client
  *
+ * Gets the transport the peer is connected over.
+ *
  * Returns: `websocket` or `polling`
  */
 const char *
@@ -434,6 +447,8 @@ signaling_client_get_transport (SignalingClient *self)
  * signaling_client_get_connected_at:
  * @self: a client
  *
+ * Gets when the peer connected.
+ *
  * Returns: (transfer none): when the peer connected
  */
 GDateTime *
@@ -446,6 +461,8 @@ signaling_client_get_connected_at (SignalingClient *self)
 /**
  * signaling_client_dup_rooms:
  * @self: a client
+ *
+ * Gets the names of the rooms the client is in.
  *
  * Returns: (transfer full): the names of the rooms the client is in
  */
@@ -473,6 +490,8 @@ room_name_equal (gconstpointer a,
  * signaling_client_is_in_room:
  * @self: a client
  * @room: a room name
+ *
+ * Checks whether the client has joined @room.
  *
  * Returns: whether the client has joined @room
  */
@@ -526,6 +545,8 @@ signaling_client_remove_room (SignalingClient *self,
  * signaling_client_get_messages_in:
  * @self: a client
  *
+ * Counts the messages the peer has sent.
+ *
  * Returns: how many messages the peer has sent
  */
 guint64
@@ -538,6 +559,8 @@ signaling_client_get_messages_in (SignalingClient *self)
 /**
  * signaling_client_get_messages_out:
  * @self: a client
+ *
+ * Counts the messages sent to the peer.
  *
  * Returns: how many messages were sent to the peer
  */
@@ -552,6 +575,8 @@ signaling_client_get_messages_out (SignalingClient *self)
  * signaling_client_get_bytes_in:
  * @self: a client
  *
+ * Counts the bytes of messages the peer has sent.
+ *
  * Returns: how many bytes of messages the peer has sent
  */
 guint64
@@ -564,6 +589,8 @@ signaling_client_get_bytes_in (SignalingClient *self)
 /**
  * signaling_client_get_bytes_out:
  * @self: a client
+ *
+ * Counts the bytes of messages sent to the peer.
  *
  * Returns: how many bytes of messages were sent to the peer
  */
@@ -691,6 +718,10 @@ signaling_client_emit_message (SignalingClient  *self,
   gboolean handled = FALSE;
 
   g_return_val_if_fail (kind <= SIGNALING_MESSAGE_KIND_MESSAGE, FALSE);
+
+  /* Every relayed message comes here: most servers connect nothing. */
+  if (!g_signal_has_handler_pending (self, signals[signal_for_kind[kind]], 0, FALSE))
+    return FALSE;
 
   g_signal_emit (self, signals[signal_for_kind[kind]], 0, message, &handled);
   return handled;
@@ -843,4 +874,52 @@ signaling_client_disconnect (SignalingClient *self,
 
   if (self->connection != NULL)
     signaling_connection_close (self->connection, code, reason);
+}
+
+/* The syslog priority of a GLib level, as GLib's own structured
+ * logging writes it. */
+static const char *
+log_priority (GLogLevelFlags level)
+{
+  if (level & G_LOG_LEVEL_ERROR)
+    return "3";
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    return "4";
+  if (level & G_LOG_LEVEL_MESSAGE)
+    return "5";
+  if (level & G_LOG_LEVEL_INFO)
+    return "6";
+  return "7";
+}
+
+void
+signaling_client_log_full (SignalingClient *self,
+                           GLogLevelFlags   level,
+                           const char      *room,
+                           const char      *file,
+                           const char      *line,
+                           const char      *func,
+                           const char      *format,
+                           ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+  GLogField fields[] = {
+    { "MESSAGE", NULL, -1 },
+    { "PRIORITY", log_priority (level), -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { "CODE_FILE", file, -1 },
+    { "CODE_LINE", line, -1 },
+    { "CODE_FUNC", func, -1 },
+    { SIGNALING_LOG_FIELD_CLIENT, self->id, -1 },
+    { SIGNALING_LOG_FIELD_REMOTE, self->remote_address != NULL ? self->remote_address : "", -1 },
+    { SIGNALING_LOG_FIELD_ROOM, room, -1 },
+  };
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fields[0].value = message;
+
+  g_log_structured_array (level, fields, G_N_ELEMENTS (fields) - (room == NULL ? 1 : 0));
 }

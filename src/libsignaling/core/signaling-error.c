@@ -7,11 +7,18 @@
 #include "signaling-enums.h"
 #include "signaling-error.h"
 
+/**
+ * signaling_error_quark:
+ *
+ * Gets the error domain of the library's errors, [error@Signaling.Error].
+ *
+ * Returns: the quark of `SIGNALING_ERROR`
+ */
 G_DEFINE_QUARK (signaling-error-quark, signaling_error)
 
 /**
  * signaling_error_to_code:
- * @error: a [enum@Signaling.Error] value
+ * @error: a [error@Signaling.Error] value
  *
  * Gets the short code the native protocol uses for @error, for example
  * `unknown-target`.

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
  * SIGNALING_ERROR:
  *
  * Error domain for libsignaling. Errors in this domain are from the
- * [enum@Signaling.Error] enumeration.
+ * [error@Signaling.Error] enumeration.
  */
 #define SIGNALING_ERROR (signaling_error_quark ())
 

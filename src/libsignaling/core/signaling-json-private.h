@@ -15,6 +15,10 @@ JsonNode *signaling_json_parse_utf8 (const char  *text,
                                      gsize        length,
                                      GError     **error);
 char     *signaling_json_to_string (JsonNode    *node);
+void      signaling_json_append    (GString     *out,
+                                    JsonNode    *node);
+void      signaling_json_append_string (GString    *out,
+                                        const char *text);
 gboolean  signaling_json_is_unicode (const char *text);
 gboolean  signaling_json_object_has_string (JsonObject *object,
                                             const char *name);

@@ -62,6 +62,52 @@ plain_prefix (const char *p,
 
 /* Parsing */
 
+/* Where a string is unescaped before it is copied into its node or
+ * member name: most strings fit the inline part, so parsing a message
+ * costs one allocation per string (json-glib's copy), not two. */
+typedef struct
+{
+  char *data;
+  gsize length;
+  gsize capacity;
+  char inline_data[256];
+} Scratch;
+
+static void
+scratch_init (Scratch *scratch)
+{
+  scratch->data = scratch->inline_data;
+  scratch->length = 0;
+  scratch->capacity = sizeof scratch->inline_data;
+}
+
+static void
+scratch_clear (Scratch *scratch)
+{
+  if (scratch->data != scratch->inline_data)
+    g_free (scratch->data);
+}
+
+static void
+scratch_append (Scratch    *scratch,
+                const char *bytes,
+                gsize       length)
+{
+  if (scratch->length + length + 1 > scratch->capacity)
+    {
+      gsize capacity = MAX (scratch->capacity * 2, scratch->length + length + 1);
+
+      if (scratch->data == scratch->inline_data)
+        scratch->data = memcpy (g_malloc (capacity), scratch->inline_data, scratch->length);
+      else
+        scratch->data = g_realloc (scratch->data, capacity);
+      scratch->capacity = capacity;
+    }
+  memcpy (scratch->data + scratch->length, bytes, length);
+  scratch->length += length;
+  scratch->data[scratch->length] = '\0';
+}
+
 typedef struct
 {
   const char *start;
@@ -69,6 +115,8 @@ typedef struct
   const char *end;
   guint depth;
   GError **error;
+  Scratch name;   /* the member name being parsed */
+  Scratch value;  /* the string value being parsed */
 } Parser;
 
 static JsonNode *
@@ -178,34 +226,40 @@ read_unicode_escape (Parser   *parser,
  * Neither is valid UTF-8, so g_utf8_validate() refuses both wherever a
  * string must be a name (ids, rooms, types). */
 static void
-append_code_point (GString  *out,
+append_code_point (Scratch  *out,
                    gunichar  code_point)
 {
+  char bytes[6];
+
   if (code_point == 0)
-    g_string_append_len (out, "\xc0\x80", 2);
+    scratch_append (out, "\xc0\x80", 2);
   else if (code_point >= 0xd800 && code_point <= 0xdfff)
     {
-      g_string_append_c (out, (char) (0xe0 | code_point >> 12));
-      g_string_append_c (out, (char) (0x80 | (code_point >> 6 & 0x3f)));
-      g_string_append_c (out, (char) (0x80 | (code_point & 0x3f)));
+      bytes[0] = (char) (0xe0 | code_point >> 12);
+      bytes[1] = (char) (0x80 | (code_point >> 6 & 0x3f));
+      bytes[2] = (char) (0x80 | (code_point & 0x3f));
+      scratch_append (out, bytes, 3);
     }
   else
-    g_string_append_unichar (out, code_point);
+    scratch_append (out, bytes, g_unichar_to_utf8 (code_point, bytes));
 }
 
-/* At the opening quote; returns the unescaped string. */
-static char *
-parse_string (Parser *parser)
+/* At the opening quote: unescapes the string into @out (NUL-terminated,
+ * valid until the next string into it). */
+static gboolean
+parse_string (Parser  *parser,
+              Scratch *out)
 {
-  GString *out = NULL;
   const char *run;
 
+  out->length = 0;
   parser->p++;
   run = parser->p;
 
   while (parser->p < parser->end)
     {
       guchar c;
+      char escaped;
 
       parser->p += plain_prefix (parser->p, parser->end);
       if (parser->p >= parser->end)
@@ -214,37 +268,30 @@ parse_string (Parser *parser)
 
       if (c == '"')
         {
-          char *result;
-
-          if (out == NULL)
-            result = g_strndup (run, parser->p - run);
-          else
-            result = g_string_free (g_string_append_len (out, run, parser->p - run), FALSE);
+          scratch_append (out, run, parser->p - run);
           parser->p++;
-          return result;
+          return TRUE;
         }
 
       if (c < 0x20)
         break;
 
-      /* A backslash: escapes from here on go through a copy. */
-      if (out == NULL)
-        out = g_string_sized_new (parser->p - run + 16);
-      g_string_append_len (out, run, parser->p - run);
+      /* A backslash */
+      scratch_append (out, run, parser->p - run);
       parser->p++;
       if (parser->p >= parser->end)
         break;
 
       switch (*parser->p++)
         {
-        case '"':  g_string_append_c (out, '"'); break;
-        case '\\': g_string_append_c (out, '\\'); break;
-        case '/':  g_string_append_c (out, '/'); break;
-        case 'b':  g_string_append_c (out, '\b'); break;
-        case 'f':  g_string_append_c (out, '\f'); break;
-        case 'n':  g_string_append_c (out, '\n'); break;
-        case 'r':  g_string_append_c (out, '\r'); break;
-        case 't':  g_string_append_c (out, '\t'); break;
+        case '"':  escaped = '"'; break;
+        case '\\': escaped = '\\'; break;
+        case '/':  escaped = '/'; break;
+        case 'b':  escaped = '\b'; break;
+        case 'f':  escaped = '\f'; break;
+        case 'n':  escaped = '\n'; break;
+        case 'r':  escaped = '\r'; break;
+        case 't':  escaped = '\t'; break;
         case 'u':
           {
             gunichar code_point;
@@ -252,23 +299,22 @@ parse_string (Parser *parser)
             if (!read_unicode_escape (parser, &code_point))
               goto bad_escape;
             append_code_point (out, code_point);
+            run = parser->p;
+            continue;
           }
-          break;
         default:
           goto bad_escape;
         }
+      scratch_append (out, &escaped, 1);
       run = parser->p;
     }
 
-  if (out != NULL)
-    g_string_free (out, TRUE);
   fail (parser, "Unterminated string or control character in string");
-  return NULL;
+  return FALSE;
 
 bad_escape:
-  g_string_free (out, TRUE);
   fail (parser, "Invalid escape in string");
-  return NULL;
+  return FALSE;
 }
 
 static JsonNode *
@@ -540,21 +586,28 @@ parse_object (Parser *parser)
 
   for (;;)
     {
-      g_autofree char *name = NULL;
+      g_autofree char *nested_name = NULL;
+      const char *name;
       JsonNode *member;
       const char *refused;
 
       skip_whitespace (parser);
       if (parser->p >= parser->end || *parser->p != '"')
         return fail (parser, "Expected a member name in object");
-      name = parse_string (parser);
-      if (name == NULL)
+      if (!parse_string (parser, &parser->name))
         return NULL;
+      name = parser->name.data;
 
       skip_whitespace (parser);
       if (parser->p >= parser->end || *parser->p != ':')
         return fail (parser, "Expected “:” in object");
       parser->p++;
+
+      /* A value holding objects would parse their names into the same
+       * place: keep this one apart. */
+      skip_whitespace (parser);
+      if (parser->p < parser->end && (*parser->p == '{' || *parser->p == '['))
+        name = nested_name = g_strdup (name);
 
       member = parse_value (parser);
       if (member == NULL)
@@ -599,12 +652,8 @@ parse_value (Parser *parser)
       node = parse_array (parser);
       break;
     case '"':
-      {
-        g_autofree char *text = parse_string (parser);
-
-        if (text != NULL)
-          node = json_node_init_string (json_node_alloc (), text);
-      }
+      if (parse_string (parser, &parser->value))
+        node = json_node_init_string (json_node_alloc (), parser->value.data);
       break;
     case 't':
       node = consume_literal (parser, "true", 4) ? json_node_init_boolean (json_node_alloc (), TRUE)
@@ -645,13 +694,20 @@ signaling_json_parse_utf8 (const char  *text,
   Parser parser = { text, text, text + length, 0, error };
   g_autoptr(JsonNode) node = NULL;
 
+  scratch_init (&parser.name);
+  scratch_init (&parser.value);
   node = parse_value (&parser);
-  if (node == NULL)
-    return NULL;
-
-  skip_whitespace (&parser);
-  if (parser.p != parser.end)
-    return fail (&parser, "Unexpected data after the value");
+  if (node != NULL)
+    {
+      skip_whitespace (&parser);
+      if (parser.p != parser.end)
+        {
+          g_clear_pointer (&node, json_node_unref);
+          fail (&parser, "Unexpected data after the value");
+        }
+    }
+  scratch_clear (&parser.name);
+  scratch_clear (&parser.value);
 
   return g_steal_pointer (&node);
 }
@@ -1142,6 +1198,22 @@ signaling_json_to_string (JsonNode *node)
 
   append_json (out, node);
   return g_string_free (out, FALSE);
+}
+
+/* As signaling_json_to_string(), at the end of @out. */
+void
+signaling_json_append (GString  *out,
+                       JsonNode *node)
+{
+  append_json (out, node);
+}
+
+/* @text as a JSON string, at the end of @out. */
+void
+signaling_json_append_string (GString    *out,
+                              const char *text)
+{
+  append_json_string (out, text);
 }
 
 /*

@@ -69,6 +69,8 @@ signaling_message_new (SignalingMessageKind  kind,
  * signaling_message_ref:
  * @message: a message
  *
+ * Takes a reference to @message.
+ *
  * Returns: (transfer full): @message
  */
 SignalingMessage *
@@ -83,6 +85,8 @@ signaling_message_ref (SignalingMessage *message)
 /**
  * signaling_message_unref:
  * @message: (transfer full): a message
+ *
+ * Drops a reference to @message, freeing it with the last one.
  */
 void
 signaling_message_unref (SignalingMessage *message)
@@ -104,6 +108,9 @@ signaling_message_unref (SignalingMessage *message)
 /**
  * signaling_message_kind_to_string:
  * @kind: a message kind
+ *
+ * Gets the native protocol `type` of a message kind, for example
+ * `offer`.
  *
  * Returns: (transfer none): the native protocol `type` for @kind
  */
@@ -293,6 +300,9 @@ new_with_node (SignalingMessageKind  kind,
  * @to: (nullable): the client id or room to send to
  * @sdp: the SDP offer
  *
+ * Creates an offer to send to @to, for an application that acts as a
+ * peer.
+ *
  * Returns: (transfer full): a new offer message
  */
 SignalingMessage *
@@ -307,6 +317,9 @@ signaling_message_new_offer (const char *to,
  * signaling_message_new_answer:
  * @to: (nullable): the client id or room to send to
  * @sdp: the SDP answer
+ *
+ * Creates an answer to send to @to, for an application that acts as a
+ * peer.
  *
  * Returns: (transfer full): a new answer message
  */
@@ -324,6 +337,8 @@ signaling_message_new_answer (const char *to,
  * @candidate: (nullable): an RTCIceCandidateInit object, or %NULL for the
  *   end of candidates
  *
+ * Creates an ICE candidate message to send to @to.
+ *
  * Returns: (transfer full): a new candidate message
  */
 SignalingMessage *
@@ -337,6 +352,8 @@ signaling_message_new_candidate (const char *to,
  * signaling_message_new_hangup:
  * @to: (nullable): the client id or room to send to
  * @reason: (nullable): why the call ends
+ *
+ * Creates a hangup message to send to @to.
  *
  * Returns: (transfer full): a new hangup message
  */
@@ -352,6 +369,9 @@ signaling_message_new_hangup (const char *to,
  * @to: (nullable): the client id or room to send to
  * @data: (nullable): any JSON value
  *
+ * Creates an application data message (native `message`) to send to
+ * @to.
+ *
  * Returns: (transfer full): a new application data message
  */
 SignalingMessage *
@@ -365,6 +385,8 @@ signaling_message_new_data (const char *to,
  * signaling_message_get_kind:
  * @message: a message
  *
+ * Gets what @message asks for.
+ *
  * Returns: what @message asks for
  */
 SignalingMessageKind
@@ -376,6 +398,8 @@ signaling_message_get_kind (SignalingMessage *message)
 /**
  * signaling_message_get_from:
  * @message: a message
+ *
+ * Gets the id of the sender, stamped by the server.
  *
  * Returns: (nullable): the id of the sender, stamped by the server
  */
@@ -404,6 +428,8 @@ signaling_message_set_from (SignalingMessage *message,
  * signaling_message_get_to:
  * @message: a message
  *
+ * Gets the target client id or room (for join and leave, the room).
+ *
  * Returns: (nullable): the target client id or room (for join and leave,
  *   the room)
  */
@@ -416,6 +442,8 @@ signaling_message_get_to (SignalingMessage *message)
 /**
  * signaling_message_get_dialect:
  * @message: a message
+ *
+ * Gets the dialect the message came in through.
  *
  * Returns: the dialect the message came in through, `native` or `socket.io`
  */
@@ -454,6 +482,8 @@ signaling_message_set_include_sender (SignalingMessage *message,
  * signaling_message_get_payload:
  * @message: a message
  *
+ * Gets the message as a native protocol object.
+ *
  * Returns: (transfer none): the message as a native protocol object
  */
 JsonObject *
@@ -465,6 +495,8 @@ signaling_message_get_payload (SignalingMessage *message)
 /**
  * signaling_message_get_rid:
  * @message: a message
+ *
+ * Gets the client's request id.
  *
  * Returns: (transfer none) (nullable): the client's request id
  */
@@ -497,6 +529,8 @@ signaling_message_set_rid (SignalingMessage *message,
  * signaling_message_get_sdp:
  * @message: a message
  *
+ * Gets the SDP of an offer or answer.
+ *
  * Returns: (nullable): the SDP of an offer or answer
  */
 const char *
@@ -512,6 +546,9 @@ signaling_message_get_sdp (SignalingMessage *message)
  * signaling_message_get_candidate:
  * @message: a message
  *
+ * Gets the candidate object, a null node for the end of candidates, or
+ * %NULL when absent.
+ *
  * Returns: (transfer none) (nullable): the candidate object, a null node
  *   for the end of candidates, or %NULL when absent
  */
@@ -525,6 +562,8 @@ signaling_message_get_candidate (SignalingMessage *message)
  * signaling_message_get_reason:
  * @message: a message
  *
+ * Gets the reason of a hangup.
+ *
  * Returns: (nullable): the reason of a hangup
  */
 const char *
@@ -537,6 +576,8 @@ signaling_message_get_reason (SignalingMessage *message)
 /**
  * signaling_message_get_data:
  * @message: a message
+ *
+ * Gets the application data.
  *
  * Returns: (transfer none) (nullable): the application data
  */

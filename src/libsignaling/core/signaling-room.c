@@ -147,6 +147,8 @@ signaling_room_new (const char *name)
  * signaling_room_get_name:
  * @self: a room
  *
+ * Gets the room's name.
+ *
  * Returns: the room's name
  */
 const char *
@@ -159,6 +161,8 @@ signaling_room_get_name (SignalingRoom *self)
 /**
  * signaling_room_get_created_at:
  * @self: a room
+ *
+ * Gets when the room was created.
  *
  * Returns: (transfer none): when the room was created
  */
@@ -173,6 +177,8 @@ signaling_room_get_created_at (SignalingRoom *self)
  * signaling_room_get_member_count:
  * @self: a room
  *
+ * Counts the members of the room.
+ *
  * Returns: how many clients are in the room
  */
 guint
@@ -185,6 +191,8 @@ signaling_room_get_member_count (SignalingRoom *self)
 /**
  * signaling_room_get_members:
  * @self: a room
+ *
+ * Gets the members, in the order they joined.
  *
  * Returns: (transfer none) (element-type SignalingClient): the members,
  *   in the order they joined
@@ -199,6 +207,8 @@ signaling_room_get_members (SignalingRoom *self)
 /**
  * signaling_room_dup_member_ids:
  * @self: a room
+ *
+ * Gets the ids of the members, in the order they joined.
  *
  * Returns: (transfer full): the ids of the members, in the order they joined
  */
@@ -219,6 +229,8 @@ signaling_room_dup_member_ids (SignalingRoom *self)
  * signaling_room_has_member:
  * @self: a room
  * @client: a client
+ *
+ * Checks whether @client is a member of the room.
  *
  * Returns: whether @client is in the room
  */

@@ -8,6 +8,7 @@
 
 #include "signaling-types.h"
 #include "signaling-connection-private.h"
+#include "signaling-error.h"
 #include "signaling-message.h"
 #include "signaling-remote-private.h"
 #include "signaling-timer-queue-private.h"
@@ -39,6 +40,10 @@ typedef struct
   guint max_send_queue;
 } SignalingLimits;
 
+/* The sizes of the router's counters by kind and by reason. */
+#define SIGNALING_N_MESSAGE_KINDS (SIGNALING_MESSAGE_KIND_PING + 1)
+#define SIGNALING_N_ERRORS        (SIGNALING_ERROR_UNKNOWN_CLIENT + 1)
+
 /* What a dialect does with a message, before parsing it. */
 typedef enum
 {
@@ -60,7 +65,15 @@ SignalingTimerQueue *signaling_router_get_idle_deadlines (SignalingRouter *self)
 guint64          signaling_router_get_messages_relayed  (SignalingRouter *self);
 guint64          signaling_router_get_bytes_relayed     (SignalingRouter *self);
 guint64          signaling_router_get_messages_rejected (SignalingRouter *self);
-void             signaling_router_count_rejected  (SignalingRouter  *self);
+guint64          signaling_router_get_relayed_of_kind (SignalingRouter      *self,
+                                                       SignalingMessageKind  kind);
+guint64          signaling_router_get_rejected_for (SignalingRouter *self,
+                                                    SignalingError   reason);
+GHashTable      *signaling_router_get_connections (SignalingRouter *self);
+void             signaling_router_count_rejected  (SignalingRouter  *self,
+                                                   SignalingError    reason);
+void             signaling_router_count_error     (SignalingRouter  *self,
+                                                   const GError     *error);
 void             signaling_router_set_activity_func (SignalingRouter *self,
                                                      GSourceFunc      func,
                                                      gpointer         data);

@@ -41,9 +41,14 @@ struct _SignalingRouter
   SignalingTimerQueue *idle_deadlines;  /* of the native peers */
   SignalingRemote *remote;  /* the other nodes, or NULL; not owned */
 
+  /* The counters D-Bus and /metrics read: totals, and the same split
+   * by message kind, by reason (an error code) and by protocol. */
   guint64 messages_relayed;
   guint64 bytes_relayed;
   guint64 messages_rejected;
+  guint64 relayed_by_kind[SIGNALING_N_MESSAGE_KINDS];
+  guint64 rejected_by_reason[SIGNALING_N_ERRORS];
+  GHashTable *connections;  /* interned protocol → guint64 * */
 
   /* The D-Bus exporter wants to hear, once per batch, that counters
    * moved; it never runs on the hot path itself. */
@@ -72,6 +77,7 @@ signaling_router_finalize (GObject *object)
 
   g_clear_pointer (&self->clients, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->ice_servers, g_strfreev);
   g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
 
@@ -104,6 +110,7 @@ signaling_router_init (SignalingRouter *self)
 {
   self->clients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->connections = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   self->idle_deadlines = signaling_timer_queue_new ("[signaling] native idle deadlines");
 }
 
@@ -160,6 +167,49 @@ signaling_router_get_messages_rejected (SignalingRouter *self)
   return self->messages_rejected;
 }
 
+guint64
+signaling_router_get_relayed_of_kind (SignalingRouter      *self,
+                                      SignalingMessageKind  kind)
+{
+  g_return_val_if_fail (kind < SIGNALING_N_MESSAGE_KINDS, 0);
+  return self->relayed_by_kind[kind];
+}
+
+guint64
+signaling_router_get_rejected_for (SignalingRouter *self,
+                                   SignalingError   reason)
+{
+  g_return_val_if_fail (reason < SIGNALING_N_ERRORS, 0);
+  return self->rejected_by_reason[reason];
+}
+
+/*
+ * signaling_router_get_connections:
+ *
+ * Returns: (transfer none): how many clients have connected since the
+ *   start, by protocol: an interned protocol name → guint64 *
+ */
+GHashTable *
+signaling_router_get_connections (SignalingRouter *self)
+{
+  return self->connections;
+}
+
+static void
+count_connection (SignalingRouter *self,
+                  const char      *protocol)
+{
+  const char *key = g_intern_string (protocol);
+  guint64 *count = g_hash_table_lookup (self->connections, key);
+
+  if (count == NULL)
+    {
+      count = g_new0 (guint64, 1);
+      g_hash_table_insert (self->connections, (gpointer) key, count);
+    }
+  (*count)++;
+}
+
 static void
 note_activity (SignalingRouter *self)
 {
@@ -188,21 +238,37 @@ signaling_router_set_activity_func (SignalingRouter *self,
 }
 
 static void
-count_relayed (SignalingRouter *self,
-               gsize            bytes)
+count_relayed (SignalingRouter  *self,
+               SignalingMessage *message,
+               gsize             bytes)
 {
+  SignalingMessageKind kind = signaling_message_get_kind (message);
+
   self->messages_relayed++;
   self->bytes_relayed += bytes;
+  if (G_LIKELY (kind < SIGNALING_N_MESSAGE_KINDS))
+    self->relayed_by_kind[kind]++;
   note_activity (self);
 }
 
 /* A message answered with an error, or dropped, by the router or a
- * dialect. */
+ * dialect; @reason is the error it met. */
 void
-signaling_router_count_rejected (SignalingRouter *self)
+signaling_router_count_rejected (SignalingRouter *self,
+                                 SignalingError   reason)
 {
   self->messages_rejected++;
+  self->rejected_by_reason[reason < SIGNALING_N_ERRORS ? reason : SIGNALING_ERROR_FAILED]++;
   note_activity (self);
+}
+
+/* The same, for @error: its code when it is one of ours. */
+void
+signaling_router_count_error (SignalingRouter *self,
+                              const GError    *error)
+{
+  signaling_router_count_rejected (self, error != NULL && error->domain == SIGNALING_ERROR
+                                         ? (SignalingError) error->code : SIGNALING_ERROR_FAILED);
 }
 
 GHashTable *
@@ -262,10 +328,11 @@ signaling_router_add_client (SignalingRouter  *self,
   g_hash_table_insert (self->clients,
                        (gpointer) signaling_client_get_id (client),
                        g_object_ref (client));
-  g_debug ("Client %s connected from %s (%s)",
-           signaling_client_get_id (client),
-           signaling_client_get_remote_address (client),
-           signaling_client_get_protocol (client));
+  count_connection (self, signaling_client_get_protocol (client));
+  signaling_client_log (client, G_LOG_LEVEL_INFO, NULL, "Client %s connected from %s (%s)",
+                        signaling_client_get_id (client),
+                        signaling_client_get_remote_address (client),
+                        signaling_client_get_protocol (client));
   if (self->remote != NULL)
     signaling_remote_client_changed (self->remote, client, TRUE);
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
@@ -296,7 +363,7 @@ signaling_router_attach (SignalingRouter      *self,
 
   if (!signaling_router_add_client (self, client, error))
     {
-      signaling_router_count_rejected (self);
+      signaling_router_count_error (self, error != NULL ? *error : NULL);
       return NULL;
     }
 
@@ -346,7 +413,7 @@ deliver_to_room (SignalingRouter  *self,
       bytes = signaling_client_deliver (member, message);
       if (bytes > 0)
         {
-          count_relayed (self, bytes);
+          count_relayed (self, message, bytes);
           reached++;
         }
     }
@@ -383,6 +450,8 @@ remove_member (SignalingRouter *self,
 
   signaling_room_remove_member (room, client);
   signaling_client_remove_room (client, name);
+  signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s left room %s",
+                        signaling_client_get_id (client), name);
   notify_membership (self, room, client, signaling_client_get_id (client),
                      SIGNALING_MESSAGE_KIND_LEAVE);
   if (self->remote != NULL)
@@ -425,7 +494,7 @@ signaling_router_remove_client (SignalingRouter *self,
 
   if (self->remote != NULL)
     signaling_remote_client_changed (self->remote, client, FALSE);
-  g_debug ("Client %s disconnected: %s", id, reason);
+  signaling_client_log (client, G_LOG_LEVEL_INFO, NULL, "Client %s disconnected: %s", id, reason);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   signaling_client_detach (client);
 }
@@ -464,17 +533,18 @@ signaling_router_admit (SignalingRouter  *self,
       return SIGNALING_ADMISSION_REFUSE;
 
     case SIGNALING_RATE_ABUSIVE:
-      g_message ("Closing client %s from %s: it went on sending past the rate limit (%g/s, burst %u)",
-                 signaling_client_get_id (client), signaling_client_get_remote_address (client),
-                 limits->rate_limit, limits->rate_burst);
-      signaling_router_count_rejected (self);
+      signaling_client_log (client, G_LOG_LEVEL_MESSAGE, NULL,
+                            "Closing client %s from %s: it went on sending past the rate limit (%g/s, burst %u)",
+                            signaling_client_get_id (client), signaling_client_get_remote_address (client),
+                            limits->rate_limit, limits->rate_burst);
+      signaling_router_count_rejected (self, SIGNALING_ERROR_RATE_LIMITED);
       signaling_client_disconnect (client, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                    "rate limit exceeded");
       return SIGNALING_ADMISSION_DROP;
 
     case SIGNALING_RATE_DROP:
     default:
-      signaling_router_count_rejected (self);
+      signaling_router_count_rejected (self, SIGNALING_ERROR_RATE_LIMITED);
       return SIGNALING_ADMISSION_DROP;
     }
 }
@@ -519,6 +589,8 @@ signaling_router_join (SignalingRouter  *self,
 
   signaling_room_add_member (room, client);
   signaling_client_add_room (client, name);
+  signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s joined room %s",
+                        signaling_client_get_id (client), name);
 
   if (created)
     g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);
@@ -583,7 +655,7 @@ signaling_router_route (SignalingRouter   *self,
 
       bytes = signaling_client_deliver (target, message);
       if (bytes > 0)
-        count_relayed (self, bytes);
+        count_relayed (self, message, bytes);
       return TRUE;
     }
 
@@ -664,7 +736,7 @@ signaling_router_deliver_remote (SignalingRouter  *self,
       gsize bytes = target != NULL ? signaling_client_deliver (target, message) : 0;
 
       if (bytes > 0)
-        count_relayed (self, bytes);
+        count_relayed (self, message, bytes);
     }
 }
 

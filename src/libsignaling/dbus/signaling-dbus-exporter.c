@@ -119,6 +119,8 @@ publish_counters (gpointer user_data)
                                            signaling_server_get_bytes_relayed (self->server));
   signaling_dbus_server_set_messages_rejected (self->server_iface,
                                                signaling_server_get_messages_rejected (self->server));
+  signaling_dbus_server_set_connections_refused (self->server_iface,
+                                                 signaling_server_get_connections_refused (self->server));
 
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, &client, &object))

@@ -72,7 +72,7 @@ signaling_engineio_packet_is_binary (SignalingEngineioPacket *packet)
   return packet->binary;
 }
 
-/* @text must be UTF-8: libsoup checks WebSocket text frames, and
+/* @text must be UTF-8: SignalingWebsocket checks text frames, and
  * signaling_engineio_payload_decode() checks what came over HTTP. */
 SignalingEngineioPacket *
 signaling_engineio_packet_decode_ws_text (const char  *text,

@@ -103,6 +103,15 @@ signaling_engineio_server_dispose (GObject *object)
    * place in the queue of unclaimed ones, which goes with us. */
   while (!g_queue_is_empty (&self->unclaimed))
     claim (self, self->unclaimed.head->data);
+  if (self->sockets != NULL)
+    {
+      GHashTableIter iter;
+      gpointer socket;
+
+      g_hash_table_iter_init (&iter, self->sockets);
+      while (g_hash_table_iter_next (&iter, NULL, &socket))
+        signaling_engineio_socket_set_finished_func (socket, NULL, NULL);
+    }
   g_clear_pointer (&self->sockets, g_hash_table_unref);
 
   G_OBJECT_CLASS (signaling_engineio_server_parent_class)->dispose (object);
@@ -248,9 +257,10 @@ signaling_engineio_server_class_init (SignalingEngineioServerClass *klass)
   /**
    * SignalingEngineioServer:per-message-deflate:
    *
-   * Whether WebSocket sessions may use permessage-deflate, if the
-   * #SoupServer offers it. Off by default, as engine.io's
-   * `perMessageDeflate`: signaling messages are small, and compressing
+   * Whether WebSocket sessions may use permessage-deflate. It has no
+   * effect: our WebSockets offer no extension (see
+   * signaling-websocket.c), as engine.io's `perMessageDeflate`
+   * defaults to: signaling messages are small, and compressing
    * clients send later, which reorders what they send over the
    * WebSocket and over HTTP during an upgrade.
    */
@@ -333,6 +343,8 @@ signaling_engineio_server_init (SignalingEngineioServer *self)
 
 /**
  * signaling_engineio_server_new:
+ *
+ * Creates an Engine.IO v4 server that serves no path yet.
  *
  * Returns: (transfer full): a new Engine.IO server; attach it to a
  *   [class@Soup.Server] with [method@Signaling.EngineioServer.attach]
@@ -461,10 +473,12 @@ drop_oldest_unclaimed (SignalingEngineioServer *self)
  * empty before it exits. */
 static void
 on_socket_finished (SignalingEngineioSocket *socket,
-                    SignalingEngineioServer *self)
+                    gpointer                 user_data)
 {
+  SignalingEngineioServer *self = user_data;
+
   claim (self, socket);
-  g_signal_handlers_disconnect_by_data (socket, self);
+  signaling_engineio_socket_set_finished_func (socket, NULL, NULL);
   g_hash_table_remove (self->sockets, signaling_engineio_socket_get_id (socket));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
 }
@@ -477,7 +491,7 @@ add_socket (SignalingEngineioServer *self,
                                                                    self->node);
 
   g_hash_table_insert (self->sockets, (gpointer) signaling_engineio_socket_get_id (socket), socket);
-  g_signal_connect (socket, "finished", G_CALLBACK (on_socket_finished), self);
+  signaling_engineio_socket_set_finished_func (socket, on_socket_finished, self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SOCKETS]);
   return socket;
 }
@@ -615,6 +629,10 @@ handle_polling_handshake (SignalingEngineioServer *self,
   g_signal_emit (self, signals[SIGNAL_CONNECTION], 0, socket);
 }
 
+static void on_websocket (SoupServerMessage  *msg,
+                          SignalingWebsocket *websocket,
+                          gpointer            user_data);
+
 static void
 on_request (SoupServer        *soup_server,
             SoupServerMessage *msg,
@@ -641,9 +659,8 @@ on_request (SoupServer        *soup_server,
   if (socket != NULL)
     claim (self, socket);
 
-  /* WebSocket requests that pass are left without a status, so that
-   * libsoup goes on with the upgrade and calls on_websocket(), which
-   * closes at once a second WebSocket for an upgraded session. */
+  /* WebSocket requests that pass are upgraded; on_websocket() closes
+   * at once a second WebSocket for an upgraded session. */
   if (is_websocket_request (msg))
     {
       if (signaling_http_has_body (msg))
@@ -651,11 +668,7 @@ on_request (SoupServer        *soup_server,
           respond_error (msg, EIO_ERROR_BAD_REQUEST);
           return;
         }
-      /* libsoup negotiates extensions after this handler, server-wide;
-       * an offer it does not see is not taken up. */
-      if (!self->per_message_deflate)
-        soup_message_headers_remove (soup_server_message_get_request_headers (msg),
-                                     "Sec-WebSocket-Extensions");
+      signaling_websocket_upgrade (msg, self->per_message_deflate, on_websocket, self);
       return;
     }
 
@@ -669,42 +682,10 @@ on_request (SoupServer        *soup_server,
     respond_error (msg, EIO_ERROR_BAD_REQUEST);
 }
 
-/* As the reference server's `ws` does past maxPayload: close 1009,
- * which ends the session ("transport close"); the client reconnects. */
 static void
-on_message_too_large (SignalingSocketStream   *stream,
-                      guint64                  size,
-                      SoupWebsocketConnection *websocket)
-{
-  g_debug ("Closing an Engine.IO WebSocket that sent a message of %" G_GUINT64_FORMAT " bytes", size);
-  if (soup_websocket_connection_get_state (websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "Max payload size exceeded");
-}
-
-/* maxPayload holds for every message, over all its fragments. */
-static gboolean
-limit_messages (SignalingEngineioServer *self,
-                SoupWebsocketConnection *websocket)
-{
-  g_autoptr(SignalingSocketStream) stream = NULL;
-
-  if (!signaling_websocket_limit_messages (websocket, self->settings.max_payload, FALSE, &stream))
-    {
-      soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
-      return FALSE;
-    }
-  if (stream != NULL)
-    g_signal_connect_object (stream, "message-too-large", G_CALLBACK (on_message_too_large),
-                             websocket, 0);
-  return TRUE;
-}
-
-static void
-on_websocket (SoupServer              *soup_server,
-              SoupServerMessage       *msg,
-              const char              *path,
-              SoupWebsocketConnection *websocket,
-              gpointer                 user_data)
+on_websocket (SoupServerMessage  *msg,
+              SignalingWebsocket *websocket,
+              gpointer            user_data)
 {
   SignalingEngineioServer *self = user_data;
   GUri *uri = soup_server_message_get_uri (msg);
@@ -712,9 +693,11 @@ on_websocket (SoupServer              *soup_server,
   const char *sid = NULL;
   SignalingEngineioSocket *socket;
 
-  signaling_websocket_track_backlog (websocket, msg);
-  if (!limit_messages (self, websocket))
-    return;
+  /* maxPayload holds for every message, over all its fragments; past
+   * it, as the reference server's `ws`: close 1009, which ends the
+   * session ("transport close"), and the client reconnects. */
+  signaling_websocket_set_max_message_size (websocket, self->settings.max_payload,
+                                            "Max payload size exceeded");
 
   if (g_uri_get_query (uri) != NULL)
     query = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);
@@ -726,7 +709,7 @@ on_websocket (SoupServer              *soup_server,
       /* Checked in on_request, but the session may have ended since. */
       socket = g_hash_table_lookup (self->sockets, sid);
       if (socket == NULL)
-        soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+        signaling_websocket_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
       else if (signaling_engineio_socket_can_upgrade (socket))
         signaling_engineio_socket_probe_websocket (socket, websocket);
       else
@@ -757,12 +740,13 @@ signaling_engineio_server_attach (SignalingEngineioServer *self,
   g_return_if_fail (path != NULL);
 
   soup_server_add_handler (soup_server, path, on_request, self, NULL);
-  soup_server_add_websocket_handler (soup_server, path, NULL, NULL, on_websocket, self, NULL);
 }
 
 /**
  * signaling_engineio_server_get_n_sockets:
  * @self: an Engine.IO server
+ *
+ * Counts the Engine.IO sessions.
  *
  * Returns: how many sessions are open, or closed by the server and
  *   still delivering their close packet

@@ -6,6 +6,7 @@
 
 #include "signaling-engineio-packet-private.h"
 #include "signaling-engineio-socket-private.h"
+#include "signaling-marshal.h"
 #include "signaling-util-private.h"
 
 /**
@@ -50,8 +51,13 @@ struct _SignalingEngineioSocket
   gsize queued_bytes;
   SoupServerMessage *pending_poll;
 
-  SoupWebsocketConnection *websocket;
-  SoupWebsocketConnection *probe;
+  SignalingWebsocket *websocket;
+  SignalingWebsocket *probe;
+
+  const SignalingEngineioConsumer *consumer;  /* static; NULL: none */
+  gpointer consumer_data;
+  SignalingEngineioFinishedFunc finished_func;
+  gpointer finished_data;
 
   /* Between "2probe" and "5". */
   gboolean upgrading;
@@ -107,14 +113,14 @@ static void close_session (SignalingEngineioSocket *self,
 
 static void
 forget_websocket (SignalingEngineioSocket  *self,
-                  SoupWebsocketConnection **websocket)
+                  SignalingWebsocket **websocket)
 {
   if (*websocket == NULL)
     return;
 
-  g_signal_handlers_disconnect_by_data (*websocket, self);
-  if (soup_websocket_connection_get_state (*websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (*websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  signaling_websocket_set_handlers (*websocket, NULL, NULL);
+  if (signaling_websocket_is_open (*websocket))
+    signaling_websocket_close (*websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   g_clear_object (websocket);
 }
 
@@ -123,10 +129,10 @@ close_refused (SignalingEngineioSocket *self)
 {
   for (guint i = 0; i < self->refused->len; i++)
     {
-      SoupWebsocketConnection *websocket = g_ptr_array_index (self->refused, i);
+      SignalingWebsocket *websocket = g_ptr_array_index (self->refused, i);
 
-      if (soup_websocket_connection_get_state (websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      if (signaling_websocket_is_open (websocket))
+        signaling_websocket_close (websocket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
     }
   g_ptr_array_set_size (self->refused, 0);
 }
@@ -220,8 +226,10 @@ signaling_engineio_socket_class_init (SignalingEngineioSocketClass *klass)
    */
   signals[SIGNAL_MESSAGE] =
     g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                  0, NULL, NULL, _signaling_marshal_VOID__BOXED_BOOLEAN, G_TYPE_NONE, 2,
                   G_TYPE_BYTES, G_TYPE_BOOLEAN);
+  g_signal_set_va_marshaller (signals[SIGNAL_MESSAGE], G_TYPE_FROM_CLASS (klass),
+                              _signaling_marshal_VOID__BOXED_BOOLEANv);
 
   /**
    * SignalingEngineioSocket::closed:
@@ -377,28 +385,24 @@ flush_poll (SignalingEngineioSocket *self)
  * closed instead. */
 static gboolean
 send_on_websocket (SignalingEngineioSocket *self,
-                   SoupWebsocketConnection *websocket,
+                   SignalingWebsocket *websocket,
                    SignalingEngineioPacket *packet)
 {
-  gsize limit = self->settings.max_send_queue;
-
-  if (soup_websocket_connection_get_state (websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (!signaling_websocket_is_open (websocket))
     return TRUE;
 
   if (signaling_engineio_packet_is_binary (packet))
     {
       GBytes *data = signaling_engineio_packet_get_data (packet);
 
-      return signaling_websocket_send (websocket, SOUP_WEBSOCKET_DATA_BINARY,
-                                       g_bytes_get_data (data, NULL), g_bytes_get_size (data),
-                                       limit);
+      return signaling_websocket_send (websocket, FALSE, g_bytes_get_data (data, NULL),
+                                       g_bytes_get_size (data));
     }
   else
     {
       g_autofree char *text = signaling_engineio_packet_encode_ws_text (packet);
 
-      return signaling_websocket_send (websocket, SOUP_WEBSOCKET_DATA_TEXT,
-                                       text, strlen (text), limit);
+      return signaling_websocket_send (websocket, TRUE, text, strlen (text));
     }
 }
 
@@ -459,6 +463,19 @@ signaling_engineio_socket_send_text (SignalingEngineioSocket *self,
   g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
   g_return_if_fail (text != NULL);
 
+  /* The relay's path: straight into the WebSocket, after the packet
+   * type (a digit, as signaling_engineio_packet_encode_ws_text() writes
+   * it), with no packet in between. */
+  if (!self->closed && self->transport == TRANSPORT_WEBSOCKET)
+    {
+      const char type[] = { '0' + SIGNALING_ENGINEIO_PACKET_MESSAGE, '\0' };
+
+      if (signaling_websocket_is_open (self->websocket) &&
+          !signaling_websocket_send_with_prefix (self->websocket, TRUE, type, text, strlen (text)))
+        close_session (self, "transport error", FALSE);
+      return;
+    }
+
   data = g_bytes_new (text, strlen (text));
   send_packet (self, signaling_engineio_packet_new (SIGNALING_ENGINEIO_PACKET_MESSAGE, data));
 }
@@ -503,6 +520,28 @@ close_after_last_poll (SignalingEngineioSocket *self)
   self->close_grace_source = g_timeout_add (CLOSE_POLL_GRACE_MS, close_after_grace, self);
 }
 
+/* A message: to the consumer, then to the signal's handlers. */
+static void
+deliver_message (SignalingEngineioSocket *self,
+                 gboolean                 binary,
+                 const char              *text,
+                 gsize                    length,
+                 GBytes                  *data)
+{
+  g_autoptr(GBytes) made = NULL;
+
+  if (self->consumer != NULL && binary)
+    self->consumer->binary (self, data, self->consumer_data);
+  else if (self->consumer != NULL)
+    self->consumer->text (self, text, length, self->consumer_data);
+
+  if (self->closed || !g_signal_has_handler_pending (self, signals[SIGNAL_MESSAGE], 0, FALSE))
+    return;
+  if (data == NULL)
+    data = made = g_bytes_new (text, length);
+  g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, data, binary);
+}
+
 static gboolean
 handle_packet (SignalingEngineioSocket *self,
                SignalingEngineioPacket *packet)
@@ -512,8 +551,8 @@ handle_packet (SignalingEngineioSocket *self,
   switch (signaling_engineio_packet_get_kind (packet))
     {
     case SIGNALING_ENGINEIO_PACKET_MESSAGE:
-      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, data,
-                     signaling_engineio_packet_is_binary (packet));
+      deliver_message (self, signaling_engineio_packet_is_binary (packet),
+                       g_bytes_get_data (data, NULL), g_bytes_get_size (data), data);
       return TRUE;
 
     case SIGNALING_ENGINEIO_PACKET_PONG:
@@ -543,20 +582,39 @@ handle_packet (SignalingEngineioSocket *self,
     }
 }
 
-static void
-on_websocket_message (SoupWebsocketConnection *websocket,
-                      SoupWebsocketDataType    type,
-                      GBytes                  *bytes,
-                      SignalingEngineioSocket *self)
+static SignalingEngineioPacket *
+decode_ws_message (gboolean    is_text,
+                   const char *data,
+                   gsize       length)
 {
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (is_text)
+    return signaling_engineio_packet_decode_ws_text (data, length, NULL);
+
+  bytes = g_bytes_new (data, length);
+  return signaling_engineio_packet_new_binary (bytes);
+}
+
+static void
+on_websocket_message (SignalingWebsocket *websocket,
+                      gboolean            is_text,
+                      const char         *data,
+                      gsize               length,
+                      gpointer            user_data)
+{
+  SignalingEngineioSocket *self = user_data;
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
   g_autoptr(SignalingEngineioPacket) packet = NULL;
 
-  if (type == SOUP_WEBSOCKET_DATA_BINARY)
-    packet = signaling_engineio_packet_new_binary (bytes);
-  else
-    packet = signaling_engineio_packet_decode_ws_text (g_bytes_get_data (bytes, NULL),
-                                                       g_bytes_get_size (bytes), NULL);
+  /* The relay's path: a text message packet, without a packet. */
+  if (is_text && length > 0 && data[0] == '0' + SIGNALING_ENGINEIO_PACKET_MESSAGE)
+    {
+      deliver_message (self, FALSE, data + 1, length - 1, NULL);
+      return;
+    }
+
+  packet = decode_ws_message (is_text, data, length);
 
   if (packet == NULL)
     {
@@ -568,23 +626,25 @@ on_websocket_message (SoupWebsocketConnection *websocket,
 }
 
 static void
-on_websocket_closed (SoupWebsocketConnection *websocket,
-                     SignalingEngineioSocket *self)
+on_websocket_closed (SignalingWebsocket *websocket,
+                     gpointer            user_data)
 {
-  close_session (self, "transport close", FALSE);
+  close_session (user_data, "transport close", FALSE);
 }
+
+static const SignalingWebsocketHandlers websocket_handlers = {
+  .message = on_websocket_message,
+  .closed = on_websocket_closed,
+};
 
 static void
 use_websocket (SignalingEngineioSocket *self,
-               SoupWebsocketConnection *websocket)
+               SignalingWebsocket      *websocket)
 {
   self->websocket = g_object_ref (websocket);
   self->transport = TRANSPORT_WEBSOCKET;
-  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->settings.max_payload);
-  /* Engine.IO does its own heartbeat. */
-  soup_websocket_connection_set_keepalive_interval (websocket, 0);
-  g_signal_connect (websocket, "message", G_CALLBACK (on_websocket_message), self);
-  g_signal_connect (websocket, "closed", G_CALLBACK (on_websocket_closed), self);
+  signaling_websocket_set_max_send_queue (websocket, self->settings.max_send_queue);
+  signaling_websocket_set_handlers (websocket, &websocket_handlers, self);
 }
 
 static char *
@@ -599,6 +659,26 @@ open_packet (SignalingEngineioSocket *self,
   return g_strconcat ("0", json, NULL);
 }
 
+void
+signaling_engineio_socket_set_finished_func (SignalingEngineioSocket       *self,
+                                             SignalingEngineioFinishedFunc  func,
+                                             gpointer                       user_data)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+  self->finished_func = func;
+  self->finished_data = user_data;
+}
+
+void
+signaling_engineio_socket_set_consumer (SignalingEngineioSocket         *self,
+                                        const SignalingEngineioConsumer *consumer,
+                                        gpointer                         user_data)
+{
+  g_return_if_fail (SIGNALING_IS_ENGINEIO_SOCKET (self));
+  self->consumer = consumer;
+  self->consumer_data = user_data;
+}
+
 /*
  * signaling_engineio_socket_open_websocket:
  *
@@ -606,12 +686,12 @@ open_packet (SignalingEngineioSocket *self,
  */
 void
 signaling_engineio_socket_open_websocket (SignalingEngineioSocket *self,
-                                          SoupWebsocketConnection *websocket)
+                                          SignalingWebsocket *websocket)
 {
   g_autofree char *open = open_packet (self, FALSE);
 
   use_websocket (self, websocket);
-  soup_websocket_connection_send_text (websocket, open);
+  signaling_websocket_send (websocket, TRUE, open, strlen (open));
 }
 
 /*
@@ -625,6 +705,14 @@ signaling_engineio_socket_handshake_polling (SignalingEngineioSocket *self)
   return open_packet (self, TRUE);
 }
 
+/**
+ * signaling_engineio_socket_get_id:
+ * @self: a session
+ *
+ * Gets the Engine.IO session id (`sid`).
+ *
+ * Returns: the session id
+ */
 const char *
 signaling_engineio_socket_get_id (SignalingEngineioSocket *self)
 {
@@ -635,6 +723,8 @@ signaling_engineio_socket_get_id (SignalingEngineioSocket *self)
 /**
  * signaling_engineio_socket_get_transport:
  * @self: a session
+ *
+ * Gets the transport the session is on now.
  *
  * Returns: `polling` or `websocket`
  */
@@ -649,6 +739,8 @@ signaling_engineio_socket_get_transport (SignalingEngineioSocket *self)
  * signaling_engineio_socket_get_remote_address:
  * @self: a session
  *
+ * Gets the peer's IP address.
+ *
  * Returns: (nullable): the peer's IP address
  */
 const char *
@@ -661,6 +753,8 @@ signaling_engineio_socket_get_remote_address (SignalingEngineioSocket *self)
 /**
  * signaling_engineio_socket_is_open:
  * @self: a session
+ *
+ * Checks whether the session is still open.
  *
  * Returns: %FALSE once the session has closed
  */
@@ -856,10 +950,10 @@ signaling_engineio_socket_can_upgrade (SignalingEngineioSocket *self)
 static void
 complete_upgrade (SignalingEngineioSocket *self)
 {
-  g_autoptr(SoupWebsocketConnection) websocket = g_steal_pointer (&self->probe);
+  g_autoptr(SignalingWebsocket) websocket = g_steal_pointer (&self->probe);
   g_autoptr(GPtrArray) queued = NULL;
 
-  g_signal_handlers_disconnect_by_data (websocket, self);
+  signaling_websocket_set_handlers (websocket, NULL, NULL);
 
   /* Whatever the polling side still held goes over the WebSocket. A
    * GET still parked came after the probe and raced the "5": it is
@@ -888,17 +982,18 @@ complete_upgrade (SignalingEngineioSocket *self)
 }
 
 static void
-on_probe_message (SoupWebsocketConnection *websocket,
-                  SoupWebsocketDataType    type,
-                  GBytes                  *bytes,
-                  SignalingEngineioSocket *self)
+on_probe_message (SignalingWebsocket *websocket,
+                  gboolean            is_text,
+                  const char         *data,
+                  gsize               length,
+                  gpointer            user_data)
 {
+  SignalingEngineioSocket *self = user_data;
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
   g_autoptr(SignalingEngineioPacket) packet = NULL;
 
-  if (type == SOUP_WEBSOCKET_DATA_TEXT)
-    packet = signaling_engineio_packet_decode_ws_text (g_bytes_get_data (bytes, NULL),
-                                                       g_bytes_get_size (bytes), NULL);
+  if (is_text)
+    packet = signaling_engineio_packet_decode_ws_text (data, length, NULL);
   if (packet == NULL)
     {
       forget_websocket (self, &self->probe);
@@ -908,7 +1003,7 @@ on_probe_message (SoupWebsocketConnection *websocket,
   switch (signaling_engineio_packet_get_kind (packet))
     {
     case SIGNALING_ENGINEIO_PACKET_PING:
-      soup_websocket_connection_send_text (websocket, "3probe");
+      signaling_websocket_send (websocket, TRUE, "3probe", strlen ("3probe"));
       /* Release the long-poll that was parked before the probe; one
        * that came since waits for its grace period or the "5". */
       self->upgrading = TRUE;
@@ -926,13 +1021,20 @@ on_probe_message (SoupWebsocketConnection *websocket,
 }
 
 static void
-on_probe_closed (SoupWebsocketConnection *websocket,
-                 SignalingEngineioSocket *self)
+on_probe_closed (SignalingWebsocket *websocket,
+                 gpointer            user_data)
 {
+  SignalingEngineioSocket *self = user_data;
+
   forget_websocket (self, &self->probe);
   self->upgrading = FALSE;
   close_refused (self);
 }
+
+static const SignalingWebsocketHandlers probe_handlers = {
+  .message = on_probe_message,
+  .closed = on_probe_closed,
+};
 
 /*
  * signaling_engineio_socket_refuse_websocket:
@@ -942,7 +1044,7 @@ on_probe_closed (SoupWebsocketConnection *websocket,
  */
 void
 signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket *self,
-                                            SoupWebsocketConnection *websocket)
+                                            SignalingWebsocket *websocket)
 {
   g_ptr_array_add (self->refused, g_object_ref (websocket));
   if (self->probe == NULL)
@@ -951,13 +1053,10 @@ signaling_engineio_socket_refuse_websocket (SignalingEngineioSocket *self,
 
 void
 signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
-                                           SoupWebsocketConnection *websocket)
+                                           SignalingWebsocket *websocket)
 {
   self->probe = g_object_ref (websocket);
-  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->settings.max_payload);
-  soup_websocket_connection_set_keepalive_interval (websocket, 0);
-  g_signal_connect (websocket, "message", G_CALLBACK (on_probe_message), self);
-  g_signal_connect (websocket, "closed", G_CALLBACK (on_probe_closed), self);
+  signaling_websocket_set_handlers (websocket, &probe_handlers, self);
 }
 
 /* Closing */
@@ -965,25 +1064,48 @@ signaling_engineio_socket_probe_websocket (SignalingEngineioSocket *self,
 static void
 finish_if_delivered (SignalingEngineioSocket *self)
 {
+  g_autoptr(SignalingEngineioSocket) kept = NULL;
+
   if (!self->closed_emitted || self->finished)
     return;
   if (self->websocket != NULL || self->goodbye_queued || self->polls_in_flight > 0)
     return;
 
   self->finished = TRUE;
+  /* The server's note drops its reference, maybe the last. */
+  kept = g_object_ref (self);
+  if (self->finished_func != NULL)
+    self->finished_func (self, self->finished_data);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
 static void
-on_lingering_websocket_closed (SoupWebsocketConnection *websocket,
-                               SignalingEngineioSocket *self)
+on_lingering_websocket_closed (SignalingWebsocket *websocket,
+                               gpointer            user_data)
 {
+  SignalingEngineioSocket *self = user_data;
+
   g_autoptr(SignalingEngineioSocket) kept = g_object_ref (self);
 
   g_clear_handle_id (&self->goodbye_wait_source, g_source_remove);
   forget_websocket (self, &self->websocket);
   finish_if_delivered (self);
 }
+
+/* A lingering WebSocket's messages are not read: its session is over. */
+static void
+ignore_message (SignalingWebsocket *websocket,
+                gboolean            is_text,
+                const char         *data,
+                gsize               length,
+                gpointer            user_data)
+{
+}
+
+static const SignalingWebsocketHandlers lingering_handlers = {
+  .message = ignore_message,
+  .closed = on_lingering_websocket_closed,
+};
 
 static gboolean
 on_goodbye_wait_over (gpointer user_data)
@@ -1008,15 +1130,15 @@ linger (SignalingEngineioSocket *self)
 {
   if (self->websocket != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->websocket, self);
-      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_CLOSED)
+      signaling_websocket_set_handlers (self->websocket, NULL, NULL);
+      if (signaling_websocket_get_state (self->websocket) == SIGNALING_WEBSOCKET_CLOSED)
         {
           g_clear_object (&self->websocket);
           return;
         }
-      g_signal_connect (self->websocket, "closed", G_CALLBACK (on_lingering_websocket_closed), self);
-      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      signaling_websocket_set_handlers (self->websocket, &lingering_handlers, self);
+      if (signaling_websocket_is_open (self->websocket))
+        signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     }
 
   if (self->websocket != NULL || self->goodbye_queued)
@@ -1061,6 +1183,8 @@ close_session (SignalingEngineioSocket *self,
   forget_websocket (self, &self->probe);
   close_refused (self);
 
+  if (self->consumer != NULL)
+    self->consumer->closed (self, reason, self->consumer_data);
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
   self->closed_emitted = TRUE;
   finish_if_delivered (self);

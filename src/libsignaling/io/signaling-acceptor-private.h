@@ -21,6 +21,8 @@ void               signaling_acceptor_set_request_timeout (SignalingAcceptor *se
                                                            guint              seconds);
 void               signaling_acceptor_set_max_pending (SignalingAcceptor *self,
                                                        guint              max_pending);
+void               signaling_acceptor_set_tls_certificate (SignalingAcceptor *self,
+                                                           GTlsCertificate   *certificate);
 guint              signaling_acceptor_get_n_pending (SignalingAcceptor *self);
 gboolean           signaling_acceptor_refuse     (SignalingAcceptor  *self,
                                                   SoupServerMessage  *msg,

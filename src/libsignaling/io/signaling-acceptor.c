@@ -43,11 +43,22 @@ typedef struct
   GSource *source;              /* watching it, or waiting to */
 } Listener;
 
-/* A connection whose request has not arrived yet. */
+typedef struct _Waiting Waiting;
+
+/* A TLS handshake in flight. It runs in a GLib worker thread and may
+ * finish after its connection was dropped: then waiting is NULL. */
 typedef struct
+{
+  Waiting *waiting;
+  GCancellable *cancellable;
+} Handshake;
+
+/* A connection whose request has not arrived yet. */
+struct _Waiting
 {
   SignalingAcceptor *acceptor;
   GIOStream *connection;  /* weak once libsoup owns it */
+  GSocket *socket;        /* under connection, to drop it */
   char *peer;  /* "address:port", the key in acceptor->waiting */
 
   /* Until its first bytes come, the connection is ours alone: libsoup
@@ -58,9 +69,11 @@ typedef struct
   GSocketAddress *local;
   GSocketAddress *remote;
 
+  Handshake *handshake;   /* with TLS, until it is done */
+
   SignalingTimer deadline;
   GList link;  /* in acceptor->pending, oldest first */
-} Waiting;
+};
 
 /* A connection taken back from libsoup to refuse its request: the
  * answer is written, then what the peer still sends is read and
@@ -95,6 +108,11 @@ struct _SignalingAcceptor
 
   GQueue lingering;      /* Lingering * */
 
+  /* With a certificate, every connection is a TLS server connection
+   * over the socket, handshaken before libsoup sees it. Replaced as a
+   * whole on reload: a handshake holds the one it started with. */
+  GTlsCertificate *certificate;
+
   SignalingPoller *poller;  /* the accepted connections' sockets */
   gulong request_read_id;
 };
@@ -108,6 +126,17 @@ G_DEFINE_FINAL_TYPE (SignalingAcceptor, signaling_acceptor, G_TYPE_OBJECT)
 
 /* How long a refused request's connection is drained at most. */
 #define LINGER_SECONDS 5
+
+/* How long a TLS handshake may take when there is no request timeout:
+ * a peer that connects and never finishes its handshake must not hold
+ * a descriptor and a worker thread forever. */
+#define HANDSHAKE_SECONDS 10
+
+/* The first byte of a TLS record carrying a handshake (a ClientHello). */
+#define TLS_HANDSHAKE_RECORD 0x16
+
+/* The length of the body of refuse_plain_http(), checked there. */
+#define PLAIN_HTTP_BODY_LENGTH 47
 
 static void
 listener_stop (Listener *listener)
@@ -141,6 +170,16 @@ waiting_free (Waiting *waiting)
       g_source_destroy (waiting->first_bytes);
       g_source_unref (waiting->first_bytes);
     }
+  if (waiting->handshake != NULL)
+    {
+      /* Closing a TLS connection writes to it, and its worker thread
+       * still reads the socket: wake that up and let it end, and the
+       * last reference close the socket. */
+      waiting->handshake->waiting = NULL;
+      g_cancellable_cancel (waiting->handshake->cancellable);
+      g_socket_shutdown (waiting->socket, TRUE, TRUE, NULL);
+      g_clear_object (&waiting->held);
+    }
   if (waiting->held != NULL)
     {
       g_io_stream_close (waiting->held, NULL, NULL);
@@ -150,6 +189,7 @@ waiting_free (Waiting *waiting)
     g_object_weak_unref (G_OBJECT (waiting->connection), on_connection_gone, waiting);
   g_clear_object (&waiting->local);
   g_clear_object (&waiting->remote);
+  g_clear_object (&waiting->socket);
   g_free (waiting->peer);
   g_free (waiting);
 }
@@ -190,6 +230,7 @@ signaling_acceptor_finalize (GObject *object)
   while (self->lingering.head != NULL)
     lingering_free (self->lingering.head->data);
   g_clear_signal_handler (&self->request_read_id, self->server);
+  g_clear_object (&self->certificate);
   g_hash_table_unref (self->waiting);
   signaling_timer_queue_unref (self->deadlines);
   signaling_poller_unref (self->poller);
@@ -258,8 +299,7 @@ waiting_drop (Waiting *waiting)
       return;
     }
 
-  g_socket_shutdown (signaling_socket_stream_get_socket (SIGNALING_SOCKET_STREAM (waiting->connection)),
-                     TRUE, TRUE, NULL);
+  g_socket_shutdown (waiting->socket, TRUE, TRUE, NULL);
   g_hash_table_remove (waiting->acceptor->waiting, waiting->peer);
 }
 
@@ -268,8 +308,7 @@ on_request_overdue (gpointer data)
 {
   Waiting *waiting = data;
 
-  g_debug ("No request from %s in %u s: dropping the connection",
-           waiting->peer, waiting->acceptor->request_timeout);
+  g_debug ("No request from %s in time: dropping the connection", waiting->peer);
   waiting_drop (waiting);
 }
 
@@ -288,20 +327,17 @@ drop_oldest_pending (SignalingAcceptor *self)
     }
 }
 
-/* The peer has sent something (or hung up): now libsoup may spend
- * memory on it. */
-static gboolean
-on_first_bytes (GObject  *stream,
-                gpointer  user_data)
+/* Gives libsoup the connection, which from now on spends memory on it. */
+static void
+accept_connection (Waiting   *waiting,
+                   GIOStream *connection)
 {
-  Waiting *waiting = user_data;
   SignalingAcceptor *self = waiting->acceptor;
-  g_autoptr(GIOStream) connection = g_steal_pointer (&waiting->held);
   g_autoptr(GSocketAddress) local = g_steal_pointer (&waiting->local);
   g_autoptr(GSocketAddress) remote = g_steal_pointer (&waiting->remote);
   g_autoptr(GError) error = NULL;
 
-  g_clear_pointer (&waiting->first_bytes, g_source_unref);
+  waiting->connection = connection;
   g_object_weak_ref (G_OBJECT (connection), on_connection_gone, waiting);
 
   /* libsoup may read the whole request at once and emit request-read,
@@ -312,24 +348,147 @@ on_first_bytes (GObject  *stream,
       g_debug ("Could not take a connection: %s", error->message);
       g_hash_table_remove (self->waiting, waiting->peer);
     }
+}
 
+static void
+on_handshake_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Handshake *handshake = user_data;
+  Waiting *waiting = handshake->waiting;
+  g_autoptr(GError) error = NULL;
+  gboolean done = g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error);
+  g_autoptr(GIOStream) connection = NULL;
+
+  g_object_unref (handshake->cancellable);
+  g_free (handshake);
+  if (waiting == NULL)
+    return;  /* dropped meanwhile */
+
+  waiting->handshake = NULL;
+  if (!done)
+    {
+      g_debug ("TLS handshake with %s failed: %s", waiting->peer, error->message);
+      /* Nothing to say to it: closing must not try to write. */
+      g_socket_shutdown (waiting->socket, TRUE, TRUE, NULL);
+      waiting_drop (waiting);
+      return;
+    }
+
+  connection = g_steal_pointer (&waiting->held);
+  accept_connection (waiting, connection);
+}
+
+/* The first bytes of a peer that speaks plain HTTP to a TLS port: tell
+ * it so in plain HTTP, as nginx does, rather than a handshake error
+ * it cannot show. Answered at once and closed; what the peer sent
+ * before is read, so that closing does not reset the connection and
+ * lose the answer. */
+static void
+refuse_plain_http (Waiting *waiting)
+{
+#define PLAIN_HTTP_BODY "This port speaks TLS: use https:// or wss://.\r\n"
+  static const char response[] =
+    "HTTP/1.1 400 Bad Request\r\n"
+    "Connection: close\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: " G_STRINGIFY (PLAIN_HTTP_BODY_LENGTH) "\r\n"
+    "\r\n"
+    PLAIN_HTTP_BODY;
+  char buffer[4096];
+
+  G_STATIC_ASSERT (sizeof PLAIN_HTTP_BODY - 1 == PLAIN_HTTP_BODY_LENGTH);
+#undef PLAIN_HTTP_BODY
+
+  g_debug ("%s spoke plain HTTP to a TLS port", waiting->peer);
+  /* A request head fits; a peer that keeps sending is cut short. */
+  for (guint i = 0; i < 16; i++)
+    if (g_socket_receive_with_blocking (waiting->socket, buffer, sizeof buffer, FALSE, NULL, NULL) <= 0)
+      break;
+  g_socket_send_with_blocking (waiting->socket, response, sizeof response - 1, FALSE, NULL, NULL);
+  g_socket_shutdown (waiting->socket, FALSE, TRUE, NULL);
+  waiting_drop (waiting);
+}
+
+/* The ClientHello is here: the handshake will not wait for the peer's
+ * first bytes, only for its replies, and is bounded by the deadline. */
+static void
+start_handshake (Waiting *waiting)
+{
+  SignalingAcceptor *self = waiting->acceptor;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) raw = g_steal_pointer (&waiting->held);
+  GIOStream *tls;
+  guint8 first = 0;
+
+  if (g_socket_receive_message (waiting->socket, NULL, &(GInputVector) { &first, 1 }, 1,
+                                NULL, NULL, &(gint) { G_SOCKET_MSG_PEEK }, NULL, NULL) == 1 &&
+      first != TLS_HANDSHAKE_RECORD)
+    {
+      waiting->held = g_steal_pointer (&raw);
+      refuse_plain_http (waiting);
+      return;
+    }
+
+  tls = g_tls_server_connection_new (raw, self->certificate, &error);
+  if (tls == NULL)
+    {
+      g_debug ("No TLS connection for %s: %s", waiting->peer, error->message);
+      waiting->held = g_steal_pointer (&raw);
+      waiting_drop (waiting);
+      return;
+    }
+
+  /* Browsers and Node often close without a close_notify, and what
+   * they sent before is whole all the same (every message is framed). */
+  g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (tls), FALSE);
+  waiting->held = tls;
+  waiting->handshake = g_new0 (Handshake, 1);
+  waiting->handshake->waiting = waiting;
+  waiting->handshake->cancellable = g_cancellable_new ();
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    waiting->handshake->cancellable,
+                                    on_handshake_done, waiting->handshake);
+}
+
+/* The peer has sent something (or hung up): now libsoup may spend
+ * memory on it, after the TLS handshake if there is one. */
+static gboolean
+on_first_bytes (GObject  *stream,
+                gpointer  user_data)
+{
+  Waiting *waiting = user_data;
+  g_autoptr(GIOStream) connection = NULL;
+
+  g_clear_pointer (&waiting->first_bytes, g_source_unref);
+  if (waiting->acceptor->certificate != NULL)
+    {
+      start_handshake (waiting);
+      return G_SOURCE_REMOVE;
+    }
+
+  connection = g_steal_pointer (&waiting->held);
+  accept_connection (waiting, connection);
   return G_SOURCE_REMOVE;
 }
 
 static void
 wait_for_request (SignalingAcceptor *self,
                   GIOStream         *connection,
+                  GSocket           *socket,
                   GSocketAddress    *local,
                   GSocketAddress    *remote)
 {
   Waiting *waiting;
+  guint timeout = self->request_timeout;
 
   drop_oldest_pending (self);
 
   waiting = g_new0 (Waiting, 1);
   waiting->acceptor = self;
-  waiting->connection = connection;
   waiting->held = g_object_ref (connection);
+  waiting->socket = g_object_ref (socket);
   waiting->local = g_object_ref (local);
   waiting->remote = g_object_ref (remote);
   waiting->first_bytes = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (connection)),
@@ -339,9 +498,11 @@ wait_for_request (SignalingAcceptor *self,
   g_source_attach (waiting->first_bytes, g_main_context_get_thread_default ());
   waiting->peer = peer_key (remote);
   waiting->link.data = waiting;
-  if (self->request_timeout > 0)
+  if (timeout == 0 && self->certificate != NULL)
+    timeout = HANDSHAKE_SECONDS;
+  if (timeout > 0)
     signaling_timer_queue_add (self->deadlines, &waiting->deadline,
-                               g_get_monotonic_time () + (gint64) self->request_timeout * G_USEC_PER_SEC,
+                               g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC,
                                on_request_overdue, waiting);
   g_hash_table_replace (self->waiting, waiting->peer, waiting);
   g_queue_push_tail_link (&self->pending, &waiting->link);
@@ -371,7 +532,7 @@ hand_over (SignalingAcceptor *self,
 
   signaling_soup_set_no_delay (socket);
 
-  wait_for_request (self, connection, local, remote);
+  wait_for_request (self, connection, socket, local, remote);
 }
 
 static void listener_watch (Listener *listener);
@@ -497,6 +658,23 @@ signaling_acceptor_set_max_pending (SignalingAcceptor *self,
 }
 
 /*
+ * signaling_acceptor_set_tls_certificate:
+ * @certificate: (nullable): the certificate and key to serve TLS with,
+ *   or %NULL for plain HTTP
+ *
+ * Applies to connections accepted from now on; those already accepted
+ * keep the certificate they were handshaken with.
+ */
+void
+signaling_acceptor_set_tls_certificate (SignalingAcceptor *self,
+                                        GTlsCertificate   *certificate)
+{
+  g_return_if_fail (SIGNALING_IS_ACCEPTOR (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+  g_set_object (&self->certificate, certificate);
+}
+
+/*
  * signaling_acceptor_get_n_pending:
  *
  * Returns: how many connections wait for their request
@@ -584,6 +762,9 @@ signaling_acceptor_refuse (SignalingAcceptor *self,
   key = peer_key (remote);
   waiting = g_hash_table_lookup (self->waiting, key);
   if (waiting == NULL || waiting->connection == NULL)
+    return FALSE;
+  /* The answer below is written in plain text, under any TLS. */
+  if (!SIGNALING_IS_SOCKET_STREAM (waiting->connection))
     return FALSE;
 
   /* Keep our stream: stealing drops libsoup's reference to it. */

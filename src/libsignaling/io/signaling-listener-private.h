@@ -20,6 +20,8 @@ gboolean           signaling_listener_listen       (SignalingListener  *self,
                                                     const char         *address,
                                                     guint               port,
                                                     GError            **error);
+void               signaling_listener_set_tls_certificate (SignalingListener *self,
+                                                           GTlsCertificate   *certificate);
 gboolean           signaling_listener_add_socket   (SignalingListener  *self,
                                                     GSocket            *socket,
                                                     GError            **error);

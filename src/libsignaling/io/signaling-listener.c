@@ -29,6 +29,7 @@ struct _SignalingListener
   SignalingAcceptor *acceptor; /* NULL when libsoup listens itself */
   GPtrArray *sockets;          /* GSocket *, listening */
   gboolean reuse_port;         /* SO_REUSEPORT on the sockets we bind */
+  gboolean tls;                /* serving https:// and wss:// */
 };
 
 G_DEFINE_FINAL_TYPE (SignalingListener, signaling_listener, G_TYPE_OBJECT)
@@ -120,6 +121,31 @@ signaling_listener_get_reuse_port (SignalingListener *self)
 }
 
 /*
+ * signaling_listener_set_tls_certificate:
+ * @certificate: (nullable): the certificate and key to serve TLS with,
+ *   or %NULL for plain HTTP
+ *
+ * Every listening socket serves TLS with @certificate, or a newer one
+ * after a reload: connections accepted from now on are handshaken with
+ * it, and those already open keep theirs. When libsoup listens itself
+ * (no acceptor), it takes the certificate from the server's
+ * #SoupServer:tls-certificate, which its listeners follow, and a
+ * socket must be added after the first certificate to serve TLS.
+ */
+void
+signaling_listener_set_tls_certificate (SignalingListener *self,
+                                        GTlsCertificate   *certificate)
+{
+  g_return_if_fail (SIGNALING_IS_LISTENER (self));
+
+  self->tls = certificate != NULL;
+  if (self->acceptor != NULL)
+    signaling_acceptor_set_tls_certificate (self->acceptor, certificate);
+  else
+    soup_server_set_tls_certificate (self->soup_server, certificate);
+}
+
+/*
  * signaling_listener_add_socket:
  * @socket: a bound, listening socket
  */
@@ -136,7 +162,8 @@ signaling_listener_add_socket (SignalingListener  *self,
       if (!signaling_acceptor_add_socket (self->acceptor, socket, error))
         return FALSE;
     }
-  else if (!soup_server_listen_socket (self->soup_server, socket, 0, error))
+  else if (!soup_server_listen_socket (self->soup_server, socket,
+                                       self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     return FALSE;
 
   g_ptr_array_add (self->sockets, g_object_ref (socket));
@@ -303,7 +330,7 @@ signaling_listener_dup_uris (SignalingListener *self)
         continue;
 
       host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-      uris = g_slist_prepend (uris, g_uri_build (G_URI_FLAGS_NONE, "http", NULL, host,
+      uris = g_slist_prepend (uris, g_uri_build (G_URI_FLAGS_NONE, self->tls ? "https" : "http", NULL, host,
                                                  g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
                                                  "/", NULL, NULL));
     }

@@ -17,10 +17,5 @@ G_DECLARE_FINAL_TYPE (SignalingSocketStream, signaling_socket_stream, SIGNALING,
 GIOStream *signaling_socket_stream_new        (GSocket               *socket,
                                               SignalingPoller       *poller);
 GSocket   *signaling_socket_stream_get_socket (SignalingSocketStream *self);
-gboolean   signaling_socket_stream_limit_messages (SignalingSocketStream *self,
-                                                   guint64                max_message_size,
-                                                   gboolean               text_as_binary);
-gboolean   signaling_socket_stream_pop_message_is_text (SignalingSocketStream *self,
-                                                        gboolean               delivered_as_text);
 
 G_END_DECLS

@@ -19,24 +19,20 @@
  *    version check turns it off.
  *
  * 2. The poller (signaling-poller.c). libsoup destroys and re-creates a
- *    WebSocket's input source on every read, and GLib inserts each new
+ *    connection's input source on every read, and GLib inserts each new
  *    source's poll record into a list ordered by priority: time in
  *    proportion to the number of connections, measured at a fifth of
- *    the CPU at a thousand peers (not fixed as of 3.6; a GLib matter as
- *    much as libsoup's). One epoll set polled by one GSource instead;
- *    where epoll is missing (no HAVE_EPOLL) the poller hands out GLib's
- *    own socket sources and only the cost remains.
+ *    the CPU at a thousand WebSocket peers when libsoup still read them
+ *    (not fixed as of 3.6; a GLib matter as much as libsoup's); HTTP
+ *    connections still pay it. One epoll set polled by one GSource
+ *    instead; where epoll is missing (no HAVE_EPOLL) the poller hands
+ *    out GLib's own socket sources and only the cost remains.
  *
- * 3. The socket stream and its WebSocket frame tracker
- *    (signaling-socket-stream.c, signaling_websocket_limit_messages()).
- *    Before 3.7.1 libsoup bounds a WebSocket message per frame only
- *    (max-incoming-payload-size), so a message sent in fragments grows
- *    without bound (CVE-2025-32049; 3.7.1 adds max-total-message-size,
- *    used under SOUP_CHECK_VERSION (3, 7, 1)); and every release so far
- *    drops a too-large message's connection without a close frame. The
- *    tracker reads the frame headers before libsoup does and closes
- *    with 1009 and a readable error. Without the acceptor there is no
- *    socket stream, and libsoup's per-frame limit is all there is.
+ * 3. (Gone.) The socket stream's WebSocket frame tracker bounded
+ *    messages over their fragments for libsoup's WebSocket
+ *    (CVE-2025-32049). Our own frame path, signaling-websocket.c, does
+ *    that now, on both paths and over TLS; it is no workaround but the
+ *    design (see docs/design.md, "WebSocket frames", for why).
  *
  * 4. `Connection: close` (both paths; signaling_soup_announce_close()).
  *    libsoup closes a connection after answering a request that said

@@ -7,6 +7,7 @@
 #include <libsoup/soup.h>
 
 #include "signaling-router-private.h"
+#include "signaling-websocket-private.h"
 
 G_BEGIN_DECLS
 
@@ -15,9 +16,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SignalingNativeConnection, signaling_native_connection,
                       SIGNALING, NATIVE_CONNECTION, GObject)
 
-void signaling_native_connection_accept (SignalingRouter         *router,
-                                         SoupServerMessage       *msg,
-                                         SoupWebsocketConnection *websocket);
+void signaling_native_connection_accept (SignalingRouter    *router,
+                                         SoupServerMessage  *msg,
+                                         SignalingWebsocket *websocket);
 
 /* The native codec, also behind signaling_message_parse() and
  * signaling_message_to_json(). */

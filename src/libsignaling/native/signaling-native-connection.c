@@ -18,6 +18,7 @@
 #include "signaling-timer-queue-private.h"
 #include "signaling-util-private.h"
 #include "signaling-version.h"
+#include "signaling-websocket-private.h"
 
 /* WebSocket close codes (RFC 6455 §7.4.1). */
 #define CLOSE_TOO_BIG     1009
@@ -34,15 +35,16 @@ struct _SignalingNativeConnection
 {
   GObject parent_instance;
 
-  SoupWebsocketConnection *websocket;
-  SignalingSocketStream *stream;  /* under the WebSocket; NULL if not ours */
+  SignalingWebsocket *websocket;
   SignalingRouter *router;  /* unowned: the server closes us before it drops the router */
   SignalingClient *client;  /* unowned: the client owns us */
 
-  /* A peer that neither sends nor answers the keepalive pings for two
-   * intervals is gone, even if TCP has not noticed yet. */
+  /* A peer silent for an interval is pinged; one that neither sends
+   * nor answers for two intervals is gone, even if TCP has not noticed
+   * yet. */
   SignalingTimer idle_deadline;
   SignalingTimerQueue *idle_deadlines;
+  gboolean pinged;
 };
 
 static void signaling_native_connection_iface_init (SignalingConnectionInterface *iface);
@@ -62,11 +64,8 @@ signaling_native_connection_dispose (GObject *object)
       g_clear_pointer (&self->idle_deadlines, signaling_timer_queue_unref);
     }
   if (self->websocket != NULL)
-    g_signal_handlers_disconnect_by_data (self->websocket, self);
+    signaling_websocket_set_handlers (self->websocket, NULL, NULL);
   g_clear_object (&self->websocket);
-  if (self->stream != NULL)
-    g_signal_handlers_disconnect_by_data (self->stream, self);
-  g_clear_object (&self->stream);
 
   G_OBJECT_CLASS (signaling_native_connection_parent_class)->dispose (object);
 }
@@ -395,14 +394,10 @@ send_text (SignalingNativeConnection *self,
            const char                *text,
            gsize                      length)
 {
-  const SignalingLimits *limits;
-
   if (self->websocket == NULL)
     return 0;
 
-  limits = signaling_router_get_limits (self->router);
-  return signaling_websocket_send (self->websocket, SOUP_WEBSOCKET_DATA_TEXT, text, length,
-                                   limits->max_send_queue) ? length : 0;
+  return signaling_websocket_send (self->websocket, TRUE, text, length) ? length : 0;
 }
 
 static gsize
@@ -463,7 +458,10 @@ send_error (SignalingNativeConnection *self,
 {
   g_autofree char *text = error_to_json (error, rid);
 
-  signaling_router_count_rejected (self->router);
+  signaling_router_count_error (self->router, error);
+  if (self->client != NULL)
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Client %s: %s",
+                          signaling_client_get_id (self->client), error->message);
   send_text (self, text, strlen (text));
 }
 
@@ -576,34 +574,52 @@ dispatch (SignalingNativeConnection  *self,
 }
 
 static void
+arm_idle_deadline (SignalingNativeConnection *self);
+
+static void
 on_idle_too_long (gpointer data)
 {
   SignalingNativeConnection *self = data;
 
-  g_debug ("Closing a peer that has not answered pings");
-  if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
+  if (!self->pinged)
+    {
+      self->pinged = TRUE;
+      signaling_websocket_ping (self->websocket);
+      arm_idle_deadline (self);
+      return;
+    }
+
+  if (self->client != NULL)
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Closing client %s: it has not answered pings",
+                          signaling_client_get_id (self->client));
+  signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
 }
 
-/* Called for everything the peer sends, pongs included. */
 static void
-note_peer_alive (SignalingNativeConnection *self)
+arm_idle_deadline (SignalingNativeConnection *self)
 {
   guint interval = signaling_router_get_limits (self->router)->keepalive_interval;
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
   if (interval > 0)
     signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline,
-                               g_get_monotonic_time () + 2 * (gint64) interval * G_USEC_PER_SEC,
+                               g_get_monotonic_time () + (gint64) interval * G_USEC_PER_SEC,
                                on_idle_too_long, self);
 }
 
+/* Called for everything the peer sends, pongs included. */
 static void
-on_pong (SoupWebsocketConnection   *websocket,
-         GBytes                    *bytes,
-         SignalingNativeConnection *self)
+note_peer_alive (SignalingNativeConnection *self)
 {
-  note_peer_alive (self);
+  self->pinged = FALSE;
+  arm_idle_deadline (self);
+}
+
+static void
+on_pong (SignalingWebsocket *websocket,
+         gpointer            user_data)
+{
+  note_peer_alive (user_data);
 }
 
 static void
@@ -618,17 +634,17 @@ refuse_too_large (SignalingNativeConnection *self,
                _("Message of %lu bytes exceeds the limit of %u bytes"),
                (unsigned long) size, limits->max_message_size);
   send_error (self, error, NULL);
-  if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->websocket, CLOSE_TOO_BIG, error->message);
+  signaling_websocket_close (self->websocket, CLOSE_TOO_BIG, error->message);
 }
 
-/* The socket stream stopped reading at a frame that makes its message
- * too large, however it came: one frame or many fragments. */
+/* The WebSocket stopped reading at a frame that makes its message too
+ * large, however it came: one frame or many fragments. */
 static void
-on_message_too_large (SignalingSocketStream     *stream,
-                      guint64                    size,
-                      SignalingNativeConnection *self)
+on_message_too_large (SignalingWebsocket *websocket,
+                      guint64             size,
+                      gpointer            user_data)
 {
+  SignalingNativeConnection *self = user_data;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
 
   if (self->client != NULL)
@@ -636,38 +652,23 @@ on_message_too_large (SignalingSocketStream     *stream,
 }
 
 static void
-on_message (SoupWebsocketConnection   *websocket,
-            SoupWebsocketDataType      type,
-            GBytes                    *bytes,
-            SignalingNativeConnection *self)
+on_message (SignalingWebsocket *websocket,
+            gboolean            is_text,
+            const char         *data,
+            gsize               size,
+            gpointer            user_data)
 {
-  const SignalingLimits *limits = signaling_router_get_limits (self->router);
+  SignalingNativeConnection *self = user_data;
   SignalingRouter *router = self->router;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
   g_autoptr(SignalingMessage) message = NULL;
   g_autoptr(JsonNode) rid = NULL;
   g_autoptr(GError) error = NULL;
-  gsize size;
-  const char *data = g_bytes_get_data (bytes, &size);
-
-  gboolean is_text = type == SOUP_WEBSOCKET_DATA_TEXT;
-
-  /* Text reaches us as binary (see configure_websocket()): what the
-   * peer sent is on record in the stream. */
-  if (self->stream != NULL)
-    is_text = signaling_socket_stream_pop_message_is_text (self->stream, is_text);
 
   if (self->client == NULL)
     return;
 
   note_peer_alive (self);
-
-  /* Only if the socket stream could not stop it earlier. */
-  if (limits->max_message_size > 0 && size > limits->max_message_size)
-    {
-      refuse_too_large (self, size);
-      return;
-    }
 
   switch (signaling_router_admit (router, self->client, size, &error))
     {
@@ -695,13 +696,14 @@ on_message (SoupWebsocketConnection   *websocket,
 }
 
 static void
-on_closed (SoupWebsocketConnection   *websocket,
-           SignalingNativeConnection *self)
+on_closed (SignalingWebsocket *websocket,
+           gpointer            user_data)
 {
+  SignalingNativeConnection *self = user_data;
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
   g_autofree char *reason = NULL;
-  const char *data = soup_websocket_connection_get_close_data (websocket);
-  gushort code = soup_websocket_connection_get_close_code (websocket);
+  const char *data = signaling_websocket_get_close_reason (websocket);
+  gushort code = signaling_websocket_get_close_code (websocket);
 
   if (data != NULL && *data != '\0')
     reason = g_strdup (data);
@@ -712,6 +714,13 @@ on_closed (SoupWebsocketConnection   *websocket,
 
   signaling_router_detach (self->router, &self->client, reason);
 }
+
+static const SignalingWebsocketHandlers websocket_handlers = {
+  .message = on_message,
+  .closed = on_closed,
+  .pong = on_pong,
+  .too_large = on_message_too_large,
+};
 
 static gsize
 encode_membership (SignalingNativeConnection *self,
@@ -737,8 +746,7 @@ signaling_native_connection_deliver (SignalingConnection *connection,
   const char *text;
   gsize length;
 
-  if (self->websocket == NULL ||
-      soup_websocket_connection_get_state (self->websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (!signaling_websocket_is_open (self->websocket))
     return 0;
 
   switch (signaling_message_get_kind (message))
@@ -762,9 +770,8 @@ signaling_native_connection_close (SignalingConnection *connection,
 {
   SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (connection);
 
-  if (self->websocket != NULL &&
-      soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->websocket, code, reason);
+  if (self->websocket != NULL)
+    signaling_websocket_close (self->websocket, code, reason);
 }
 
 static const char *
@@ -788,33 +795,17 @@ signaling_native_connection_iface_init (SignalingConnectionInterface *iface)
   iface->get_transport = signaling_native_connection_get_transport;
 }
 
-/* Returns FALSE if the WebSocket cannot be held to our limits and
- * must be closed. */
-static gboolean
+static void
 configure_websocket (SignalingNativeConnection *self,
-                     SoupWebsocketConnection   *websocket,
                      const SignalingLimits     *limits)
 {
-  /* Text messages go through libsoup as binary ones, so that one that
-   * is not UTF-8 gets the `bad-json` error docs/protocol.md promises,
-   * and the connection stays, instead of libsoup's close (1007). */
-  if (!signaling_websocket_limit_messages (websocket, limits->max_message_size, TRUE, &self->stream))
-    return FALSE;
-  if (self->stream != NULL)
-    g_signal_connect (self->stream, "message-too-large", G_CALLBACK (on_message_too_large), self);
+  SignalingWebsocket *websocket = self->websocket;
 
-  /* libsoup drops a connection whose frame header announces more than
-   * this, before reading the payload.  Leave headroom above our own
-   * limit so that a merely too-large message gets a readable
-   * `too-large` error first. */
-  if (limits->max_message_size > 0)
-    soup_websocket_connection_set_max_incoming_payload_size (websocket,
-                                                             (guint64) limits->max_message_size * 2);
-  else
-    soup_websocket_connection_set_max_incoming_payload_size (websocket, 0);
-
-  soup_websocket_connection_set_keepalive_interval (websocket, limits->keepalive_interval);
-  return TRUE;
+  signaling_websocket_set_max_message_size (websocket, limits->max_message_size, NULL);
+  signaling_websocket_set_max_send_queue (websocket, limits->max_send_queue);
+  /* A text message that is not UTF-8 gets the `bad-json` error
+   * docs/protocol.md promises, and the connection stays. */
+  signaling_websocket_set_strict_utf8 (websocket, FALSE);
 }
 
 /*
@@ -824,9 +815,9 @@ configure_websocket (SignalingNativeConnection *self,
  * registers it with the router and greets it.
  */
 void
-signaling_native_connection_accept (SignalingRouter         *router,
-                                    SoupServerMessage       *msg,
-                                    SoupWebsocketConnection *websocket)
+signaling_native_connection_accept (SignalingRouter    *router,
+                                    SoupServerMessage  *msg,
+                                    SignalingWebsocket *websocket)
 {
   const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
@@ -836,26 +827,20 @@ signaling_native_connection_accept (SignalingRouter         *router,
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
   self->websocket = g_object_ref (websocket);
   self->router = router;
-  signaling_websocket_track_backlog (websocket, msg);
-  if (!configure_websocket (self, websocket, signaling_router_get_limits (router)))
-    {
-      soup_websocket_connection_close (websocket, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
-      return;
-    }
+  configure_websocket (self, signaling_router_get_limits (router));
 
   self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self), id, remote_address, &error);
   if (self->client == NULL)
     {
       g_autofree char *text = error_to_json (error, NULL);
 
-      signaling_websocket_reject (websocket, text, CLOSE_TRY_AGAIN, error->message);
+      signaling_websocket_send (websocket, TRUE, text, strlen (text));
+      signaling_websocket_close (websocket, CLOSE_TRY_AGAIN, error->message);
       return;
     }
 
   self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   note_peer_alive (self);
-  g_signal_connect_object (websocket, "message", G_CALLBACK (on_message), self, 0);
-  g_signal_connect_object (websocket, "pong", G_CALLBACK (on_pong), self, 0);
-  g_signal_connect_object (websocket, "closed", G_CALLBACK (on_closed), self, 0);
+  signaling_websocket_set_handlers (websocket, &websocket_handlers, self);
   send_welcome (self);
 }

@@ -12,6 +12,7 @@
 #include "signaling-message-private.h"
 #include "signaling-router-private.h"
 #include "signaling-socketio-connection-private.h"
+#include "signaling-socketio-socket-private.h"
 #include "signaling-util-private.h"
 
 /*
@@ -59,7 +60,10 @@ signaling_socketio_connection_dispose (GObject *object)
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (object);
 
   if (self->socket != NULL)
-    g_signal_handlers_disconnect_by_data (self->socket, self);
+    {
+      signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
+      g_signal_handlers_disconnect_by_data (signaling_socketio_socket_get_engine (self->socket), self);
+    }
   g_clear_object (&self->socket);
 
   G_OBJECT_CLASS (signaling_socketio_connection_parent_class)->dispose (object);
@@ -215,9 +219,10 @@ copy_member (JsonObject *to,
 {
   JsonNode *node = from != NULL ? json_object_get_member (from, from_name) : NULL;
 
-  /* JSON.stringify drops undefined members; so do we. */
+  /* JSON.stringify drops undefined members; so do we. The node is
+   * shared, not copied: nodes are never changed once built. */
   if (node != NULL)
-    json_object_set_member (to, to_name, json_node_copy (node));
+    json_object_set_member (to, to_name, json_node_ref (node));
 }
 
 static const char *
@@ -353,7 +358,7 @@ handle_seed000 (SignalingSocketioConnection *self,
   if (error == NULL)
     return;
 
-  signaling_router_count_rejected (self->router);
+  signaling_router_count_error (self->router, error);
   if (g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     emit_error (self, "Target client not connected");  /* the seed's words, verbatim */
   else
@@ -413,11 +418,11 @@ message_from_seed003 (SignalingClient      *sender,
   json_object_set_string_member (payload, "to", to);
 
   if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE && value != NULL)
-    json_object_set_member (payload, "candidate", json_node_copy (value));
+    json_object_set_member (payload, "candidate", json_node_ref (value));
   else if (value != NULL && JSON_NODE_HOLDS_OBJECT (value))
     copy_member (payload, "sdp", json_node_get_object (value), "sdp");
   else if (value != NULL)
-    json_object_set_member (payload, "sdp", json_node_copy (value));
+    json_object_set_member (payload, "sdp", json_node_ref (value));
 
   /* The seed trusted "from" blindly; we keep it only when the sender
    * has joined a room of that name (its own user id, in practice). */
@@ -487,14 +492,16 @@ handle_seed003 (SignalingSocketioConnection *self,
   message = signaling_socketio_dialect_decode_seed003 (self->client, kind, args, &error);
   if (message == NULL)
     {
-      signaling_router_count_rejected (self->router);
-      g_debug ("Socket.IO %s: dropped %s: %s", signaling_client_get_id (self->client),
-               signaling_message_kind_to_string (kind), error->message);
+      signaling_router_count_error (self->router, error);
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Socket.IO %s: dropped %s: %s",
+                            signaling_client_get_id (self->client),
+                            signaling_message_kind_to_string (kind), error->message);
       return;
     }
 
   if (!signaling_router_route (self->router, self->client, message, &error))
-    g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+    signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Socket.IO %s: %s",
+                          signaling_client_get_id (self->client), error->message);
 }
 
 static void
@@ -512,7 +519,7 @@ handle_room (SignalingSocketioConnection *self,
 
   if (name == NULL || strlen (name) > SIGNALING_MAX_NAME_LENGTH)
     {
-      signaling_router_count_rejected (self->router);
+      signaling_router_count_rejected (self->router, SIGNALING_ERROR_BAD_MESSAGE);
       return;
     }
 
@@ -524,8 +531,9 @@ handle_room (SignalingSocketioConnection *self,
   /* Leaving a room one is not in is a no-op in Socket.IO. */
   if (!ok && !g_error_matches (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET))
     {
-      signaling_router_count_rejected (self->router);
-      g_debug ("Socket.IO %s: %s", signaling_client_get_id (self->client), error->message);
+      signaling_router_count_error (self->router, error);
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, name, "Socket.IO %s: %s",
+                            signaling_client_get_id (self->client), error->message);
     }
 }
 
@@ -566,13 +574,14 @@ signaling_socketio_dialect_lookup_event (const char           *event,
 }
 
 static gboolean
-on_event (SignalingSocketioSocket     *socket,
-          const char                  *name,
-          JsonArray                   *args,
-          GPtrArray                   *attachments,
-          SignalingSocketioAck        *ack,
-          SignalingSocketioConnection *self)
+on_event (SignalingSocketioSocket *socket,
+          const char              *name,
+          JsonArray               *args,
+          GPtrArray               *attachments,
+          SignalingSocketioAck    *ack,
+          gpointer                 user_data)
 {
+  SignalingSocketioConnection *self = user_data;
   SignalingVocabulary vocabulary;
   SignalingMessageKind kind;
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
@@ -587,7 +596,7 @@ on_event (SignalingSocketioSocket     *socket,
     case SIGNALING_ADMISSION_ACCEPT:
       break;
     case SIGNALING_ADMISSION_REFUSE:
-      signaling_router_count_rejected (self->router);
+      signaling_router_count_error (self->router, error);
       if (self->vocabulary != SIGNALING_VOCABULARY_SEED003)
         emit_error (self, error->message);
       return TRUE;
@@ -616,14 +625,20 @@ on_event (SignalingSocketioSocket     *socket,
 }
 
 static void
-on_disconnected (SignalingSocketioSocket     *socket,
-                 const char                  *reason,
-                 SignalingSocketioConnection *self)
+on_disconnected (SignalingSocketioSocket *socket,
+                 const char              *reason,
+                 gpointer                 user_data)
 {
+  SignalingSocketioConnection *self = user_data;
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
 
   signaling_router_detach (self->router, &self->client, reason);
 }
+
+static const SignalingSocketioConsumer socket_consumer = {
+  .event = on_event,
+  .disconnected = on_disconnected,
+};
 
 static void
 on_transport_changed (SignalingEngineioSocket     *engine,
@@ -868,9 +883,10 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
       return;
     }
 
-  g_signal_connect_object (socket, "event", G_CALLBACK (on_event), self, 0);
-  g_signal_connect_object (socket, "disconnected", G_CALLBACK (on_disconnected), self, 0);
-  g_signal_connect_object (engine, "notify::transport", G_CALLBACK (on_transport_changed), self, 0);
+  /* A plain handler, taken back in dispose: g_signal_connect_object()
+   * costs twice the memory, for every idle peer. */
+  signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
+  g_signal_connect (engine, "notify::transport", G_CALLBACK (on_transport_changed), self);
 
   json_array_add_string_element (args, signaling_socketio_socket_get_id (socket));
   signaling_socketio_socket_emit (socket, "your_id", args, NULL);

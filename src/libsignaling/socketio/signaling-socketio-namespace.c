@@ -78,6 +78,8 @@ signaling_socketio_namespace_new (const char *name)
  * signaling_socketio_namespace_get_name:
  * @self: a namespace
  *
+ * Gets the namespace's name.
+ *
  * Returns: the name, starting with `/`
  */
 const char *

@@ -48,6 +48,10 @@ SignalingSocketioPacket  *signaling_socketio_packet_new          (SignalingSocke
 SignalingSocketioPacket  *signaling_socketio_packet_copy         (SignalingSocketioPacket     *packet);
 void                      signaling_socketio_packet_free         (SignalingSocketioPacket     *packet);
 char                     *signaling_socketio_packet_encode       (SignalingSocketioPacket     *packet);
+char                     *signaling_socketio_encode_event        (const char                  *nsp,
+                                                                  gint64                       id,
+                                                                  const char                  *event,
+                                                                  JsonArray                   *args);
 SignalingSocketioPacket  *signaling_socketio_packet_decode       (const char                  *text,
                                                                   gsize                        length,
                                                                   guint                       *out_n_attachments,

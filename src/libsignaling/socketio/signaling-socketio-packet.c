@@ -60,24 +60,63 @@ is_binary_type (SignalingSocketioPacketType type)
          type == SIGNALING_SOCKETIO_PACKET_BINARY_ACK;
 }
 
+/* Type, attachment count, namespace and id: what comes before the data. */
+static void
+append_header (GString                     *out,
+               SignalingSocketioPacketType  type,
+               guint                        n_attachments,
+               const char                  *nsp,
+               gint64                       id)
+{
+  g_string_append_c (out, '0' + type);
+  if (is_binary_type (type))
+    g_string_append_printf (out, "%u-", n_attachments);
+  if (g_strcmp0 (nsp, "/") != 0)
+    g_string_append_printf (out, "%s,", nsp);
+  if (id >= 0)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, id);
+}
+
 char *
 signaling_socketio_packet_encode (SignalingSocketioPacket *packet)
 {
   GString *out = g_string_new (NULL);
 
-  g_string_append_c (out, '0' + packet->type);
-  if (is_binary_type (packet->type))
-    g_string_append_printf (out, "%u-", packet->attachments->len);
-  if (g_strcmp0 (packet->nsp, "/") != 0)
-    g_string_append_printf (out, "%s,", packet->nsp);
-  if (packet->id >= 0)
-    g_string_append_printf (out, "%" G_GINT64_FORMAT, packet->id);
+  append_header (out, packet->type, packet->attachments->len, packet->nsp, packet->id);
   if (packet->data != NULL)
-    {
-      g_autofree char *json = signaling_json_to_string (packet->data);
+    signaling_json_append (out, packet->data);
 
-      g_string_append (out, json);
+  return g_string_free (out, FALSE);
+}
+
+/*
+ * signaling_socketio_encode_event:
+ * @nsp: the namespace
+ * @id: the acknowledgement id, or -1
+ * @event: the event name
+ * @args: (nullable): the arguments
+ *
+ * The text of an EVENT packet without attachments, as
+ * signaling_socketio_packet_encode() writes it, without building the
+ * packet: what the relay sends for every message.
+ */
+char *
+signaling_socketio_encode_event (const char *nsp,
+                                 gint64      id,
+                                 const char *event,
+                                 JsonArray  *args)
+{
+  GString *out = g_string_sized_new (256);
+
+  append_header (out, SIGNALING_SOCKETIO_PACKET_EVENT, 0, nsp, id);
+  g_string_append_c (out, '[');
+  signaling_json_append_string (out, event);
+  for (guint i = 0; args != NULL && i < json_array_get_length (args); i++)
+    {
+      g_string_append_c (out, ',');
+      signaling_json_append (out, json_array_get_element (args, i));
     }
+  g_string_append_c (out, ']');
 
   return g_string_free (out, FALSE);
 }

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "signaling-engineio-socket-private.h"
 #include "signaling-socketio-namespace-private.h"
 #include "signaling-socketio-packet-private.h"
 #include "signaling-socketio-server.h"
@@ -182,10 +183,11 @@ send_connect_error (Session    *session,
 
 static void
 on_socket_disconnected (SignalingSocketioSocket *socket,
-                        const char              *reason,
-                        Session                 *session)
+                        gpointer                 user_data)
 {
-  g_signal_handlers_disconnect_by_data (socket, session);
+  Session *session = user_data;
+
+  signaling_socketio_socket_set_disconnected_func (socket, NULL, NULL);
   g_hash_table_remove (session->sockets, signaling_socketio_socket_get_namespace (socket));
 }
 
@@ -227,7 +229,7 @@ handle_connect (Session                 *session,
 
   socket = signaling_socketio_socket_new (session->engine, packet->nsp, packet->data);
   g_hash_table_insert (session->sockets, g_strdup (packet->nsp), g_object_ref (socket));
-  g_signal_connect (socket, "disconnected", G_CALLBACK (on_socket_disconnected), session);
+  signaling_socketio_socket_set_disconnected_func (socket, on_socket_disconnected, session);
 
   json = g_strdup_printf ("{\"sid\":\"%s\"}", signaling_socketio_socket_get_id (socket));
   reply = json_from_string (json, NULL);
@@ -263,22 +265,44 @@ handle_packet (Session                 *session,
     signaling_socketio_socket_handle_packet (socket, packet);
 }
 
+static void on_decoded (Session                  *session,
+                        SignalingEngineioSocket  *engine,
+                        SignalingSocketioPacket  *packet,
+                        GError                   *error);
+
 static void
-on_engine_message (SignalingEngineioSocket *engine,
-                   GBytes                  *data,
-                   gboolean                 binary,
-                   Session                 *session)
+on_engine_text (SignalingEngineioSocket *engine,
+                const char              *data,
+                gsize                    length,
+                gpointer                 user_data)
 {
+  Session *session = user_data;
   g_autoptr(SignalingSocketioPacket) packet = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (binary)
-    packet = signaling_socketio_decoder_add_binary (session->decoder, data, &error);
-  else
-    packet = signaling_socketio_decoder_add_text (session->decoder,
-                                                  g_bytes_get_data (data, NULL),
-                                                  g_bytes_get_size (data), &error);
+  packet = signaling_socketio_decoder_add_text (session->decoder, data, length, &error);
+  on_decoded (session, engine, packet, error);
+}
 
+static void
+on_engine_binary (SignalingEngineioSocket *engine,
+                  GBytes                  *data,
+                  gpointer                 user_data)
+{
+  Session *session = user_data;
+  g_autoptr(SignalingSocketioPacket) packet = NULL;
+  g_autoptr(GError) error = NULL;
+
+  packet = signaling_socketio_decoder_add_binary (session->decoder, data, &error);
+  on_decoded (session, engine, packet, error);
+}
+
+static void
+on_decoded (Session                 *session,
+            SignalingEngineioSocket *engine,
+            SignalingSocketioPacket *packet,
+            GError                  *error)
+{
   if (error != NULL)
     {
       /* As the reference server does: a peer that speaks nonsense is
@@ -312,12 +336,20 @@ disconnect_all_sockets (Session    *session,
 static void
 on_engine_closed (SignalingEngineioSocket *engine,
                   const char              *reason,
-                  Session                 *session)
+                  gpointer                 user_data)
 {
-  g_signal_handlers_disconnect_by_data (engine, session);
+  Session *session = user_data;
+
+  signaling_engineio_socket_set_consumer (engine, NULL, NULL);
   disconnect_all_sockets (session, reason);
   session_free (session);
 }
+
+static const SignalingEngineioConsumer engine_consumer = {
+  .text = on_engine_text,
+  .binary = on_engine_binary,
+  .closed = on_engine_closed,
+};
 
 static gboolean
 on_connect_timeout (gpointer user_data)
@@ -343,13 +375,14 @@ on_engine_connection (SignalingEngineioServer *engine_server,
   session->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   session->connect_timeout_source = g_timeout_add (self->connect_timeout, on_connect_timeout, session);
 
-  g_signal_connect (engine, "message", G_CALLBACK (on_engine_message), session);
-  g_signal_connect (engine, "closed", G_CALLBACK (on_engine_closed), session);
+  signaling_engineio_socket_set_consumer (engine, &engine_consumer, session);
 }
 
 /**
  * signaling_socketio_server_new:
  * @engine: the Engine.IO server to run over
+ *
+ * Creates a Socket.IO v5 server over @engine.
  *
  * Returns: (transfer full): a new Socket.IO server with no namespace yet
  */
@@ -370,6 +403,8 @@ signaling_socketio_server_new (SignalingEngineioServer *engine)
 /**
  * signaling_socketio_server_get_engine:
  * @self: a Socket.IO server
+ *
+ * Gets the Engine.IO server underneath.
  *
  * Returns: (transfer none): the Engine.IO server underneath
  */
@@ -414,6 +449,9 @@ signaling_socketio_server_add_namespace (SignalingSocketioServer *self,
  * signaling_socketio_server_lookup_namespace:
  * @self: a Socket.IO server
  * @name: a namespace name
+ *
+ * Looks up a namespace added with
+ * [method@Signaling.SocketioServer.add_namespace].
  *
  * Returns: (transfer none) (nullable): the namespace, or %NULL
  */

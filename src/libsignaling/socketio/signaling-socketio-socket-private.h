@@ -9,6 +9,42 @@
 
 G_BEGIN_DECLS
 
+/*
+ * SignalingSocketioConsumer:
+ * @event: an event; %TRUE if taken, and the signal's handlers then do
+ *   not see it
+ * @disconnected: the socket is disconnected
+ *
+ * What the library's own user of a socket (the seed dialects) is told,
+ * before any handler of the public signals: plain functions, as a
+ * signal connection costs some 200 bytes per peer and an emission per
+ * message.
+ */
+typedef struct
+{
+  gboolean (*event)        (SignalingSocketioSocket *socket,
+                            const char              *name,
+                            JsonArray               *args,
+                            GPtrArray               *attachments,
+                            SignalingSocketioAck    *ack,
+                            gpointer                 user_data);
+  void     (*disconnected) (SignalingSocketioSocket *socket,
+                            const char              *reason,
+                            gpointer                 user_data);
+} SignalingSocketioConsumer;
+
+/* The session's own note that a socket is disconnected, before the
+ * consumer and the signal: a connection per socket costs memory. */
+typedef void (*SignalingSocketioDisconnectedFunc) (SignalingSocketioSocket *socket,
+                                                   gpointer                 user_data);
+
+void                     signaling_socketio_socket_set_disconnected_func (SignalingSocketioSocket          *self,
+                                                                          SignalingSocketioDisconnectedFunc func,
+                                                                          gpointer                          user_data);
+void                     signaling_socketio_socket_set_consumer       (SignalingSocketioSocket         *self,
+                                                                       const SignalingSocketioConsumer *consumer,
+                                                                       gpointer                         user_data);
+
 SignalingSocketioSocket *signaling_socketio_socket_new                (SignalingEngineioSocket *engine,
                                                                        const char              *nsp,
                                                                        JsonNode                *auth);

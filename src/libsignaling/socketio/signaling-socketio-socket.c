@@ -8,6 +8,7 @@
 
 #include "signaling-error.h"
 #include "signaling-socketio-socket-private.h"
+#include "signaling-marshal.h"
 #include "signaling-util-private.h"
 
 /**
@@ -33,6 +34,11 @@ struct _SignalingSocketioSocket
 
   gint64 next_ack_id;
   GHashTable *pending_acks;  /* ack id → GTask */
+
+  const SignalingSocketioConsumer *consumer;  /* static; NULL: none */
+  gpointer consumer_data;
+  SignalingSocketioDisconnectedFunc disconnected_func;
+  gpointer disconnected_data;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingSocketioSocket, signaling_socketio_socket, G_TYPE_OBJECT)
@@ -78,6 +84,8 @@ signaling_socketio_ack_new (SignalingSocketioSocket *socket,
  * signaling_socketio_ack_ref:
  * @ack: an acknowledgement
  *
+ * Takes a reference to @ack.
+ *
  * Returns: (transfer full): @ack
  */
 SignalingSocketioAck *
@@ -90,6 +98,8 @@ signaling_socketio_ack_ref (SignalingSocketioAck *ack)
 /**
  * signaling_socketio_ack_unref:
  * @ack: (transfer full): an acknowledgement
+ *
+ * Drops a reference to @ack, freeing it with the last one.
  */
 void
 signaling_socketio_ack_unref (SignalingSocketioAck *ack)
@@ -200,12 +210,15 @@ signaling_socketio_socket_class_init (SignalingSocketioSocketClass *klass)
    */
   signals[SIGNAL_EVENT] =
     g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  0, g_signal_accumulator_true_handled, NULL,
+                  _signaling_marshal_BOOLEAN__STRING_BOXED_BOXED_BOXED,
                   G_TYPE_BOOLEAN, 4,
                   G_TYPE_STRING,
                   JSON_TYPE_ARRAY,
                   G_TYPE_PTR_ARRAY,
                   SIGNALING_TYPE_SOCKETIO_ACK);
+  g_signal_set_va_marshaller (signals[SIGNAL_EVENT], G_TYPE_FROM_CLASS (klass),
+                              _signaling_marshal_BOOLEAN__STRING_BOXED_BOXED_BOXEDv);
 
   /**
    * SignalingSocketioSocket::disconnected:
@@ -223,7 +236,6 @@ signaling_socketio_socket_class_init (SignalingSocketioSocketClass *klass)
 static void
 signaling_socketio_socket_init (SignalingSocketioSocket *self)
 {
-  self->pending_acks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, fail_pending_ack);
 }
 
 SignalingSocketioSocket *
@@ -236,15 +248,10 @@ signaling_socketio_socket_new (SignalingEngineioSocket *engine,
   self->id = signaling_generate_id ();
   self->nsp = g_strdup (nsp);
   self->engine = g_object_ref (engine);
+  /* Without one, an empty object is made when first asked for: most
+   * sockets never are, and an idle peer should cost little. */
   if (auth != NULL)
     self->auth = json_node_copy (auth);
-  else
-    {
-      /* json_node_init_object() takes its own reference to the object. */
-      g_autoptr(JsonObject) empty = json_object_new ();
-
-      self->auth = json_node_init_object (json_node_alloc (), empty);
-    }
   self->connected = TRUE;
 
   return self;
@@ -253,6 +260,8 @@ signaling_socketio_socket_new (SignalingEngineioSocket *engine,
 /**
  * signaling_socketio_socket_get_id:
  * @self: a socket
+ *
+ * Gets the socket's id (not the Engine.IO session id).
  *
  * Returns: the socket's id (not the Engine.IO session id)
  */
@@ -267,6 +276,8 @@ signaling_socketio_socket_get_id (SignalingSocketioSocket *self)
  * signaling_socketio_socket_get_namespace:
  * @self: a socket
  *
+ * Gets the namespace name.
+ *
  * Returns: the namespace name
  */
 const char *
@@ -280,6 +291,8 @@ signaling_socketio_socket_get_namespace (SignalingSocketioSocket *self)
  * signaling_socketio_socket_get_auth:
  * @self: a socket
  *
+ * Gets the CONNECT payload (an empty object if the client sent none).
+ *
  * Returns: (transfer none): the CONNECT payload (an empty object if the
  *   client sent none)
  */
@@ -287,12 +300,22 @@ JsonNode *
 signaling_socketio_socket_get_auth (SignalingSocketioSocket *self)
 {
   g_return_val_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self), NULL);
+
+  if (self->auth == NULL)
+    {
+      /* json_node_init_object() takes its own reference to the object. */
+      g_autoptr(JsonObject) empty = json_object_new ();
+
+      self->auth = json_node_init_object (json_node_alloc (), empty);
+    }
   return self->auth;
 }
 
 /**
  * signaling_socketio_socket_get_engine:
  * @self: a socket
+ *
+ * Gets the Engine.IO session underneath.
  *
  * Returns: (transfer none): the Engine.IO session underneath
  */
@@ -306,6 +329,8 @@ signaling_socketio_socket_get_engine (SignalingSocketioSocket *self)
 /**
  * signaling_socketio_socket_is_connected:
  * @self: a socket
+ *
+ * Checks whether the socket is still connected to its namespace.
  *
  * Returns: %FALSE once the socket has left its namespace
  */
@@ -338,8 +363,9 @@ prepend_event_name (const char *event,
   JsonArray *array = json_array_sized_new (1 + (args != NULL ? json_array_get_length (args) : 0));
 
   json_array_add_string_element (array, event);
+  /* Shared, not copied: nodes are never changed once built. */
   for (guint i = 0; args != NULL && i < json_array_get_length (args); i++)
-    json_array_add_element (array, json_node_copy (json_array_get_element (args, i)));
+    json_array_add_element (array, json_node_ref (json_array_get_element (args, i)));
 
   return array;
 }
@@ -351,9 +377,22 @@ send_event (SignalingSocketioSocket *self,
             JsonArray               *args,
             GPtrArray               *attachments)
 {
-  g_autoptr(JsonArray) array = prepend_event_name (event, args);
+  g_autoptr(JsonArray) array = NULL;
   SignalingSocketioPacket *packet;
 
+  /* Without attachments, the relay's case, straight to text. */
+  if (attachments == NULL || attachments->len == 0)
+    {
+      g_autofree char *text = NULL;
+
+      if (!signaling_engineio_socket_is_open (self->engine))
+        return;
+      text = signaling_socketio_encode_event (self->nsp, ack_id, event, args);
+      signaling_engineio_socket_send_text (self->engine, text);
+      return;
+    }
+
+  array = prepend_event_name (event, args);
   packet = new_data_packet (SIGNALING_SOCKETIO_PACKET_EVENT, SIGNALING_SOCKETIO_PACKET_BINARY_EVENT,
                             self->nsp, ack_id, array, attachments);
   signaling_socketio_socket_send_packet (self, packet);
@@ -421,6 +460,9 @@ signaling_socketio_socket_emit_with_ack (SignalingSocketioSocket *self,
     }
 
   id = self->next_ack_id++;
+  /* Made on first use: most sockets never ask for an acknowledgement. */
+  if (self->pending_acks == NULL)
+    self->pending_acks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, fail_pending_ack);
   g_hash_table_insert (self->pending_acks, g_memdup2 (&id, sizeof id), g_object_ref (task));
   send_event (self, id, event, args, attachments);
 }
@@ -432,6 +474,8 @@ signaling_socketio_socket_emit_with_ack (SignalingSocketioSocket *self,
  * @out_attachments: (out) (optional) (transfer full) (element-type GBytes):
  *   the binary attachments of the acknowledgement
  * @error: return location for a #GError
+ *
+ * Finishes [method@Signaling.SocketioSocket.emit_with_ack].
  *
  * Returns: (transfer full): the arguments the client acknowledged with
  */
@@ -465,7 +509,8 @@ handle_ack (SignalingSocketioSocket *self,
   GTask *task;
   gint64 id = packet->id;
 
-  if (!g_hash_table_steal_extended (self->pending_acks, &id, NULL, (gpointer *) &task))
+  if (self->pending_acks == NULL ||
+      !g_hash_table_steal_extended (self->pending_acks, &id, NULL, (gpointer *) &task))
     {
       g_debug ("Socket.IO socket %s: acknowledgement %" G_GINT64_FORMAT " was not asked for",
                self->id, id);
@@ -488,12 +533,15 @@ handle_event (SignalingSocketioSocket *self,
   gboolean handled = FALSE;
 
   for (guint i = 1; i < json_array_get_length (array); i++)
-    json_array_add_element (args, json_node_copy (json_array_get_element (array, i)));
+    json_array_add_element (args, json_node_ref (json_array_get_element (array, i)));
 
   if (packet->id >= 0)
     ack = signaling_socketio_ack_new (self, packet->id);
 
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, name, args, packet->attachments, ack, &handled);
+  if (self->consumer != NULL)
+    handled = self->consumer->event (self, name, args, packet->attachments, ack, self->consumer_data);
+  if (!handled && g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, FALSE))
+    g_signal_emit (self, signals[SIGNAL_EVENT], 0, name, args, packet->attachments, ack, &handled);
   if (!handled)
     g_debug ("Socket.IO socket %s: nobody handled event “%s”", self->id, name);
 }
@@ -531,8 +579,33 @@ signaling_socketio_socket_mark_disconnected (SignalingSocketioSocket *self,
     return;
 
   self->connected = FALSE;
-  g_hash_table_remove_all (self->pending_acks);
+  if (self->pending_acks != NULL)
+    g_hash_table_remove_all (self->pending_acks);
+  if (self->disconnected_func != NULL)
+    self->disconnected_func (self, self->disconnected_data);
+  if (self->consumer != NULL)
+    self->consumer->disconnected (self, reason, self->consumer_data);
   g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0, reason);
+}
+
+void
+signaling_socketio_socket_set_disconnected_func (SignalingSocketioSocket           *self,
+                                                 SignalingSocketioDisconnectedFunc  func,
+                                                 gpointer                           user_data)
+{
+  g_return_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self));
+  self->disconnected_func = func;
+  self->disconnected_data = user_data;
+}
+
+void
+signaling_socketio_socket_set_consumer (SignalingSocketioSocket         *self,
+                                        const SignalingSocketioConsumer *consumer,
+                                        gpointer                         user_data)
+{
+  g_return_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self));
+  self->consumer = consumer;
+  self->consumer_data = user_data;
 }
 
 /**

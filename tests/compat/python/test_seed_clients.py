@@ -9,11 +9,14 @@ import json
 import os
 import queue
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
+import requests
 import socketio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,11 +36,11 @@ def free_port():
 
 
 class Server:
-    def __init__(self, seed):
+    def __init__(self, seed, extra_args=()):
         self.port = free_port()
         if TARGET == "signalbox":
             argv = [os.environ["SIGNALBOX_BIN"], "--address", "127.0.0.1",
-                    "--port", str(self.port), "--no-dbus"]
+                    "--port", str(self.port), "--no-dbus", *extra_args]
             # A GLib critical aborts the daemon; stop() checks how it ended.
             env = dict(os.environ, G_DEBUG="fatal-criticals")
         else:
@@ -69,8 +72,8 @@ class Peer:
     EVENTS = ["offer_sdp", "answer_sdp", "send_ice", "error",
               "offer", "answer", "candidate", "hangup"]
 
-    def __init__(self, url, transports):
-        self.client = socketio.Client(reconnection=False)
+    def __init__(self, url, transports, **client_options):
+        self.client = socketio.Client(reconnection=False, **client_options)
         self.events = queue.Queue()
         # Seed 000 sends your_id on connect; seed 003's clients never
         # listen for it, so it is kept apart from the other events.
@@ -103,8 +106,11 @@ class SeedTest(unittest.TestCase):
     seed = None
 
     def setUp(self):
-        self.server = Server(self.seed)
+        self.server = Server(self.seed, self.server_args())
         self.peers = []
+
+    def server_args(self):
+        return ()
 
     def tearDown(self):
         for peer in self.peers:
@@ -114,8 +120,8 @@ class SeedTest(unittest.TestCase):
             self.assertEqual(self.server.status, 0, "signalbox exits 0 on SIGTERM")
             self.assertNotRegex(self.server.log, r"-(CRITICAL|WARNING) \*\*", "no GLib critical or warning")
 
-    def peer(self, transports):
-        peer = Peer(self.server.url, transports)
+    def peer(self, transports, **client_options):
+        peer = Peer(self.server.url, transports, **client_options)
         self.peers.append(peer)
         return peer
 
@@ -181,6 +187,56 @@ class Seed003(SeedTest):
                 # a left: the next thing it hears is its own echo, not the answer.
                 a.emit("hangup", {"to": "elsewhere", "from": "elsewhere"})
                 self.assertEqual(a.expect("hangup"), {"from": "elsewhere"})
+
+
+@unittest.skipUnless(TARGET == "signalbox", "the seed servers serve no TLS; signalbox only")
+class Seed000OverTls(SeedTest):
+    """Issue 15: the same flow over https:// and wss://, with a
+    certificate made for the test, which the client trusts as its only
+    authority (and python-socketio's ssl_verify=False, as a quick
+    self-signed setup would use)."""
+    seed = "000"
+
+    def server_args(self):
+        self.dir = tempfile.mkdtemp(prefix="signalbox-tls-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        cert = os.path.join(self.dir, "cert.pem")
+        key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                        "-subj", "/CN=signalbox test", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.cert = cert
+        return ("--tls-certificate", cert, "--tls-key", key)
+
+    @staticmethod
+    def session(verify=True):
+        session = requests.Session()
+        # Not REQUESTS_CA_BUNDLE and the like from the environment: they
+        # would win over the session's own verify (requests #3829).
+        session.trust_env = False
+        session.verify = verify
+        return session
+
+    def test_offer_over_tls(self):
+        self.server.url = self.server.url.replace("http://", "https://")
+        for name, transports in TRANSPORTS.items():
+            with self.subTest(transport=name):
+                a = self.peer(transports, http_session=self.session(self.cert))
+                b = self.peer(transports, ssl_verify=False, http_session=self.session())
+                id_a, id_b = a.your_id(), b.your_id()
+                a.emit("offer_sdp", json.dumps({"targetClientId": id_b, "sdp": "v=0 tls"}))
+                self.assertEqual(b.expect("offer_sdp"), {"from": id_a, "sdp": "v=0 tls"})
+
+    def test_plain_http_fails(self):
+        with self.assertRaises(socketio.exceptions.ConnectionError):
+            self.peer(["polling"])
+
+    def test_untrusted_fails(self):
+        self.server.url = self.server.url.replace("http://", "https://")
+        with self.assertRaises(socketio.exceptions.ConnectionError):
+            self.peer(["polling"], http_session=self.session())
 
 
 if __name__ == "__main__":
