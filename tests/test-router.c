@@ -587,7 +587,7 @@ story_of (const char *client)
       if (g_strcmp0 (g_hash_table_lookup (record, "SIGNALBOX_CLIENT"), client) != 0)
         continue;
       g_assert_cmpstr (g_hash_table_lookup (record, "SIGNALBOX_REMOTE"), ==, "192.0.2.1");
-      g_assert_cmpstr (g_hash_table_lookup (record, "GLIB_DOMAIN"), ==, "Signaling");
+      g_assert_cmpstr (g_hash_table_lookup (record, "GLIB_DOMAIN"), ==, "Signaling-core");
       g_assert_nonnull (g_hash_table_lookup (record, "PRIORITY"));
       g_assert_nonnull (g_hash_table_lookup (record, "CODE_FUNC"));
       g_string_append_printf (story, "%s|%s\n", (char *) g_hash_table_lookup (record, "MESSAGE"),

@@ -386,6 +386,8 @@ test_stalled_handshake (Fixture       *fixture,
   assert_dropped (fixture, NULL, 0);
   assert_dropped (fixture, partial_hello, sizeof partial_hello);
 
+  /* A real handshake may take longer than a second under valgrind. */
+  g_object_set (fixture->server, "request-timeout", 30, NULL);
   client = connect_native (fixture, "a", &error);
   g_assert_no_error (error);
   assert_pong (client);
@@ -551,6 +553,33 @@ test_daemon_sighup (Fixture       *fixture,
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
 }
 
+/* Over wss:// the same frame path applies: a message over the limit
+ * gets `too-large` and 1009, whatever TLS makes of its bytes, and a
+ * text that is not UTF-8 is `bad-json`, the connection staying. */
+static void
+test_websocket_limits (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestClient) client = NULL;
+  g_autoptr(TestClient) bystander = NULL;
+  g_autofree char *big = g_strnfill (4096, 'x');
+
+  g_object_set (fixture->server, "max-message-size", 1024, NULL);
+  fixture_listen (fixture);
+  bystander = connect_native (fixture, "a", &error);
+  g_assert_no_error (error);
+  client = connect_native (fixture, "a", &error);
+  g_assert_no_error (error);
+
+  test_client_send (client, "{\"type\":\"message\",\"to\":\"%s\",\"data\":\"%s\"}",
+                    bystander->id, big);
+  test_client_expect_error (client, "too-large");
+  test_client_wait_closed (client);
+  g_assert_cmpuint (client->close_code, ==, 1009);
+  assert_pong (bystander);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -562,6 +591,7 @@ main (int   argc,
   ADD ("/tls/native-and-health", test_native_and_health);
   ADD ("/tls/untrusted", test_untrusted);
   ADD ("/tls/plain-http-refused", test_plain_http_refused);
+  ADD ("/tls/websocket-limits", test_websocket_limits);
   ADD ("/tls/stalled-handshake", test_stalled_handshake);
   ADD ("/tls/reload", test_reload);
   ADD ("/tls/bad-files", test_bad_files);

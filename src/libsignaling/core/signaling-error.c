@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define G_LOG_DOMAIN "Signaling-core"
+
 #include "config.h"
 
 #include "signaling-enums.h"

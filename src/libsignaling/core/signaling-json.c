@@ -8,6 +8,8 @@
  * same JsonNode trees in a single pass. The serializer writes exactly
  * what JSON.stringify() would.
  */
+#define G_LOG_DOMAIN "Signaling-core"
+
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signaling-utf8-private.h"
 #include "signaling-json-private.h"
 
 /* Deeper nesting than any signaling message needs; the limit keeps a
@@ -728,7 +731,7 @@ signaling_json_parse (const char  *text,
                       gsize        length,
                       GError     **error)
 {
-  if (!g_utf8_validate_len (text, length, NULL))
+  if (!signaling_utf8_validate (text, length))
     {
       g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA, "Not UTF-8");
       return NULL;

@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define G_LOG_DOMAIN "Signaling-core"
+
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -28,7 +30,7 @@ struct _SignalingMessage
   SignalingMessageKind kind;
   char *from;
   char *to;
-  char *dialect;
+  const char *dialect;  /* interned */
   JsonObject *payload;
   JsonNode *rid;
   gboolean include_sender;
@@ -52,7 +54,7 @@ signaling_message_new (SignalingMessageKind  kind,
   g_ref_count_init (&self->ref_count);
   self->kind = kind;
   self->to = g_strdup (to);
-  self->dialect = g_strdup ("native");
+  self->dialect = g_intern_static_string ("native");
   self->payload = payload != NULL ? json_object_ref (payload) : json_object_new ();
 
   /* Keep the payload a valid native message whoever built it. */
@@ -98,7 +100,6 @@ signaling_message_unref (SignalingMessage *message)
 
   g_free (message->from);
   g_free (message->to);
-  g_free (message->dialect);
   g_clear_pointer (&message->payload, json_object_unref);
   g_clear_pointer (&message->rid, json_node_unref);
   g_datalist_clear (&message->dialect_data);
@@ -457,8 +458,8 @@ void
 signaling_message_set_dialect (SignalingMessage *message,
                                const char       *dialect)
 {
-  g_free (message->dialect);
-  message->dialect = g_strdup (dialect);
+  /* Interned: a handful of names, set on every message. */
+  message->dialect = g_intern_string (dialect);
 }
 
 gboolean

@@ -7,10 +7,13 @@
  * a binary message's bytes. Over HTTP long-polling, a payload joins
  * packets with the record separator 0x1e, binary ones as "b" + base64.
  */
+#define G_LOG_DOMAIN "Signaling-engineio"
+
 #include "config.h"
 
 #include <string.h>
 
+#include "signaling-utf8-private.h"
 #include "signaling-engineio-packet-private.h"
 
 #define RECORD_SEPARATOR '\x1e'
@@ -125,7 +128,7 @@ decode_payload_item (const char  *item,
   if (length == 0 || item[0] != 'b')
     {
       /* WebSocket text frames come checked by libsoup; HTTP bodies not. */
-      if (!g_utf8_validate_len (item, length, NULL))
+      if (!signaling_utf8_validate (item, length))
         {
           g_set_error (error, SIGNALING_ENGINEIO_ERROR, SIGNALING_ENGINEIO_ERROR_MALFORMED,
                        "Engine.IO text packet is not UTF-8");

@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define G_LOG_DOMAIN "Signaling-engineio"
+
 #include "config.h"
 
 #include "signaling-engineio-packet-private.h"

@@ -12,6 +12,8 @@
  * destroying one is constant time. Built without epoll (HAVE_EPOLL),
  * the same API hands out GLib's own socket sources.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
 #include "signaling-poller-private.h"

@@ -7,6 +7,8 @@
  * small private classes of this file: they only exist to be the two
  * streams of this one, and share the socket with it.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
 #include "signaling-socket-stream-private.h"

@@ -5,6 +5,8 @@
  * See signaling-soup-workarounds-private.h for the list of workarounds
  * and the libsoup bugs behind them.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
 #include <netinet/in.h>

@@ -12,6 +12,8 @@
  * Deadlines are mostly added in time order (all sessions share one
  * interval), so insertion walks back from the tail and stops at once.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
 #include "signaling-timer-queue-private.h"

@@ -29,8 +29,11 @@
  * signaling_websocket_upgrade()), through libsoup's own extension
  * objects; it costs a copy of every message each way.
  */
+#define G_LOG_DOMAIN "Signaling-io"
+
 #include "config.h"
 
+#include "signaling-utf8-private.h"
 #include "signaling-socket-stream-private.h"
 #include "signaling-websocket-private.h"
 
@@ -553,7 +556,7 @@ deliver (SignalingWebsocket *self,
   gboolean is_text = opcode == OPCODE_TEXT;
   guint8 after = payload[length];
 
-  if (is_text && self->strict_utf8 && !g_utf8_validate_len ((const char *) payload, length, NULL))
+  if (is_text && self->strict_utf8 && !signaling_utf8_validate ((const char *) payload, length))
     {
       fail (self, CLOSE_BAD_DATA, "Invalid UTF-8 in a text message");
       return;
@@ -767,6 +770,32 @@ check_header (SignalingWebsocket *self,
   return TRUE;
 }
 
+/* Eight bytes at a time: the mask is four bytes, repeated. */
+static void
+unmask (guint8       *payload,
+        gsize         length,
+        const guint8 *mask)
+{
+  guint8 mask8[8];
+  guint64 mask64;
+  gsize i = 0;
+
+  for (guint j = 0; j < 8; j++)
+    mask8[j] = mask[j & 3];
+  memcpy (&mask64, mask8, 8);
+
+  for (; i + 8 <= length; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, payload + i, 8);
+      word ^= mask64;
+      memcpy (payload + i, &word, 8);
+    }
+  for (; i < length; i++)
+    payload[i] ^= mask[i & 3];
+}
+
 /* Parses and handles the complete frames at the start of @data.
  * Returns how many bytes they took; the rest is an unfinished frame
  * (or, once discarding, nothing worth keeping). @data has one byte to
@@ -816,8 +845,7 @@ process (SignalingWebsocket *self,
         break;
 
       payload = frame + header_length;
-      for (gsize i = 0; i < payload_length; i++)
-        payload[i] ^= frame[header_length - 4 + (i & 3)];
+      unmask (payload, payload_length, frame + header_length - 4);
       pos += header_length + payload_length;
 
       if ((frame[0] & 0x08) != 0)

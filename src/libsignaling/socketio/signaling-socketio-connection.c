@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define G_LOG_DOMAIN "Signaling-socketio"
+
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -668,26 +670,80 @@ vocabulary_for (SignalingSocketioConnection *self,
                                                             : SIGNALING_VOCABULARY_SEED000;
 }
 
+/* The one argument of a seed event, as its members in order: built
+ * once, then written as JSON text (what the relay sends) or made a
+ * JsonObject (signaling_socketio_dialect_encode()). Values are
+ * borrowed from the message. */
+typedef struct
+{
+  const char *name;
+  JsonNode *value;     /* NULL: @text, or null if that is NULL too */
+  const char *text;
+} SeedMember;
+
+typedef struct
+{
+  SeedMember members[4];
+  guint n_members;
+  JsonNode *owned;  /* a value made for the argument, freed with it */
+} SeedArgument;
+
 static void
-add_native_candidate_fields (JsonObject       *object,
+seed_argument_clear (SeedArgument *argument)
+{
+  g_clear_pointer (&argument->owned, json_node_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SeedArgument, seed_argument_clear)
+
+static void
+add_value (SeedArgument *argument,
+           const char   *name,
+           JsonNode     *value,
+           const char   *text)
+{
+  SeedMember *member = &argument->members[argument->n_members++];
+
+  g_assert (argument->n_members <= G_N_ELEMENTS (argument->members));
+  member->name = name;
+  member->value = value;
+  member->text = text;
+}
+
+/* JSON.stringify drops undefined members; so do we. */
+static void
+add_member_of (SeedArgument *argument,
+               const char   *name,
+               JsonObject   *from,
+               const char   *from_name)
+{
+  JsonNode *node = from != NULL ? json_object_get_member (from, from_name) : NULL;
+
+  if (node != NULL)
+    add_value (argument, name, node, NULL);
+}
+
+static void
+add_native_candidate_fields (SeedArgument     *argument,
                              SignalingMessage *message)
 {
   JsonNode *candidate = signaling_message_get_candidate (message);
 
   if (candidate != NULL && JSON_NODE_HOLDS_OBJECT (candidate))
     {
-      copy_member (object, "candidate", json_node_get_object (candidate), "candidate");
-      copy_member (object, "mid", json_node_get_object (candidate), "sdpMid");
+      add_member_of (argument, "candidate", json_node_get_object (candidate), "candidate");
+      add_member_of (argument, "mid", json_node_get_object (candidate), "sdpMid");
     }
   else
     {
-      json_object_set_null_member (object, "candidate");
-      json_object_set_null_member (object, "mid");
+      add_value (argument, "candidate", NULL, NULL);
+      add_value (argument, "mid", NULL, NULL);
     }
 }
 
-static JsonObject *
+static void
 encode_seed000 (SignalingMessage  *message,
+                SeedArgument      *argument,
                 const char       **out_event)
 {
   static const char *events[] = {
@@ -700,42 +756,43 @@ encode_seed000 (SignalingMessage  *message,
   SignalingMessageKind kind = signaling_message_get_kind (message);
   SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED000);
   JsonObject *original = note != NULL ? note->original : NULL;
-  JsonObject *object = json_object_new ();
   JsonObject *payload = signaling_message_get_payload (message);
 
-  json_object_set_string_member (object, "from", signaling_message_get_from (message));
+  add_value (argument, "from", NULL, signaling_message_get_from (message));
 
   if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE && original != NULL)
     {
-      copy_member (object, "candidate", original, "candidate");
-      copy_member (object, "mid", original, "mid");
+      add_member_of (argument, "candidate", original, "candidate");
+      add_member_of (argument, "mid", original, "mid");
     }
   else if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
-    add_native_candidate_fields (object, message);
+    add_native_candidate_fields (argument, message);
   else if (kind == SIGNALING_MESSAGE_KIND_OFFER || kind == SIGNALING_MESSAGE_KIND_ANSWER)
-    copy_member (object, "sdp", original != NULL ? original : payload, "sdp");
+    add_member_of (argument, "sdp", original != NULL ? original : payload, "sdp");
   else if (kind == SIGNALING_MESSAGE_KIND_HANGUP)
-    copy_member (object, "reason", payload, "reason");
+    add_member_of (argument, "reason", payload, "reason");
   else
-    copy_member (object, "data", payload, "data");
+    add_member_of (argument, "data", payload, "data");
 
   *out_event = events[kind];
-  return object;
 }
 
-static JsonObject *
+static JsonNode *
 session_description (const char *type,
                      JsonObject *payload)
 {
-  JsonObject *description = json_object_new ();
+  g_autoptr(JsonObject) description = json_object_new ();
+  JsonNode *sdp = json_object_get_member (payload, "sdp");
 
   json_object_set_string_member (description, "type", type);
-  copy_member (description, "sdp", payload, "sdp");
-  return description;
+  if (sdp != NULL)
+    json_object_set_member (description, "sdp", json_node_ref (sdp));
+  return json_node_init_object (json_node_alloc (), description);
 }
 
-static JsonObject *
+static void
 encode_seed003 (SignalingMessage  *message,
+                SeedArgument      *argument,
                 const char       **out_event)
 {
   SignalingMessageKind kind = signaling_message_get_kind (message);
@@ -744,23 +801,47 @@ encode_seed003 (SignalingMessage  *message,
   gboolean same = note != NULL;
   JsonObject *payload = signaling_message_get_payload (message);
   const char *from = same ? note->claimed_from : signaling_message_get_from (message);
-  JsonObject *object = json_object_new ();
 
   /* The seed builds {<kind>: d.<kind>, from: d.from}: that key order. */
   if (field != NULL && same)
-    copy_member (object, field, note->original, field);
+    add_member_of (argument, field, note->original, field);
   else if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
-    copy_member (object, "candidate", payload, "candidate");
+    add_member_of (argument, "candidate", payload, "candidate");
   else if (field != NULL)
-    json_object_set_object_member (object, field, session_description (field, payload));
+    {
+      argument->owned = session_description (field, payload);
+      add_value (argument, field, argument->owned, NULL);
+    }
   else if (kind == SIGNALING_MESSAGE_KIND_MESSAGE)
-    copy_member (object, "data", payload, "data");
+    add_member_of (argument, "data", payload, "data");
   else if (kind == SIGNALING_MESSAGE_KIND_HANGUP && !same)
-    copy_member (object, "reason", payload, "reason");
+    add_member_of (argument, "reason", payload, "reason");
 
-  json_object_set_string_member (object, "from", from);
+  add_value (argument, "from", NULL, from);
   *out_event = signaling_message_kind_to_string (kind);
-  return object;
+}
+
+/* Says @message in a seed's words into @argument: the sender's own
+ * argument when it spoke the same vocabulary, a translation otherwise.
+ * FALSE when the seeds have no words for it (room membership,
+ * keep-alives). */
+static gboolean
+encode_argument (SignalingMessage     *message,
+                 SignalingVocabulary   vocabulary,
+                 SeedArgument         *argument,
+                 const char          **out_event)
+{
+  SignalingMessageKind kind = signaling_message_get_kind (message);
+
+  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE ||
+      kind == SIGNALING_MESSAGE_KIND_PING)
+    return FALSE;
+
+  if (vocabulary == SIGNALING_VOCABULARY_SEED003)
+    encode_seed003 (message, argument, out_event);
+  else
+    encode_seed000 (message, argument, out_event);
+  return TRUE;
 }
 
 /*
@@ -769,8 +850,8 @@ encode_seed003 (SignalingMessage  *message,
  *   %SIGNALING_VOCABULARY_SEED003
  * @out_event: (out): the event to emit
  *
- * Says @message in a seed's words: the sender's own argument when it
- * spoke the same vocabulary, a translation otherwise.
+ * Says @message in a seed's words, as signaling_socketio_connection's
+ * deliver() sends it.
  *
  * Returns: (transfer full) (nullable): the event's one argument, or
  *   %NULL when the seeds have no words for @message (room membership,
@@ -781,15 +862,50 @@ signaling_socketio_dialect_encode (SignalingMessage     *message,
                                    SignalingVocabulary   vocabulary,
                                    const char          **out_event)
 {
-  SignalingMessageKind kind = signaling_message_get_kind (message);
+  g_auto(SeedArgument) argument = { 0 };
+  JsonObject *object;
 
-  if (kind == SIGNALING_MESSAGE_KIND_JOIN || kind == SIGNALING_MESSAGE_KIND_LEAVE ||
-      kind == SIGNALING_MESSAGE_KIND_PING)
+  if (!encode_argument (message, vocabulary, &argument, out_event))
     return NULL;
 
-  if (vocabulary == SIGNALING_VOCABULARY_SEED003)
-    return encode_seed003 (message, out_event);
-  return encode_seed000 (message, out_event);
+  object = json_object_new ();
+  for (guint i = 0; i < argument.n_members; i++)
+    {
+      SeedMember *member = &argument.members[i];
+
+      if (member->value != NULL)
+        json_object_set_member (object, member->name, json_node_ref (member->value));
+      else if (member->text != NULL)
+        json_object_set_string_member (object, member->name, member->text);
+      else
+        json_object_set_null_member (object, member->name);
+    }
+  return object;
+}
+
+static char *
+seed_argument_to_json (SeedArgument *argument)
+{
+  GString *out = g_string_sized_new (256);
+
+  g_string_append_c (out, '{');
+  for (guint i = 0; i < argument->n_members; i++)
+    {
+      SeedMember *member = &argument->members[i];
+
+      if (i > 0)
+        g_string_append_c (out, ',');
+      signaling_json_append_string (out, member->name);
+      g_string_append_c (out, ':');
+      if (member->value != NULL)
+        signaling_json_append (out, member->value);
+      else if (member->text != NULL)
+        signaling_json_append_string (out, member->text);
+      else
+        g_string_append (out, "null");
+    }
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
 }
 
 static gsize
@@ -797,18 +913,20 @@ signaling_socketio_connection_deliver (SignalingConnection *connection,
                                        SignalingMessage    *message)
 {
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
-  JsonObject *object;
+  g_auto(SeedArgument) argument = { 0 };
+  g_autofree char *json = NULL;
   const char *event = NULL;
 
   if (self->client == NULL || !signaling_socketio_socket_is_connected (self->socket))
     return 0;
 
   /* The seeds have no words for room membership or keep-alives. */
-  object = signaling_socketio_dialect_encode (message, vocabulary_for (self, message), &event);
-  if (object == NULL)
+  if (!encode_argument (message, vocabulary_for (self, message), &argument, &event))
     return 0;
 
-  emit_object (self, event, object);
+  /* Written straight to text: no JSON tree per recipient. */
+  json = seed_argument_to_json (&argument);
+  signaling_socketio_socket_emit_text (self->socket, event, json);
   return 1;
 }
 

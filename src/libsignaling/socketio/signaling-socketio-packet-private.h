@@ -52,6 +52,10 @@ char                     *signaling_socketio_encode_event        (const char    
                                                                   gint64                       id,
                                                                   const char                  *event,
                                                                   JsonArray                   *args);
+char                     *signaling_socketio_encode_event_text   (const char                  *nsp,
+                                                                  gint64                       id,
+                                                                  const char                  *event,
+                                                                  const char                  *args_json);
 SignalingSocketioPacket  *signaling_socketio_packet_decode       (const char                  *text,
                                                                   gsize                        length,
                                                                   guint                       *out_n_attachments,

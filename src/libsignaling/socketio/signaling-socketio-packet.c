@@ -8,6 +8,8 @@
  * message each. The rules are socket.io-parser's, so that what it
  * accepts we accept and what it refuses we refuse.
  */
+#define G_LOG_DOMAIN "Signaling-socketio"
+
 #include "config.h"
 
 #include <string.h>
@@ -115,6 +117,34 @@ signaling_socketio_encode_event (const char *nsp,
     {
       g_string_append_c (out, ',');
       signaling_json_append (out, json_array_get_element (args, i));
+    }
+  g_string_append_c (out, ']');
+
+  return g_string_free (out, FALSE);
+}
+
+/*
+ * signaling_socketio_encode_event_text:
+ * @args_json: the arguments as JSON text, joined by commas (one
+ *   object, say), or %NULL for none
+ *
+ * As signaling_socketio_encode_event(), for arguments already written.
+ */
+char *
+signaling_socketio_encode_event_text (const char *nsp,
+                                      gint64      id,
+                                      const char *event,
+                                      const char *args_json)
+{
+  GString *out = g_string_sized_new (256);
+
+  append_header (out, SIGNALING_SOCKETIO_PACKET_EVENT, 0, nsp, id);
+  g_string_append_c (out, '[');
+  signaling_json_append_string (out, event);
+  if (args_json != NULL)
+    {
+      g_string_append_c (out, ',');
+      g_string_append (out, args_json);
     }
   g_string_append_c (out, ']');
 

@@ -41,6 +41,9 @@ typedef void (*SignalingSocketioDisconnectedFunc) (SignalingSocketioSocket *sock
 void                     signaling_socketio_socket_set_disconnected_func (SignalingSocketioSocket          *self,
                                                                           SignalingSocketioDisconnectedFunc func,
                                                                           gpointer                          user_data);
+void                     signaling_socketio_socket_emit_text          (SignalingSocketioSocket *self,
+                                                                       const char              *event,
+                                                                       const char              *args_json);
 void                     signaling_socketio_socket_set_consumer       (SignalingSocketioSocket         *self,
                                                                        const SignalingSocketioConsumer *consumer,
                                                                        gpointer                         user_data);

@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define G_LOG_DOMAIN "Signaling-socketio"
+
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -422,6 +424,28 @@ signaling_socketio_socket_emit (SignalingSocketioSocket *self,
     send_event (self, -1, event, args, attachments);
 }
 
+/*
+ * signaling_socketio_socket_emit_text:
+ * @args_json: the event's arguments as JSON text, joined by commas
+ *
+ * As signaling_socketio_socket_emit(), for arguments already written
+ * as JSON: the relay's path, with no JSON tree built to be written.
+ */
+void
+signaling_socketio_socket_emit_text (SignalingSocketioSocket *self,
+                                     const char              *event,
+                                     const char              *args_json)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self));
+
+  if (!self->connected || !signaling_engineio_socket_is_open (self->engine))
+    return;
+  text = signaling_socketio_encode_event_text (self->nsp, -1, event, args_json);
+  signaling_engineio_socket_send_text (self->engine, text);
+}
+
 /**
  * signaling_socketio_socket_emit_with_ack:
  * @self: a socket
@@ -526,14 +550,14 @@ static void
 handle_event (SignalingSocketioSocket *self,
               SignalingSocketioPacket *packet)
 {
-  JsonArray *array = json_node_get_array (packet->data);
-  g_autoptr(JsonArray) args = json_array_new ();
+  g_autoptr(JsonArray) args = json_array_ref (json_node_get_array (packet->data));
   g_autoptr(SignalingSocketioAck) ack = NULL;
-  const char *name = json_array_get_string_element (array, 0);
+  g_autofree char *name = g_strdup (json_array_get_string_element (args, 0));
   gboolean handled = FALSE;
 
-  for (guint i = 1; i < json_array_get_length (array); i++)
-    json_array_add_element (args, json_node_ref (json_array_get_element (array, i)));
+  /* The packet was decoded for us alone: its array, without the name,
+   * is the arguments (no new array per event). */
+  json_array_remove_element (args, 0);
 
   if (packet->id >= 0)
     ack = signaling_socketio_ack_new (self, packet->id);

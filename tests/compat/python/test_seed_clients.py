@@ -21,7 +21,7 @@ import socketio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.environ.get("COMPAT_TARGET", "signalbox")
-TIMEOUT = 5
+TIMEOUT = 15  # generous: ASan and TLS on a loaded 2-core machine
 TRANSPORTS = {
     "websocket": ["websocket"],
     "polling then upgrade": ["polling", "websocket"],
