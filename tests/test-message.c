@@ -106,7 +106,7 @@ test_rid (void)
   g_assert_false (json_object_has_member (signaling_message_get_payload (with_string), "rid"));
 
   /* Even a message that fails validation hands its rid back. */
-  failed = signaling_native_parse ("{\"type\":\"offer\",\"rid\":\"r9\"}", -1, &rid, &error);
+  failed = signaling_native_parse ("{\"type\":\"offer\",\"rid\":\"r9\"}", -1, &rid, FALSE, &error);
   g_assert_null (failed);
   g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE);
   g_assert_cmpstr (json_node_get_string (rid), ==, "r9");

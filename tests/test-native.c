@@ -696,6 +696,47 @@ test_signal_consumes (Fixture       *fixture,
   g_free (consume.from);
 }
 
+static gboolean
+on_message_rewrite (SignalingClient  *client,
+                    SignalingMessage *message,
+                    gpointer          user_data)
+{
+  json_object_set_string_member (signaling_message_get_payload (message), "data", "rewritten");
+  return FALSE;
+}
+
+/* A message is relayed with its members as the sender wrote them (the
+ * relay copies them from the frame), never its `rid`, with `from`; one
+ * an application's handler changed goes out as changed. */
+static void
+test_relay_as_sent (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autoptr(TestClient) b = test_client_connect (fixture->server);
+  SignalingClient *client_a = signaling_server_lookup_client (fixture->server, a->id);
+  g_autoptr(JsonObject) first = NULL;
+  g_autoptr(JsonObject) second = NULL;
+  JsonObject *inner;
+
+  test_client_send (a, "{ \"rid\" : 7, \"type\":\"message\" ,\"to\": \"%s\", "
+                       "\"data\" : {\"b\":1, \"a\":[1, \"\\u00e9\"]}, \"rid\":\"again\"}", b->id);
+  first = test_client_expect (b, "message");
+  g_assert_false (json_object_has_member (first, "rid"));
+  g_assert_cmpstr (json_object_get_string_member (first, "from"), ==, a->id);
+  g_assert_cmpstr (json_object_get_string_member (first, "to"), ==, b->id);
+  inner = json_object_get_object_member (first, "data");
+  g_assert_cmpint (json_object_get_int_member (inner, "b"), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (inner, "a"), 1), ==, "\u00e9");
+  g_assert_cmpuint (json_object_get_size (first), ==, 4);  /* type, to, data, from */
+
+  g_signal_connect (client_a, "message", G_CALLBACK (on_message_rewrite), NULL);
+  test_client_send (a, "{\"type\":\"message\",\"to\":\"%s\",\"data\":\"original\"}", b->id);
+  second = test_client_expect (b, "message");
+  g_assert_cmpstr (json_object_get_string_member (second, "data"), ==, "rewritten");
+  g_signal_handlers_disconnect_by_func (client_a, on_message_rewrite, NULL);
+}
+
 static void
 test_app_as_peer (Fixture       *fixture,
                   gconstpointer  data)
@@ -1476,6 +1517,7 @@ main (int   argc,
   ADD ("/native/rooms/join-leave", test_join_leave);
   ADD ("/native/rooms/removed-when-empty", test_room_removed_when_empty);
   ADD ("/native/relay/direct", test_relay_direct);
+  ADD ("/native/relay/as-sent", test_relay_as_sent);
   ADD ("/native/relay/room", test_relay_room);
   ADD ("/native/relay/from-refused", test_from_refused);
   ADD ("/native/relay/two-peers-negotiate", test_two_peers_negotiate);

@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) rid = NULL;
   g_autoptr(SignalingMessage) message =
-    signaling_native_parse ((const char *) data, size, &rid, &error);
+    signaling_native_parse ((const char *) data, size, &rid, TRUE, &error);
   g_autofree char *json = NULL;
 
   if (message == NULL)

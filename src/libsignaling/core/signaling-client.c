@@ -725,6 +725,7 @@ signaling_client_emit_message (SignalingClient  *self,
   if (!g_signal_has_handler_pending (self, signals[signal_for_kind[kind]], 0, FALSE))
     return FALSE;
 
+  signaling_message_mark_seen (message);
   g_signal_emit (self, signals[signal_for_kind[kind]], 0, message, &handled);
   return handled;
 }

@@ -14,6 +14,25 @@ JsonNode *signaling_json_parse      (const char  *text,
 JsonNode *signaling_json_parse_utf8 (const char  *text,
                                      gsize        length,
                                      GError     **error);
+
+/* Where a member of the root object is in the text parsed. */
+typedef struct
+{
+  gsize start;  /* the opening quote of its name */
+  gsize end;    /* just after its value */
+  gboolean marked;
+} SignalingJsonSpan;
+
+JsonNode *signaling_json_parse_spans      (const char  *text,
+                                           gsize        length,
+                                           const char  *marked,
+                                           GArray      *spans,
+                                           GError     **error);
+JsonNode *signaling_json_parse_with_spans (const char  *text,
+                                           gsize        length,
+                                           const char  *marked,
+                                           GArray      *spans,
+                                           GError     **error);
 char     *signaling_json_to_string (JsonNode    *node);
 void      signaling_json_append    (GString     *out,
                                     JsonNode    *node);

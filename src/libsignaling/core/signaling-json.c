@@ -120,6 +120,8 @@ typedef struct
   GError **error;
   Scratch name;   /* the member name being parsed */
   Scratch value;  /* the string value being parsed */
+  GArray *spans;  /* SignalingJsonSpan of the root object's members, or NULL */
+  const char *marked;  /* the member name spans mark */
 } Parser;
 
 static JsonNode *
@@ -594,9 +596,12 @@ parse_object (Parser *parser)
       JsonNode *member;
       const char *refused;
 
+      const char *member_start;
+
       skip_whitespace (parser);
       if (parser->p >= parser->end || *parser->p != '"')
         return fail (parser, "Expected a member name in object");
+      member_start = parser->p;
       if (!parse_string (parser, &parser->name))
         return NULL;
       name = parser->name.data;
@@ -615,6 +620,16 @@ parse_object (Parser *parser)
       member = parse_value (parser);
       if (member == NULL)
         return NULL;
+      if (parser->spans != NULL && parser->depth == 1)
+        {
+          SignalingJsonSpan span = {
+            .start = member_start - parser->start,
+            .end = parser->p - parser->start,
+            .marked = g_strcmp0 (name, parser->marked) == 0,
+          };
+
+          g_array_append_val (parser->spans, span);
+        }
       refused = add_member (&builder, name, member);
       if (refused != NULL)
         return fail (parser, refused);
@@ -694,9 +709,32 @@ signaling_json_parse_utf8 (const char  *text,
                            gsize        length,
                            GError     **error)
 {
+  return signaling_json_parse_spans (text, length, NULL, NULL, error);
+}
+
+/*
+ * signaling_json_parse_spans:
+ * @text: valid UTF-8
+ * @marked: (nullable): a member name
+ * @spans: (nullable) (element-type SignalingJsonSpan): where the spans
+ *   of the root object's members go, in order: from the opening quote
+ *   of the name to the end of the value, marked if the name is @marked
+ *
+ * Like signaling_json_parse_utf8(), and says where the members of the
+ * root object are in @text: a relay can then copy them as they came.
+ */
+JsonNode *
+signaling_json_parse_spans (const char  *text,
+                            gsize        length,
+                            const char  *marked,
+                            GArray      *spans,
+                            GError     **error)
+{
   Parser parser = { text, text, text + length, 0, error };
   g_autoptr(JsonNode) node = NULL;
 
+  parser.spans = spans;
+  parser.marked = marked;
   scratch_init (&parser.name);
   scratch_init (&parser.value);
   node = parse_value (&parser);
@@ -731,13 +769,24 @@ signaling_json_parse (const char  *text,
                       gsize        length,
                       GError     **error)
 {
+  return signaling_json_parse_with_spans (text, length, NULL, NULL, error);
+}
+
+/* signaling_json_parse_spans() for text not yet known to be UTF-8. */
+JsonNode *
+signaling_json_parse_with_spans (const char  *text,
+                                 gsize        length,
+                                 const char  *marked,
+                                 GArray      *spans,
+                                 GError     **error)
+{
   if (!signaling_utf8_validate (text, length))
     {
       g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA, "Not UTF-8");
       return NULL;
     }
 
-  return signaling_json_parse_utf8 (text, length, error);
+  return signaling_json_parse_spans (text, length, marked, spans, error);
 }
 
 /* Serializing */

@@ -23,6 +23,8 @@ void              signaling_message_set_dialect     (SignalingMessage      *mess
 gboolean          signaling_message_get_include_sender (SignalingMessage   *message);
 void              signaling_message_set_include_sender (SignalingMessage   *message,
                                                         gboolean            include_sender);
+void              signaling_message_mark_seen       (SignalingMessage      *message);
+gboolean          signaling_message_is_seen         (SignalingMessage      *message);
 gpointer          signaling_message_get_dialect_data (SignalingMessage     *message,
                                                       GQuark                dialect);
 void              signaling_message_set_dialect_data (SignalingMessage     *message,

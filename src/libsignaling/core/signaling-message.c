@@ -31,6 +31,7 @@ struct _SignalingMessage
   char *from;
   char *to;
   const char *dialect;  /* interned */
+  gboolean seen;  /* by an application's handler */
   JsonObject *payload;
   JsonNode *rid;
   gboolean include_sender;
@@ -460,6 +461,20 @@ signaling_message_set_dialect (SignalingMessage *message,
 {
   /* Interned: a handful of names, set on every message. */
   message->dialect = g_intern_string (dialect);
+}
+
+/* An application's handler has had @message, and may have changed its
+ * payload: what was kept of its frame no longer says the same. */
+void
+signaling_message_mark_seen (SignalingMessage *message)
+{
+  message->seen = TRUE;
+}
+
+gboolean
+signaling_message_is_seen (SignalingMessage *message)
+{
+  return message->seen;
 }
 
 gboolean

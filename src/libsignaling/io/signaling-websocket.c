@@ -418,10 +418,14 @@ release_io (SignalingWebsocket *self)
 }
 
 /* Lingering close: how long, and how much, a closed WebSocket's
- * peer may still send before we let go. */
+ * peer may still send before we let go. On loopback a peer that sends
+ * without pause has megabytes in flight in the two socket buffers when
+ * it hears our close: 1 MiB was not enough to reach its close (the
+ * Engine.IO test of endless fragments saw 1006 now and then); reading
+ * 16 MiB costs a few milliseconds. */
 #define LINGER_SECONDS 2
-#define LINGER_MAX_BYTES (1024 * 1024)
-#define DRAIN_CHUNK 4096
+#define LINGER_MAX_BYTES (16 * 1024 * 1024)
+#define DRAIN_CHUNK (64 * 1024)
 
 typedef struct
 {
