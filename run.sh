@@ -19,8 +19,9 @@ BUILD_DIR=${BUILD_DIR:-_build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
 PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
-# epoll): the C unit suites and the Node suite against the daemon.
-PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox)
+# epoll): the C unit suites, the Node suite against the daemon and the
+# cluster suite (polling forwarding pauses requests on that path too).
+PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox cluster)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -36,6 +37,8 @@ PACKAGES=(
   # the README's tour asks the server how it is with curl
   curl ca-certificates
   scdoc  # the man pages, docs/man/*.scd
+  # several processes and hosts as one service through Redis (hiredis + its GLib adapter)
+  libhiredis-dev
   # GIO's TLS backend (GnuTLS): --tls-certificate serves https:// and wss://
   glib-networking
   libjwt-gnutls-dev  # signed tokens (JWT): --auth-secret-file, --auth-public-key
@@ -58,6 +61,8 @@ TEST_PACKAGES=(
   # bench/compare's latency plot (its smoke run is a test)
   gnuplot-nox
   man-db groff-base bash-completion  # tests/test-man.sh renders the man pages; tests/test-completion.sh
+  # tests/cluster.test.js starts its own redis-server on a free loopback port
+  redis-server
   prometheus  # promtool checks /metrics (tests/test-metrics.py); only the binary is run
   gi-docgen  # the API reference (-Ddocumentation=true) and its test
   # a real TURN server (turnserver, turnutils_uclient) for tests/test-turn.sh,

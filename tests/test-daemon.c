@@ -179,7 +179,9 @@ help_line (const char *help,
            const char *option)
 {
   g_autofree char *prefix = g_strdup_printf ("  %s=", option);
-  const char *start = strstr (help, prefix);
+  /* A boolean setting (--reuse-port) takes no value. */
+  g_autofree char *flag = g_strdup_printf ("  %s ", option);
+  const char *start = strstr (help, prefix) != NULL ? strstr (help, prefix) : strstr (help, flag);
 
   g_assert_nonnull (start);
   return g_strndup (start, strcspn (start, "\n"));

@@ -95,6 +95,52 @@ test_systemd_units (void)
   g_rmdir (dir);
 }
 
+/* signalbox@.service, a node of a cluster on one host: verified as an
+ * instance, with the options that make instances share a port, and
+ * accepted by the daemon just built (--help parses them). */
+static void
+test_systemd_template (void)
+{
+  g_autofree char *analyze = g_find_program_in_path ("systemd-analyze");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *unit = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *built = data_file ("SERVICE_FILES_BUILDDIR", "signalbox@.service");
+  g_autoptr(GRegex) exec = g_regex_new ("ExecStart=\\S+", 0, 0, NULL);
+  g_autofree char *exec_line = g_strdup_printf ("ExecStart=%s", g_getenv ("SIGNALBOX_BIN"));
+  g_autofree char *rewritten = NULL;
+  int status;
+
+  g_file_get_contents (built, &text, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (text, "--reuse-port"));
+  g_assert_nonnull (strstr (text, "--node-id %H-%i"));
+  g_assert_nonnull (strstr (text, "--no-dbus"));
+  g_assert_nonnull (strstr (text, "ProtectSystem=strict"));
+
+  if (analyze == NULL)
+    {
+      g_test_skip ("systemd-analyze is not installed");
+      return;
+    }
+
+  dir = g_dir_make_tmp ("signalbox-units-XXXXXX", &error);
+  g_assert_no_error (error);
+  rewritten = g_regex_replace_literal (exec, text, -1, 0, exec_line, 0, NULL);
+  unit = g_build_filename (dir, "signalbox@2.service", NULL);
+  g_file_set_contents (unit, rewritten, -1, &error);
+  g_assert_no_error (error);
+
+  status = run_argv ((const char * const[]) { analyze, "verify", "--man=no", unit, NULL }, NULL, &output);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_null (strstr (output, "signalbox@"));
+
+  g_unlink (unit);
+  g_rmdir (dir);
+}
+
 /* A bus configured like Debian's system bus (deny by default) plus our
  * policy file and any other busconfig lines in @extra. */
 static char *
@@ -779,6 +825,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/service-files/systemd-units", test_systemd_units);
+  g_test_add_func ("/service-files/systemd-template", test_systemd_template);
   g_test_add_func ("/service-files/system-bus-policy", test_system_bus_policy);
   g_test_add_func ("/service-files/system-bus-policy-users", test_system_bus_policy_users);
   g_test_add_func ("/service-files/system-bus-polkit", test_system_bus_polkit);

@@ -15,4 +15,10 @@ void                   signaling_server_set_activity_func   (SignalingServer *se
                                                              GSourceFunc      func,
                                                              gpointer         data);
 
+GObject *signaling_server_get_cluster (SignalingServer *self);
+const char *signaling_server_get_cluster_state (SignalingServer *self);
+char **signaling_server_dup_cluster_nodes (SignalingServer *self);
+const char *signaling_server_get_cluster_node_id (SignalingServer *self);
+GVariant *signaling_server_dup_cluster_clients (SignalingServer *self);
+
 G_END_DECLS

@@ -9,7 +9,10 @@
 #include <glib/gi18n-lib.h>
 
 #include "signaling-client-private.h"
-#include "signaling-engineio-server.h"
+#ifdef HAVE_REDIS
+#include "signaling-cluster-private.h"
+#endif
+#include "signaling-engineio-server-private.h"
 #include "signaling-engineio-socket.h"
 #include "signaling-enums.h"
 #include "signaling-error.h"
@@ -78,6 +81,13 @@ struct _SignalingServer
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
+
+  /* Several processes and hosts as one service (docs/design.md, "Cluster") */
+  char *redis_url;
+  char *redis_password_file;
+  char *node_id;
+  guint cluster_timeout;
+  GObject *cluster;  /* SignalingCluster, once listening with redis_url */
 };
 
 G_DEFINE_FINAL_TYPE (SignalingServer, signaling_server, G_TYPE_OBJECT)
@@ -107,6 +117,13 @@ enum {
   PROP_TURN_SECRET_FILE,
   PROP_TURN_URIS,
   PROP_TURN_TTL,
+  PROP_REUSE_PORT,
+  PROP_REDIS,
+  PROP_REDIS_PASSWORD_FILE,
+  PROP_NODE_ID,
+  PROP_CLUSTER_TIMEOUT,
+  PROP_CLUSTER_STATE,
+  PROP_CLUSTER_NODES,
   PROP_METRICS_ALLOW,
   PROP_TLS_CERTIFICATE,
   PROP_TLS_KEY,
@@ -141,6 +158,7 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
 #define DEFAULT_REQUEST_TIMEOUT      60
 #define DEFAULT_MAX_PENDING_CONNECTIONS 1024
+#define DEFAULT_CLUSTER_TIMEOUT      10
 
 static void
 close_all_clients (SignalingServer *self,
@@ -183,6 +201,7 @@ signaling_server_dispose (GObject *object)
       g_signal_handlers_disconnect_by_func (self->engineio, close_acceptor_when_drained, self);
       signaling_engineio_server_close_all (self->engineio, "server finalized");
     }
+  g_clear_object (&self->cluster);
   g_clear_handle_id (&self->close_acceptor_source, g_source_remove);
   if (self->listener != NULL)
     signaling_listener_close (self->listener);
@@ -210,6 +229,9 @@ signaling_server_finalize (GObject *object)
   g_clear_object (&self->verifier);
   g_clear_object (&self->turn);
   g_clear_pointer (&self->started_at, g_date_time_unref);
+  g_free (self->redis_url);
+  g_free (self->redis_password_file);
+  g_free (self->node_id);
 
   g_free (self->tls_certificate_file);
   g_free (self->tls_key_file);
@@ -307,6 +329,27 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_TURN_TTL:
       g_value_set_uint (value, signaling_turn_credentials_get_ttl (self->turn));
+      break;
+    case PROP_REUSE_PORT:
+      g_value_set_boolean (value, signaling_listener_get_reuse_port (self->listener));
+      break;
+    case PROP_REDIS:
+      g_value_set_string (value, self->redis_url);
+      break;
+    case PROP_REDIS_PASSWORD_FILE:
+      g_value_set_string (value, self->redis_password_file);
+      break;
+    case PROP_NODE_ID:
+      g_value_set_string (value, self->node_id);
+      break;
+    case PROP_CLUSTER_TIMEOUT:
+      g_value_set_uint (value, self->cluster_timeout);
+      break;
+    case PROP_CLUSTER_STATE:
+      g_value_set_string (value, signaling_server_get_cluster_state (self));
+      break;
+    case PROP_CLUSTER_NODES:
+      g_value_take_boxed (value, signaling_server_dup_cluster_nodes (self));
       break;
     case PROP_TLS_CERTIFICATE:
       g_value_set_string (value, self->tls_certificate_file);
@@ -428,6 +471,28 @@ signaling_server_set_property (GObject      *object,
     case PROP_TURN_TTL:
       signaling_turn_credentials_set_ttl (self->turn, g_value_get_uint (value));
       break;
+    case PROP_REUSE_PORT:
+      signaling_listener_set_reuse_port (self->listener, g_value_get_boolean (value));
+      break;
+    case PROP_REDIS:
+      g_free (self->redis_url);
+      self->redis_url = g_value_dup_string (value);
+      break;
+    case PROP_REDIS_PASSWORD_FILE:
+      g_free (self->redis_password_file);
+      self->redis_password_file = g_value_dup_string (value);
+      break;
+    case PROP_NODE_ID:
+      /* NULL or empty: keep the random one made at start. */
+      if (g_value_get_string (value) != NULL && g_value_get_string (value)[0] != '\0')
+        {
+          g_free (self->node_id);
+          self->node_id = g_value_dup_string (value);
+        }
+      break;
+    case PROP_CLUSTER_TIMEOUT:
+      self->cluster_timeout = g_value_get_uint (value);
+      break;
     case PROP_TLS_CERTIFICATE:
       /* Read when listening starts, and again on reload. */
       if (replace_string (&self->tls_certificate_file, g_value_get_string (value)))
@@ -497,6 +562,11 @@ mark_settings (void)
     { PROP_TURN_SECRET_FILE, { NULL, N_("FILE") } },
     { PROP_TURN_URIS, { "turn-uri", N_("URI") } },
     { PROP_TURN_TTL, { NULL, N_("SECONDS") } },
+    { PROP_REUSE_PORT, { NULL, NULL } },
+    { PROP_REDIS, { NULL, N_("URL") } },
+    { PROP_REDIS_PASSWORD_FILE, { NULL, N_("FILE") } },
+    { PROP_NODE_ID, { NULL, N_("ID") } },
+    { PROP_CLUSTER_TIMEOUT, { NULL, N_("SECONDS") } },
     { PROP_METRICS_ALLOW, { NULL, N_("ADDRESS[/BITS]") } },
     { PROP_TLS_CERTIFICATE, { NULL, N_("FILE") } },
     { PROP_TLS_KEY, { NULL, N_("FILE") } },
@@ -843,6 +913,91 @@ signaling_server_class_init (SignalingServerClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SignalingServer:reuse-port:
+   *
+   * Whether the sockets the server binds share their port with other
+   * processes that ask for the same (`SO_REUSEPORT`): the kernel then
+   * spreads new connections among them, for example the nodes of a
+   * cluster on one host.
+   */
+  properties[PROP_REUSE_PORT] =
+    g_param_spec_boolean ("reuse-port", NULL,
+                          N_("Share the port with other signalbox processes (SO_REUSEPORT), for a cluster on one host"),
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:redis:
+   *
+   * The Redis (or Valkey) server through which several signalbox
+   * processes and hosts act as one service:
+   * `redis://[:password@]host[:port][/db]` or `unix:///path`. %NULL
+   * for one process alone. Read when the server starts listening.
+   */
+  properties[PROP_REDIS] =
+    g_param_spec_string ("redis", NULL,
+                         N_("Act as one service with the other signalbox processes using this Redis: redis://[:password@]host:port/db or unix:///path"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:redis-password-file:
+   *
+   * A file holding the Redis password (its first line), so that the
+   * secret is in neither the command line nor the configuration.
+   */
+  properties[PROP_REDIS_PASSWORD_FILE] =
+    g_param_spec_string ("redis-password-file", NULL,
+                         N_("Read the Redis password from this file"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:node-id:
+   *
+   * This process's name in a cluster, unique among its nodes; a random
+   * one unless set.
+   */
+  properties[PROP_NODE_ID] =
+    g_param_spec_string ("node-id", NULL,
+                         N_("This process's id in a cluster (default: a random one)"),
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:cluster-timeout:
+   *
+   * Seconds within which the peers of a cluster node that stopped
+   * answering (killed, cut off) leave their rooms on every other node.
+   */
+  properties[PROP_CLUSTER_TIMEOUT] =
+    new_limit_pspec ("cluster-timeout",
+                     N_("Seconds after which the peers of a silent cluster node leave everywhere"),
+                     1, DEFAULT_CLUSTER_TIMEOUT);
+
+  /**
+   * SignalingServer:cluster-state:
+   *
+   * `off` for a server alone; in a cluster (#SignalingServer:redis),
+   * `connecting`, `connected` or `disconnected` (from Redis: peers here
+   * still signal each other, the other nodes' are out of reach until
+   * the server has reconnected).
+   */
+  properties[PROP_CLUSTER_STATE] =
+    g_param_spec_string ("cluster-state", NULL, NULL, "off",
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SignalingServer:cluster-nodes:
+   *
+   * The ids of the cluster's nodes this server knows of, its own
+   * included; empty for a server alone.
+   */
+  properties[PROP_CLUSTER_NODES] =
+    g_param_spec_boxed ("cluster-nodes", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SignalingServer:metrics-allow:
    *
    * The addresses and networks (`192.0.2.7`, `10.0.0.0/8`, `fd00::/8`)
@@ -1048,6 +1203,34 @@ on_refuse_connect (SignalingSocketioServer *socketio,
   return socketio_refusal (self);
 }
 
+/* The cluster's part of /healthz. */
+static void
+add_cluster_health (SignalingServer *self,
+                    JsonBuilder     *builder)
+{
+#ifdef HAVE_REDIS
+  SignalingCluster *cluster = (SignalingCluster *) self->cluster;
+  g_auto(GStrv) nodes = NULL;
+
+  if (cluster == NULL)
+    return;
+
+  nodes = signaling_cluster_dup_nodes (cluster);
+  json_builder_set_member_name (builder, "cluster");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "node");
+  json_builder_add_string_value (builder, signaling_cluster_get_node_id (cluster));
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, signaling_cluster_get_state (cluster));
+  json_builder_set_member_name (builder, "nodes");
+  json_builder_begin_array (builder);
+  for (gsize i = 0; nodes[i] != NULL; i++)
+    json_builder_add_string_value (builder, nodes[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+#endif
+}
+
 static void
 add_metrics (GString  *out,
              gpointer  user_data)
@@ -1068,6 +1251,7 @@ add_health (JsonBuilder *builder,
   json_builder_add_int_value (builder, signaling_server_get_client_count (self));
   json_builder_set_member_name (builder, "rooms");
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
+  add_cluster_health (self, builder);
 }
 
 /* With tokens on, a Socket.IO client is who the token of its CONNECT
@@ -1170,6 +1354,7 @@ signaling_server_init (SignalingServer *self)
   self->verifier = signaling_token_verifier_new ();
   self->turn = signaling_turn_credentials_new ();
   signaling_router_set_turn_credentials (self->router, self->turn);
+  self->node_id = g_strdup_printf ("%08x%04x", g_random_int (), g_random_int () & 0xffff);
 
   /* Our WebSockets (signaling-websocket.c) offer no permessage-deflate:
    * signaling messages are small, and a zlib stream pair per connection
@@ -1283,6 +1468,180 @@ reload_secrets (SignalingServer  *self,
   if (!signaling_token_verifier_reload (self->verifier, error))
     return FALSE;
   return signaling_turn_credentials_reload (self->turn, error);
+}
+
+#ifdef HAVE_REDIS
+static char *
+read_redis_password (SignalingServer  *self,
+                     GError          **error)
+{
+  g_autofree char *contents = NULL;
+
+  if (self->redis_password_file == NULL)
+    return NULL;
+  if (!g_file_get_contents (self->redis_password_file, &contents, NULL, error))
+    return NULL;
+  /* The first line, as echo and editors leave it. */
+  contents[strcspn (contents, "\r\n")] = '\0';
+  return g_steal_pointer (&contents);
+}
+
+static void
+on_cluster_state (GObject         *cluster,
+                  GParamSpec      *pspec,
+                  SignalingServer *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_STATE]);
+}
+
+static void
+on_cluster_nodes (GObject         *cluster,
+                  GParamSpec      *pspec,
+                  SignalingServer *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_NODES]);
+}
+#endif
+
+const char *
+signaling_server_get_cluster_state (SignalingServer *self)
+{
+#ifdef HAVE_REDIS
+  if (self->cluster != NULL)
+    return signaling_cluster_get_state ((SignalingCluster *) self->cluster);
+#endif
+  return "off";
+}
+
+/* Returns: (transfer full): the nodes' ids, empty for a server alone */
+char **
+signaling_server_dup_cluster_nodes (SignalingServer *self)
+{
+#ifdef HAVE_REDIS
+  if (self->cluster != NULL)
+    return signaling_cluster_dup_nodes ((SignalingCluster *) self->cluster);
+#endif
+  return g_new0 (char *, 1);
+}
+
+/* Returns: (nullable): this server's id in its cluster, NULL alone */
+const char *
+signaling_server_get_cluster_node_id (SignalingServer *self)
+{
+  return self->cluster != NULL ? self->node_id : NULL;
+}
+
+/*
+ * signaling_server_dup_cluster_clients:
+ *
+ * Returns: (transfer full): a floating GVariant `a(sssas)`: every peer
+ *   of the cluster (of this server alone, if none) with its id, node,
+ *   protocol and rooms
+ */
+GVariant *
+signaling_server_dup_cluster_clients (SignalingServer *self)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sssas)"));
+  g_autoptr(GPtrArray) clients = signaling_server_get_clients (self);
+  const char *node = self->cluster != NULL ? self->node_id : "";
+
+  for (guint i = 0; i < clients->len; i++)
+    {
+      SignalingClient *client = g_ptr_array_index (clients, i);
+      g_auto(GStrv) rooms = signaling_client_dup_rooms (client);
+
+      g_variant_builder_add (&builder, "(sss^as)", signaling_client_get_id (client), node,
+                             signaling_client_get_protocol (client) ?: "", rooms);
+    }
+
+#ifdef HAVE_REDIS
+  if (self->cluster != NULL)
+    {
+      g_autoptr(GPtrArray) remote = signaling_cluster_dup_remote_peers ((SignalingCluster *) self->cluster);
+
+      for (guint i = 0; i < remote->len; i++)
+        g_variant_builder_add_value (&builder, g_ptr_array_index (remote, i));
+    }
+#endif
+
+  return g_variant_builder_end (&builder);
+}
+
+#ifdef HAVE_REDIS
+static gboolean
+forward_polling (SoupServerMessage *msg,
+                 const char        *node,
+                 gpointer           user_data)
+{
+  SignalingServer *self = user_data;
+
+  return self->cluster != NULL &&
+         signaling_cluster_forward ((SignalingCluster *) self->cluster, msg, node);
+}
+#endif
+
+/* Joins the cluster of SignalingServer:redis, once, before the server
+ * takes its first peer. */
+static gboolean
+start_cluster (SignalingServer  *self,
+               GError          **error)
+{
+#ifdef HAVE_REDIS
+  g_autofree char *password = NULL;
+  g_autofree char *forward_address = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint private_port = 0;
+#endif
+
+  if (self->cluster != NULL || self->redis_url == NULL || self->redis_url[0] == '\0')
+    return TRUE;
+
+#ifdef HAVE_REDIS
+  password = read_redis_password (self, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot read the Redis password: "));
+      return FALSE;
+    }
+
+  self->cluster = (GObject *) signaling_cluster_new (self->router, self->redis_url, password,
+                                                     self->node_id, self->cluster_timeout, error);
+  if (self->cluster == NULL)
+    return FALSE;
+
+  /* Socket.IO sessions name this node, and the polling requests of
+   * other nodes' sessions go to them; ours come in on a private
+   * loopback listener. */
+  if (!signaling_listener_listen_loopback (self->listener, &private_port, error))
+    return FALSE;
+  forward_address = g_strdup_printf ("%s://127.0.0.1:%u", self->tls_certificate != NULL ? "https" : "http",
+                                     private_port);
+  signaling_cluster_set_forward_address ((SignalingCluster *) self->cluster, forward_address);
+  signaling_engineio_server_set_node (self->engineio, self->node_id, forward_polling, self);
+  g_signal_connect_object (self->cluster, "notify::state", G_CALLBACK (on_cluster_state), self, 0);
+  g_signal_connect_object (self->cluster, "notify::nodes", G_CALLBACK (on_cluster_nodes), self, 0);
+  signaling_cluster_start ((SignalingCluster *) self->cluster);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_STATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_NODES]);
+  return TRUE;
+#else
+  g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FAILED,
+               _("This signalbox was built without Redis support (meson option redis)"));
+  return FALSE;
+#endif
+}
+
+/*
+ * signaling_server_get_cluster:
+ *
+ * Returns: (transfer none) (nullable): the SignalingCluster, once the
+ *   server listens as a node of one
+ */
+GObject *
+signaling_server_get_cluster (SignalingServer *self)
+{
+  return self->cluster;
 }
 
 /* Reads the certificate and key the properties name, and serves with
@@ -1403,7 +1762,8 @@ signaling_server_listen (SignalingServer  *self,
 
   if (!ensure_tls (self, error) || !ensure_secrets (self, error))
     return FALSE;
-  return signaling_listener_listen (self->listener, address, port, error);
+  return start_cluster (self, error) &&
+         signaling_listener_listen (self->listener, address, port, error);
 }
 
 /**
@@ -1426,7 +1786,8 @@ signaling_server_listen_socket (SignalingServer  *self,
 
   if (!ensure_tls (self, error) || !ensure_secrets (self, error))
     return FALSE;
-  return signaling_listener_add_socket (self->listener, socket, error);
+  return start_cluster (self, error) &&
+         signaling_listener_add_socket (self->listener, socket, error);
 }
 
 /**

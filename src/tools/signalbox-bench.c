@@ -127,6 +127,7 @@ typedef struct {
   Proto proto;
   char *host;
   int port;
+  int second_port;               /* pairs: the second peer of each pair goes there */
   int peers;
   int window;
   int size;
@@ -140,6 +141,7 @@ typedef struct {
   /* state */
   int epfd;
   struct sockaddr_in server;
+  struct sockaddr_in second_server;
   struct in_addr *sources;
   guint n_sources;
   guint next_source;
@@ -565,6 +567,16 @@ update_events (Bench *b,
   epoll_ctl (b->epfd, EPOLL_CTL_MOD, p->fd, &ev);
 }
 
+
+/* Where peer @p connects: with --second-port, the second peer of each
+ * pair goes to another node of a cluster, so that every message of the
+ * pairs workload crosses nodes. */
+static struct sockaddr_in *
+peer_server (Bench *b,
+             Peer  *p)
+{
+  return b->second_port > 0 && p->idx % 2 == 1 ? &b->second_server : &b->server;
+}
 static void
 peer_start (Bench *b,
             Peer  *p)
@@ -603,7 +615,7 @@ peer_start (Bench *b,
   p->want_out = TRUE;
   p->started_ns = b->now;
   b->n_pending++;
-  if (connect (fd, (struct sockaddr *) &b->server, sizeof b->server) < 0 && errno != EINPROGRESS)
+  if (connect (fd, (struct sockaddr *) peer_server (b, p), sizeof b->server) < 0 && errno != EINPROGRESS)
     {
       g_autofree char *kind = g_strdup_printf ("connect: %s", g_strerror (errno));
 
@@ -646,7 +658,7 @@ send_upgrade (Bench *b,
                              "Sec-WebSocket-Version: 13\r\n"
                              "\r\n",
                              b->proto == PROTO_NATIVE ? "/ws" : "/socket.io/?EIO=4&transport=websocket",
-                             b->host, b->port, key);
+                             b->host, ntohs (peer_server (b, p)->sin_port), key);
   len = strlen (request);
   out_reserve (p, len);
   memcpy (p->out + p->out_len, request, len);
@@ -1440,6 +1452,7 @@ report (Bench *b)
                               : b->proto == PROTO_SEED000 ? "seed000" : "native");
       g_string_append_printf (s, "\"peers\":%d,\"connected\":%u,\"window\":%d,\"size\":%d,",
                               b->peers, b->n_ready, b->window, b->size);
+      g_string_append_printf (s, "\"cross_node\":%s,", b->second_port > 0 ? "true" : "false");
       g_string_append_printf (s, "\"warmup_s\":%.3f,\"duration_s\":%.3f,", b->warmup, secs);
       g_string_append_printf (s, "\"sent\":%" G_GUINT64_FORMAT ",\"messages\":%" G_GUINT64_FORMAT
                               ",\"msgs_per_s\":%.1f,", b->sent, b->delivered,
@@ -1478,6 +1491,8 @@ report (Bench *b)
     }
 
   printf ("%-24s %s, %s, %s:%d\n", "workload", mode_name (b->mode), proto_name (b->proto), b->host, b->port);
+  if (b->second_port > 0)
+    printf ("%-24s each pair split between ports %d and %d\n", "across nodes", b->port, b->second_port);
   if (b->mode == MODE_CHURN)
     printf ("%-24s %d\n", "connections at once", b->peers);
   else
@@ -1661,8 +1676,9 @@ advance_phase (Bench *b)
         }
       break;
     case PHASE_SETTLE:
-      /* lets the last joins (seed 003 has no reply to them) take effect */
-      if (elapsed >= (b->proto == PROTO_SEED003 ? 0.3 : 0.0))
+      /* lets the last joins (seed 003 has no reply to them) take
+       * effect, and across nodes the peers become known everywhere */
+      if (elapsed >= (b->proto == PROTO_SEED003 || b->second_port > 0 ? 0.3 : 0.0))
         enter_phase (b, b->warmup > 0 && b->mode != MODE_IDLE ? PHASE_WARMUP : PHASE_MEASURE);
       break;
     case PHASE_WARMUP:
@@ -1759,6 +1775,7 @@ parse_options (Bench   *b,
   GOptionEntry entries[] = {
     { "host", 0, 0, G_OPTION_ARG_STRING, &b->host, "Server IPv4 address (default 127.0.0.1)", "ADDRESS" },
     { "port", 'p', 0, G_OPTION_ARG_INT, &b->port, "Server port (default 3000)", "PORT" },
+    { "second-port", 0, 0, G_OPTION_ARG_INT, &b->second_port, "Pairs across two cluster nodes: the second peer of each pair connects to this port", "PORT" },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, "pairs (default), idle, churn or fanout", "MODE" },
     { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol, "native (/ws, default) or socket.io", "PROTOCOL" },
     { "events", 0, 0, G_OPTION_ARG_STRING, &events, "Socket.IO vocabulary: seed000 (default) or seed003", "SEED" },
@@ -1842,6 +1859,13 @@ parse_options (Bench   *b,
     }
   b->server.sin_family = AF_INET;
   b->server.sin_port = htons ((guint16) b->port);
+  if (b->second_port < 0 || b->second_port > 65535 || (b->second_port > 0 && b->mode != MODE_PAIRS))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--second-port is a port, for --mode pairs");
+      return FALSE;
+    }
+  b->second_server = b->server;
+  b->second_server.sin_port = htons ((guint16) b->second_port);
   return parse_sources (b, error);
 }
 

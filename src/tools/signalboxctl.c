@@ -35,6 +35,8 @@ static char *opt_secret_file;
 static char *opt_audience;
 static char *opt_config;
 
+static gboolean opt_cluster;
+
 static const GOptionEntry entries[] = {
   { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system, N_("Talk to signalbox on the system bus"), NULL },
   { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Talk to signalbox on the session bus (the default)"), NULL },
@@ -45,6 +47,7 @@ static const GOptionEntry entries[] = {
   { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_secret_file, N_("token: sign with the first secret of this file (default: auth-secret-file of the configuration)"), N_("FILE") },
   { "audience", 0, 0, G_OPTION_ARG_STRING, &opt_audience, N_("token: the “aud” claim (default: auth-audience of the configuration)"), N_("AUDIENCE") },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, N_("token: the signalbox configuration to read (default: " SYSCONFDIR "/signalbox/signalbox.conf)"), N_("FILE") },
+  { "cluster", 0, 0, G_OPTION_ARG_NONE, &opt_cluster, N_("With clients: the peers of every node of the cluster, with their node"), NULL },
   { NULL }
 };
 
@@ -138,6 +141,10 @@ cmd_status (GDBusConnection  *bus,
   g_autofree char *joined = NULL;
   g_autofree char *started = NULL;
   const char *version = "?";
+  const char *node_id = "";
+  const char *cluster_state = "off";
+  g_autofree const char **nodes = NULL;
+  g_autofree char *joined_nodes = NULL;
   guint32 clients = 0, rooms = 0;
   guint64 started_at = 0, relayed = 0, bytes = 0, rejected = 0;
 
@@ -153,6 +160,10 @@ cmd_status (GDBusConnection  *bus,
   g_variant_dict_lookup (props, "MessagesRelayed", "t", &relayed);
   g_variant_dict_lookup (props, "BytesRelayed", "t", &bytes);
   g_variant_dict_lookup (props, "MessagesRejected", "t", &rejected);
+  g_variant_dict_lookup (props, "NodeId", "&s", &node_id);
+  g_variant_dict_lookup (props, "ClusterState", "&s", &cluster_state);
+  g_variant_dict_lookup (props, "ClusterNodes", "^a&s", &nodes);
+  joined_nodes = nodes != NULL ? g_strjoinv (", ", (char **) nodes) : g_strdup ("");
   joined = addresses != NULL ? g_strjoinv (", ", (char **) addresses) : g_strdup ("");
   started = format_time (started_at);
 
@@ -181,6 +192,15 @@ cmd_status (GDBusConnection  *bus,
       json_builder_add_int_value (builder, bytes);
       json_builder_set_member_name (builder, "messagesRejected");
       json_builder_add_int_value (builder, rejected);
+      json_builder_set_member_name (builder, "nodeId");
+      json_builder_add_string_value (builder, node_id);
+      json_builder_set_member_name (builder, "clusterState");
+      json_builder_add_string_value (builder, cluster_state);
+      json_builder_set_member_name (builder, "clusterNodes");
+      json_builder_begin_array (builder);
+      for (gsize i = 0; nodes != NULL && nodes[i] != NULL; i++)
+        json_builder_add_string_value (builder, nodes[i]);
+      json_builder_end_array (builder);
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       print_json (root);
@@ -195,6 +215,12 @@ cmd_status (GDBusConnection  *bus,
   print_status_number (_("Messages relayed"), relayed);
   print_status_number (_("Bytes relayed"), bytes);
   print_status_number (_("Messages rejected"), rejected);
+  print_status_line (_("Cluster"), cluster_state);
+  if (node_id[0] != '\0')
+    {
+      print_status_line (_("Node"), node_id);
+      print_status_line (_("Nodes"), joined_nodes);
+    }
   return EXIT_SUCCESS;
 }
 
@@ -259,6 +285,58 @@ cmd_clients (GDBusConnection  *bus,
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "id");
       json_builder_add_string_value (builder, id);
+      json_builder_set_member_name (builder, "protocol");
+      json_builder_add_string_value (builder, protocol);
+      json_builder_set_member_name (builder, "rooms");
+      add_strv (builder, owned);
+      json_builder_end_object (builder);
+    }
+
+  return finish_listing (builder);
+}
+
+/* clients --cluster: every node's peers, with their node. */
+static int
+cmd_cluster_clients (GDBusConnection  *bus,
+                     GError          **error)
+{
+  g_autoptr(GVariant) reply = call (bus, SERVER_IFACE, "ListClusterClients", NULL, "(a(sssas))", error);
+  g_autoptr(GVariantIter) iter = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *id, *node, *protocol;
+  const char **rooms;
+
+  if (reply == NULL)
+    return EXIT_FAILURE;
+
+  g_variant_get (reply, "(a(sssas))", &iter);
+  if (!opt_json)
+    {
+      print_column (_("ID"), 24);
+      print_column (_("NODE"), 14);
+      print_column (_("PROTOCOL"), 10);
+      g_print ("%s\n", _("ROOMS"));
+    }
+  json_builder_begin_array (builder);
+
+  while (g_variant_iter_next (iter, "(&s&s&s^a&s)", &id, &node, &protocol, &rooms))
+    {
+      g_autofree const char **owned = rooms;
+      g_autofree char *joined = g_strjoinv (", ", (char **) rooms);
+
+      if (!opt_json)
+        {
+          print_column (id, 24);
+          print_column (node, 14);
+          print_column (protocol, 10);
+          g_print ("%s\n", joined);
+        }
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, id);
+      json_builder_set_member_name (builder, "node");
+      json_builder_add_string_value (builder, node);
       json_builder_set_member_name (builder, "protocol");
       json_builder_add_string_value (builder, protocol);
       json_builder_set_member_name (builder, "rooms");
@@ -518,7 +596,7 @@ main (int   argc,
   if (g_str_equal (command, "status") && argc == 2)
     status = cmd_status (bus, &error);
   else if (g_str_equal (command, "clients") && argc == 2)
-    status = cmd_clients (bus, &error);
+    status = opt_cluster ? cmd_cluster_clients (bus, &error) : cmd_clients (bus, &error);
   else if (g_str_equal (command, "rooms") && argc == 2)
     status = cmd_rooms (bus, &error);
   else if (g_str_equal (command, "kick") && (argc == 3 || argc == 4))

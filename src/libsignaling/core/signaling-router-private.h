@@ -10,6 +10,7 @@
 #include "signaling-connection-private.h"
 #include "signaling-error.h"
 #include "signaling-message.h"
+#include "signaling-remote-private.h"
 #include "signaling-timer-queue-private.h"
 #include "signaling-turn-credentials-private.h"
 
@@ -122,5 +123,18 @@ gboolean         signaling_router_route          (SignalingRouter  *self,
                                                   SignalingClient  *sender,
                                                   SignalingMessage *message,
                                                   GError          **error);
+
+void             signaling_router_set_remote     (SignalingRouter  *self,
+                                                  SignalingRemote  *remote);
+void             signaling_router_deliver_remote (SignalingRouter  *self,
+                                                  SignalingMessage *message,
+                                                  gboolean          to_room);
+void             signaling_router_notify_remote_member (SignalingRouter      *self,
+                                                        const char           *room_name,
+                                                        const char           *id,
+                                                        SignalingMessageKind  kind);
+GPtrArray       *signaling_router_dup_room_members (SignalingRouter *self,
+                                                    const char      *room_name,
+                                                    SignalingClient *client);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "signaling-error.h"
 #include "signaling-identity-private.h"
 #include "signaling-message-private.h"
+#include "signaling-remote-private.h"
 #include "signaling-room-private.h"
 #include "signaling-router-private.h"
 
@@ -26,6 +27,11 @@
  *
  * A target is first looked up as a client id (every client is
  * implicitly a room of one, as in Socket.IO), then as a room name.
+ *
+ * In a cluster (signaling_router_set_remote()), a target that is not
+ * here is looked up among the other nodes' peers and rooms, and what
+ * goes there is handed to the SignalingRemote; what the other nodes
+ * send comes back in through signaling_router_deliver_remote().
  */
 struct _SignalingRouter
 {
@@ -37,6 +43,7 @@ struct _SignalingRouter
   char **ice_servers;       /* handed to native peers in their welcome */
   SignalingTurnCredentials *turn;  /* nullable: TURN REST credentials */
   SignalingTimerQueue *idle_deadlines;  /* of the native peers */
+  SignalingRemote *remote;  /* the other nodes, or NULL; not owned */
 
   /* The counters D-Bus and /metrics read: totals, and the same split
    * by message kind, by reason (an error code) and by protocol. */
@@ -350,6 +357,8 @@ signaling_router_add_client (SignalingRouter  *self,
                         signaling_client_get_id (client),
                         signaling_client_get_remote_address (client),
                         signaling_client_get_protocol (client));
+  if (self->remote != NULL)
+    signaling_remote_client_changed (self->remote, client, TRUE);
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
 
   return TRUE;
@@ -451,10 +460,13 @@ deliver_to_room (SignalingRouter  *self,
   return reached;
 }
 
+/* Tells the members of @room but @client (NULL for a peer of another
+ * node) that @id joined or left it. */
 static void
 notify_membership (SignalingRouter      *self,
                    SignalingRoom        *room,
                    SignalingClient      *client,
+                   const char           *id,
                    SignalingMessageKind  kind)
 {
   g_autoptr(SignalingMessage) notice = NULL;
@@ -463,7 +475,7 @@ notify_membership (SignalingRouter      *self,
 
   json_object_set_string_member (payload, "room", name);
   notice = signaling_message_new (kind, name, payload);
-  signaling_message_set_from (notice, signaling_client_get_id (client));
+  signaling_message_set_from (notice, id);
   deliver_to_room (self, room, client, notice);
 }
 
@@ -479,7 +491,10 @@ remove_member (SignalingRouter *self,
   signaling_client_remove_room (client, name);
   signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s left room %s",
                         signaling_client_get_id (client), name);
-  notify_membership (self, room, client, SIGNALING_MESSAGE_KIND_LEAVE);
+  notify_membership (self, room, client, signaling_client_get_id (client),
+                     SIGNALING_MESSAGE_KIND_LEAVE);
+  if (self->remote != NULL)
+    signaling_remote_member_changed (self->remote, client, name, FALSE);
 
   if (signaling_room_get_member_count (room) == 0)
     {
@@ -516,6 +531,8 @@ signaling_router_remove_client (SignalingRouter *self,
         signaling_client_remove_room (client, name);
     }
 
+  if (self->remote != NULL)
+    signaling_remote_client_changed (self->remote, client, FALSE);
   signaling_client_log (client, G_LOG_LEVEL_INFO, NULL, "Client %s disconnected: %s", id, reason);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
   signaling_client_detach (client);
@@ -625,7 +642,10 @@ signaling_router_join (SignalingRouter  *self,
 
   if (created)
     g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);
-  notify_membership (self, room, client, SIGNALING_MESSAGE_KIND_JOIN);
+  notify_membership (self, room, client, signaling_client_get_id (client),
+                     SIGNALING_MESSAGE_KIND_JOIN);
+  if (self->remote != NULL)
+    signaling_remote_member_changed (self->remote, client, name, TRUE);
 
   return room;
 }
@@ -665,6 +685,7 @@ signaling_router_route (SignalingRouter   *self,
   const char *to = signaling_message_get_to (message);
   SignalingClient *target;
   SignalingRoom *room;
+  gboolean remote_room;
 
   signaling_message_set_from (message, signaling_client_get_id (sender));
 
@@ -686,8 +707,15 @@ signaling_router_route (SignalingRouter   *self,
       return TRUE;
     }
 
+  if (to != NULL && self->remote != NULL && signaling_remote_has_peer (self->remote, to))
+    {
+      signaling_remote_publish (self->remote, message, FALSE);
+      return TRUE;
+    }
+
   room = to != NULL ? g_hash_table_lookup (self->rooms, to) : NULL;
-  if (room == NULL)
+  remote_room = to != NULL && self->remote != NULL && signaling_remote_has_room (self->remote, to);
+  if (room == NULL && !remote_room)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TARGET,
                    _("No client or room called “%s”"), to != NULL ? to : "");
@@ -696,15 +724,118 @@ signaling_router_route (SignalingRouter   *self,
 
   /* Native peers must be in a room to talk to it.  Socket.IO's io.to()
    * (include-sender) semantics let anybody broadcast to a room, and the
-   * seed 003 clients depend on that. */
+   * seed 003 clients depend on that. A local member's room is here. */
   if (!signaling_message_get_include_sender (message) &&
-      !signaling_room_has_member (room, sender))
+      (room == NULL || !signaling_room_has_member (room, sender)))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_FORBIDDEN,
                    _("Join room “%s” before sending to it"), to);
       return FALSE;
     }
 
-  deliver_to_room (self, room, sender, message);
+  if (room != NULL)
+    deliver_to_room (self, room, sender, message);
+  if (remote_room)
+    signaling_remote_publish (self->remote, message, TRUE);
   return TRUE;
+}
+
+/*
+ * signaling_router_set_remote:
+ * @remote: (nullable): the other nodes of a cluster, not referenced:
+ *   its owner unsets it before it goes
+ */
+void
+signaling_router_set_remote (SignalingRouter *self,
+                             SignalingRemote *remote)
+{
+  self->remote = remote;
+}
+
+/*
+ * signaling_router_deliver_remote:
+ * @message: from a peer of another node, its `from` stamped there
+ * @to_room: whether its `to` names a room (else a client)
+ *
+ * Delivers what another node relayed to the peers here. The sender's
+ * node ran its signals and checks; there is nobody to answer with an
+ * error here, and a target gone meanwhile is silence.
+ */
+void
+signaling_router_deliver_remote (SignalingRouter  *self,
+                                 SignalingMessage *message,
+                                 gboolean          to_room)
+{
+  const char *to = signaling_message_get_to (message);
+
+  if (to == NULL)
+    return;
+
+  if (to_room)
+    {
+      SignalingRoom *room = g_hash_table_lookup (self->rooms, to);
+
+      if (room != NULL)
+        deliver_to_room (self, room, NULL, message);
+    }
+  else
+    {
+      SignalingClient *target = g_hash_table_lookup (self->clients, to);
+      gsize bytes = target != NULL ? signaling_client_deliver (target, message) : 0;
+
+      if (bytes > 0)
+        count_relayed (self, message, bytes);
+    }
+}
+
+/*
+ * signaling_router_notify_remote_member:
+ * @id: a peer of another node
+ * @kind: %SIGNALING_MESSAGE_KIND_JOIN or %SIGNALING_MESSAGE_KIND_LEAVE
+ *
+ * Tells the members @room has here that @id joined or left it.
+ */
+void
+signaling_router_notify_remote_member (SignalingRouter      *self,
+                                       const char           *room_name,
+                                       const char           *id,
+                                       SignalingMessageKind  kind)
+{
+  SignalingRoom *room = g_hash_table_lookup (self->rooms, room_name);
+
+  if (room != NULL)
+    notify_membership (self, room, NULL, id, kind);
+}
+
+/*
+ * signaling_router_dup_room_members:
+ * @client: (nullable): left out of the list
+ *
+ * Returns: (transfer full) (element-type utf8): the ids of every member
+ *   of @room_name, here and on the other nodes
+ */
+GPtrArray *
+signaling_router_dup_room_members (SignalingRouter *self,
+                                   const char      *room_name,
+                                   SignalingClient *client)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) remote_ids = g_ptr_array_new ();
+  SignalingRoom *room = g_hash_table_lookup (self->rooms, room_name);
+
+  if (room != NULL)
+    {
+      GPtrArray *members = signaling_room_get_members (room);
+
+      for (guint i = 0; i < members->len; i++)
+        if (g_ptr_array_index (members, i) != client)
+          g_ptr_array_add (ids, g_strdup (signaling_client_get_id (g_ptr_array_index (members, i))));
+    }
+
+  if (self->remote != NULL)
+    signaling_remote_add_room_members (self->remote, room_name, remote_ids);
+  for (guint i = 0; i < remote_ids->len; i++)
+    g_ptr_array_add (ids, g_strdup (g_ptr_array_index (remote_ids, i)));
+
+  return ids;
 }

@@ -542,6 +542,16 @@ on_handle_list_clients (SignalingDBusServer   *iface,
 }
 
 static gboolean
+on_handle_list_cluster_clients (SignalingDBusServer   *iface,
+                                GDBusMethodInvocation *invocation,
+                                SignalingDBusExporter *self)
+{
+  signaling_dbus_server_complete_list_cluster_clients (iface, invocation,
+                                                       signaling_server_dup_cluster_clients (self->server));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 on_handle_list_rooms (SignalingDBusServer   *iface,
                       GDBusMethodInvocation *invocation,
                       SignalingDBusExporter *self)
@@ -612,6 +622,25 @@ signaling_dbus_exporter_init (SignalingDBusExporter *self)
   self->cancellable = g_cancellable_new ();
 }
 
+static void
+update_cluster (SignalingDBusExporter *self)
+{
+  g_auto(GStrv) nodes = signaling_server_dup_cluster_nodes (self->server);
+  const char *node_id = signaling_server_get_cluster_node_id (self->server);
+
+  signaling_dbus_server_set_node_id (self->server_iface, node_id != NULL ? node_id : "");
+  signaling_dbus_server_set_cluster_state (self->server_iface, signaling_server_get_cluster_state (self->server));
+  signaling_dbus_server_set_cluster_nodes (self->server_iface, (const char * const *) nodes);
+}
+
+static void
+on_cluster_changed (SignalingServer       *server,
+                    GParamSpec            *pspec,
+                    SignalingDBusExporter *self)
+{
+  update_cluster (self);
+}
+
 /* The ObjectManager only holds children of its path, so the Server
  * interface is exported on the root path beside it. */
 static gboolean
@@ -630,6 +659,11 @@ export_root (SignalingDBusExporter  *self,
 
   g_signal_connect (self->server_iface, "handle-list-clients", G_CALLBACK (on_handle_list_clients), self);
   g_signal_connect (self->server_iface, "handle-list-rooms", G_CALLBACK (on_handle_list_rooms), self);
+  g_signal_connect (self->server_iface, "handle-list-cluster-clients",
+                    G_CALLBACK (on_handle_list_cluster_clients), self);
+  update_cluster (self);
+  g_signal_connect (self->server, "notify::cluster-state", G_CALLBACK (on_cluster_changed), self);
+  g_signal_connect (self->server, "notify::cluster-nodes", G_CALLBACK (on_cluster_changed), self);
   g_signal_connect (self->server_iface, "handle-disconnect-client", G_CALLBACK (on_handle_disconnect_client), self);
 
   return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->server_iface),

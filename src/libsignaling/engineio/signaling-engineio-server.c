@@ -6,7 +6,7 @@
 
 #include "config.h"
 
-#include "signaling-engineio-server.h"
+#include "signaling-engineio-server-private.h"
 #include "signaling-engineio-socket-private.h"
 #include "signaling-http-edge-private.h"
 #include "signaling-identity-private.h"
@@ -37,6 +37,12 @@ struct _SignalingEngineioServer
    * make sessions by the thousand and never use them. */
   GQueue unclaimed;     /* SignalingEngineioSocket *, unowned */
   guint max_pending_sessions;
+
+  /* In a cluster: this node's id, the prefix of its session ids, and
+   * how to pass another node's polling requests on to it. */
+  char *node;
+  SignalingEngineioForwardFunc forward;
+  gpointer forward_data;
 };
 
 /* The socket's link in unclaimed, while it is there. */
@@ -120,6 +126,7 @@ signaling_engineio_server_finalize (GObject *object)
   SignalingEngineioServer *self = SIGNALING_ENGINEIO_SERVER (object);
 
   g_strfreev (self->allowed_origins);
+  g_free (self->node);
   g_clear_pointer (&self->settings.pings, signaling_timer_queue_unref);
   g_clear_pointer (&self->settings.pong_deadlines, signaling_timer_queue_unref);
 
@@ -487,7 +494,7 @@ add_socket (SignalingEngineioServer *self,
             SoupServerMessage       *msg)
 {
   SignalingEngineioSocket *socket = signaling_engineio_socket_new (soup_server_message_get_remote_host (msg),
-                                                                   &self->settings);
+                                                                   &self->settings, self->node);
 
   signaling_identity_attach (signaling_identity_lookup (msg), socket);
 
@@ -503,6 +510,45 @@ is_websocket_request (SoupServerMessage *msg)
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
   return soup_message_headers_header_contains (headers, "Upgrade", "websocket");
+}
+
+/* A polling request for a session of another node of the cluster (a
+ * load balancer or SO_REUSEPORT sent it here) goes to that node: no
+ * sticky sessions needed. A WebSocket upgrade cannot be passed on: it
+ * fails, and the client goes on polling. */
+static gboolean
+forward_request (SignalingEngineioServer *self,
+                 SoupServerMessage       *msg,
+                 const char              *sid)
+{
+  const char *separator = strrchr (sid, SIGNALING_ENGINEIO_NODE_SEPARATOR);
+  g_autofree char *node = NULL;
+
+  if (self->forward == NULL || separator == NULL || is_websocket_request (msg))
+    return FALSE;
+
+  node = g_strndup (sid, separator - sid);
+  if (g_str_equal (node, self->node))
+    return FALSE;
+  return self->forward (msg, node, self->forward_data);
+}
+
+/*
+ * signaling_engineio_server_set_node:
+ * @node: (nullable): this node's id in a cluster, which prefixes the
+ *   ids of the sessions it makes from now on
+ * @forward: (nullable): passes requests for other nodes' sessions on
+ */
+void
+signaling_engineio_server_set_node (SignalingEngineioServer      *self,
+                                    const char                   *node,
+                                    SignalingEngineioForwardFunc  forward,
+                                    gpointer                      user_data)
+{
+  g_free (self->node);
+  self->node = g_strdup (node);
+  self->forward = forward;
+  self->forward_data = user_data;
 }
 
 /* Checks what every request must have; answers and returns FALSE if
@@ -547,11 +593,10 @@ check_request (SignalingEngineioServer  *self,
   if (sid != NULL)
     {
       *out_socket = g_hash_table_lookup (self->sockets, sid);
+      if (*out_socket == NULL && !forward_request (self, msg, sid))
+        respond_error (msg, EIO_ERROR_UNKNOWN_SID);
       if (*out_socket == NULL)
-        {
-          respond_error (msg, EIO_ERROR_UNKNOWN_SID);
-          return FALSE;
-        }
+        return FALSE;
     }
 
   return TRUE;

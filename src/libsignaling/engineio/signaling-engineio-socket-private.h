@@ -22,6 +22,11 @@ typedef struct {
   SignalingTimerQueue *pong_deadlines;
 } SignalingEngineioSettings;
 
+/* The separator between the node and the random part of a session id
+ * in a cluster: neither a letter nor a digit, so never in the random
+ * part (signaling_generate_id()). */
+#define SIGNALING_ENGINEIO_NODE_SEPARATOR '~'
+
 /*
  * SignalingEngineioConsumer:
  * @text: a text message (its data, valid during the call only)
@@ -59,7 +64,8 @@ void                     signaling_engineio_socket_set_consumer  (SignalingEngin
                                                                   const SignalingEngineioConsumer *consumer,
                                                                   gpointer                         user_data);
 SignalingEngineioSocket *signaling_engineio_socket_new           (const char                      *remote_address,
-                                                                  const SignalingEngineioSettings *settings);
+                                                                  const SignalingEngineioSettings *settings,
+                                                                  const char                      *node);
 void                     signaling_engineio_socket_open_websocket (SignalingEngineioSocket        *self,
                                                                    SignalingWebsocket             *websocket);
 char                    *signaling_engineio_socket_handshake_polling (SignalingEngineioSocket     *self);

@@ -306,11 +306,16 @@ schedule_ping (SignalingEngineioSocket *self)
 
 SignalingEngineioSocket *
 signaling_engineio_socket_new (const char                      *remote_address,
-                               const SignalingEngineioSettings *settings)
+                               const SignalingEngineioSettings *settings,
+                               const char                      *node)
 {
   SignalingEngineioSocket *self = g_object_new (SIGNALING_TYPE_ENGINEIO_SOCKET, NULL);
+  g_autofree char *random = signaling_generate_id ();
 
-  self->id = signaling_generate_id ();
+  /* In a cluster the id names its node, which every node can then
+   * pass the session's requests to (signaling_engineio_server_set_node()). */
+  self->id = node != NULL ? g_strdup_printf ("%s%c%s", node, SIGNALING_ENGINEIO_NODE_SEPARATOR, random)
+                          : g_steal_pointer (&random);
   self->remote_address = g_strdup (remote_address);
   self->settings = *settings;
   signaling_timer_queue_ref (self->settings.pings);

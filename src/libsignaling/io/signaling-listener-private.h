@@ -28,5 +28,11 @@ gboolean           signaling_listener_add_socket   (SignalingListener  *self,
 GSList            *signaling_listener_dup_uris     (SignalingListener  *self);
 char             **signaling_listener_dup_addresses (SignalingListener *self);
 void               signaling_listener_close        (SignalingListener  *self);
+void               signaling_listener_set_reuse_port (SignalingListener *self,
+                                                      gboolean           reuse_port);
+gboolean           signaling_listener_get_reuse_port (SignalingListener *self);
+gboolean           signaling_listener_listen_loopback (SignalingListener  *self,
+                                                       guint              *port,
+                                                       GError            **error);
 
 G_END_DECLS

@@ -6,7 +6,9 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <glib/gi18n-lib.h>
 
@@ -28,6 +30,7 @@ struct _SignalingListener
   SoupServer *soup_server;     /* unowned: our owner owns it too */
   SignalingAcceptor *acceptor; /* NULL when libsoup listens itself */
   GPtrArray *sockets;          /* GSocket *, listening */
+  gboolean reuse_port;         /* SO_REUSEPORT on the sockets we bind */
   gboolean tls;                /* serving https:// and wss:// */
 };
 
@@ -104,6 +107,21 @@ signaling_listener_get_acceptor (SignalingListener *self)
   return self->acceptor;
 }
 
+/* Whether sockets bound from now on share their port with other
+ * processes that ask for the same (SO_REUSEPORT). */
+void
+signaling_listener_set_reuse_port (SignalingListener *self,
+                                   gboolean           reuse_port)
+{
+  self->reuse_port = reuse_port;
+}
+
+gboolean
+signaling_listener_get_reuse_port (SignalingListener *self)
+{
+  return self->reuse_port;
+}
+
 /*
  * signaling_listener_set_tls_certificate:
  * @certificate: (nullable): the certificate and key to serve TLS with,
@@ -154,6 +172,34 @@ signaling_listener_add_socket (SignalingListener  *self,
   return TRUE;
 }
 
+/* Binds with SO_REUSEPORT: several processes on one port, the kernel
+ * spreading connections among them (a cluster's nodes on one host).
+ * g_socket_bind() cannot: it turns SO_REUSEPORT off on TCP sockets. */
+static gboolean
+bind_shared (GSocket         *socket,
+             GSocketAddress  *address,
+             GError         **error)
+{
+  struct sockaddr_storage native;
+  gsize length = g_socket_address_get_native_size (address);
+
+  if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
+      !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, 1, error) ||
+      !g_socket_address_to_native (address, &native, sizeof native, error))
+    return FALSE;
+
+  if (bind (g_socket_get_fd (socket), (struct sockaddr *) &native, length) < 0)
+    {
+      int saved = errno;
+      g_autofree char *where = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Error binding to address %s: %s"), where, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 listen_on (SignalingListener  *self,
            GInetAddress       *address,
@@ -174,7 +220,9 @@ listen_on (SignalingListener  *self,
     return FALSE;
 
   g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
+  if (!(self->reuse_port ? bind_shared (socket, socket_address, error)
+                         : g_socket_bind (socket, socket_address, TRUE, error)) ||
+      !g_socket_listen (socket, error))
     return FALSE;
 
   bound = g_socket_get_local_address (socket, error);
@@ -183,6 +231,25 @@ listen_on (SignalingListener  *self,
   *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 
   return signaling_listener_add_socket (self, socket, error);
+}
+
+/*
+ * signaling_listener_listen_loopback:
+ * @port: (out): the port it got
+ *
+ * Listens on a free port of 127.0.0.1 too: a cluster node's private
+ * listener, where the nodes on its host pass it their polling requests
+ * for its sessions.
+ */
+gboolean
+signaling_listener_listen_loopback (SignalingListener  *self,
+                                    guint              *port,
+                                    GError            **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  *port = 0;
+  return listen_on (self, loopback, port, error);
 }
 
 /* IPv4 and IPv6 on the same port; a machine without IPv6 still serves

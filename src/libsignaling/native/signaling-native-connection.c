@@ -577,21 +577,18 @@ send_joined (SignalingNativeConnection *self,
              JsonNode                  *rid)
 {
   g_autoptr(JsonBuilder) builder = begin_reply ("joined");
-  GPtrArray *members = signaling_room_get_members (room);
+  const char *name = signaling_room_get_name (room);
+  /* The other members, on this node and the others in a cluster: the
+   * ones the newcomer may want to call. */
+  g_autoptr(GPtrArray) members = signaling_router_dup_room_members (self->router, name, self->client);
 
   json_builder_set_member_name (builder, "room");
-  json_builder_add_string_value (builder, signaling_room_get_name (room));
+  json_builder_add_string_value (builder, name);
 
-  /* The other members: the ones the newcomer may want to call. */
   json_builder_set_member_name (builder, "members");
   json_builder_begin_array (builder);
   for (guint i = 0; i < members->len; i++)
-    {
-      SignalingClient *member = g_ptr_array_index (members, i);
-
-      if (member != self->client)
-        json_builder_add_string_value (builder, signaling_client_get_id (member));
-    }
+    json_builder_add_string_value (builder, g_ptr_array_index (members, i));
   json_builder_end_array (builder);
   end_reply (builder, rid);
 

@@ -39,4 +39,8 @@ JsonObject       *signaling_socketio_dialect_encode         (SignalingMessage   
                                                              SignalingVocabulary    vocabulary,
                                                              const char           **out_event);
 
+JsonObject       *signaling_socketio_dialect_export_note     (SignalingMessage      *message);
+void              signaling_socketio_dialect_import_note     (SignalingMessage      *message,
+                                                              JsonObject            *note);
+
 G_END_DECLS

@@ -131,6 +131,50 @@ note_in (SignalingMessage    *message,
   return note != NULL && note->vocabulary == vocabulary ? note : NULL;
 }
 
+/*
+ * signaling_socketio_dialect_export_note:
+ *
+ * What this dialect remembers about @message, as JSON, for a message
+ * that travels to another node of a cluster: its Socket.IO recipients
+ * there get the sender's own argument as they would here.
+ *
+ * Returns: (transfer full) (nullable): the note, or %NULL for a message
+ *   that came in no seed vocabulary
+ */
+JsonObject *
+signaling_socketio_dialect_export_note (SignalingMessage *message)
+{
+  SocketioNote *note = signaling_message_get_dialect_data (message, SOCKETIO_NOTE);
+  JsonObject *object;
+
+  if (note == NULL)
+    return NULL;
+
+  object = json_object_new ();
+  json_object_set_int_member (object, "vocabulary", note->vocabulary);
+  json_object_set_object_member (object, "original", json_object_ref (note->original));
+  if (note->claimed_from != NULL)
+    json_object_set_string_member (object, "claimed-from", note->claimed_from);
+  return object;
+}
+
+/* The other way: @note from signaling_socketio_dialect_export_note(),
+ * as another node sent it (a note that makes no sense is ignored). */
+void
+signaling_socketio_dialect_import_note (SignalingMessage *message,
+                                        JsonObject       *note)
+{
+  gint64 vocabulary = json_object_get_int_member_with_default (note, "vocabulary", 0);
+  JsonNode *original = json_object_get_member (note, "original");
+
+  if ((vocabulary != SIGNALING_VOCABULARY_SEED000 && vocabulary != SIGNALING_VOCABULARY_SEED003) ||
+      original == NULL || !JSON_NODE_HOLDS_OBJECT (original))
+    return;
+
+  attach_note (message, vocabulary, json_node_get_object (original),
+               json_object_get_string_member_with_default (note, "claimed-from", NULL));
+}
+
 static SignalingVocabulary
 vocabulary_of (SignalingMessage *message)
 {
