@@ -68,6 +68,11 @@ struct _SignalingServer
   char *tls_key_file;
   GTlsCertificate *tls_certificate;
 
+  /* What reload() asks first for new settings (the daemon: its file). */
+  SignalingServerReloadFunc reload_func;
+  gpointer reload_data;
+  GDestroyNotify reload_destroy;
+
   GDateTime *started_at;
   gint64 started_at_monotonic;
 };
@@ -198,6 +203,7 @@ signaling_server_finalize (GObject *object)
   g_free (self->tls_certificate_file);
   g_free (self->tls_key_file);
   g_clear_object (&self->tls_certificate);
+  signaling_server_set_reload_func (self, NULL, NULL, NULL);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
 }
@@ -1106,15 +1112,19 @@ ensure_tls (SignalingServer  *self,
  * @self: a server
  * @error: return location for a #GError
  *
- * Reads again what may change while the server runs, without dropping
- * a connection: the TLS certificate and key, from the files
- * [property@Signaling.Server:tls-certificate] and
- * [property@Signaling.Server:tls-key] name now (so a new pair of
- * files may be given first). New connections are served with them;
- * those already open keep theirs. The signalbox daemon calls this on
- * `SIGHUP`.
+ * Takes what may change while the server runs, without dropping a
+ * connection: first the settings the function given to
+ * [method@Signaling.Server.set_reload_func] sets (the signalbox daemon
+ * reads its configuration file again), then the TLS certificate and
+ * key, from the files [property@Signaling.Server:tls-certificate] and
+ * [property@Signaling.Server:tls-key] name now. New connections are
+ * served with the new certificate; those already open keep theirs.
+ * The signalbox daemon calls this on `SIGHUP` and for the D-Bus method
+ * `Reload`.
  *
- * On error nothing changes: the server goes on with what it had.
+ * On error the server goes on with what it had: the reload function
+ * changes nothing when it fails, and a certificate that cannot be read
+ * leaves the one served before.
  *
  * Returns: %TRUE on success
  */
@@ -1125,7 +1135,37 @@ signaling_server_reload (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (self->reload_func != NULL && !self->reload_func (self, self->reload_data, error))
+    return FALSE;
+
   return load_tls (self, error);
+}
+
+/**
+ * signaling_server_set_reload_func:
+ * @self: a server
+ * @func: (nullable) (scope notified) (closure user_data): what to call
+ *   first on each reload, or %NULL
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when @func is replaced
+ *
+ * Sets what [method@Signaling.Server.reload] calls for new settings
+ * before it reads the TLS files again, whoever asked for the reload
+ * (a signal, the D-Bus method `Reload`).
+ */
+void
+signaling_server_set_reload_func (SignalingServer          *self,
+                                  SignalingServerReloadFunc func,
+                                  gpointer                  user_data,
+                                  GDestroyNotify            destroy)
+{
+  g_return_if_fail (SIGNALING_IS_SERVER (self));
+
+  if (self->reload_destroy != NULL)
+    self->reload_destroy (self->reload_data);
+  self->reload_func = func;
+  self->reload_data = user_data;
+  self->reload_destroy = destroy;
 }
 
 /**

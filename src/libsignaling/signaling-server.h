@@ -53,6 +53,28 @@ SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_reload                 (SignalingServer  *self,
                                                            GError          **error);
 
+/**
+ * SignalingServerReloadFunc:
+ * @server: the server being reloaded
+ * @user_data: the data given with the function
+ * @error: return location for a #GError
+ *
+ * Sets the properties a reload may change (from a configuration file,
+ * say) before [method@Signaling.Server.reload] reads the TLS files
+ * again. On error it must leave the properties as they were.
+ *
+ * Returns: %TRUE on success
+ */
+typedef gboolean (*SignalingServerReloadFunc) (SignalingServer  *server,
+                                               gpointer          user_data,
+                                               GError          **error);
+
+SIGNALING_AVAILABLE_IN_1_0
+void              signaling_server_set_reload_func        (SignalingServer          *self,
+                                                           SignalingServerReloadFunc func,
+                                                           gpointer                  user_data,
+                                                           GDestroyNotify            destroy);
+
 SIGNALING_AVAILABLE_IN_1_0
 SignalingClient  *signaling_server_lookup_client          (SignalingServer  *self,
                                                            const char       *id);
