@@ -605,6 +605,75 @@ test_connections_refused (Fixture       *fixture,
   }
 }
 
+static guint64
+wait_for_counter (Fixture    *fixture,
+                  const char *property,
+                  guint64     expected)
+{
+  guint64 count = 0;
+
+  /* Published within one period, as the other counters. */
+  while (count < expected)
+    {
+      g_autoptr(GVariant) value = get_property (fixture, PATH, IFACE, property);
+
+      count = g_variant_get_uint64 (value);
+      if (count < expected)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  return count;
+}
+
+/* A native peer whose connection is cut resumes with its token; the
+ * spent token then fails: both counted on the bus. */
+static void
+test_resume_counters (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *url = test_server_get_url (fixture->server, "ws", "/ws");
+  g_autoptr(TestClient) dropped = NULL;
+  g_autoptr(TestClient) resumed = NULL;
+  g_autoptr(TestClient) replayed = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autoptr(JsonObject) fresh = NULL;
+  g_autoptr(JsonObject) relayed = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *resume_url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dropped = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  welcome = test_client_expect (dropped, "welcome");
+  token = g_strdup (json_object_get_string_member (welcome, "resume"));
+  resume_url = g_strdup_printf ("%s?resume=%s", url, token);
+
+  /* The network goes: no close frame. */
+  g_io_stream_close (soup_websocket_connection_get_io_stream (dropped->websocket), NULL, NULL);
+
+  resumed = test_client_connect_raw (resume_url, NULL, &error);
+  g_assert_no_error (error);
+  again = test_client_expect (resumed, "welcome");
+  g_assert_true (json_object_get_boolean_member (again, "resumed"));
+  g_assert_cmpstr (json_object_get_string_member (again, "id"), ==,
+                   json_object_get_string_member (welcome, "id"));
+
+  replayed = test_client_connect_raw (resume_url, NULL, &error);
+  g_assert_no_error (error);
+  test_client_expect_error (replayed, "resume-failed");
+  fresh = test_client_expect (replayed, "welcome");
+  g_assert_cmpstr (json_object_get_string_member (fresh, "id"), !=,
+                   json_object_get_string_member (welcome, "id"));
+
+  /* Some relaying, which is what wakes the counters up. */
+  test_client_send (replayed, "{\"type\":\"message\",\"to\":\"%s\",\"data\":1}",
+                    json_object_get_string_member (welcome, "id"));
+  relayed = test_client_expect (resumed, "message");
+
+  g_assert_cmpuint (wait_for_counter (fixture, "SessionsResumed", 1), ==, 1);
+  g_assert_cmpuint (wait_for_counter (fixture, "ResumesFailed", 1), ==, 1);
+}
+
 static char *
 http (SoupSession *session,
       const char  *method,
@@ -729,6 +798,7 @@ main (int   argc,
   ADD ("/dbus/server/signals", test_signals);
   ADD ("/dbus/server/disconnect", test_disconnect);
   ADD ("/dbus/server/counter-throttle", test_counter_throttle);
+  ADD ("/dbus/server/resume-counters", test_resume_counters);
   ADD ("/dbus/server/connections-refused", test_connections_refused);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
   ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);

@@ -15,6 +15,7 @@
 #include "signaling-listener-private.h"
 #include "signaling-metrics-private.h"
 #include "signaling-native-connection-private.h"
+#include "signaling-resume-table-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
 #include "signaling-settings-private.h"
@@ -60,6 +61,7 @@ struct _SignalingServer
   SignalingEngineioServer *engineio;
   SignalingSocketioServer *socketio;
   SignalingLimits *limits;  /* the router's, written from our properties */
+  SignalingResumeTable *resumes;  /* native sessions that may be resumed */
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
 
@@ -104,6 +106,8 @@ enum {
   PROP_MAX_CLIENTS_PER_ADDRESS,
   PROP_CONNECT_RATE_PER_ADDRESS,
   PROP_EXEMPT_ADDRESSES,
+  PROP_RESUME_WINDOW,
+  PROP_RESUME_BUFFER,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -132,6 +136,8 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_MAX_SEND_QUEUE       (1024 * 1024)
 #define DEFAULT_REQUEST_TIMEOUT      60
 #define DEFAULT_MAX_PENDING_CONNECTIONS 1024
+#define DEFAULT_RESUME_WINDOW        30
+#define DEFAULT_RESUME_BUFFER        (256 * 1024)
 
 static void
 close_all_clients (SignalingServer *self,
@@ -198,6 +204,7 @@ signaling_server_finalize (GObject *object)
   /* Kept until now, emptied in dispose: self->limits points into it,
    * and properties may still be read while others let go of us. */
   g_clear_object (&self->router);
+  g_clear_object (&self->resumes);
   g_clear_pointer (&self->started_at, g_date_time_unref);
 
   g_free (self->tls_certificate_file);
@@ -294,6 +301,12 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_EXEMPT_ADDRESSES:
       g_value_set_boxed (value, signaling_address_limiter_get_exempt (self->address_limiter));
+      break;
+    case PROP_RESUME_WINDOW:
+      g_value_set_uint (value, signaling_resume_table_get_window (self->resumes));
+      break;
+    case PROP_RESUME_BUFFER:
+      g_value_set_uint (value, (guint) signaling_resume_table_get_buffer_size (self->resumes));
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -400,6 +413,12 @@ signaling_server_set_property (GObject      *object,
     case PROP_EXEMPT_ADDRESSES:
       signaling_address_limiter_set_exempt (self->address_limiter, g_value_get_boxed (value));
       break;
+    case PROP_RESUME_WINDOW:
+      signaling_resume_table_set_window (self->resumes, g_value_get_uint (value));
+      break;
+    case PROP_RESUME_BUFFER:
+      signaling_resume_table_set_buffer_size (self->resumes, g_value_get_uint (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -451,6 +470,8 @@ mark_settings (void)
     { PROP_MAX_CLIENTS_PER_ADDRESS, { NULL, N_("N") } },
     { PROP_CONNECT_RATE_PER_ADDRESS, { NULL, N_("RATE") } },
     { PROP_EXEMPT_ADDRESSES, { "exempt-address", N_("ADDRESS") } },
+    { PROP_RESUME_WINDOW, { NULL, N_("SECONDS") } },
+    { PROP_RESUME_BUFFER, { NULL, N_("BYTES") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -824,6 +845,30 @@ signaling_server_class_init (SignalingServerClass *klass)
                         G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SignalingServer:resume-window:
+   *
+   * How long, in seconds, a native peer whose connection dropped (it
+   * broke without a close frame) keeps its id and rooms for a
+   * new connection to `/ws?resume=TOKEN`; others see it leave only when
+   * the window ends. 0 ends every session with its connection.
+   */
+  properties[PROP_RESUME_WINDOW] =
+    new_limit_pspec ("resume-window",
+                     N_("Seconds a dropped native peer keeps its id and rooms for a resume, 0 for none"),
+                     0, DEFAULT_RESUME_WINDOW);
+
+  /**
+   * SignalingServer:resume-buffer:
+   *
+   * How many bytes of messages are kept for a dropped native peer until
+   * it resumes; past them its session ends as if the window had.
+   */
+  properties[PROP_RESUME_BUFFER] =
+    new_limit_pspec ("resume-buffer",
+                     N_("Bytes of messages kept for a dropped native peer until it resumes"),
+                     0, DEFAULT_RESUME_BUFFER);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();
 
@@ -882,7 +927,7 @@ on_native_websocket (SoupServerMessage  *msg,
 {
   SignalingServer *self = user_data;
 
-  signaling_native_connection_accept (self->router, msg, websocket);
+  signaling_native_connection_accept (self->router, self->resumes, msg, websocket);
 }
 
 /* Why a new Socket.IO client would be turned away now, if it would. */
@@ -938,6 +983,12 @@ add_health (JsonBuilder *builder,
   json_builder_add_int_value (builder, signaling_server_get_client_count (self));
   json_builder_set_member_name (builder, "rooms");
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
+  json_builder_set_member_name (builder, "waitingForResume");
+  json_builder_add_int_value (builder, signaling_resume_table_get_waiting (self->resumes));
+  json_builder_set_member_name (builder, "resumed");
+  json_builder_add_int_value (builder, signaling_server_get_sessions_resumed (self));
+  json_builder_set_member_name (builder, "resumeFailed");
+  json_builder_add_int_value (builder, signaling_server_get_resumes_failed (self));
 }
 
 static void
@@ -979,6 +1030,7 @@ signaling_server_init (SignalingServer *self)
 
   self->router = signaling_router_new ();
   self->limits = signaling_router_get_limits (self->router);
+  self->resumes = signaling_resume_table_new ();
   g_signal_connect_object (self->router, "client-connected", G_CALLBACK (on_client_connected), self, 0);
   g_signal_connect_object (self->router, "client-disconnected", G_CALLBACK (on_client_disconnected), self, 0);
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
@@ -1570,6 +1622,39 @@ signaling_server_disconnect_client (SignalingServer  *self,
 
   signaling_client_disconnect (client, 4000, reason);
   return TRUE;
+}
+
+/**
+ * signaling_server_get_sessions_resumed:
+ * @self: a server
+ *
+ * Gets how many native sessions were resumed: a new connection to
+ * `/ws?resume=TOKEN` took over a session with its id and rooms.
+ *
+ * Returns: the count since the server started
+ */
+guint64
+signaling_server_get_sessions_resumed (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return signaling_resume_table_get_resumed (self->resumes);
+}
+
+/**
+ * signaling_server_get_resumes_failed:
+ * @self: a server
+ *
+ * Gets how many resume tokens resumed nothing (forged, already used,
+ * or their session had ended); each got a `resume-failed` error and a
+ * new session.
+ *
+ * Returns: the count since the server started
+ */
+guint64
+signaling_server_get_resumes_failed (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return signaling_resume_table_get_failed (self->resumes);
 }
 
 const SignalingLimits *

@@ -99,6 +99,10 @@ SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_messages_rejected  (SignalingServer  *self);
 SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_connections_refused (SignalingServer  *self);
+SIGNALING_AVAILABLE_IN_1_0
+guint64           signaling_server_get_sessions_resumed   (SignalingServer  *self);
+SIGNALING_AVAILABLE_IN_1_0
+guint64           signaling_server_get_resumes_failed     (SignalingServer  *self);
 
 SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_export_dbus            (SignalingServer  *self,

@@ -37,6 +37,8 @@ G_BEGIN_DECLS
  * @SIGNALING_ERROR_ROOM_FULL: the room has reached its member limit
  * @SIGNALING_ERROR_SERVER_FULL: the server has reached its client limit
  * @SIGNALING_ERROR_UNKNOWN_CLIENT: no connected client has that id
+ * @SIGNALING_ERROR_RESUME_FAILED: a resume token names no session that
+ *   may be resumed (forged, already used, or its session has ended)
  *
  * Errors of the [error@Signaling.Error] domain. The nick of each value
  * (for example `bad-json`) is the `code` sent to native clients.
@@ -53,6 +55,7 @@ typedef enum {
   SIGNALING_ERROR_ROOM_FULL,
   SIGNALING_ERROR_SERVER_FULL,
   SIGNALING_ERROR_UNKNOWN_CLIENT,
+  SIGNALING_ERROR_RESUME_FAILED,
 } SignalingError;
 
 SIGNALING_AVAILABLE_IN_1_0

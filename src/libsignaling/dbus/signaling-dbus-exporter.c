@@ -121,6 +121,10 @@ publish_counters (gpointer user_data)
                                                signaling_server_get_messages_rejected (self->server));
   signaling_dbus_server_set_connections_refused (self->server_iface,
                                                  signaling_server_get_connections_refused (self->server));
+  signaling_dbus_server_set_sessions_resumed (self->server_iface,
+                                              signaling_server_get_sessions_resumed (self->server));
+  signaling_dbus_server_set_resumes_failed (self->server_iface,
+                                            signaling_server_get_resumes_failed (self->server));
 
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, &client, &object))
