@@ -20,7 +20,7 @@ ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-_build-asan}
 PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
 # epoll): the C unit suites and the Node suite against the daemon.
-PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files compat-signalbox)
+PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon resume dbus cli service-files compat-signalbox)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
