@@ -382,6 +382,53 @@ test_disconnect (Fixture       *fixture,
   g_assert_cmpstr (b->close_reason, ==, "you too");
 }
 
+/* What the daemon's reload does, counted; it fails when told to. */
+typedef struct {
+  guint calls;
+  gboolean fail;
+} ReloadData;
+
+static gboolean
+count_reload (SignalingServer  *server,
+              gpointer          user_data,
+              GError          **error)
+{
+  ReloadData *data = user_data;
+
+  data->calls++;
+  if (data->fail)
+    {
+      g_set_error_literal (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "a bad value");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reload runs the server's reload function; its error reaches the
+ * caller as a plain failure that says why. */
+static void
+test_reload (Fixture       *fixture,
+             gconstpointer  data)
+{
+  ReloadData reload = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) refused = NULL;
+
+  signaling_server_set_reload_func (fixture->server, count_reload, &reload, NULL);
+  reply = call (fixture, PATH, IFACE, "Reload", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (reload.calls, ==, 1);
+
+  reload.fail = TRUE;
+  refused = call (fixture, PATH, IFACE, "Reload", NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "a bad value"));
+  g_assert_cmpuint (reload.calls, ==, 2);
+  signaling_server_set_reload_func (fixture->server, NULL, NULL, NULL);
+}
+
 /* With AUTHORIZE (the daemon's --system), root may disconnect without
  * asking polkit: the exporter asks the bus who the caller is. */
 static void
@@ -414,6 +461,18 @@ test_authorize_root (Fixture       *fixture,
   g_assert_no_error (error);
   test_client_wait_closed (b);
   g_assert_cmpuint (b->close_code, ==, 4000);
+
+  /* Reload behind the same rule. */
+  {
+    ReloadData reload = { 0 };
+    g_autoptr(GVariant) reloaded = NULL;
+
+    signaling_server_set_reload_func (fixture->server, count_reload, &reload, NULL);
+    reloaded = call (fixture, PATH, IFACE, "Reload", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (reload.calls, ==, 1);
+    signaling_server_set_reload_func (fixture->server, NULL, NULL, NULL);
+  }
 }
 
 typedef struct {
@@ -484,6 +543,22 @@ test_authorize_peer_to_peer (Fixture       *fixture,
   g_clear_error (&call_data.error);
   test_client_assert_idle (a);
   g_assert_false (a->closed);
+
+  /* Reload is refused alike, without running. */
+  {
+    ReloadData reload = { 0 };
+    CallData reload_call = { 0 };
+
+    signaling_server_set_reload_func (fixture->server, count_reload, &reload, NULL);
+    g_dbus_connection_call (caller.connection, NULL, PATH, IFACE, "Reload", NULL, NULL,
+                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_call_done, &reload_call);
+    test_run_until (&reload_call.done);
+    g_assert_null (reload_call.reply);
+    g_assert_error (reload_call.error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);
+    g_clear_error (&reload_call.error);
+    g_assert_cmpuint (reload.calls, ==, 0);
+    signaling_server_set_reload_func (fixture->server, NULL, NULL, NULL);
+  }
 
   signaling_server_unexport_dbus (fixture->server);
   g_dbus_connection_close_sync (caller.connection, NULL, NULL);
@@ -799,6 +874,7 @@ main (int   argc,
   ADD ("/dbus/server/disconnect", test_disconnect);
   ADD ("/dbus/server/counter-throttle", test_counter_throttle);
   ADD ("/dbus/server/resume-counters", test_resume_counters);
+  ADD ("/dbus/server/reload", test_reload);
   ADD ("/dbus/server/connections-refused", test_connections_refused);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
   ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);

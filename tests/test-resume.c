@@ -26,18 +26,30 @@ typedef struct {
   char *token;
 } Peer;
 
+/* Starts the daemon with a resume window and buffer, and the options
+ * that follow up to NULL. */
 static void
 daemon_start (Daemon      *daemon,
               const char  *window,
-              const char  *buffer)
+              const char  *buffer,
+              ...)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) log = NULL;
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_auto(GStrv) args = NULL;
+  const char *arg;
+  va_list extra;
 
-  daemon->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
-                                      g_getenv ("SIGNALBOX_BIN"), "--no-dbus", "--address", "127.0.0.1",
-                                      "--port", "0", "--resume-window", window,
-                                      "--resume-buffer", buffer, NULL);
+  g_strv_builder_add_many (argv, g_getenv ("SIGNALBOX_BIN"), "--no-dbus", "--address", "127.0.0.1",
+                           "--port", "0", "--resume-window", window, "--resume-buffer", buffer, NULL);
+  va_start (extra, buffer);
+  while ((arg = va_arg (extra, const char *)) != NULL)
+    g_strv_builder_add (argv, arg);
+  va_end (extra);
+  args = g_strv_builder_end (argv);
+
+  daemon->process = g_subprocess_newv ((const char * const *) args, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
 
   log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon->process));
@@ -262,7 +274,7 @@ test_resume (void)
   g_autoptr(JsonObject) first = NULL;
   g_autofree char *spent = NULL;
 
-  daemon_start (&daemon, "30", "262144");
+  daemon_start (&daemon, "30", "262144", NULL);
   a = peer_connect (&daemon, NULL, FALSE);
   b = peer_connect (&daemon, NULL, FALSE);
   peer_join (a, "room");
@@ -341,7 +353,7 @@ test_window_expiry (void)
   g_autoptr(JsonObject) left = NULL;
   gint64 cut_at;
 
-  daemon_start (&daemon, "1", "262144");
+  daemon_start (&daemon, "1", "262144", NULL);
   a = peer_connect (&daemon, NULL, FALSE);
   b = peer_connect (&daemon, NULL, FALSE);
   peer_join (a, "room");
@@ -376,7 +388,7 @@ test_buffer_overflow (void)
   g_autoptr(JsonObject) left = NULL;
   g_autofree char *big = g_strnfill (300, 'x');
 
-  daemon_start (&daemon, "30", "200");
+  daemon_start (&daemon, "30", "200", NULL);
   a = peer_connect (&daemon, NULL, FALSE);
   b = peer_connect (&daemon, NULL, FALSE);
   peer_join (a, "room");
@@ -415,7 +427,7 @@ test_forged_and_clean_close (void)
   static const guint8 close_1000[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };
   GOutputStream *output;
 
-  daemon_start (&daemon, "30", "262144");
+  daemon_start (&daemon, "30", "262144", NULL);
   a = peer_connect (&daemon, NULL, FALSE);
   b = peer_connect (&daemon, NULL, FALSE);
   peer_join (a, "room");
@@ -458,7 +470,7 @@ test_takeover (void)
   g_autoptr(JsonObject) message = NULL;
   gushort code = 0;
 
-  daemon_start (&daemon, "30", "262144");
+  daemon_start (&daemon, "30", "262144", NULL);
   a = peer_connect (&daemon, NULL, FALSE);
   b = peer_connect (&daemon, NULL, FALSE);
   peer_join (a, "room");
@@ -488,6 +500,40 @@ test_takeover (void)
   daemon_stop (&daemon);
 }
 
+/* A close of the server's (here after too-large) ends the session at
+ * once, whatever the window: others see it leave, the token is void. */
+static void
+test_server_close (void)
+{
+  Daemon daemon = { 0 };
+  g_autoptr(Peer) a = NULL;
+  g_autoptr(Peer) b = NULL;
+  g_autoptr(Peer) late = NULL;
+  g_autoptr(JsonObject) joined = NULL;
+  g_autoptr(JsonObject) left = NULL;
+  g_autofree char *big = g_strnfill (300, 'x');
+  gushort code = 0;
+
+  daemon_start (&daemon, "30", "262144", "--max-message-size", "200", NULL);
+  a = peer_connect (&daemon, NULL, FALSE);
+  b = peer_connect (&daemon, NULL, FALSE);
+  peer_join (a, "room");
+  peer_join (b, "room");
+  joined = peer_expect (a, "peer-joined");
+
+  peer_send (a, "{\"type\":\"message\",\"to\":\"room\",\"data\":\"%s\"}", big);
+  peer_expect_error (a, "too-large");
+  while (test_raw_websocket_read_frame (G_INPUT_STREAM (a->input), a->texts, &code))
+    ;
+  g_assert_cmpuint (code, ==, 1009);
+  left = peer_expect (b, "peer-left");
+  g_assert_cmpstr (json_object_get_string_member (left, "id"), ==, a->id);
+
+  late = peer_connect (&daemon, a->token, TRUE);
+  g_assert_cmpstr (late->id, !=, a->id);
+  daemon_stop (&daemon);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -499,6 +545,7 @@ main (int   argc,
   g_test_add_func ("/resume/buffer-overflow", test_buffer_overflow);
   g_test_add_func ("/resume/forged-and-clean-close", test_forged_and_clean_close);
   g_test_add_func ("/resume/takeover", test_takeover);
+  g_test_add_func ("/resume/server-close", test_server_close);
 
   return g_test_run ();
 }

@@ -79,6 +79,15 @@ set_detached (SignalingNativeConnection *self,
   signaling_resume_table_note_waiting (self->resumes, detached);
 }
 
+/* A session the server closes ends with its connection: its token
+ * must not rescue it in the meantime (a kick, then a quick resume). */
+static void
+forget_token (SignalingNativeConnection *self)
+{
+  signaling_resume_table_remove (self->resumes, self->token);
+  g_clear_pointer (&self->token, g_free);
+}
+
 static void
 signaling_native_connection_dispose (GObject *object)
 {
@@ -95,9 +104,8 @@ signaling_native_connection_dispose (GObject *object)
   if (self->resumes != NULL)
     {
       set_detached (self, FALSE);
-      signaling_resume_table_remove (self->resumes, self->token);
+      forget_token (self);
     }
-  g_clear_pointer (&self->token, g_free);
   g_clear_object (&self->resumes);
   g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
 
@@ -421,10 +429,9 @@ signaling_message_to_json (SignalingMessage *message)
   return g_strdup (signaling_native_serialize (message, NULL));
 }
 
-/* Every frame goes out through here, so that a peer that stops
- * reading is cut off rather than buffered for without end. */
 static void end_detached_soon (SignalingNativeConnection *self,
                                const char                *why);
+
 
 /* While detached, a frame waits for the resume, if it fits. */
 static gsize
@@ -455,6 +462,8 @@ buffer_text (SignalingNativeConnection *self,
   return length;
 }
 
+/* Every frame goes out through here, so that a peer that stops
+ * reading is cut off rather than buffered for without end. */
 static gsize
 send_text (SignalingNativeConnection *self,
            const char                *text,
@@ -542,8 +551,7 @@ send_welcome (SignalingNativeConnection *self,
   g_autoptr(JsonBuilder) builder = begin_reply ("welcome");
   const char * const *ice_servers = signaling_router_get_ice_servers (self->router);
 
-  signaling_resume_table_remove (self->resumes, self->token);
-  g_free (self->token);
+  forget_token (self);
   self->token = signaling_resume_table_add (self->resumes, self);
 
   json_builder_set_member_name (builder, "id");
@@ -677,6 +685,7 @@ on_idle_too_long (gpointer data)
   if (self->client != NULL)
     signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Closing client %s: it has not answered pings",
                           signaling_client_get_id (self->client));
+  forget_token (self);
   signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
 }
 
@@ -719,6 +728,7 @@ refuse_too_large (SignalingNativeConnection *self,
                _("Message of %lu bytes exceeds the limit of %u bytes"),
                (unsigned long) size, limits->max_message_size);
   send_error (self, error, NULL);
+  forget_token (self);
   signaling_websocket_close (self->websocket, CLOSE_TOO_BIG, error->message);
 }
 
@@ -789,8 +799,7 @@ end_session (SignalingNativeConnection *self,
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
-  signaling_resume_table_remove (self->resumes, self->token);
-  g_clear_pointer (&self->token, g_free);
+  forget_token (self);
   set_detached (self, FALSE);
   g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
   self->buffered_size = 0;
@@ -931,7 +940,10 @@ signaling_native_connection_close (SignalingConnection *connection,
   if (self->detached)
     end_detached_soon (self, reason);  /* kicked, or the server stops: no one waits */
   else if (self->websocket != NULL)
-    signaling_websocket_close (self->websocket, code, reason);
+    {
+      forget_token (self);
+      signaling_websocket_close (self->websocket, code, reason);
+    }
 }
 
 static const char *
