@@ -599,6 +599,14 @@ test_reload (void)
   g_assert_false (live->closed);
   g_assert_false (late->closed);
 
+  /* A key taken out of the file goes back to its default (32 rooms). */
+  g_file_set_contents (path, "[signalbox]\naddress=127.0.0.1\nport=0\n", -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (daemon.process, SIGHUP);
+  wait_for_log (&daemon, "Reloaded");
+  join (live, "d");
+  g_unlink (path);
+
   g_subprocess_send_signal (daemon.process, SIGTERM);
   test_client_wait_closed (live);
   test_client_wait_closed (late);

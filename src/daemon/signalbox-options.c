@@ -613,11 +613,31 @@ signalbox_options_get_addresses (SignalboxOptions *options)
   return g_value_get_boxed (&options->address->value);
 }
 
+/* Sets one server property from @setting: its value, or the default,
+ * which is the library's but for demo-dir. The library serves no demo
+ * page unless asked; the daemon serves the installed one, unless told
+ * --no-demo or another demo-dir (an empty one for none, which is how
+ * the configuration file says it). */
+static void
+apply_setting (SignalboxOptions *options,
+               SignalingServer  *server,
+               const Setting    *setting)
+{
+  const char *name = g_param_spec_get_name (setting->pspec);
+
+  if (g_str_equal (setting->name, "demo-dir") && (options->no_demo || !G_IS_VALUE (&setting->value)))
+    g_object_set (server, "demo-dir", options->no_demo ? NULL : DEMO_DIR, NULL);
+  else if (G_IS_VALUE (&setting->value))
+    g_object_set_property (G_OBJECT (server), name, &setting->value);
+  else
+    g_object_set_property (G_OBJECT (server), name, g_param_spec_get_default_value (setting->pspec));
+}
+
 /*
  * signalbox_options_apply:
  *
- * Sets the server properties the user gave; the rest keep the
- * library's defaults.
+ * Sets the server properties the user gave, and the daemon's demo
+ * page; the rest keep the library's defaults.
  */
 void
 signalbox_options_apply (SignalboxOptions *options,
@@ -627,17 +647,9 @@ signalbox_options_apply (SignalboxOptions *options,
     {
       const Setting *setting = &g_array_index (options->settings, Setting, i);
 
-      if (setting->is_property && G_IS_VALUE (&setting->value))
-        g_object_set_property (G_OBJECT (server), g_param_spec_get_name (setting->pspec), &setting->value);
+      if (setting->is_property && (G_IS_VALUE (&setting->value) || g_str_equal (setting->name, "demo-dir")))
+        apply_setting (options, server, setting);
     }
-
-  /* The library serves no demo page unless asked; the daemon serves
-   * the installed one, unless told --no-demo or another demo-dir (an
-   * empty one for none, which is how the configuration file says it). */
-  if (options->no_demo)
-    g_object_set (server, "demo-dir", NULL, NULL);
-  else if (!G_IS_VALUE (&find_setting (options, "demo-dir")->value))
-    g_object_set (server, "demo-dir", DEMO_DIR, NULL);
 }
 
 /* The value @setting has, given or by default, as text to compare. */
@@ -711,31 +723,25 @@ signalbox_options_reload (SignalboxOptions  *options,
 
   note_restart_needed (options, fresh);
 
-  for (guint i = 0; i < options->settings->len; i++)
-    {
-      const Setting *before = &g_array_index (options->settings, Setting, i);
-      const Setting *after = &g_array_index (fresh->settings, Setting, i);
-
-      if (before->is_property && G_IS_VALUE (&before->value) && !G_IS_VALUE (&after->value))
-        g_object_set_property (G_OBJECT (server), g_param_spec_get_name (before->pspec),
-                               g_param_spec_get_default_value (before->pspec));
-    }
-
-  /* The rest take the file's values; where the server listens and the
-   * bus stay as read at start, since they are still what it does. */
+  /* The rest take the file's values, and only what changed is set on
+   * the server; where it listens and the bus stay as read at start,
+   * since they are still what it does. */
   for (guint i = 0; i < options->settings->len; i++)
     {
       Setting *kept = &g_array_index (options->settings, Setting, i);
       Setting *read = &g_array_index (fresh->settings, Setting, i);
+      g_autofree char *before = describe_value (kept);
+      g_autofree char *after = describe_value (read);
       Setting swapped = *kept;
 
       if (kept == options->port || kept == options->address)
         continue;
       *kept = *read;
       *read = swapped;
+      if (kept->is_property && !g_str_equal (before, after))
+        apply_setting (options, server, kept);
     }
 
-  signalbox_options_apply (options, server);
   return TRUE;
 }
 
