@@ -21,7 +21,7 @@ PLAIN_BUILD_DIR=${PLAIN_BUILD_DIR:-_build-plain}
 # The suites worth running without the libsoup workarounds (and without
 # epoll): the C unit suites, the Node suite against the daemon and the
 # cluster suite (polling forwarding pauses requests on that path too).
-PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon dbus cli service-files auth compat-signalbox cluster)
+PLAIN_SUITES=(native http tls address-limits message packets socketio json timers poller daemon resume dbus cli service-files auth compat-signalbox cluster)
 LOG_DIR=${TMPDIR:-/tmp}/signalbox-run.$(id -u)
 
 # What building and serving need.
@@ -196,7 +196,12 @@ run_tests() {
 
   build "$ASAN_BUILD_DIR" -Db_sanitize=address,undefined -Db_lundef=false
   log "Testing under ASan/UBSan ($ASAN_BUILD_DIR)"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  # intercept_tls_get_addr=0: Debian 12's LeakSanitizer (GCC 12) reads
+  # a bogus range for the thread-local storage of dlopen()ed modules
+  # (GIO's GnuTLS backend) and crashes at exit ("Tracer caught signal
+  # 11", "DTLS ... at 0x0004..."), depending only on memory layout; leak
+  # checking is unchanged.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:intercept_tls_get_addr=0 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$ASAN_BUILD_DIR" --print-errorlogs || status=1
 

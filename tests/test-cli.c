@@ -5,6 +5,8 @@
  */
 #include <signal.h>
 
+#include <glib/gstdio.h>
+
 #include "test-utils.h"
 
 typedef struct {
@@ -12,11 +14,20 @@ typedef struct {
   GSubprocess *daemon;
   GDataInputStream *log;
   guint port;
+  char *config_dir;   /* with a configuration file, for reload tests */
+  char *config_file;
 } Fixture;
 
+/* The configuration file of the reload tests: one room per peer. */
+#define CONFIG_ONE_ROOM "[signalbox]\naddress=127.0.0.1\nport=0\nmax-rooms-per-client=1\n"
+
 static GSubprocess *
-spawn_daemon (GError **error)
+spawn_daemon (const char  *config_file,
+              GError     **error)
 {
+  if (config_file != NULL)
+    return g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, error,
+                             g_getenv ("SIGNALBOX_BIN"), "--config", config_file, NULL);
   return g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, error,
                            g_getenv ("SIGNALBOX_BIN"), "--address", "127.0.0.1", "--port", "0", NULL);
 }
@@ -52,7 +63,16 @@ fixture_setup (Fixture       *fixture,
   fixture->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_up (fixture->bus);  /* sets DBUS_SESSION_BUS_ADDRESS for children */
 
-  fixture->daemon = spawn_daemon (&error);
+  if (data != NULL)
+    {
+      fixture->config_dir = g_dir_make_tmp ("signalbox-cli-XXXXXX", &error);
+      g_assert_no_error (error);
+      fixture->config_file = g_build_filename (fixture->config_dir, "signalbox.conf", NULL);
+      g_file_set_contents (fixture->config_file, data, -1, &error);
+      g_assert_no_error (error);
+    }
+
+  fixture->daemon = spawn_daemon (fixture->config_file, &error);
   g_assert_no_error (error);
   fixture->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (fixture->daemon));
   fixture->port = wait_until_ready (fixture->log);
@@ -74,6 +94,14 @@ fixture_teardown (Fixture       *fixture,
   g_clear_object (&fixture->daemon);
   g_test_dbus_down (fixture->bus);
   g_clear_object (&fixture->bus);
+
+  if (fixture->config_file != NULL)
+    {
+      g_unlink (fixture->config_file);
+      g_rmdir (fixture->config_dir);
+    }
+  g_clear_pointer (&fixture->config_file, g_free);
+  g_clear_pointer (&fixture->config_dir, g_free);
 }
 
 /* Runs a command line and returns its standard output. */
@@ -223,6 +251,41 @@ test_signalboxctl (Fixture       *fixture,
   g_assert_cmpstr (client->close_reason, ==, "by signalboxctl");
 }
 
+/* signalboxctl reload applies an edited file to a peer that stays
+ * connected; a bad file is refused, with status 1, and changes nothing. */
+static void
+test_signalboxctl_reload (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  const char *ctl = g_getenv ("SIGNALBOXCTL_BIN");
+  g_autoptr(TestClient) client = connect_and_join (fixture, "first");
+  g_autoptr(JsonObject) joined = NULL;
+  g_autofree char *reloaded = NULL;
+  g_autofree char *refused = NULL;
+  g_autoptr(GError) error = NULL;
+
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"second\"}");
+  test_client_expect_error (client, "forbidden");
+
+  g_file_set_contents (fixture->config_file,
+                       "[signalbox]\naddress=127.0.0.1\nport=0\nmax-rooms-per-client=2\n", -1, &error);
+  g_assert_no_error (error);
+  reloaded = run (0, ctl, "reload", NULL);
+  g_assert_nonnull (strstr (reloaded, "Reloaded"));
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"second\"}");
+  joined = test_client_expect (client, "joined");
+
+  g_file_set_contents (fixture->config_file,
+                       "[signalbox]\naddress=127.0.0.1\nport=0\nmax-rooms-per-client=3\nmax-clients=banana\n",
+                       -1, &error);
+  g_assert_no_error (error);
+  refused = run (1, ctl, "reload", NULL);
+  g_assert_cmpstr (refused, ==, "");
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"third\"}");
+  test_client_expect_error (client, "forbidden");
+  g_assert_false (client->closed);
+}
+
 /* What a terminal shows of @text, in columns: wide (East Asian)
  * characters take two. */
 static guint
@@ -307,7 +370,7 @@ test_name_taken (Fixture       *fixture,
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
-  second = spawn_daemon (&error);
+  second = spawn_daemon (NULL, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (second, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);
@@ -328,6 +391,7 @@ main (int   argc,
   g_test_add ("/cli/busctl", Fixture, NULL, fixture_setup, test_busctl, fixture_teardown);
   g_test_add ("/cli/signalboxctl", Fixture, NULL, fixture_setup, test_signalboxctl, fixture_teardown);
   g_test_add ("/cli/signalboxctl-columns", Fixture, NULL, fixture_setup, test_signalboxctl_columns, fixture_teardown);
+  g_test_add ("/cli/signalboxctl-reload", Fixture, CONFIG_ONE_ROOM, fixture_setup, test_signalboxctl_reload, fixture_teardown);
   g_test_add ("/cli/name-taken", Fixture, NULL, fixture_setup, test_name_taken, fixture_teardown);
 
   return g_test_run ();

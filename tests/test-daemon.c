@@ -511,6 +511,113 @@ test_config_file (void)
   g_rmdir (dir);
 }
 
+/* Reads the daemon's log until a line holds @needle. */
+static void
+wait_for_log (Daemon     *daemon,
+              const char *needle)
+{
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (daemon->log, NULL, NULL, NULL);
+
+      if (line == NULL)
+        g_error ("signalbox exited before logging “%s”", needle);
+      g_test_message ("signalbox: %s", line);
+      if (strstr (line, needle) != NULL)
+        return;
+    }
+}
+
+static void
+join (TestClient *client,
+      const char *room)
+{
+  g_autoptr(JsonObject) joined = NULL;
+
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"%s\"}", room);
+  joined = test_client_expect (client, "joined");
+  g_assert_cmpstr (json_object_get_string_member (joined, "room"), ==, room);
+}
+
+static void
+join_refused (TestClient *client,
+              const char *room)
+{
+  test_client_send (client, "{\"type\":\"join\",\"room\":\"%s\"}", room);
+  test_client_expect_error (client, "forbidden");
+}
+
+/* SIGHUP reads the file again: a new limit applies to a peer that
+ * stays connected and to a new one; a change of port is only noted;
+ * a bad file changes nothing and the daemon runs on. */
+static void
+test_reload (void)
+{
+  Daemon daemon = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("signalbox-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "signalbox.conf", NULL);
+  g_autoptr(TestClient) live = NULL;
+  g_autoptr(TestClient) late = NULL;
+
+  g_assert_no_error (error);
+  g_file_set_contents (path, "[signalbox]\naddress=127.0.0.1\nport=0\nmax-rooms-per-client=2\n", -1, &error);
+  g_assert_no_error (error);
+  daemon_start (&daemon, path);
+
+  live = connect_to (&daemon);
+  join (live, "a");
+  join (live, "b");
+  join_refused (live, "c");
+
+  g_file_set_contents (path, "[signalbox]\naddress=127.0.0.1\nport=1\nmax-rooms-per-client=3\n", -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (daemon.process, SIGHUP);
+  wait_for_log (&daemon, "port changed in the configuration file: restart signalbox");
+  wait_for_log (&daemon, "Reloaded");
+
+  join (live, "c");
+  join_refused (live, "d");
+  late = connect_to (&daemon);  /* still on the port it had */
+  join (late, "x");
+  join (late, "y");
+  join (late, "z");
+  join_refused (late, "d");
+
+  /* One bad value spoils the whole file, the good one beside it too. */
+  g_file_set_contents (path, "[signalbox]\naddress=127.0.0.1\nport=0\nmax-rooms-per-client=5\nmax-clients=banana\n",
+                       -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (daemon.process, SIGHUP);
+  wait_for_log (&daemon, "Reload failed");
+  join_refused (live, "d");
+  join_refused (late, "d");
+
+  /* A file that is gone is no better. */
+  g_unlink (path);
+  g_subprocess_send_signal (daemon.process, SIGHUP);
+  wait_for_log (&daemon, "Reload failed");
+  join_refused (live, "d");
+  g_assert_false (live->closed);
+  g_assert_false (late->closed);
+
+  /* A key taken out of the file goes back to its default (32 rooms). */
+  g_file_set_contents (path, "[signalbox]\naddress=127.0.0.1\nport=0\n", -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (daemon.process, SIGHUP);
+  wait_for_log (&daemon, "Reloaded");
+  join (live, "d");
+  g_unlink (path);
+
+  g_subprocess_send_signal (daemon.process, SIGTERM);
+  test_client_wait_closed (live);
+  test_client_wait_closed (late);
+  daemon_wait (&daemon);
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon.process), ==, 0);
+  daemon_clear (&daemon);
+  g_rmdir (dir);
+}
+
 static void
 test_default_port (void)
 {
@@ -726,6 +833,7 @@ main (int   argc,
   g_test_add_func ("/daemon/print-config-reads-back", test_print_config_reads_back);
   g_test_add_func ("/daemon/serve-and-terminate", test_serve_and_terminate);
   g_test_add_func ("/daemon/config-file", test_config_file);
+  g_test_add_func ("/daemon/reload", test_reload);
   g_test_add_func ("/daemon/default-port", test_default_port);
   g_test_add_func ("/daemon/socket-activation", test_socket_activation);
   g_test_add_func ("/daemon/out-of-descriptors", test_out_of_descriptors);

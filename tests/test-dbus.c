@@ -382,6 +382,53 @@ test_disconnect (Fixture       *fixture,
   g_assert_cmpstr (b->close_reason, ==, "you too");
 }
 
+/* What the daemon's reload does, counted; it fails when told to. */
+typedef struct {
+  guint calls;
+  gboolean fail;
+} ReloadData;
+
+static gboolean
+count_reload (SignalingServer  *server,
+              gpointer          user_data,
+              GError          **error)
+{
+  ReloadData *data = user_data;
+
+  data->calls++;
+  if (data->fail)
+    {
+      g_set_error_literal (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "a bad value");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reload runs the server's reload function; its error reaches the
+ * caller as a plain failure that says why. */
+static void
+test_reload (Fixture       *fixture,
+             gconstpointer  data)
+{
+  ReloadData reload = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) refused = NULL;
+
+  signaling_server_set_reload_func (fixture->server, count_reload, &reload, NULL);
+  reply = call (fixture, PATH, IFACE, "Reload", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (reload.calls, ==, 1);
+
+  reload.fail = TRUE;
+  refused = call (fixture, PATH, IFACE, "Reload", NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "a bad value"));
+  g_assert_cmpuint (reload.calls, ==, 2);
+  signaling_server_set_reload_func (fixture->server, NULL, NULL, NULL);
+}
+
 /* With AUTHORIZE (the daemon's --system), root may disconnect without
  * asking polkit: the exporter asks the bus who the caller is. */
 static void
@@ -414,6 +461,18 @@ test_authorize_root (Fixture       *fixture,
   g_assert_no_error (error);
   test_client_wait_closed (b);
   g_assert_cmpuint (b->close_code, ==, 4000);
+
+  /* Reload behind the same rule. */
+  {
+    ReloadData reload = { 0 };
+    g_autoptr(GVariant) reloaded = NULL;
+
+    signaling_server_set_reload_func (fixture->server, count_reload, &reload, NULL);
+    reloaded = call (fixture, PATH, IFACE, "Reload", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (reload.calls, ==, 1);
+    signaling_server_set_reload_func (fixture->server, NULL, NULL, NULL);
+  }
 }
 
 typedef struct {
@@ -484,6 +543,22 @@ test_authorize_peer_to_peer (Fixture       *fixture,
   g_clear_error (&call_data.error);
   test_client_assert_idle (a);
   g_assert_false (a->closed);
+
+  /* Reload is refused alike, without running. */
+  {
+    ReloadData reload = { 0 };
+    CallData reload_call = { 0 };
+
+    signaling_server_set_reload_func (fixture->server, count_reload, &reload, NULL);
+    g_dbus_connection_call (caller.connection, NULL, PATH, IFACE, "Reload", NULL, NULL,
+                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_call_done, &reload_call);
+    test_run_until (&reload_call.done);
+    g_assert_null (reload_call.reply);
+    g_assert_error (reload_call.error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);
+    g_clear_error (&reload_call.error);
+    g_assert_cmpuint (reload.calls, ==, 0);
+    signaling_server_set_reload_func (fixture->server, NULL, NULL, NULL);
+  }
 
   signaling_server_unexport_dbus (fixture->server);
   g_dbus_connection_close_sync (caller.connection, NULL, NULL);
@@ -603,6 +678,75 @@ test_connections_refused (Fixture       *fixture,
 
     g_assert_cmpuint (g_variant_get_uint64 (rejected), >=, 1);
   }
+}
+
+static guint64
+wait_for_counter (Fixture    *fixture,
+                  const char *property,
+                  guint64     expected)
+{
+  guint64 count = 0;
+
+  /* Published within one period, as the other counters. */
+  while (count < expected)
+    {
+      g_autoptr(GVariant) value = get_property (fixture, PATH, IFACE, property);
+
+      count = g_variant_get_uint64 (value);
+      if (count < expected)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  return count;
+}
+
+/* A native peer whose connection is cut resumes with its token; the
+ * spent token then fails: both counted on the bus. */
+static void
+test_resume_counters (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *url = test_server_get_url (fixture->server, "ws", "/ws");
+  g_autoptr(TestClient) dropped = NULL;
+  g_autoptr(TestClient) resumed = NULL;
+  g_autoptr(TestClient) replayed = NULL;
+  g_autoptr(JsonObject) welcome = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autoptr(JsonObject) fresh = NULL;
+  g_autoptr(JsonObject) relayed = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *resume_url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dropped = test_client_connect_raw (url, NULL, &error);
+  g_assert_no_error (error);
+  welcome = test_client_expect (dropped, "welcome");
+  token = g_strdup (json_object_get_string_member (welcome, "resume"));
+  resume_url = g_strdup_printf ("%s?resume=%s", url, token);
+
+  /* The network goes: no close frame. */
+  g_io_stream_close (soup_websocket_connection_get_io_stream (dropped->websocket), NULL, NULL);
+
+  resumed = test_client_connect_raw (resume_url, NULL, &error);
+  g_assert_no_error (error);
+  again = test_client_expect (resumed, "welcome");
+  g_assert_true (json_object_get_boolean_member (again, "resumed"));
+  g_assert_cmpstr (json_object_get_string_member (again, "id"), ==,
+                   json_object_get_string_member (welcome, "id"));
+
+  replayed = test_client_connect_raw (resume_url, NULL, &error);
+  g_assert_no_error (error);
+  test_client_expect_error (replayed, "resume-failed");
+  fresh = test_client_expect (replayed, "welcome");
+  g_assert_cmpstr (json_object_get_string_member (fresh, "id"), !=,
+                   json_object_get_string_member (welcome, "id"));
+
+  /* Some relaying, which is what wakes the counters up. */
+  test_client_send (replayed, "{\"type\":\"message\",\"to\":\"%s\",\"data\":1}",
+                    json_object_get_string_member (welcome, "id"));
+  relayed = test_client_expect (resumed, "message");
+
+  g_assert_cmpuint (wait_for_counter (fixture, "SessionsResumed", 1), ==, 1);
+  g_assert_cmpuint (wait_for_counter (fixture, "ResumesFailed", 1), ==, 1);
 }
 
 static char *
@@ -729,6 +873,8 @@ main (int   argc,
   ADD ("/dbus/server/signals", test_signals);
   ADD ("/dbus/server/disconnect", test_disconnect);
   ADD ("/dbus/server/counter-throttle", test_counter_throttle);
+  ADD ("/dbus/server/resume-counters", test_resume_counters);
+  ADD ("/dbus/server/reload", test_reload);
   ADD ("/dbus/server/connections-refused", test_connections_refused);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
   ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);

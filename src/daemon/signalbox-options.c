@@ -34,6 +34,7 @@ typedef struct {
   const char *name;            /* long option and configuration key */
   const char *arg_description; /* untranslated placeholder */
   gboolean is_property;        /* of SignalingServer, set by apply() */
+  gboolean from_command_line;  /* wins over the file, on reload too */
   GValue value;                /* unset (G_VALUE_INIT) until given */
 } Setting;
 
@@ -71,7 +72,7 @@ add_setting (SignalboxOptions *options,
              const char       *arg_description,
              gboolean          is_property)
 {
-  Setting setting = { g_param_spec_ref_sink (pspec), name, arg_description, is_property, G_VALUE_INIT };
+  Setting setting = { g_param_spec_ref_sink (pspec), name, arg_description, is_property, FALSE, G_VALUE_INIT };
 
   g_array_append_val (options->settings, setting);
 }
@@ -536,6 +537,13 @@ signalbox_options_parse (SignalboxOptions   *options,
   if (options->version || options->print_config)
     return TRUE;
 
+  for (guint i = 0; i < options->settings->len; i++)
+    {
+      Setting *setting = &g_array_index (options->settings, Setting, i);
+
+      setting->from_command_line = G_IS_VALUE (&setting->value);
+    }
+
   return load_config_file (options, error);
 }
 
@@ -605,11 +613,31 @@ signalbox_options_get_addresses (SignalboxOptions *options)
   return g_value_get_boxed (&options->address->value);
 }
 
+/* Sets one server property from @setting: its value, or the default,
+ * which is the library's but for demo-dir. The library serves no demo
+ * page unless asked; the daemon serves the installed one, unless told
+ * --no-demo or another demo-dir (an empty one for none, which is how
+ * the configuration file says it). */
+static void
+apply_setting (SignalboxOptions *options,
+               SignalingServer  *server,
+               const Setting    *setting)
+{
+  const char *name = g_param_spec_get_name (setting->pspec);
+
+  if (g_str_equal (setting->name, "demo-dir") && (options->no_demo || !G_IS_VALUE (&setting->value)))
+    g_object_set (server, "demo-dir", options->no_demo ? NULL : DEMO_DIR, NULL);
+  else if (G_IS_VALUE (&setting->value))
+    g_object_set_property (G_OBJECT (server), name, &setting->value);
+  else
+    g_object_set_property (G_OBJECT (server), name, g_param_spec_get_default_value (setting->pspec));
+}
+
 /*
  * signalbox_options_apply:
  *
- * Sets the server properties the user gave; the rest keep the
- * library's defaults.
+ * Sets the server properties the user gave, and the daemon's demo
+ * page; the rest keep the library's defaults.
  */
 void
 signalbox_options_apply (SignalboxOptions *options,
@@ -619,17 +647,102 @@ signalbox_options_apply (SignalboxOptions *options,
     {
       const Setting *setting = &g_array_index (options->settings, Setting, i);
 
-      if (setting->is_property && G_IS_VALUE (&setting->value))
-        g_object_set_property (G_OBJECT (server), g_param_spec_get_name (setting->pspec), &setting->value);
+      if (setting->is_property && (G_IS_VALUE (&setting->value) || g_str_equal (setting->name, "demo-dir")))
+        apply_setting (options, server, setting);
+    }
+}
+
+/* The value @setting has, given or by default, as text to compare. */
+static char *
+describe_value (const Setting *setting)
+{
+  if (G_IS_VALUE (&setting->value))
+    return g_strdup_value_contents (&setting->value);
+  return g_strdup_value_contents (g_param_spec_get_default_value (setting->pspec));
+}
+
+/* What the server cannot take while it runs: where it listens (systemd's
+ * sockets, under socket activation, are not ours to change either) and
+ * the bus. Said, so that an edited file does not seem ignored. */
+static void
+note_restart_needed (SignalboxOptions *options,
+                     SignalboxOptions *fresh)
+{
+  gboolean explicit;
+  const Setting *listening[] = { options->port, options->address };
+  const Setting *changed[] = { fresh->port, fresh->address };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (listening); i++)
+    {
+      g_autofree char *before = describe_value (listening[i]);
+      g_autofree char *after = describe_value (changed[i]);
+
+      if (!g_str_equal (before, after))
+        g_message (_("%s changed in the configuration file: restart signalbox to apply it"),
+                   listening[i]->name);
     }
 
-  /* The library serves no demo page unless asked; the daemon serves
-   * the installed one, unless told --no-demo or another demo-dir (an
-   * empty one for none, which is how the configuration file says it). */
-  if (options->no_demo)
-    g_object_set (server, "demo-dir", NULL, NULL);
-  else if (!G_IS_VALUE (&find_setting (options, "demo-dir")->value))
-    g_object_set (server, "demo-dir", DEMO_DIR, NULL);
+  if (signalbox_options_get_bus (options, &explicit) != signalbox_options_get_bus (fresh, &explicit))
+    g_message (_("%s changed in the configuration file: restart signalbox to apply it"), "bus");
+}
+
+/*
+ * signalbox_options_reload:
+ *
+ * Reads the configuration file again and applies to @server what may
+ * change while it runs; the command line still wins. A file that cannot
+ * be read, or holds a bad value, changes nothing. A key removed from the
+ * file goes back to its default.
+ */
+gboolean
+signalbox_options_reload (SignalboxOptions  *options,
+                          SignalingServer   *server,
+                          GError           **error)
+{
+  g_autoptr(SignalboxOptions) fresh = signalbox_options_new ();
+
+  fresh->config_file = g_strdup (options->config_file);
+  fresh->verbose = options->verbose;
+  fresh->system_bus = options->system_bus;
+  fresh->session_bus = options->session_bus;
+  fresh->no_dbus = options->no_dbus;
+  for (guint i = 0; i < options->settings->len; i++)
+    {
+      const Setting *given = &g_array_index (options->settings, Setting, i);
+      Setting *setting = &g_array_index (fresh->settings, Setting, i);
+
+      if (!given->from_command_line)
+        continue;
+      g_value_init (&setting->value, G_VALUE_TYPE (&given->value));
+      g_value_copy (&given->value, &setting->value);
+      setting->from_command_line = TRUE;
+    }
+
+  if (!load_config_file (fresh, error))
+    return FALSE;
+
+  note_restart_needed (options, fresh);
+
+  /* The rest take the file's values, and only what changed is set on
+   * the server; where it listens and the bus stay as read at start,
+   * since they are still what it does. */
+  for (guint i = 0; i < options->settings->len; i++)
+    {
+      Setting *kept = &g_array_index (options->settings, Setting, i);
+      Setting *read = &g_array_index (fresh->settings, Setting, i);
+      g_autofree char *before = describe_value (kept);
+      g_autofree char *after = describe_value (read);
+      Setting swapped = *kept;
+
+      if (kept == options->port || kept == options->address)
+        continue;
+      *kept = *read;
+      *read = swapped;
+      if (kept->is_property && !g_str_equal (before, after))
+        apply_setting (options, server, kept);
+    }
+
+  return TRUE;
 }
 
 /* A comment line on the values @pspec takes, or NULL. */

@@ -32,6 +32,9 @@ SignalboxBus      signalbox_options_get_bus        (SignalboxOptions  *options,
 gboolean          signalbox_options_get_replace    (SignalboxOptions  *options);
 void              signalbox_options_apply          (SignalboxOptions  *options,
                                                     SignalingServer   *server);
+gboolean          signalbox_options_reload         (SignalboxOptions  *options,
+                                                    SignalingServer   *server,
+                                                    GError           **error);
 char             *signalbox_options_print_config   (SignalboxOptions  *options);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignalboxOptions, signalbox_options_free)

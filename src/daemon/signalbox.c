@@ -88,10 +88,20 @@ on_grace_period_over (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* SIGHUP: what the server can take while it runs (the TLS certificate
- * and key, today), read from the same files again. A bad file leaves
- * the service as it was, and says why: rotation must never take it
- * down. */
+/* What signaling_server_reload() asks first, however it was asked for
+ * (SIGHUP, the D-Bus method Reload): the configuration file again. */
+static gboolean
+reload_options (SignalingServer  *server,
+                gpointer          user_data,
+                GError          **error)
+{
+  return signalbox_options_reload (user_data, server, error);
+}
+
+/* SIGHUP: what the server can take while it runs (the settings of the
+ * configuration file, the TLS certificate and key), read from the same
+ * files again. A bad file leaves the service as it was, and says why:
+ * an edit or a rotation must never take it down. */
 static gboolean
 on_reload (gpointer user_data)
 {
@@ -331,6 +341,7 @@ main (int   argc,
   loop = g_main_loop_new (NULL, FALSE);
   server = signaling_server_new ();
   signalbox_options_apply (options, server);
+  signaling_server_set_reload_func (server, reload_options, options, NULL);
 
   self.loop = loop;
   self.server = server;

@@ -21,6 +21,7 @@
 #include "signaling-listener-private.h"
 #include "signaling-metrics-private.h"
 #include "signaling-native-connection-private.h"
+#include "signaling-resume-table-private.h"
 #include "signaling-room.h"
 #include "signaling-server-private.h"
 #include "signaling-settings-private.h"
@@ -71,6 +72,7 @@ struct _SignalingServer
   SignalingLimits *limits;  /* the router's, written from our properties */
   SignalingTokenVerifier *verifier;
   SignalingTurnCredentials *turn;
+  SignalingResumeTable *resumes;  /* native sessions that may be resumed */
   gboolean stopping;  /* shutdown() was called */
   guint close_acceptor_source;
 
@@ -78,6 +80,11 @@ struct _SignalingServer
   char *tls_certificate_file;
   char *tls_key_file;
   GTlsCertificate *tls_certificate;
+
+  /* What reload() asks first for new settings (the daemon: its file). */
+  SignalingServerReloadFunc reload_func;
+  gpointer reload_data;
+  GDestroyNotify reload_destroy;
 
   GDateTime *started_at;
   gint64 started_at_monotonic;
@@ -130,6 +137,8 @@ enum {
   PROP_MAX_CLIENTS_PER_ADDRESS,
   PROP_CONNECT_RATE_PER_ADDRESS,
   PROP_EXEMPT_ADDRESSES,
+  PROP_RESUME_WINDOW,
+  PROP_RESUME_BUFFER,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -159,6 +168,8 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_REQUEST_TIMEOUT      60
 #define DEFAULT_MAX_PENDING_CONNECTIONS 1024
 #define DEFAULT_CLUSTER_TIMEOUT      10
+#define DEFAULT_RESUME_WINDOW        30
+#define DEFAULT_RESUME_BUFFER        (256 * 1024)
 
 static void
 close_all_clients (SignalingServer *self,
@@ -228,6 +239,7 @@ signaling_server_finalize (GObject *object)
   g_clear_object (&self->router);
   g_clear_object (&self->verifier);
   g_clear_object (&self->turn);
+  g_clear_object (&self->resumes);
   g_clear_pointer (&self->started_at, g_date_time_unref);
   g_free (self->redis_url);
   g_free (self->redis_password_file);
@@ -236,6 +248,7 @@ signaling_server_finalize (GObject *object)
   g_free (self->tls_certificate_file);
   g_free (self->tls_key_file);
   g_clear_object (&self->tls_certificate);
+  signaling_server_set_reload_func (self, NULL, NULL, NULL);
 
   G_OBJECT_CLASS (signaling_server_parent_class)->finalize (object);
 }
@@ -365,6 +378,12 @@ signaling_server_get_property (GObject    *object,
       break;
     case PROP_EXEMPT_ADDRESSES:
       g_value_set_boxed (value, signaling_address_limiter_get_exempt (self->address_limiter));
+      break;
+    case PROP_RESUME_WINDOW:
+      g_value_set_uint (value, signaling_resume_table_get_window (self->resumes));
+      break;
+    case PROP_RESUME_BUFFER:
+      g_value_set_uint (value, (guint) signaling_resume_table_get_buffer_size (self->resumes));
       break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
@@ -511,6 +530,12 @@ signaling_server_set_property (GObject      *object,
     case PROP_EXEMPT_ADDRESSES:
       signaling_address_limiter_set_exempt (self->address_limiter, g_value_get_boxed (value));
       break;
+    case PROP_RESUME_WINDOW:
+      signaling_resume_table_set_window (self->resumes, g_value_get_uint (value));
+      break;
+    case PROP_RESUME_BUFFER:
+      signaling_resume_table_set_buffer_size (self->resumes, g_value_get_uint (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -573,6 +598,8 @@ mark_settings (void)
     { PROP_MAX_CLIENTS_PER_ADDRESS, { NULL, N_("N") } },
     { PROP_CONNECT_RATE_PER_ADDRESS, { NULL, N_("RATE") } },
     { PROP_EXEMPT_ADDRESSES, { "exempt-address", N_("ADDRESS") } },
+    { PROP_RESUME_WINDOW, { NULL, N_("SECONDS") } },
+    { PROP_RESUME_BUFFER, { NULL, N_("BYTES") } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -1109,6 +1136,30 @@ signaling_server_class_init (SignalingServerClass *klass)
                         G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SignalingServer:resume-window:
+   *
+   * How long, in seconds, a native peer whose connection dropped (it
+   * broke without a close frame) keeps its id and rooms for a
+   * new connection to `/ws?resume=TOKEN`; others see it leave only when
+   * the window ends. 0 ends every session with its connection.
+   */
+  properties[PROP_RESUME_WINDOW] =
+    new_limit_pspec ("resume-window",
+                     N_("Seconds a dropped native peer keeps its id and rooms for a resume, 0 for none"),
+                     0, DEFAULT_RESUME_WINDOW);
+
+  /**
+   * SignalingServer:resume-buffer:
+   *
+   * How many bytes of messages are kept for a dropped native peer until
+   * it resumes; past them its session ends as if the window had.
+   */
+  properties[PROP_RESUME_BUFFER] =
+    new_limit_pspec ("resume-buffer",
+                     N_("Bytes of messages kept for a dropped native peer until it resumes"),
+                     0, DEFAULT_RESUME_BUFFER);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();
 
@@ -1167,7 +1218,7 @@ on_native_websocket (SoupServerMessage  *msg,
 {
   SignalingServer *self = user_data;
 
-  signaling_native_connection_accept (self->router, msg, websocket);
+  signaling_native_connection_accept (self->router, self->resumes, msg, websocket);
 }
 
 /* Why a new Socket.IO client would be turned away now, if it would. */
@@ -1251,6 +1302,12 @@ add_health (JsonBuilder *builder,
   json_builder_add_int_value (builder, signaling_server_get_client_count (self));
   json_builder_set_member_name (builder, "rooms");
   json_builder_add_int_value (builder, signaling_server_get_room_count (self));
+  json_builder_set_member_name (builder, "waitingForResume");
+  json_builder_add_int_value (builder, signaling_resume_table_get_waiting (self->resumes));
+  json_builder_set_member_name (builder, "resumed");
+  json_builder_add_int_value (builder, signaling_server_get_sessions_resumed (self));
+  json_builder_set_member_name (builder, "resumeFailed");
+  json_builder_add_int_value (builder, signaling_server_get_resumes_failed (self));
   add_cluster_health (self, builder);
 }
 
@@ -1346,6 +1403,7 @@ signaling_server_init (SignalingServer *self)
 
   self->router = signaling_router_new ();
   self->limits = signaling_router_get_limits (self->router);
+  self->resumes = signaling_resume_table_new ();
   g_signal_connect_object (self->router, "client-connected", G_CALLBACK (on_client_connected), self, 0);
   g_signal_connect_object (self->router, "client-disconnected", G_CALLBACK (on_client_disconnected), self, 0);
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);
@@ -1711,21 +1769,23 @@ ensure_tls (SignalingServer  *self,
  * @self: a server
  * @error: return location for a #GError
  *
- * Reads again what may change while the server runs, without dropping
- * a connection: the TLS certificate and key, from the files
- * [property@Signaling.Server:tls-certificate] and
- * [property@Signaling.Server:tls-key] name now (so a new pair of
- * files may be given first). New connections are served with them;
- * those already open keep theirs. Then the secrets of signed tokens
- * and TURN credentials, from [property@Signaling.Server:auth-secret-file],
+ * Takes what may change while the server runs, without dropping a
+ * connection: first the settings the function given to
+ * [method@Signaling.Server.set_reload_func] sets (the signalbox daemon
+ * reads its configuration file again), then the TLS certificate and
+ * key, from the files [property@Signaling.Server:tls-certificate] and
+ * [property@Signaling.Server:tls-key] name now (new connections are
+ * served with them; those already open keep theirs), then the secrets
+ * of signed tokens and TURN credentials, from
+ * [property@Signaling.Server:auth-secret-file],
  * [property@Signaling.Server:auth-public-key] and
- * [property@Signaling.Server:turn-secret-file]: new tokens and
- * credentials are checked and made with them. The signalbox daemon
- * calls this on `SIGHUP`.
+ * [property@Signaling.Server:turn-secret-file]. The signalbox daemon
+ * calls this on `SIGHUP` and for the D-Bus method `Reload`.
  *
  * On error the part that failed, and those after it, go on with what
- * they had (the TLS certificate first, then the token secrets, then the
- * TURN secrets), and @error says why.
+ * they had (the reload function changes nothing when it fails; then
+ * the TLS certificate, then the token secrets, then the TURN secrets),
+ * and @error says why.
  *
  * Returns: %TRUE on success
  */
@@ -1736,7 +1796,37 @@ signaling_server_reload (SignalingServer  *self,
   g_return_val_if_fail (SIGNALING_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (self->reload_func != NULL && !self->reload_func (self, self->reload_data, error))
+    return FALSE;
+
   return load_tls (self, error) && reload_secrets (self, error);
+}
+
+/**
+ * signaling_server_set_reload_func:
+ * @self: a server
+ * @func: (nullable) (scope notified) (closure user_data): what to call
+ *   first on each reload, or %NULL
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when @func is replaced
+ *
+ * Sets what [method@Signaling.Server.reload] calls for new settings
+ * before it reads the TLS files again, whoever asked for the reload
+ * (a signal, the D-Bus method `Reload`).
+ */
+void
+signaling_server_set_reload_func (SignalingServer          *self,
+                                  SignalingServerReloadFunc func,
+                                  gpointer                  user_data,
+                                  GDestroyNotify            destroy)
+{
+  g_return_if_fail (SIGNALING_IS_SERVER (self));
+
+  if (self->reload_destroy != NULL)
+    self->reload_destroy (self->reload_data);
+  self->reload_func = func;
+  self->reload_data = user_data;
+  self->reload_destroy = destroy;
 }
 
 /**
@@ -2143,6 +2233,39 @@ signaling_server_disconnect_client (SignalingServer  *self,
 
   signaling_client_disconnect (client, 4000, reason);
   return TRUE;
+}
+
+/**
+ * signaling_server_get_sessions_resumed:
+ * @self: a server
+ *
+ * Gets how many native sessions were resumed: a new connection to
+ * `/ws?resume=TOKEN` took over a session with its id and rooms.
+ *
+ * Returns: the count since the server started
+ */
+guint64
+signaling_server_get_sessions_resumed (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return signaling_resume_table_get_resumed (self->resumes);
+}
+
+/**
+ * signaling_server_get_resumes_failed:
+ * @self: a server
+ *
+ * Gets how many resume tokens resumed nothing (forged, already used,
+ * or their session had ended); each got a `resume-failed` error and a
+ * new session.
+ *
+ * Returns: the count since the server started
+ */
+guint64
+signaling_server_get_resumes_failed (SignalingServer *self)
+{
+  g_return_val_if_fail (SIGNALING_IS_SERVER (self), 0);
+  return signaling_resume_table_get_failed (self->resumes);
 }
 
 const SignalingLimits *

@@ -53,6 +53,28 @@ SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_reload                 (SignalingServer  *self,
                                                            GError          **error);
 
+/**
+ * SignalingServerReloadFunc:
+ * @server: the server being reloaded
+ * @user_data: the data given with the function
+ * @error: return location for a #GError
+ *
+ * Sets the properties a reload may change (from a configuration file,
+ * say) before [method@Signaling.Server.reload] reads the TLS files
+ * again. On error it must leave the properties as they were.
+ *
+ * Returns: %TRUE on success
+ */
+typedef gboolean (*SignalingServerReloadFunc) (SignalingServer  *server,
+                                               gpointer          user_data,
+                                               GError          **error);
+
+SIGNALING_AVAILABLE_IN_1_0
+void              signaling_server_set_reload_func        (SignalingServer          *self,
+                                                           SignalingServerReloadFunc func,
+                                                           gpointer                  user_data,
+                                                           GDestroyNotify            destroy);
+
 SIGNALING_AVAILABLE_IN_1_0
 SignalingClient  *signaling_server_lookup_client          (SignalingServer  *self,
                                                            const char       *id);
@@ -77,6 +99,10 @@ SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_messages_rejected  (SignalingServer  *self);
 SIGNALING_AVAILABLE_IN_1_0
 guint64           signaling_server_get_connections_refused (SignalingServer  *self);
+SIGNALING_AVAILABLE_IN_1_0
+guint64           signaling_server_get_sessions_resumed   (SignalingServer  *self);
+SIGNALING_AVAILABLE_IN_1_0
+guint64           signaling_server_get_resumes_failed     (SignalingServer  *self);
 
 SIGNALING_AVAILABLE_IN_1_0
 gboolean          signaling_server_export_dbus            (SignalingServer  *self,

@@ -411,6 +411,24 @@ cmd_kick (GDBusConnection  *bus,
   return EXIT_SUCCESS;
 }
 
+static int
+cmd_reload (GDBusConnection  *bus,
+            GError          **error)
+{
+  /* Authorised as kick is, so polkit may ask for a password too. */
+  g_autoptr(GVariant) reply =
+    g_dbus_connection_call_sync (bus, BUS_NAME, OBJECT_PATH, SERVER_IFACE, "Reload",
+                                 NULL, NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+                                 KICK_TIMEOUT_MS, NULL, error);
+
+  if (reply == NULL)
+    return EXIT_FAILURE;
+
+  if (!opt_json)
+    g_print (_("Reloaded\n"));
+  return EXIT_SUCCESS;
+}
+
 static void
 on_signal (GDBusConnection *bus,
            const char      *sender,
@@ -559,6 +577,7 @@ main (int   argc,
                                   "  clients           connected peers\n"
                                   "  rooms             rooms and their members\n"
                                   "  kick ID [REASON]  disconnect a peer\n"
+                                  "  reload            apply the configuration file again\n"
                                   "  monitor           print connections and rooms as they come and go\n"
                                   "  token --sub ID    print a signed token (JWT) for a peer"));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
@@ -601,6 +620,8 @@ main (int   argc,
     status = cmd_rooms (bus, &error);
   else if (g_str_equal (command, "kick") && (argc == 3 || argc == 4))
     status = cmd_kick (bus, argv[2], argc == 4 ? argv[3] : "", &error);
+  else if (g_str_equal (command, "reload") && argc == 2)
+    status = cmd_reload (bus, &error);
   else if (g_str_equal (command, "monitor") && argc == 2)
     status = cmd_monitor (bus);
   else

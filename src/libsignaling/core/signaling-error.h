@@ -39,6 +39,8 @@ G_BEGIN_DECLS
  * @SIGNALING_ERROR_UNKNOWN_CLIENT: no connected client has that id
  * @SIGNALING_ERROR_UNAUTHORIZED: the peer's token is missing, invalid or
  *   expired
+ * @SIGNALING_ERROR_RESUME_FAILED: a resume token names no session that
+ *   may be resumed (forged, already used, or its session has ended)
  *
  * Errors of the [error@Signaling.Error] domain. The nick of each value
  * (for example `bad-json`) is the `code` sent to native clients.
@@ -56,6 +58,7 @@ typedef enum {
   SIGNALING_ERROR_SERVER_FULL,
   SIGNALING_ERROR_UNKNOWN_CLIENT,
   SIGNALING_ERROR_UNAUTHORIZED,
+  SIGNALING_ERROR_RESUME_FAILED,
 } SignalingError;
 
 SIGNALING_AVAILABLE_IN_1_0

@@ -46,7 +46,7 @@ typedef struct
 
 /* The sizes of the router's counters by kind and by reason. */
 #define SIGNALING_N_MESSAGE_KINDS (SIGNALING_MESSAGE_KIND_PING + 1)
-#define SIGNALING_N_ERRORS        (SIGNALING_ERROR_UNKNOWN_CLIENT + 1)
+#define SIGNALING_N_ERRORS        (SIGNALING_ERROR_RESUME_FAILED + 1)
 
 /* What a dialect does with a message, before parsing it. */
 typedef enum

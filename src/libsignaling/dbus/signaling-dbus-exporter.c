@@ -123,6 +123,10 @@ publish_counters (gpointer user_data)
                                                signaling_server_get_messages_rejected (self->server));
   signaling_dbus_server_set_connections_refused (self->server_iface,
                                                  signaling_server_get_connections_refused (self->server));
+  signaling_dbus_server_set_sessions_resumed (self->server_iface,
+                                              signaling_server_get_sessions_resumed (self->server));
+  signaling_dbus_server_set_resumes_failed (self->server_iface,
+                                            signaling_server_get_resumes_failed (self->server));
 
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, &client, &object))
@@ -192,18 +196,27 @@ on_client_transport_changed (SignalingClient       *client,
   signaling_dbus_client_set_transport (iface, signaling_client_get_transport (client) ?: "");
 }
 
-/* Control methods: who may disconnect peers */
+/* Control methods: who may disconnect peers and reload the service.
+ * Both are behind the same rule (root, or polkit's disconnect action
+ * on the system bus): one check, whatever the call does once allowed. */
 
-/* A Disconnect call waiting for its caller to be authorised. */
-typedef struct {
+typedef struct _ControlCall ControlCall;
+
+/* What an allowed call does; it answers the invocation it is given. */
+typedef void (*ControlFunc) (ControlCall           *call,
+                             GDBusMethodInvocation *invocation);
+
+/* A control call waiting for its caller to be authorised. */
+struct _ControlCall {
   SignalingDBusExporter *self;
   GDBusMethodInvocation *invocation;  /* ours until answered */
-  char *id;
+  ControlFunc func;
+  char *id;      /* DisconnectClient's arguments */
   char *reason;
-} DisconnectCall;
+};
 
 static void
-disconnect_call_free (DisconnectCall *call)
+control_call_free (ControlCall *call)
 {
   g_assert (call->invocation == NULL);
   g_object_unref (call->self);
@@ -212,13 +225,12 @@ disconnect_call_free (DisconnectCall *call)
   g_free (call);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DisconnectCall, disconnect_call_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ControlCall, control_call_free)
 
 static void
-disconnect_call_allow (DisconnectCall *call)
+control_call_allow (ControlCall *call)
 {
   GDBusMethodInvocation *invocation = g_steal_pointer (&call->invocation);
-  g_autoptr(GError) error = NULL;
 
   /* The server may have gone while polkit was thinking. */
   if (call->self->manager == NULL)
@@ -228,6 +240,15 @@ disconnect_call_allow (DisconnectCall *call)
       return;
     }
 
+  call->func (call, invocation);
+}
+
+static void
+disconnect_allowed (ControlCall           *call,
+                    GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GError) error = NULL;
+
   if (!signaling_server_disconnect_client (call->self->server, call->id, call->reason, &error))
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -235,7 +256,21 @@ disconnect_call_allow (DisconnectCall *call)
 }
 
 static void
-disconnect_call_deny (DisconnectCall *call,
+reload_allowed (ControlCall           *call,
+                GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* A bad file is the caller's to fix: say why, as a plain failure. */
+  if (!signaling_server_reload (call->self->server, &error))
+    g_dbus_method_invocation_return_error_literal (invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+                                                   error->message);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+control_call_deny (ControlCall *call,
                       const char     *why)
 {
   g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
@@ -248,23 +283,23 @@ on_polkit_checked (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  g_autoptr(DisconnectCall) call = user_data;
+  g_autoptr(ControlCall) call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(PolkitAuthorizationResult) answer =
     polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
 
   if (answer == NULL)
     {
-      g_message ("Cannot ask polkit whether %s may disconnect peers: %s",
+      g_message ("Cannot ask polkit whether %s may control the service: %s",
                  g_dbus_method_invocation_get_sender (call->invocation), error->message);
-      disconnect_call_deny (call, _("Cannot check authorization with polkit"));
+      control_call_deny (call, _("Cannot check authorization with polkit"));
     }
   else if (!polkit_authorization_result_get_is_authorized (answer))
-    disconnect_call_deny (call, polkit_authorization_result_get_is_challenge (answer)
-                                ? _("Disconnecting peers needs authentication")
-                                : _("Not authorized to disconnect peers"));
+    control_call_deny (call, polkit_authorization_result_get_is_challenge (answer)
+                                ? _("Controlling the service needs authentication")
+                                : _("Not authorized to control the service"));
   else
-    disconnect_call_allow (call);
+    control_call_allow (call);
 }
 
 static void
@@ -272,7 +307,7 @@ on_polkit_authority (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(DisconnectCall) call = user_data;
+  g_autoptr(ControlCall) call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(PolkitAuthority) authority = polkit_authority_get_finish (result, &error);
   g_autoptr(PolkitSubject) subject = NULL;
@@ -283,7 +318,7 @@ on_polkit_authority (GObject      *source,
   if (authority == NULL)
     {
       g_message ("Cannot reach polkit: %s", error->message);
-      disconnect_call_deny (call, _("Cannot check authorization with polkit"));
+      control_call_deny (call, _("Cannot check authorization with polkit"));
       return;
     }
 
@@ -304,7 +339,7 @@ on_caller_uid (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(DisconnectCall) call = user_data;
+  g_autoptr(ControlCall) call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   G_GNUC_UNUSED GCancellable *cancellable;
@@ -312,7 +347,7 @@ on_caller_uid (GObject      *source,
 
   if (reply == NULL)
     {
-      disconnect_call_deny (call, _("Cannot identify the caller"));
+      control_call_deny (call, _("Cannot identify the caller"));
       return;
     }
 
@@ -321,7 +356,7 @@ on_caller_uid (GObject      *source,
   g_variant_get (reply, "(u)", &uid);
   if (uid == 0)
     {
-      disconnect_call_allow (call);
+      control_call_allow (call);
       return;
     }
 
@@ -329,29 +364,31 @@ on_caller_uid (GObject      *source,
   cancellable = call->self->cancellable;
   polkit_authority_get_async (cancellable, on_polkit_authority, g_steal_pointer (&call));
 #else
-  disconnect_call_deny (call, _("Only root may disconnect peers (signalbox was built without polkit)"));
+  control_call_deny (call, _("Only root may control the service (signalbox was built without polkit)"));
 #endif
 }
 
-/* Disconnects a peer for a D-Bus caller, once it is allowed to. */
+/* Runs @func for a D-Bus caller, once it is allowed to. */
 static void
-handle_disconnect (SignalingDBusExporter *self,
-                   GDBusMethodInvocation *invocation,
-                   const char            *id,
-                   const char            *reason)
+handle_control (SignalingDBusExporter *self,
+                GDBusMethodInvocation *invocation,
+                ControlFunc            func,
+                const char            *id,
+                const char            *reason)
 {
-  g_autoptr(DisconnectCall) call = g_new0 (DisconnectCall, 1);
+  g_autoptr(ControlCall) call = g_new0 (ControlCall, 1);
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
 
   call->self = g_object_ref (self);
   call->invocation = invocation;
+  call->func = func;
   call->id = g_strdup (id);
   call->reason = g_strdup (reason);
 
   if (!(self->flags & SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE))
-    disconnect_call_allow (call);
+    control_call_allow (call);
   else if (sender == NULL)  /* a peer-to-peer connection: no bus to ask */
-    disconnect_call_deny (call, _("Cannot identify the caller"));
+    control_call_deny (call, _("Cannot identify the caller"));
   else
     g_dbus_connection_call (self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                             "org.freedesktop.DBus", "GetConnectionUnixUser", g_variant_new ("(s)", sender),
@@ -365,7 +402,7 @@ on_handle_client_disconnect (SignalingDBusClient   *iface,
                              const char            *reason,
                              SignalingDBusExporter *self)
 {
-  handle_disconnect (self, invocation, signaling_dbus_client_get_id (iface), reason);
+  handle_control (self, invocation, disconnect_allowed, signaling_dbus_client_get_id (iface), reason);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -578,7 +615,16 @@ on_handle_disconnect_client (SignalingDBusServer   *iface,
                              const char            *reason,
                              SignalingDBusExporter *self)
 {
-  handle_disconnect (self, invocation, id, reason);
+  handle_control (self, invocation, disconnect_allowed, id, reason);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_reload (SignalingDBusServer   *iface,
+                  GDBusMethodInvocation *invocation,
+                  SignalingDBusExporter *self)
+{
+  handle_control (self, invocation, reload_allowed, NULL, NULL);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -665,6 +711,7 @@ export_root (SignalingDBusExporter  *self,
   g_signal_connect (self->server, "notify::cluster-state", G_CALLBACK (on_cluster_changed), self);
   g_signal_connect (self->server, "notify::cluster-nodes", G_CALLBACK (on_cluster_changed), self);
   g_signal_connect (self->server_iface, "handle-disconnect-client", G_CALLBACK (on_handle_disconnect_client), self);
+  g_signal_connect (self->server_iface, "handle-reload", G_CALLBACK (on_handle_reload), self);
 
   return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->server_iface),
                                            self->connection, self->object_path, error);
@@ -778,8 +825,8 @@ signaling_server_export_dbus (SignalingServer  *self,
  *
  * Like [method@Signaling.Server.export_dbus]. With
  * %SIGNALING_DBUS_EXPORT_FLAGS_AUTHORIZE, for the system bus, a caller
- * that is not root may disconnect peers only when polkit allows it the
- * `org.signalbox.Signalbox1.disconnect` action (never, when the library
+ * that is not root may disconnect peers or reload the service only when
+ * polkit allows it the `org.signalbox.Signalbox1.disconnect` action (never, when the library
  * was built without polkit); others get
  * `org.freedesktop.DBus.Error.AccessDenied`.
  *

@@ -6,6 +6,7 @@
 
 #include <libsoup/soup.h>
 
+#include "signaling-resume-table-private.h"
 #include "signaling-router-private.h"
 #include "signaling-websocket-private.h"
 
@@ -16,9 +17,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SignalingNativeConnection, signaling_native_connection,
                       SIGNALING, NATIVE_CONNECTION, GObject)
 
-void signaling_native_connection_accept (SignalingRouter    *router,
-                                         SoupServerMessage  *msg,
-                                         SignalingWebsocket *websocket);
+void signaling_native_connection_accept (SignalingRouter      *router,
+                                         SignalingResumeTable *resumes,
+                                         SoupServerMessage    *msg,
+                                         SignalingWebsocket   *websocket);
 
 /* The native codec, also behind signaling_message_parse() and
  * signaling_message_to_json(). */

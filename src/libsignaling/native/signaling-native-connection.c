@@ -16,6 +16,7 @@
 #include "signaling-json-private.h"
 #include "signaling-message-private.h"
 #include "signaling-native-connection-private.h"
+#include "signaling-resume-table-private.h"
 #include "signaling-room.h"
 #include "signaling-router-private.h"
 #include "signaling-timer-queue-private.h"
@@ -23,9 +24,11 @@
 #include "signaling-version.h"
 #include "signaling-websocket-private.h"
 
-/* WebSocket close codes (RFC 6455 §7.4.1). */
+/* WebSocket close codes (RFC 6455 §7.4.1), and ours. */
+#define CLOSE_ABNORMAL    1006
 #define CLOSE_TOO_BIG     1009
 #define CLOSE_TRY_AGAIN   1013
+#define CLOSE_RESUMED     4001  /* the session went on over a newer connection */
 
 /*
  * SignalingNativeConnection:
@@ -48,6 +51,17 @@ struct _SignalingNativeConnection
   SignalingTimer idle_deadline;
   SignalingTimerQueue *idle_deadlines;
   gboolean pinged;
+
+  /* Resume (/ws?resume=TOKEN): a session whose WebSocket broke stays
+   * in the router, "detached", for the resume window, and what is sent
+   * to it meanwhile waits here; idle_deadline then marks the window's
+   * end. */
+  SignalingResumeTable *resumes;
+  char *token;
+  gboolean detached;
+  const char *ending;  /* why a detached session ends early, or NULL */
+  GQueue buffered;  /* GBytes *, oldest first */
+  gsize buffered_size;
 };
 
 static void signaling_native_connection_iface_init (SignalingConnectionInterface *iface);
@@ -55,6 +69,27 @@ static void signaling_native_connection_iface_init (SignalingConnectionInterface
 G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingNativeConnection, signaling_native_connection, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (SIGNALING_TYPE_CONNECTION,
                                                       signaling_native_connection_iface_init))
+
+/* The one place the detached state changes, so that the table's count
+ * of waiting sessions cannot drift. */
+static void
+set_detached (SignalingNativeConnection *self,
+              gboolean                   detached)
+{
+  if (self->detached == detached)
+    return;
+  self->detached = detached;
+  signaling_resume_table_note_waiting (self->resumes, detached);
+}
+
+/* A session the server closes ends with its connection: its token
+ * must not rescue it in the meantime (a kick, then a quick resume). */
+static void
+forget_token (SignalingNativeConnection *self)
+{
+  signaling_resume_table_remove (self->resumes, self->token);
+  g_clear_pointer (&self->token, g_free);
+}
 
 static void
 signaling_native_connection_dispose (GObject *object)
@@ -69,6 +104,13 @@ signaling_native_connection_dispose (GObject *object)
   if (self->websocket != NULL)
     signaling_websocket_set_handlers (self->websocket, NULL, NULL);
   g_clear_object (&self->websocket);
+  if (self->resumes != NULL)
+    {
+      set_detached (self, FALSE);
+      forget_token (self);
+    }
+  g_clear_object (&self->resumes);
+  g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
 
   G_OBJECT_CLASS (signaling_native_connection_parent_class)->dispose (object);
 }
@@ -474,6 +516,39 @@ signaling_message_to_json (SignalingMessage *message)
   return g_strdup (signaling_native_serialize (message, NULL));
 }
 
+static void end_detached_soon (SignalingNativeConnection *self,
+                               const char                *why);
+
+
+/* While detached, a frame waits for the resume, if it fits. */
+static gsize
+buffer_text (SignalingNativeConnection *self,
+             const char                *text,
+             gsize                      length)
+{
+  gsize limit = signaling_resume_table_get_buffer_size (self->resumes);
+
+  if (self->client == NULL)
+    return 0;
+
+  if (self->buffered_size + length > limit)
+    {
+      /* Past the buffer the session cannot be whole again: it ends
+       * now, as if the window had, rather than resume with a gap. */
+      signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL,
+                            "Client %s: resume buffer of %" G_GSIZE_FORMAT " bytes full",
+                            signaling_client_get_id (self->client), limit);
+      g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
+      self->buffered_size = 0;
+      end_detached_soon (self, "resume buffer full");
+      return 0;
+    }
+
+  g_queue_push_tail (&self->buffered, g_bytes_new (text, length));
+  self->buffered_size += length;
+  return length;
+}
+
 /* Every frame goes out through here, so that a peer that stops
  * reading is cut off rather than buffered for without end. */
 static gsize
@@ -481,6 +556,9 @@ send_text (SignalingNativeConnection *self,
            const char                *text,
            gsize                      length)
 {
+  if (self->detached)
+    return buffer_text (self, text, length);
+
   if (self->websocket == NULL)
     return 0;
 
@@ -552,14 +630,26 @@ send_error (SignalingNativeConnection *self,
   send_text (self, text, strlen (text));
 }
 
+/* Each welcome carries a new token: the one used to resume is spent. */
 static void
-send_welcome (SignalingNativeConnection *self)
+send_welcome (SignalingNativeConnection *self,
+              gboolean                   resumed)
 {
   g_autoptr(JsonBuilder) builder = begin_reply ("welcome");
   const char *id = signaling_client_get_id (self->client);
 
+  forget_token (self);
+  self->token = signaling_resume_table_add (self->resumes, self);
+
   json_builder_set_member_name (builder, "id");
   json_builder_add_string_value (builder, id);
+  json_builder_set_member_name (builder, "resume");
+  json_builder_add_string_value (builder, self->token);
+  if (resumed)
+    {
+      json_builder_set_member_name (builder, "resumed");
+      json_builder_add_boolean_value (builder, TRUE);
+    }
   json_builder_set_member_name (builder, "protocol");
   json_builder_add_int_value (builder, SIGNALING_NATIVE_PROTOCOL_VERSION);
   json_builder_set_member_name (builder, "server");
@@ -671,6 +761,7 @@ on_idle_too_long (gpointer data)
   if (self->client != NULL)
     signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL, "Closing client %s: it has not answered pings",
                           signaling_client_get_id (self->client));
+  forget_token (self);
   signaling_websocket_close (self->websocket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
 }
 
@@ -713,6 +804,7 @@ refuse_too_large (SignalingNativeConnection *self,
                _("Message of %lu bytes exceeds the limit of %u bytes"),
                (unsigned long) size, limits->max_message_size);
   send_error (self, error, NULL);
+  forget_token (self);
   signaling_websocket_close (self->websocket, CLOSE_TOO_BIG, error->message);
 }
 
@@ -774,6 +866,65 @@ on_message (SignalingWebsocket *websocket,
     send_error (self, error, rid);
 }
 
+/* The session is over: it leaves the router (peer-left to the others)
+ * and cannot be resumed any more. */
+static void
+end_session (SignalingNativeConnection *self,
+             const char                *reason)
+{
+  g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
+
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  forget_token (self);
+  set_detached (self, FALSE);
+  g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
+  self->buffered_size = 0;
+  signaling_router_detach (self->router, &self->client, reason);
+}
+
+static void
+on_window_over (gpointer data)
+{
+  SignalingNativeConnection *self = data;
+
+  end_session (self, self->ending != NULL ? self->ending : "not resumed in time");
+}
+
+/* From the main loop, not now: a delivery (the room being walked) or a
+ * close may have called us. */
+static void
+end_detached_soon (SignalingNativeConnection *self,
+                   const char                *why)
+{
+  self->ending = why;
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline, g_get_monotonic_time (),
+                             on_window_over, self);
+}
+
+/* A WebSocket that broke without a close frame is a dropped network,
+ * not a peer that left: its session waits for a resume. Any close frame
+ * (1000, 1001, any code) and any close of ours (a kick, a ping timeout,
+ * a limit) end the session at once. A peer whose old connection only
+ * hangs (no FIN reached us) resumes by taking it over: see resume(). */
+static gboolean
+may_wait_for_resume (SignalingNativeConnection *self,
+                     gushort                    code)
+{
+  return self->client != NULL && self->token != NULL &&
+         signaling_resume_table_get_window (self->resumes) > 0 &&
+         code == CLOSE_ABNORMAL;
+}
+
+static void
+detach_websocket (SignalingNativeConnection *self)
+{
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  if (self->websocket != NULL)
+    signaling_websocket_set_handlers (self->websocket, NULL, NULL);
+  g_clear_object (&self->websocket);
+}
+
 static void
 on_closed (SignalingWebsocket *websocket,
            gpointer            user_data)
@@ -783,15 +934,28 @@ on_closed (SignalingWebsocket *websocket,
   g_autofree char *reason = NULL;
   const char *data = signaling_websocket_get_close_reason (websocket);
   gushort code = signaling_websocket_get_close_code (websocket);
+  guint window = signaling_resume_table_get_window (self->resumes);
 
   if (data != NULL && *data != '\0')
     reason = g_strdup (data);
   else
     reason = g_strdup_printf ("closed (%u)", code);
 
-  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  if (!may_wait_for_resume (self, code))
+    {
+      end_session (self, reason);
+      return;
+    }
 
-  signaling_router_detach (self->router, &self->client, reason);
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL,
+                        "Client %s dropped (%s): kept %u s for a resume",
+                        signaling_client_get_id (self->client), reason, window);
+  detach_websocket (self);
+  set_detached (self, TRUE);
+  self->ending = NULL;
+  signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline,
+                             g_get_monotonic_time () + (gint64) window * G_USEC_PER_SEC,
+                             on_window_over, self);
 }
 
 static const SignalingWebsocketHandlers websocket_handlers = {
@@ -825,7 +989,7 @@ signaling_native_connection_deliver (SignalingConnection *connection,
   const char *text;
   gsize length;
 
-  if (!signaling_websocket_is_open (self->websocket))
+  if (!self->detached && !signaling_websocket_is_open (self->websocket))
     return 0;
 
   switch (signaling_message_get_kind (message))
@@ -849,8 +1013,13 @@ signaling_native_connection_close (SignalingConnection *connection,
 {
   SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (connection);
 
-  if (self->websocket != NULL)
-    signaling_websocket_close (self->websocket, code, reason);
+  if (self->detached)
+    end_detached_soon (self, reason);  /* kicked, or the server stops: no one waits */
+  else if (self->websocket != NULL)
+    {
+      forget_token (self);
+      signaling_websocket_close (self->websocket, code, reason);
+    }
 }
 
 static const char *
@@ -887,28 +1056,123 @@ configure_websocket (SignalingNativeConnection *self,
   signaling_websocket_set_strict_utf8 (websocket, FALSE);
 }
 
+/* Serves @self over @websocket from now on: the handlers, the idle
+ * deadline, the welcome, and whatever waited for a resume. */
+static void
+take_websocket (SignalingNativeConnection *self,
+                SignalingWebsocket        *websocket,
+                gboolean                   resumed)
+{
+  self->websocket = g_object_ref (websocket);
+  set_detached (self, FALSE);
+  configure_websocket (self, signaling_router_get_limits (self->router));
+  note_peer_alive (self);
+  signaling_websocket_set_handlers (websocket, &websocket_handlers, self);
+  send_welcome (self, resumed);
+
+  while (!g_queue_is_empty (&self->buffered))
+    {
+      g_autoptr(GBytes) frame = g_queue_pop_head (&self->buffered);
+      gsize length;
+      const char *text = g_bytes_get_data (frame, &length);
+
+      send_text (self, text, length);
+    }
+  self->buffered_size = 0;
+}
+
+/* A new connection with the token of @self: the session goes on over
+ * it, with its id and rooms. A WebSocket the session still has (the
+ * server has not noticed the drop yet) is closed without a word to the
+ * router: nobody left. */
+static void
+resume (SignalingNativeConnection *self,
+        SignalingWebsocket        *websocket)
+{
+  g_autoptr(SignalingWebsocket) old = g_steal_pointer (&self->websocket);
+
+  if (old != NULL)
+    {
+      signaling_websocket_set_handlers (old, NULL, NULL);
+      signaling_websocket_close (old, CLOSE_RESUMED, "resumed on a new connection");
+    }
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s resumed",
+                        signaling_client_get_id (self->client));
+  take_websocket (self, websocket, TRUE);
+}
+
+/* Tells the peer its token resumes nothing; it gets a new session. */
+static void
+refuse_resume (SignalingWebsocket *websocket)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_set_error_literal (&error, SIGNALING_ERROR, SIGNALING_ERROR_RESUME_FAILED,
+                       _("Cannot resume: the session has ended or the token is not valid; this is a new session"));
+  text = error_to_json (error, NULL);
+  signaling_websocket_send (websocket, TRUE, text, strlen (text));
+}
+
+/* The `resume` parameter of the request, or NULL. */
+static char *
+requested_token (SoupServerMessage *msg)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
+  g_autoptr(GHashTable) params = NULL;
+
+  if (query == NULL)
+    return NULL;
+  params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+  if (params == NULL)
+    return NULL;
+  return g_strdup (g_hash_table_lookup (params, "resume"));
+}
+
 /*
  * signaling_native_connection_accept:
+ * @resumes: the sessions that may be resumed, which the new one joins
  *
  * Takes over a freshly upgraded WebSocket at /ws: makes its client,
- * registers it with the router and greets it.
+ * registers it with the router and greets it; or, with a valid
+ * `resume` token, hands it to the session the token names.
  */
 void
-signaling_native_connection_accept (SignalingRouter    *router,
-                                    SoupServerMessage  *msg,
-                                    SignalingWebsocket *websocket)
+signaling_native_connection_accept (SignalingRouter      *router,
+                                    SignalingResumeTable *resumes,
+                                    SoupServerMessage    *msg,
+                                    SignalingWebsocket   *websocket)
 {
   const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
   g_autoptr(GError) error = NULL;
   SignalingIdentity *identity = signaling_identity_lookup (msg);
-  g_autofree char *id = identity != NULL ? g_strdup (signaling_identity_get_id (identity))
-                                         : signaling_generate_id ();
+  g_autofree char *token = requested_token (msg);
+  g_autofree char *id = NULL;
 
+  if (token != NULL)
+    {
+      SignalingNativeConnection *session = signaling_resume_table_take (resumes, token);
+
+      /* With tokens on, a session is resumed only by its own peer: a
+       * resume token of another's is spent, and refused. */
+      if (session != NULL && identity != NULL && session->client != NULL &&
+          g_strcmp0 (signaling_client_get_id (session->client), signaling_identity_get_id (identity)) != 0)
+        session = NULL;
+      if (session != NULL)
+        {
+          g_clear_pointer (&session->token, g_free);  /* spent */
+          resume (session, websocket);
+          return;
+        }
+      refuse_resume (websocket);
+    }
+
+  id = identity != NULL ? g_strdup (signaling_identity_get_id (identity)) : signaling_generate_id ();
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
-  self->websocket = g_object_ref (websocket);
   self->router = router;
-  configure_websocket (self, signaling_router_get_limits (router));
+  self->resumes = g_object_ref (resumes);
 
   self->client = signaling_router_attach (router, SIGNALING_CONNECTION (self), id, remote_address, &error);
   if (self->client == NULL)
@@ -922,7 +1186,5 @@ signaling_native_connection_accept (SignalingRouter    *router,
   signaling_identity_attach (identity, self->client);
 
   self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
-  note_peer_alive (self);
-  signaling_websocket_set_handlers (websocket, &websocket_handlers, self);
-  send_welcome (self);
+  take_websocket (self, websocket, FALSE);
 }

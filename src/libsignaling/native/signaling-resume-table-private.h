@@ -1,0 +1,34 @@
+/* signaling-resume-table-private.h: native sessions a peer may resume
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define SIGNALING_TYPE_RESUME_TABLE (signaling_resume_table_get_type ())
+
+G_DECLARE_FINAL_TYPE (SignalingResumeTable, signaling_resume_table, SIGNALING, RESUME_TABLE, GObject)
+
+SignalingResumeTable *signaling_resume_table_new          (void);
+guint                 signaling_resume_table_get_window   (SignalingResumeTable *self);
+void                  signaling_resume_table_set_window   (SignalingResumeTable *self,
+                                                           guint                 seconds);
+gsize                 signaling_resume_table_get_buffer_size (SignalingResumeTable *self);
+void                  signaling_resume_table_set_buffer_size (SignalingResumeTable *self,
+                                                              gsize                 bytes);
+char                 *signaling_resume_table_add          (SignalingResumeTable *self,
+                                                           gpointer              session);
+void                  signaling_resume_table_remove       (SignalingResumeTable *self,
+                                                           const char           *token);
+gpointer              signaling_resume_table_take         (SignalingResumeTable *self,
+                                                           const char           *token);
+void                  signaling_resume_table_note_waiting (SignalingResumeTable *self,
+                                                           gboolean              waiting);
+guint                 signaling_resume_table_get_waiting  (SignalingResumeTable *self);
+guint64               signaling_resume_table_get_resumed  (SignalingResumeTable *self);
+guint64               signaling_resume_table_get_failed   (SignalingResumeTable *self);
+
+G_END_DECLS

@@ -1,0 +1,167 @@
+/* signaling-resume-table.c: native sessions a peer may resume
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Every native session has a resume token, given in its `welcome`: a
+ * new connection to /ws?resume=TOKEN takes the session over, with its
+ * id and rooms. The tokens are kept here, server-side, each pointing
+ * at its session; a token is drawn like an id (131 bits from the
+ * kernel's CSPRNG), so that it cannot be guessed, and used once: a
+ * resumed session gets a new one. Taking a token that is not here (a
+ * forged one, one already used, one whose session has ended) counts as
+ * a failed resume.
+ */
+#include "config.h"
+
+#include "signaling-resume-table-private.h"
+#include "signaling-util-private.h"
+
+#define DEFAULT_WINDOW      30
+#define DEFAULT_BUFFER_SIZE (256 * 1024)
+
+struct _SignalingResumeTable
+{
+  GObject parent_instance;
+
+  GHashTable *sessions;  /* token (owned) → session (unowned: it removes itself) */
+  guint window;          /* seconds a dropped session waits; 0: none waits */
+  gsize buffer_size;     /* bytes kept for a dropped session */
+  guint waiting;         /* dropped sessions in their window */
+  guint64 resumed;
+  guint64 failed;
+};
+
+G_DEFINE_FINAL_TYPE (SignalingResumeTable, signaling_resume_table, G_TYPE_OBJECT)
+
+static void
+signaling_resume_table_finalize (GObject *object)
+{
+  SignalingResumeTable *self = SIGNALING_RESUME_TABLE (object);
+
+  g_hash_table_unref (self->sessions);
+
+  G_OBJECT_CLASS (signaling_resume_table_parent_class)->finalize (object);
+}
+
+static void
+signaling_resume_table_class_init (SignalingResumeTableClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = signaling_resume_table_finalize;
+}
+
+static void
+signaling_resume_table_init (SignalingResumeTable *self)
+{
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->window = DEFAULT_WINDOW;
+  self->buffer_size = DEFAULT_BUFFER_SIZE;
+}
+
+SignalingResumeTable *
+signaling_resume_table_new (void)
+{
+  return g_object_new (SIGNALING_TYPE_RESUME_TABLE, NULL);
+}
+
+guint
+signaling_resume_table_get_window (SignalingResumeTable *self)
+{
+  return self->window;
+}
+
+void
+signaling_resume_table_set_window (SignalingResumeTable *self,
+                                   guint                 seconds)
+{
+  self->window = seconds;
+}
+
+gsize
+signaling_resume_table_get_buffer_size (SignalingResumeTable *self)
+{
+  return self->buffer_size;
+}
+
+void
+signaling_resume_table_set_buffer_size (SignalingResumeTable *self,
+                                        gsize                 bytes)
+{
+  self->buffer_size = bytes;
+}
+
+/* Returns: (transfer full): a new token for @session, which must
+ * remove it before it goes */
+char *
+signaling_resume_table_add (SignalingResumeTable *self,
+                            gpointer              session)
+{
+  char *token = signaling_generate_id ();
+
+  g_hash_table_insert (self->sessions, g_strdup (token), session);
+  return token;
+}
+
+void
+signaling_resume_table_remove (SignalingResumeTable *self,
+                               const char           *token)
+{
+  if (token != NULL)
+    g_hash_table_remove (self->sessions, token);
+}
+
+/*
+ * signaling_resume_table_take:
+ *
+ * Looks @token up and forgets it: each token resumes once. Counts the
+ * resume as done or failed.
+ *
+ * Returns: (transfer none) (nullable): the session, or %NULL
+ */
+gpointer
+signaling_resume_table_take (SignalingResumeTable *self,
+                             const char           *token)
+{
+  g_autofree char *key = NULL;
+  gpointer session = NULL;
+
+  if (!g_hash_table_steal_extended (self->sessions, token, (gpointer *) &key, &session))
+    {
+      self->failed++;
+      return NULL;
+    }
+
+  self->resumed++;
+  return session;
+}
+
+/* A session starts (@waiting) or stops waiting for its resume. */
+void
+signaling_resume_table_note_waiting (SignalingResumeTable *self,
+                                     gboolean              waiting)
+{
+  if (waiting)
+    self->waiting++;
+  else
+    {
+      g_return_if_fail (self->waiting > 0);
+      self->waiting--;
+    }
+}
+
+guint
+signaling_resume_table_get_waiting (SignalingResumeTable *self)
+{
+  return self->waiting;
+}
+
+guint64
+signaling_resume_table_get_resumed (SignalingResumeTable *self)
+{
+  return self->resumed;
+}
+
+guint64
+signaling_resume_table_get_failed (SignalingResumeTable *self)
+{
+  return self->failed;
+}
