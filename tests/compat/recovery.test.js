@@ -9,6 +9,10 @@
 
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const WebSocket = require('ws');
 const { target, TRANSPORTS, startServer, connect, next, once } = require('./lib/harness');
 
@@ -17,6 +21,14 @@ const skip = target !== 'signalbox' && 'the seed replicas do not enable connecti
 const WEBSOCKET = TRANSPORTS.find((t) => t.name === 'websocket');
 const POLLING = TRANSPORTS.find((t) => t.name === 'polling');
 const RECONNECTING = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 };
+
+function token(claims, secret) {
+  const b64url = (data) => Buffer.from(data).toString('base64url');
+  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const body = b64url(JSON.stringify(claims));
+  const signature = crypto.createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${signature}`;
+}
 
 let counter = 0;
 function name(what) { counter += 1; return `${what}-${process.pid}-${counter}`; }
@@ -216,6 +228,63 @@ describe('Socket.IO connection state recovery', { skip }, () => {
       replayed.close();
     } finally {
       await server.stop();
+    }
+  });
+  it('takes over a socket whose old transport the server still thinks open', async () => {
+    const server = await startServer('003');
+    try {
+      const native = await nativePeer(server, 'takeover');
+      const old = await connect(server, WEBSOCKET);
+      old.emit('JoinSocket', 'takeover');
+      await settle(old, 'takeover', 'old');
+      const oldGone = once(old, 'disconnect');
+      // The same client on a new transport, before any cut was seen.
+      const taken = await connect(server, WEBSOCKET, { auth: { pid: old._pid, offset: 'x' } });
+      // A new io() has no _pid of its own, so it cannot say `recovered`;
+      // the id says it.
+      assert.equal(taken.id, old.id);
+      assert.equal(taken._pid, old._pid);
+      await oldGone;
+      await settle(taken, 'takeover', 'taken');  // still in the room
+      const h = await health(server);
+      assert.equal(h.clients, 2);
+      assert.equal(h.resumed, 1);
+      assert.deepEqual(native.heard.filter((m) => m.type === 'peer-left'), []);
+      native.close();
+      taken.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('with tokens on, recovers a socket only for its own peer', async () => {
+    const secret = 'recovery-secret';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signalbox-recovery-'));
+    fs.writeFileSync(path.join(dir, 'auth'), `${secret}\n`, { mode: 0o600 });
+    const server = await startServer('003', ['--auth-secret-file', path.join(dir, 'auth')]);
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 60;
+      const alice = { token: token({ sub: 'alice', exp }, secret) };
+      const mallory = { token: token({ sub: 'mallory', exp }, secret) };
+      const a = await connect(server, WEBSOCKET, { ...RECONNECTING, auth: alice });
+      const pid = a._pid;
+      a.io.reconnection(false);
+      a.io.engine.close();
+      await waitFor(server, (h) => h.waitingForResume === 1, 'the server to see the cut');
+
+      const m = await connect(server, WEBSOCKET, { auth: { ...mallory, pid, offset: 'x' } });
+      assert.equal(m.recovered, false);
+      assert.notEqual(m.id, a.id);
+      m.close();
+
+      const reconnected = once(a, 'connect');
+      a.connect();
+      await reconnected;
+      assert.equal(a.recovered, false);  // mallory spent the pid
+      a.close();
+    } finally {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
