@@ -1141,23 +1141,25 @@ signaling_server_class_init (SignalingServerClass *klass)
    *
    * How long, in seconds, a native peer whose connection dropped (it
    * broke without a close frame) keeps its id and rooms for a
-   * new connection to `/ws?resume=TOKEN`; others see it leave only when
-   * the window ends. 0 ends every session with its connection.
+   * new connection to `/ws?resume=TOKEN`, and a Socket.IO client whose
+   * transport broke keeps them for a reconnect with its `pid`
+   * (Connection State Recovery); others see it leave only when the
+   * window ends. 0 ends every session with its connection.
    */
   properties[PROP_RESUME_WINDOW] =
     new_limit_pspec ("resume-window",
-                     N_("Seconds a dropped native peer keeps its id and rooms for a resume, 0 for none"),
+                     N_("Seconds a dropped peer keeps its id and rooms for a resume, 0 for none"),
                      0, DEFAULT_RESUME_WINDOW);
 
   /**
    * SignalingServer:resume-buffer:
    *
-   * How many bytes of messages are kept for a dropped native peer until
+   * How many bytes of messages are kept for a dropped peer until
    * it resumes; past them its session ends as if the window had.
    */
   properties[PROP_RESUME_BUFFER] =
     new_limit_pspec ("resume-buffer",
-                     N_("Bytes of messages kept for a dropped native peer until it resumes"),
+                     N_("Bytes of messages kept for a dropped peer until it resumes"),
                      0, DEFAULT_RESUME_BUFFER);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1317,9 +1319,8 @@ add_health (JsonBuilder *builder,
  * the HTTP edge has checked already. Neither: `connect_error` with
  * `unauthorized`. */
 static char *
-on_refuse_socket (SignalingSocketioServer *socketio,
-                  SignalingSocketioSocket *socket,
-                  SignalingServer         *self)
+check_socket_token (SignalingServer         *self,
+                    SignalingSocketioSocket *socket)
 {
   g_autoptr(SignalingIdentity) identity = NULL;
   g_autoptr(GError) error = NULL;
@@ -1353,6 +1354,21 @@ on_refuse_socket (SignalingSocketioServer *socketio,
 
   signaling_identity_attach (identity, socket);
   return NULL;
+}
+
+/* The last step before the CONNECT reply, which carries the socket's
+ * id and pid: a socket that is let in is also matched with the one it
+ * recovers (Connection State Recovery), after its token named its peer. */
+static char *
+on_refuse_socket (SignalingSocketioServer *socketio,
+                  SignalingSocketioSocket *socket,
+                  SignalingServer         *self)
+{
+  char *refusal = check_socket_token (self, socket);
+
+  if (refusal == NULL)
+    signaling_socketio_connection_prepare (self->resumes, socket);
+  return refusal;
 }
 
 static JsonNode *

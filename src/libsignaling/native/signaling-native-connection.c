@@ -1153,7 +1153,8 @@ signaling_native_connection_accept (SignalingRouter      *router,
 
   if (token != NULL)
     {
-      SignalingNativeConnection *session = signaling_resume_table_take (resumes, token);
+      SignalingNativeConnection *session = signaling_resume_table_take (resumes, token,
+                                                                        SIGNALING_TYPE_NATIVE_CONNECTION);
 
       /* With tokens on, a session is resumed only by its own peer: a
        * resume token of another's is spent, and refused. */

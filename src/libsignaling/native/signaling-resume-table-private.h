@@ -21,10 +21,14 @@ void                  signaling_resume_table_set_buffer_size (SignalingResumeTab
                                                               gsize                 bytes);
 char                 *signaling_resume_table_add          (SignalingResumeTable *self,
                                                            gpointer              session);
+void                  signaling_resume_table_put          (SignalingResumeTable *self,
+                                                           const char           *token,
+                                                           gpointer              session);
 void                  signaling_resume_table_remove       (SignalingResumeTable *self,
                                                            const char           *token);
 gpointer              signaling_resume_table_take         (SignalingResumeTable *self,
-                                                           const char           *token);
+                                                           const char           *token,
+                                                           GType                 type);
 void                  signaling_resume_table_note_waiting (SignalingResumeTable *self,
                                                            gboolean              waiting);
 guint                 signaling_resume_table_get_waiting  (SignalingResumeTable *self);

@@ -101,6 +101,16 @@ signaling_resume_table_add (SignalingResumeTable *self,
   return token;
 }
 
+/* Puts back a token take() returned: a Socket.IO pid lasts as long as
+ * its socket (the client checks that it comes back unchanged). */
+void
+signaling_resume_table_put (SignalingResumeTable *self,
+                            const char           *token,
+                            gpointer              session)
+{
+  g_hash_table_insert (self->sessions, g_strdup (token), session);
+}
+
 void
 signaling_resume_table_remove (SignalingResumeTable *self,
                                const char           *token)
@@ -112,23 +122,28 @@ signaling_resume_table_remove (SignalingResumeTable *self,
 /*
  * signaling_resume_table_take:
  *
- * Looks @token up and forgets it: each token resumes once. Counts the
- * resume as done or failed.
+ * Looks @token up, for a session of @type, and forgets it: each token
+ * resumes once. Counts the resume as done or failed.
  *
  * Returns: (transfer none) (nullable): the session, or %NULL
  */
 gpointer
 signaling_resume_table_take (SignalingResumeTable *self,
-                             const char           *token)
+                             const char           *token,
+                             GType                 type)
 {
   g_autofree char *key = NULL;
-  gpointer session = NULL;
+  gpointer session = g_hash_table_lookup (self->sessions, token);
 
-  if (!g_hash_table_steal_extended (self->sessions, token, (gpointer *) &key, &session))
+  /* Native tokens and Socket.IO pids share the table (and its counts):
+   * a token of the other kind resumes nothing. */
+  if (session == NULL || !G_TYPE_CHECK_INSTANCE_TYPE (session, type))
     {
       self->failed++;
       return NULL;
     }
+
+  g_hash_table_steal_extended (self->sessions, token, (gpointer *) &key, NULL);
 
   self->resumed++;
   return session;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "signaling-router-private.h"
+#include "signaling-resume-table-private.h"
 #include "signaling-socketio-socket.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,8 @@ typedef enum {
 G_DECLARE_FINAL_TYPE (SignalingSocketioConnection, signaling_socketio_connection,
                       SIGNALING, SOCKETIO_CONNECTION, GObject)
 
+void signaling_socketio_connection_prepare (SignalingResumeTable    *resumes,
+                                            SignalingSocketioSocket *socket);
 void signaling_socketio_connection_accept (SignalingRouter         *router,
                                            SignalingSocketioSocket *socket);
 

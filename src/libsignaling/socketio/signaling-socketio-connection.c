@@ -13,6 +13,7 @@
 #include "signaling-error.h"
 #include "signaling-identity-private.h"
 #include "signaling-message-private.h"
+#include "signaling-resume-table-private.h"
 #include "signaling-router-private.h"
 #include "signaling-socketio-connection-private.h"
 #include "signaling-socketio-socket-private.h"
@@ -49,7 +50,40 @@ struct _SignalingSocketioConnection
   /* The vocabulary this peer has used, to address native messages to
    * it in words it understands. */
   SignalingVocabulary vocabulary;
+
+  /* Connection State Recovery (socket.io 4.6+, docs/design.md): a
+   * socket whose transport broke stays in the router, "detached", for
+   * the resume window, and what is sent to it waits here. */
+  SignalingResumeTable *resumes;  /* NULL: recovery not offered */
+  char *pid;                      /* its key in @resumes, or NULL */
+  gboolean detached;
+  const char *ending;             /* why a detached socket ends early, or NULL */
+  guint window_source;
+  GQueue buffered;                /* BufferedEvent *, oldest first */
+  gsize buffered_size;
 };
+
+typedef struct
+{
+  char *event;
+  char *json;
+} BufferedEvent;
+
+static void
+buffered_event_free (gpointer data)
+{
+  BufferedEvent *buffered = data;
+
+  g_free (buffered->event);
+  g_free (buffered->json);
+  g_free (buffered);
+}
+
+static GQuark
+prepared_quark (void)
+{
+  return g_quark_from_static_string ("signaling-socketio-prepared");
+}
 
 static void signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface);
 
@@ -57,10 +91,45 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingSocketioConnection, signaling_socketio_c
                                G_IMPLEMENT_INTERFACE (SIGNALING_TYPE_CONNECTION,
                                                       signaling_socketio_connection_iface_init))
 
+/* The one place the detached state changes, so that the table's count
+ * of sockets waiting stays true. */
+static void
+set_detached (SignalingSocketioConnection *self,
+              gboolean                     detached)
+{
+  if (self->detached == detached)
+    return;
+  self->detached = detached;
+  signaling_resume_table_note_waiting (self->resumes, detached);
+}
+
+/* The pid can no longer recover this socket. */
+static void
+forget_pid (SignalingSocketioConnection *self)
+{
+  if (self->resumes != NULL)
+    signaling_resume_table_remove (self->resumes, self->pid);
+  g_clear_pointer (&self->pid, g_free);
+}
+
+static void
+clear_buffered (SignalingSocketioConnection *self)
+{
+  g_queue_clear_full (&self->buffered, buffered_event_free);
+  self->buffered_size = 0;
+}
+
 static void
 signaling_socketio_connection_dispose (GObject *object)
 {
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (object);
+
+  g_clear_handle_id (&self->window_source, g_source_remove);
+  forget_pid (self);
+  if (self->resumes != NULL)
+    set_detached (self, FALSE);
+  clear_buffered (self);
+  g_clear_object (&self->resumes);
 
   if (self->socket != NULL)
     {
@@ -634,6 +703,57 @@ on_event (SignalingSocketioSocket *socket,
   return FALSE;
 }
 
+/* The socket is over: it leaves the router (a leave to the others)
+ * and cannot be recovered any more. */
+static void
+end_session (SignalingSocketioConnection *self,
+             const char                  *reason)
+{
+  g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
+
+  g_clear_handle_id (&self->window_source, g_source_remove);
+  forget_pid (self);
+  if (self->resumes != NULL)
+    set_detached (self, FALSE);
+  clear_buffered (self);
+  signaling_router_detach (self->router, &self->client, reason);
+}
+
+static gboolean
+on_window_over (gpointer data)
+{
+  SignalingSocketioConnection *self = data;
+
+  self->window_source = 0;
+  end_session (self, self->ending != NULL ? self->ending : "not recovered in time");
+  return G_SOURCE_REMOVE;
+}
+
+/* From the main loop, not now: a delivery (the room being walked) or a
+ * close may have called us. */
+static void
+end_detached_soon (SignalingSocketioConnection *self,
+                   const char                  *why)
+{
+  self->ending = why;
+  g_clear_handle_id (&self->window_source, g_source_remove);
+  self->window_source = g_idle_add (on_window_over, self);
+}
+
+/* socket.io's own choice (RECOVERABLE_DISCONNECT_REASONS in its
+ * socket.js), less the server's closes: a broken or silent transport
+ * waits for a recovery; a client's or the server's leave does not. */
+static gboolean
+may_wait_for_recovery (SignalingSocketioConnection *self,
+                       const char                  *reason)
+{
+  static const char *const recoverable[] = { "transport close", "transport error", "ping timeout", NULL };
+
+  return self->client != NULL && self->pid != NULL &&
+         signaling_resume_table_get_window (self->resumes) > 0 &&
+         g_strv_contains (recoverable, reason);
+}
+
 static void
 on_disconnected (SignalingSocketioSocket *socket,
                  const char              *reason,
@@ -641,8 +761,23 @@ on_disconnected (SignalingSocketioSocket *socket,
 {
   SignalingSocketioConnection *self = user_data;
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
+  guint window;
 
-  signaling_router_detach (self->router, &self->client, reason);
+  if (!may_wait_for_recovery (self, reason))
+    {
+      end_session (self, reason);
+      return;
+    }
+
+  window = signaling_resume_table_get_window (self->resumes);
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL,
+                        "Client %s dropped (%s): kept %u s for a recovery",
+                        signaling_client_get_id (self->client), reason, window);
+  signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
+  g_signal_handlers_disconnect_by_data (signaling_socketio_socket_get_engine (self->socket), self);
+  set_detached (self, TRUE);
+  self->ending = NULL;
+  self->window_source = g_timeout_add_seconds (window, on_window_over, self);
 }
 
 static const SignalingSocketioConsumer socket_consumer = {
@@ -916,6 +1051,33 @@ seed_argument_to_json (SeedArgument *argument)
   return g_string_free (out, FALSE);
 }
 
+/* While detached, an event waits for the recovery, if it fits. */
+static gsize
+buffer_event (SignalingSocketioConnection *self,
+              const char                  *event,
+              char                        *json)
+{
+  BufferedEvent *buffered;
+  gsize length = strlen (event) + strlen (json);
+
+  if (self->buffered_size + length > signaling_resume_table_get_buffer_size (self->resumes))
+    {
+      /* Past the buffer the socket cannot be whole again: it ends now,
+       * as if the window had, rather than recover with a gap. */
+      g_free (json);
+      clear_buffered (self);
+      end_detached_soon (self, "resume buffer full");
+      return 0;
+    }
+
+  buffered = g_new (BufferedEvent, 1);
+  buffered->event = g_strdup (event);
+  buffered->json = json;
+  g_queue_push_tail (&self->buffered, buffered);
+  self->buffered_size += length;
+  return 1;
+}
+
 static gsize
 signaling_socketio_connection_deliver (SignalingConnection *connection,
                                        SignalingMessage    *message)
@@ -925,7 +1087,8 @@ signaling_socketio_connection_deliver (SignalingConnection *connection,
   g_autofree char *json = NULL;
   const char *event = NULL;
 
-  if (self->client == NULL || !signaling_socketio_socket_is_connected (self->socket))
+  if (self->client == NULL ||
+      (!self->detached && !signaling_socketio_socket_is_connected (self->socket)))
     return 0;
 
   /* The seeds have no words for room membership or keep-alives. */
@@ -934,6 +1097,8 @@ signaling_socketio_connection_deliver (SignalingConnection *connection,
 
   /* Written straight to text: no JSON tree per recipient. */
   json = seed_argument_to_json (&argument);
+  if (self->detached)
+    return buffer_event (self, event, g_steal_pointer (&json));
   signaling_socketio_socket_emit_text (self->socket, event, json);
   return 1;
 }
@@ -948,6 +1113,15 @@ signaling_socketio_connection_close (SignalingConnection *connection,
    * reference to this connection: keep the engine session ourselves. */
   g_autoptr(SignalingEngineioSocket) engine =
     g_object_ref (signaling_socketio_socket_get_engine (self->socket));
+
+  /* A close of the server's voids the pid at once: a kicked peer does
+   * not come back through a recovery. */
+  forget_pid (self);
+  if (self->detached)
+    {
+      end_detached_soon (self, g_intern_string (reason));  /* kicked, or the server stops: no one waits */
+      return;
+    }
 
   /* Socket.IO has no close codes: end the whole Engine.IO session, so
    * the client sees "io server disconnect" and may reconnect. */
@@ -978,6 +1152,125 @@ signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
   iface->get_transport = signaling_socketio_connection_get_transport;
 }
 
+/* The pid of the CONNECT payload, which socket.io-client 4.6+ sends
+ * when it reconnects (its `offset` is not used: see docs/design.md). */
+static const char *
+requested_pid (SignalingSocketioSocket *socket)
+{
+  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
+  JsonNode *pid;
+
+  if (!JSON_NODE_HOLDS_OBJECT (auth))
+    return NULL;
+  pid = json_object_get_member (json_node_get_object (auth), "pid");
+  if (pid == NULL || !JSON_NODE_HOLDS_VALUE (pid) || json_node_get_value_type (pid) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (pid);
+}
+
+/* The detached (or still connected) socket @pid recovers, or NULL. */
+static SignalingSocketioConnection *
+take_session (SignalingResumeTable    *resumes,
+              SignalingSocketioSocket *socket)
+{
+  const char *pid = requested_pid (socket);
+  SignalingIdentity *identity = signaling_identity_lookup (socket);
+  SignalingSocketioConnection *session;
+
+  if (pid == NULL)
+    return NULL;
+
+  session = signaling_resume_table_take (resumes, pid, SIGNALING_TYPE_SOCKETIO_CONNECTION);
+  if (session == NULL)
+    return NULL;
+
+  /* With tokens on, a socket is recovered only by its own peer: the
+   * pid of another's is spent, and gives a new socket. */
+  if (session->client == NULL ||
+      (identity != NULL &&
+       g_strcmp0 (signaling_client_get_id (session->client), signaling_identity_get_id (identity)) != 0))
+    {
+      g_clear_pointer (&session->pid, g_free);
+      return NULL;
+    }
+
+  /* Unlike a native token, the pid stays: socket.io-client counts a
+   * recovery only when the CONNECT reply brings its pid back. */
+  signaling_resume_table_put (resumes, session->pid, session);
+  return session;
+}
+
+/*
+ * signaling_socketio_connection_prepare:
+ * @resumes: the sessions that may be resumed, which this one joins
+ *
+ * Before the CONNECT reply: finds the socket a pid recovers and gives
+ * @socket its id and pid, or a new pid to a new socket (both go in the
+ * reply). signaling_socketio_connection_accept() then takes it up.
+ */
+void
+signaling_socketio_connection_prepare (SignalingResumeTable    *resumes,
+                                       SignalingSocketioSocket *socket)
+{
+  SignalingSocketioConnection *self = take_session (resumes, socket);
+  const char *old_id = NULL;
+
+  if (self != NULL)
+    {
+      g_object_ref (self);
+      old_id = signaling_socketio_socket_get_id (self->socket);
+    }
+  else
+    {
+      self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
+      self->resumes = g_object_ref (resumes);
+    }
+
+  if (self->pid == NULL && signaling_resume_table_get_window (resumes) > 0)
+    self->pid = signaling_resume_table_add (resumes, self);
+
+  signaling_socketio_socket_recover (socket, old_id, self->pid);
+  g_object_set_qdata_full (G_OBJECT (socket), prepared_quark (), self, g_object_unref);
+}
+
+/* Hands @socket to the session it recovers: its events go on where
+ * they stopped, with what was sent in the gap, and no one saw it leave. */
+static void
+recover (SignalingSocketioConnection *self,
+         SignalingSocketioSocket     *socket)
+{
+  SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
+
+  g_clear_handle_id (&self->window_source, g_source_remove);
+  if (!self->detached)
+    {
+      /* The old transport only hangs (no close reached us yet): end it
+       * without a word to the router. */
+      g_autoptr(SignalingEngineioSocket) old = g_object_ref (signaling_socketio_socket_get_engine (self->socket));
+
+      signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
+      g_signal_handlers_disconnect_by_data (old, self);
+      signaling_engineio_socket_close (old, "recovered on a new connection");
+    }
+  set_detached (self, FALSE);
+
+  g_set_object (&self->socket, socket);
+  signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
+  g_signal_connect (engine, "notify::transport", G_CALLBACK (on_transport_changed), self);
+  signaling_client_notify_transport (self->client);
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovered",
+                        signaling_client_get_id (self->client));
+
+  while (!g_queue_is_empty (&self->buffered))
+    {
+      BufferedEvent *buffered = g_queue_pop_head (&self->buffered);
+
+      signaling_socketio_socket_emit_text (socket, buffered->event, buffered->json);
+      buffered_event_free (buffered);
+    }
+  self->buffered_size = 0;
+}
+
 /*
  * signaling_socketio_connection_accept:
  *
@@ -999,7 +1292,14 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   /* Left by the server's refuse-socket handler when tokens are on. */
   SignalingIdentity *identity = signaling_identity_lookup (socket);
 
-  self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
+  self = g_object_steal_qdata (G_OBJECT (socket), prepared_quark ());
+  if (self != NULL && self->client != NULL)
+    {
+      recover (self, socket);
+      return;
+    }
+  if (self == NULL)
+    self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
   self->socket = g_object_ref (socket);
   self->router = router;
 

@@ -258,7 +258,12 @@ handle_connect (Session                 *session,
   g_hash_table_insert (session->sockets, g_strdup (packet->nsp), g_object_ref (socket));
   signaling_socketio_socket_set_disconnected_func (socket, on_socket_disconnected, session);
 
-  json = g_strdup_printf ("{\"sid\":\"%s\"}", signaling_socketio_socket_get_id (socket));
+  /* Ids and pids are drawn by signaling_generate_id(): nothing to escape. */
+  if (signaling_socketio_socket_get_pid (socket) != NULL)
+    json = g_strdup_printf ("{\"sid\":\"%s\",\"pid\":\"%s\"}", signaling_socketio_socket_get_id (socket),
+                            signaling_socketio_socket_get_pid (socket));
+  else
+    json = g_strdup_printf ("{\"sid\":\"%s\"}", signaling_socketio_socket_get_id (socket));
   reply = json_from_string (json, NULL);
   connected = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_CONNECT, packet->nsp, -1, reply);
   signaling_socketio_socket_send_packet (socket, connected);

@@ -55,6 +55,10 @@ void                     signaling_socketio_socket_send_packet        (Signaling
                                                                        SignalingSocketioPacket *packet);
 void                     signaling_socketio_socket_handle_packet      (SignalingSocketioSocket *self,
                                                                        SignalingSocketioPacket *packet);
+void                     signaling_socketio_socket_recover            (SignalingSocketioSocket *self,
+                                                                       const char              *id,
+                                                                       const char              *pid);
+const char              *signaling_socketio_socket_get_pid            (SignalingSocketioSocket *self);
 void                     signaling_socketio_socket_mark_disconnected  (SignalingSocketioSocket *self,
                                                                        const char              *reason);
 

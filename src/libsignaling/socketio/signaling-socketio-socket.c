@@ -29,6 +29,7 @@ struct _SignalingSocketioSocket
   GObject parent_instance;
 
   char *id;
+  char *pid;  /* Connection State Recovery's private id, or NULL */
   char *nsp;
   JsonNode *auth;
   SignalingEngineioSocket *engine;
@@ -184,6 +185,7 @@ signaling_socketio_socket_finalize (GObject *object)
 
   g_clear_pointer (&self->pending_acks, g_hash_table_unref);
   g_clear_pointer (&self->auth, json_node_unref);
+  g_free (self->pid);
   g_clear_object (&self->engine);
   g_free (self->id);
   g_free (self->nsp);
@@ -257,6 +259,34 @@ signaling_socketio_socket_new (SignalingEngineioSocket *engine,
   self->connected = TRUE;
 
   return self;
+}
+
+/*
+ * signaling_socketio_socket_recover:
+ * @id: (nullable): the id of the session this socket recovers, or %NULL
+ * @pid: (nullable): the private id to give the client for its next recovery
+ *
+ * Before the CONNECT reply, which carries both: Connection State
+ * Recovery gives a recovered socket its old id (socket.io 4.6+).
+ */
+void
+signaling_socketio_socket_recover (SignalingSocketioSocket *self,
+                                   const char              *id,
+                                   const char              *pid)
+{
+  if (id != NULL)
+    {
+      g_free (self->id);
+      self->id = g_strdup (id);
+    }
+  g_free (self->pid);
+  self->pid = g_strdup (pid);
+}
+
+const char *
+signaling_socketio_socket_get_pid (SignalingSocketioSocket *self)
+{
+  return self->pid;
 }
 
 /**
