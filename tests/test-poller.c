@@ -241,6 +241,39 @@ test_close_async (Fixture       *fixture,
     g_main_context_iteration (NULL, TRUE);
 }
 
+static gpointer
+unref_in_thread (gpointer data)
+{
+  g_object_unref (data);
+  return NULL;
+}
+
+/* A GTlsConnection on the stream may drop its last reference in
+ * glib-networking's handshake thread, and GIOStream closes on dispose.
+ * The watch and the epoll set belong to the main context: the close
+ * waits for it, and then happens. Before, it ran in the other thread,
+ * against a main loop polling the same watch (a crash in a few hundred
+ * wss:// connections). */
+static void
+test_last_unref_in_thread (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GSource) source = NULL;
+  guint fired = 0;
+  GThread *thread;
+
+  source = watch_input (fixture, &fired);
+  /* The main context is owned here, as by a running main loop. */
+  g_assert_true (g_main_context_acquire (NULL));
+  thread = g_thread_new ("unref", unref_in_thread, g_steal_pointer (&fixture->stream));
+  g_thread_join (thread);
+  g_assert_false (g_socket_is_closed (fixture->ours));
+
+  run_until_fired (&fired);
+  g_assert_true (g_socket_is_closed (fixture->ours));
+  g_main_context_release (NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -253,6 +286,7 @@ main (int   argc,
   ADD ("/poller/output", test_output);
   ADD ("/poller/close", test_close);
   ADD ("/poller/close-async", test_close_async);
+  ADD ("/poller/last-unref-in-thread", test_last_unref_in_thread);
 #undef ADD
 
   return g_test_run ();

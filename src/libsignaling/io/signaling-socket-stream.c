@@ -14,34 +14,68 @@
 #include "signaling-socket-stream-private.h"
 
 /* What the stream and its two halves share: libsoup may keep a half
- * after the stream itself is gone. */
+ * after the stream itself is gone.
+ *
+ * The watch belongs to the main context the stream was made in, and
+ * so does closing the descriptor, which must leave the epoll set
+ * first. A GTlsConnection on this stream may still drop its last
+ * reference in glib-networking's handshake thread (the GTask of
+ * g_tls_connection_handshake_async() holds one until its thread
+ * ends), and GIOStream closes on dispose: unwatching there raced the
+ * main loop and crashed it (update_interest() on a watch another
+ * thread had just cleared, once in a few hundred wss:// connections).
+ * So the count is atomic, and closing is handed to the stream's own
+ * context when it happens anywhere else. */
 typedef struct
 {
   GSocket *socket;
+  GMainContext *context;
   SignalingPollerWatch *watch;  /* NULL once closed */
 } Shared;
 
+static void shared_release (Shared *shared);
+
+/* Runs @func on @shared now when this thread may own the stream's
+ * context, or soon in that context otherwise. */
 static void
-shared_unwatch (Shared *shared)
+shared_invoke (Shared      *shared,
+               GSourceFunc  func)
 {
+  g_main_context_invoke_full (shared->context, G_PRIORITY_DEFAULT, func,
+                              g_atomic_rc_box_acquire (shared),
+                              (GDestroyNotify) shared_release);
+}
+
+static gboolean
+shared_close_in_context (gpointer user_data)
+{
+  Shared *shared = user_data;
+
+  /* Out of the epoll set before the descriptor goes. */
   if (shared->watch != NULL)
     {
       signaling_poller_unwatch (shared->watch);
       shared->watch = NULL;
     }
+  g_socket_close (shared->socket, NULL);
+  return G_SOURCE_REMOVE;
 }
 
 static void
 shared_clear (Shared *shared)
 {
-  shared_unwatch (shared);
+  /* Closed by now: GIOStream closes on dispose, and the closing holds
+   * a reference until it has run. This is for a stream never closed. */
+  if (shared->watch != NULL)
+    signaling_poller_unwatch (shared->watch);
   g_object_unref (shared->socket);
+  g_main_context_unref (shared->context);
 }
 
 static void
 shared_release (Shared *shared)
 {
-  g_rc_box_release_full (shared, (GDestroyNotify) shared_clear);
+  g_atomic_rc_box_release_full (shared, (GDestroyNotify) shared_clear);
 }
 
 struct _SignalingSocketStream
@@ -338,10 +372,8 @@ signaling_socket_stream_close (GIOStream     *stream,
 {
   SignalingSocketStream *self = SIGNALING_SOCKET_STREAM (stream);
 
-  /* Out of the epoll set before the descriptor goes. */
-  shared_unwatch (self->shared);
-
-  return g_socket_close (self->shared->socket, error);
+  shared_invoke (self->shared, shared_close_in_context);
+  return TRUE;
 }
 
 static void
@@ -402,11 +434,12 @@ signaling_socket_stream_new (GSocket         *socket,
   SignalingSocketInput *input = g_object_new (SIGNALING_TYPE_SOCKET_INPUT, NULL);
   SignalingSocketOutput *output = g_object_new (SIGNALING_TYPE_SOCKET_OUTPUT, NULL);
 
-  self->shared = g_rc_box_new0 (Shared);
+  self->shared = g_atomic_rc_box_new0 (Shared);
   self->shared->socket = g_object_ref (socket);
+  self->shared->context = g_main_context_ref_thread_default ();
   self->shared->watch = signaling_poller_watch (poller, socket);
-  input->shared = g_rc_box_acquire (self->shared);
-  output->shared = g_rc_box_acquire (self->shared);
+  input->shared = g_atomic_rc_box_acquire (self->shared);
+  output->shared = g_atomic_rc_box_acquire (self->shared);
   self->input = G_INPUT_STREAM (input);
   self->output = G_OUTPUT_STREAM (output);
 
