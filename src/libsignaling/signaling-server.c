@@ -212,6 +212,8 @@ signaling_server_dispose (GObject *object)
       g_signal_handlers_disconnect_by_func (self->engineio, close_acceptor_when_drained, self);
       signaling_engineio_server_close_all (self->engineio, "server finalized");
     }
+  if (self->resumes != NULL)
+    signaling_resume_table_set_remote (self->resumes, NULL);
   g_clear_object (&self->cluster);
   g_clear_handle_id (&self->close_acceptor_source, g_source_remove);
   if (self->listener != NULL)
@@ -1696,6 +1698,8 @@ start_cluster (SignalingServer  *self,
   g_signal_connect_object (self->cluster, "notify::state", G_CALLBACK (on_cluster_state), self, 0);
   g_signal_connect_object (self->cluster, "notify::nodes", G_CALLBACK (on_cluster_nodes), self, 0);
   signaling_cluster_start ((SignalingCluster *) self->cluster);
+  /* A resume may land on another node than its session. */
+  signaling_resume_table_set_remote (self->resumes, SIGNALING_REMOTE (self->cluster));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_STATE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_NODES]);
   return TRUE;

@@ -38,7 +38,10 @@
  *   rooms} of node ID's peers, for nodes that start or come back;
  * - key `signalbox:node:ID:alive`, set with an expiry a little under
  *   the heartbeat window and refreshed four times per window: a node
- *   whose key has expired is dead, and its peers leave everywhere.
+ *   whose key has expired is dead, and its peers leave everywhere;
+ * - key `signalbox:resume:TOKEN`: {node, peer, rooms} of a session
+ *   waiting for its resume, expiring with the resume window, so that
+ *   another node can claim it (see "Resume across nodes" below).
  *
  * Every envelope carries the node id, so that a node drops its own
  * echoes. A node publishes on one connection, in order, and holds its
@@ -53,6 +56,7 @@
 #define PEER_CHANNEL PREFIX "peer:"
 #define ROOM_CHANNEL PREFIX "room:"
 #define NODES_KEY PREFIX "nodes"
+#define RESUME_KEY PREFIX "resume:"
 
 typedef struct
 {
@@ -90,6 +94,8 @@ struct _SignalingCluster
   GQueue held;        /* of Held: publications waiting for subscriptions */
   gint64 grace_until; /* no node is declared dead before (monotonic µs) */
   guint heartbeat_source;
+
+  GHashTable *claims;  /* token → Handover: sessions we claimed from other nodes */
 
   char *forward_address;  /* ours, for the other nodes */
   SoupSession *session;   /* passes polling requests on */
@@ -241,10 +247,13 @@ add_peer (SignalingCluster *self,
   return peer;
 }
 
+/* @notify: whether local members hear of it (not of a peer that only
+ * moves between nodes) */
 static void
-peer_join (SignalingCluster *self,
-           RemotePeer       *peer,
-           const char       *room)
+peer_join_full (SignalingCluster *self,
+                RemotePeer       *peer,
+                const char       *room,
+                gboolean          notify)
 {
   GHashTable *members;
 
@@ -258,13 +267,23 @@ peer_join (SignalingCluster *self,
       g_hash_table_insert (self->rooms, g_strdup (room), members);
     }
   g_hash_table_insert (members, peer->id, peer);
-  signaling_router_notify_remote_member (self->router, room, peer->id, SIGNALING_MESSAGE_KIND_JOIN);
+  if (notify)
+    signaling_router_notify_remote_member (self->router, room, peer->id, SIGNALING_MESSAGE_KIND_JOIN);
 }
 
 static void
-peer_leave (SignalingCluster *self,
-            RemotePeer       *peer,
-            const char       *room)
+peer_join (SignalingCluster *self,
+           RemotePeer       *peer,
+           const char       *room)
+{
+  peer_join_full (self, peer, room, TRUE);
+}
+
+static void
+peer_leave_full (SignalingCluster *self,
+                 RemotePeer       *peer,
+                 const char       *room,
+                 gboolean          notify)
 {
   g_autofree char *name = g_strdup (room);
   GHashTable *members;
@@ -279,13 +298,23 @@ peer_leave (SignalingCluster *self,
       if (g_hash_table_size (members) == 0)
         g_hash_table_remove (self->rooms, name);
     }
-  signaling_router_notify_remote_member (self->router, name, peer->id, SIGNALING_MESSAGE_KIND_LEAVE);
+  if (notify)
+    signaling_router_notify_remote_member (self->router, name, peer->id, SIGNALING_MESSAGE_KIND_LEAVE);
 }
 
 static void
-remove_peer (SignalingCluster *self,
-             RemoteNode       *node,
-             const char       *id)
+peer_leave (SignalingCluster *self,
+            RemotePeer       *peer,
+            const char       *room)
+{
+  peer_leave_full (self, peer, room, TRUE);
+}
+
+static void
+remove_peer_full (SignalingCluster *self,
+                  RemoteNode       *node,
+                  const char       *id,
+                  gboolean          notify)
 {
   RemotePeer *peer = g_hash_table_lookup (node->peers, id);
   g_autoptr(GPtrArray) rooms = NULL;
@@ -295,11 +324,19 @@ remove_peer (SignalingCluster *self,
 
   rooms = dup_keys (peer->rooms);
   for (guint i = 0; i < rooms->len; i++)
-    peer_leave (self, peer, g_ptr_array_index (rooms, i));
+    peer_leave_full (self, peer, g_ptr_array_index (rooms, i), notify);
 
   if (g_hash_table_lookup (self->peers, id) == peer)
     g_hash_table_remove (self->peers, id);
   g_hash_table_remove (node->peers, id);
+}
+
+static void
+remove_peer (SignalingCluster *self,
+             RemoteNode       *node,
+             const char       *id)
+{
+  remove_peer_full (self, node, id, TRUE);
 }
 
 /*
@@ -611,6 +648,550 @@ unstore_client (SignalingCluster *self,
   signaling_redis_link_command (self->commands, NULL, NULL, NULL, 3, argv, NULL);
 }
 
+/* Resume across nodes
+ *
+ * A session waiting for its resume is recorded under RESUME_KEY (by
+ * signaling_resume_table_set_detached(), through session_waiting). A
+ * node that gets a token it does not know takes that key (GETDEL: of
+ * two claims one wins), subscribes to the peer's channel and to its
+ * rooms', and publishes a marker, `handover`, on the peer's channel.
+ * Redis hands every subscriber the messages of all its channels in the
+ * one order it ran the PUBLISHes, so the marker cuts the peer's traffic
+ * in two for both nodes: what the old node read before the marker it
+ * kept for the peer and hands over with the session (`handed-over`);
+ * what the claiming node reads after its own marker (relays to the
+ * peer and to its rooms, others' joins and leaves of its rooms, its
+ * own echoes included) it queues and delivers after that state. The
+ * old node lets the peer go without a word and takes it for a peer of
+ * the new node; the new node takes it up without a word and tells the
+ * others (`move`). No answer within the cluster timeout: the resume
+ * fails.
+ */
+
+typedef struct
+{
+  SignalingCluster *cluster;  /* unowned: it drops its claims in dispose */
+  char *token;
+  char *sub;            /* the id the new connection's token names, or NULL */
+  char *peer;           /* from the key, once read */
+  char *node;
+  GPtrArray *rooms;     /* of char *, from the key */
+  gboolean marker_seen;
+  GPtrArray *queued;    /* of JsonObject *: envelopes after the marker */
+  guint timeout_source;
+  SignalingRemoteClaimFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} Handover;
+
+static SignalingMessage *message_from_envelope (JsonObject *envelope);
+
+static void
+handover_free (Handover *handover)
+{
+  g_clear_handle_id (&handover->timeout_source, g_source_remove);
+  if (handover->destroy != NULL)
+    handover->destroy (handover->user_data);
+  g_free (handover->token);
+  g_free (handover->sub);
+  g_free (handover->peer);
+  g_free (handover->node);
+  g_clear_pointer (&handover->rooms, g_ptr_array_unref);
+  g_ptr_array_unref (handover->queued);
+  g_free (handover);
+}
+
+static Handover *
+find_handover (SignalingCluster *self,
+               const char       *peer)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->claims);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_strcmp0 (((Handover *) value)->peer, peer) == 0)
+      return value;
+  return NULL;
+}
+
+static gboolean
+handover_has_room (Handover   *handover,
+                   const char *room)
+{
+  for (guint i = 0; handover->rooms != NULL && i < handover->rooms->len; i++)
+    if (g_str_equal (g_ptr_array_index (handover->rooms, i), room))
+      return TRUE;
+  return FALSE;
+}
+
+/* What a claim subscribed to and nobody here needs any more. */
+static void
+release_channels (SignalingCluster *self,
+                  Handover         *handover)
+{
+  if (handover->peer == NULL)
+    return;
+
+  if (signaling_router_lookup_client (self->router, handover->peer) == NULL)
+    subscribe_peer (self, handover->peer, FALSE);
+  for (guint i = 0; i < handover->rooms->len; i++)
+    {
+      const char *room = g_ptr_array_index (handover->rooms, i);
+
+      if (signaling_router_lookup_room (self->router, room) == NULL)
+        subscribe_room (self, room, FALSE);
+    }
+}
+
+/* The claim failed: the dialect starts a fresh session. */
+static void
+fail_handover (SignalingCluster *self,
+               Handover         *handover)
+{
+  g_hash_table_steal (self->claims, handover->token);
+  release_channels (self, handover);
+  handover->func (NULL, handover->user_data);
+  handover_free (handover);
+}
+
+static gboolean
+on_handover_timeout (gpointer user_data)
+{
+  Handover *handover = user_data;
+  SignalingCluster *self = handover->cluster;
+
+  handover->timeout_source = 0;
+  g_message ("No answer from node %s within the cluster timeout: the resume fails",
+             handover->node != NULL ? handover->node : "(unknown)");
+  fail_handover (self, handover);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+publish_peer_event (SignalingCluster *self,
+                    const char       *event,
+                    const char       *peer,
+                    const char       *room)
+{
+  g_autoptr(JsonBuilder) builder = begin_event (self, event);
+
+  json_builder_set_member_name (builder, "peer");
+  json_builder_add_string_value (builder, peer);
+  if (room != NULL)
+    {
+      json_builder_set_member_name (builder, "room");
+      json_builder_add_string_value (builder, room);
+    }
+  publish (self, CLUSTER_CHANNEL, end_builder (builder));
+}
+
+/* A `join` or `leave` event as the router tells its members. */
+static SignalingMessage *
+notice_from_event (JsonObject *envelope)
+{
+  const char *event = json_object_get_string_member_with_default (envelope, "event", "");
+  const char *room = json_object_get_string_member_with_default (envelope, "room", NULL);
+  const char *peer = json_object_get_string_member_with_default (envelope, "peer", NULL);
+  g_autoptr(JsonObject) payload = json_object_new ();
+  SignalingMessage *notice;
+
+  if (room == NULL || peer == NULL)
+    return NULL;
+  json_object_set_string_member (payload, "room", room);
+  notice = signaling_message_new (g_str_equal (event, "join") ? SIGNALING_MESSAGE_KIND_JOIN
+                                                               : SIGNALING_MESSAGE_KIND_LEAVE,
+                                  room, payload);
+  signaling_message_set_from (notice, peer);
+  return notice;
+}
+
+/* What reached the peer's new node after the marker, in order. */
+static void
+deliver_queued (Handover        *handover,
+                SignalingClient *client)
+{
+  for (guint i = 0; i < handover->queued->len; i++)
+    {
+      JsonObject *envelope = g_ptr_array_index (handover->queued, i);
+      const char *event = json_object_get_string_member_with_default (envelope, "event", "");
+      g_autoptr(SignalingMessage) message = g_str_equal (event, "relay") ? message_from_envelope (envelope)
+                                                                         : notice_from_event (envelope);
+
+      if (message != NULL)
+        signaling_client_deliver (client, message);
+    }
+}
+
+/* The old node handed the session over: it goes on here. */
+static void
+take_handover (SignalingCluster *self,
+               Handover         *handover,
+               JsonObject       *state)
+{
+  g_autoptr(JsonBuilder) builder = begin_event (self, "move");
+  RemoteNode *old = g_hash_table_lookup (self->nodes, handover->node);
+  SignalingClient *client;
+
+  g_hash_table_steal (self->claims, handover->token);
+
+  /* First the others, so that if the session cannot go on here after
+   * all, its leave (from here, now) reaches them after its move. */
+  if (old != NULL)
+    remove_peer_full (self, old, handover->peer, FALSE);
+  json_builder_set_member_name (builder, "peer");
+  json_builder_add_string_value (builder, handover->peer);
+  json_builder_set_member_name (builder, "from");
+  json_builder_add_string_value (builder, handover->node);
+  json_builder_set_member_name (builder, "rooms");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < handover->rooms->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (handover->rooms, i));
+  json_builder_end_array (builder);
+  publish (self, CLUSTER_CHANNEL, end_builder (builder));
+
+  client = handover->func (state, handover->user_data);
+  if (client != NULL)
+    {
+      g_autoptr(SignalingClient) kept = g_object_ref (client);
+
+      store_client (self, client);
+      deliver_queued (handover, client);
+    }
+  else if (signaling_router_lookup_client (self->router, handover->peer) == NULL)
+    {
+      /* Not taken up (this node is full): it leaves everywhere. */
+      for (guint i = 0; i < handover->rooms->len; i++)
+        publish_peer_event (self, "leave", handover->peer, g_ptr_array_index (handover->rooms, i));
+      publish_peer_event (self, "disconnect", handover->peer, NULL);
+      release_channels (self, handover);
+    }
+  handover_free (handover);
+}
+
+/* The key names the session: listen where it is spoken to, then say
+ * where the cut is. */
+static void
+on_resume_key (SignalingRedisLink *link,
+               redisReply         *reply,
+               gpointer            user_data)
+{
+  SignalingCluster *self = g_object_get_data (G_OBJECT (link), "signaling-cluster");
+  Handover *handover = g_hash_table_lookup (self->claims, user_data);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *channel = NULL;
+  JsonObject *record;
+  JsonArray *rooms;
+  const char *node, *peer;
+
+  if (handover == NULL)
+    return;  /* timed out meanwhile */
+
+  if (reply->type == REDIS_REPLY_STRING)
+    root = signaling_json_parse (reply->str, reply->len, NULL);
+  record = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  node = record != NULL ? json_object_get_string_member_with_default (record, "node", NULL) : NULL;
+  peer = record != NULL ? json_object_get_string_member_with_default (record, "peer", NULL) : NULL;
+  /* Unknown, expired or spent; ours (it ended here); another user's
+   * (with tokens on); or a peer here or claimed already. */
+  if (node == NULL || peer == NULL || g_str_equal (node, self->node_id) ||
+      (handover->sub != NULL && !g_str_equal (handover->sub, peer)) ||
+      signaling_router_lookup_client (self->router, peer) != NULL || find_handover (self, peer) != NULL)
+    {
+      fail_handover (self, handover);
+      return;
+    }
+
+  handover->peer = g_strdup (peer);
+  handover->node = g_strdup (node);
+  handover->rooms = g_ptr_array_new_with_free_func (g_free);
+  rooms = get_array_member (record, "rooms");
+  for (guint i = 0; rooms != NULL && i < json_array_get_length (rooms); i++)
+    if (json_array_get_string_element (rooms, i) != NULL)
+      g_ptr_array_add (handover->rooms, g_strdup (json_array_get_string_element (rooms, i)));
+
+  subscribe_peer (self, peer, TRUE);
+  for (guint i = 0; i < handover->rooms->len; i++)
+    subscribe_room (self, g_ptr_array_index (handover->rooms, i), TRUE);
+
+  /* Held by publish() until those subscriptions are confirmed. */
+  builder = begin_event (self, "handover");
+  json_builder_set_member_name (builder, "to-node");
+  json_builder_add_string_value (builder, node);
+  json_builder_set_member_name (builder, "token");
+  json_builder_add_string_value (builder, handover->token);
+  channel = g_strconcat (PEER_CHANNEL, peer, NULL);
+  publish (self, channel, end_builder (builder));
+}
+
+static void
+cluster_claim_session (SignalingRemote          *remote,
+                       const char               *token,
+                       const char               *sub,
+                       SignalingRemoteClaimFunc  func,
+                       gpointer                  user_data,
+                       GDestroyNotify            destroy)
+{
+  SignalingCluster *self = SIGNALING_CLUSTER (remote);
+  g_autofree char *key = g_strconcat (RESUME_KEY, token, NULL);
+  const char *argv[] = { "GETDEL", key };
+  Handover *handover = g_new0 (Handover, 1);
+
+  handover->token = g_strdup (token);
+  handover->sub = g_strdup (sub);
+  handover->queued = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  handover->cluster = self;
+  handover->func = func;
+  handover->user_data = user_data;
+  handover->destroy = destroy;
+
+  /* The same token twice at once: the first claim has it. */
+  if (g_hash_table_contains (self->claims, token))
+    {
+      func (NULL, user_data);
+      handover_free (handover);
+      return;
+    }
+
+  g_hash_table_insert (self->claims, handover->token, handover);
+  handover->timeout_source = g_timeout_add (self->heartbeat_ms, on_handover_timeout, handover);
+  if (!signaling_redis_link_command (self->commands, on_resume_key, g_strdup (token), g_free, 2, argv, NULL))
+    fail_handover (self, handover);
+}
+
+static void
+cluster_session_waiting (SignalingRemote *remote,
+                         const char      *token,
+                         SignalingClient *client,
+                         guint            window)
+{
+  SignalingCluster *self = SIGNALING_CLUSTER (remote);
+  g_autofree char *key = g_strconcat (RESUME_KEY, token, NULL);
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *record = NULL;
+  g_autofree char *seconds = NULL;
+  GPtrArray *rooms;
+
+  if (window == 0)
+    {
+      const char *argv[] = { "DEL", key };
+
+      signaling_redis_link_command (self->commands, NULL, NULL, NULL, 2, argv, NULL);
+      return;
+    }
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "node");
+  json_builder_add_string_value (builder, self->node_id);
+  json_builder_set_member_name (builder, "peer");
+  json_builder_add_string_value (builder, signaling_client_get_id (client));
+  json_builder_set_member_name (builder, "rooms");
+  json_builder_begin_array (builder);
+  rooms = signaling_client_get_room_names (client);
+  for (guint i = 0; i < rooms->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (rooms, i));
+  json_builder_end_array (builder);
+  record = end_builder (builder);
+  seconds = g_strdup_printf ("%u", window);
+  {
+    const char *argv[] = { "SET", key, record, "EX", seconds };
+
+    signaling_redis_link_command (self->commands, NULL, NULL, NULL, 5, argv, NULL);
+  }
+}
+
+/* Another node claims our session of @peer: hand it over, or say no. */
+static void
+hand_over_session (SignalingCluster *self,
+                   const char       *peer,
+                   const char       *to_node,
+                   const char       *token)
+{
+  SignalingClient *found = signaling_router_lookup_client (self->router, peer);
+  g_autoptr(SignalingClient) client = found != NULL ? g_object_ref (found) : NULL;
+  g_autoptr(JsonObject) state = NULL;
+  g_autoptr(JsonArray) rooms = json_array_new ();
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *channel = g_strconcat (PEER_CHANNEL, peer, NULL);
+  g_autofree char *protocol = NULL;
+  g_autofree char *transport = NULL;
+
+  if (client != NULL)
+    {
+      GPtrArray *names = signaling_client_get_room_names (client);
+
+      for (guint i = 0; i < names->len; i++)
+        json_array_add_string_element (rooms, g_ptr_array_index (names, i));
+      protocol = g_strdup (signaling_client_get_protocol (client));
+      transport = g_strdup (signaling_client_get_transport (client));
+      state = signaling_connection_hand_over (signaling_client_get_connection (client), token);
+    }
+
+  builder = begin_event (self, state != NULL ? "handed-over" : "handover-refused");
+  json_builder_set_member_name (builder, "to-node");
+  json_builder_add_string_value (builder, to_node);
+  json_builder_set_member_name (builder, "token");
+  json_builder_add_string_value (builder, token);
+  if (state != NULL)
+    {
+      g_autoptr(JsonNode) node = NULL;
+
+      json_object_set_string_member (state, "id", peer);
+      json_object_set_array_member (state, "rooms", json_array_ref (rooms));
+      node = json_node_init_object (json_node_alloc (), state);
+      json_builder_set_member_name (builder, "state");
+      json_builder_add_value (builder, g_steal_pointer (&node));
+    }
+  publish (self, channel, end_builder (builder));
+
+  if (state == NULL)
+    return;
+
+  /* The peer is the other node's now: it speaks for it from here on. */
+  {
+    g_autofree char *key = node_key (self->node_id, "peers");
+    const char *argv[] = { "HDEL", key, peer };
+    RemotePeer *moved = add_peer (self, get_node (self, to_node), peer, protocol, transport);
+
+    signaling_redis_link_command (self->commands, NULL, NULL, NULL, 3, argv, NULL);
+    subscribe_peer (self, peer, FALSE);
+    for (guint i = 0; i < json_array_get_length (rooms); i++)
+      {
+        const char *room = json_array_get_string_element (rooms, i);
+
+        if (signaling_router_lookup_room (self->router, room) == NULL)
+          subscribe_room (self, room, FALSE);
+        peer_join_full (self, moved, room, FALSE);
+      }
+  }
+}
+
+/* What a claim of ours reads after its marker is for its peer. */
+static void
+queue_for_handovers (SignalingCluster *self,
+                     const char       *room,
+                     const char       *from,
+                     JsonObject       *envelope)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->claims);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Handover *handover = value;
+
+      if (handover->marker_seen && g_strcmp0 (from, handover->peer) != 0 && handover_has_room (handover, room))
+        g_ptr_array_add (handover->queued, json_object_ref (envelope));
+    }
+}
+
+/*
+ * Looks at every message on the pub/sub link, our own echoes too,
+ * before anything else: returns %TRUE when it was a handover's alone.
+ */
+static gboolean
+intercept_handover (SignalingCluster *self,
+                    const char       *channel,
+                    const char       *node_id,
+                    JsonObject       *envelope)
+{
+  const char *event = json_object_get_string_member_with_default (envelope, "event", "");
+  const char *token = json_object_get_string_member_with_default (envelope, "token", NULL);
+  const char *to_node = json_object_get_string_member_with_default (envelope, "to-node", "");
+  gboolean own = g_str_equal (node_id, self->node_id);
+  Handover *handover;
+
+  if (g_str_has_prefix (channel, ROOM_CHANNEL))
+    {
+      if (g_str_equal (event, "relay"))
+        queue_for_handovers (self, channel + strlen (ROOM_CHANNEL),
+                             json_object_get_string_member_with_default (envelope, "from", NULL), envelope);
+      return FALSE;
+    }
+  if (g_str_equal (channel, CLUSTER_CHANNEL))
+    {
+      const char *room = json_object_get_string_member_with_default (envelope, "room", NULL);
+
+      if (room != NULL && (g_str_equal (event, "join") || g_str_equal (event, "leave")))
+        queue_for_handovers (self, room, json_object_get_string_member_with_default (envelope, "peer", NULL),
+                             envelope);
+      return FALSE;
+    }
+  if (!g_str_has_prefix (channel, PEER_CHANNEL))
+    return FALSE;
+
+  handover = find_handover (self, channel + strlen (PEER_CHANNEL));
+  if (handover == NULL)
+    {
+      if (!own && g_str_equal (event, "handover") && g_str_equal (to_node, self->node_id) && token != NULL)
+        {
+          hand_over_session (self, channel + strlen (PEER_CHANNEL), node_id, token);
+          return TRUE;
+        }
+      return FALSE;
+    }
+
+  if (g_str_equal (event, "handover"))
+    {
+      if (own && g_strcmp0 (token, handover->token) == 0)
+        handover->marker_seen = TRUE;
+    }
+  else if (g_str_equal (event, "handed-over") || g_str_equal (event, "handover-refused"))
+    {
+      JsonNode *state = json_object_get_member (envelope, "state");
+
+      if (g_strcmp0 (token, handover->token) != 0 || !g_str_equal (to_node, self->node_id))
+        return TRUE;
+      if (state != NULL && JSON_NODE_HOLDS_OBJECT (state))
+        take_handover (self, handover, json_node_get_object (state));
+      else
+        fail_handover (self, handover);
+    }
+  else if (handover->marker_seen)
+    g_ptr_array_add (handover->queued, json_object_ref (envelope));
+  /* Before the marker: the old node has it for the peer. */
+  return TRUE;
+}
+
+/* A peer of @from goes on on @node (a resume there): nobody saw it
+ * leave or join. */
+static void
+move_peer (SignalingCluster *self,
+           RemoteNode       *node,
+           const char       *id,
+           JsonObject       *envelope)
+{
+  const char *from = json_object_get_string_member_with_default (envelope, "from", NULL);
+  RemoteNode *old;
+  RemotePeer *peer;
+  JsonArray *rooms;
+
+  /* We handed it over, and noted it then. */
+  if (from == NULL || g_str_equal (from, self->node_id))
+    return;
+
+  old = g_hash_table_lookup (self->nodes, from);
+  peer = old != NULL ? g_hash_table_lookup (old->peers, id) : NULL;
+  if (peer != NULL)
+    {
+      g_hash_table_steal (old->peers, id);
+      set_str (&peer->node, node->id);
+      g_hash_table_insert (node->peers, peer->id, peer);
+      g_hash_table_insert (self->peers, peer->id, peer);
+      return;
+    }
+
+  /* Never heard of there: to us it is a peer that appears. */
+  peer = add_peer (self, node, id, NULL, NULL);
+  rooms = get_array_member (envelope, "rooms");
+  for (guint i = 0; rooms != NULL && i < json_array_get_length (rooms); i++)
+    if (json_array_get_string_element (rooms, i) != NULL)
+      peer_join (self, peer, json_array_get_string_element (rooms, i));
+}
+
 /* SignalingRemote */
 
 static gboolean
@@ -734,6 +1315,8 @@ signaling_cluster_remote_init (SignalingRemoteInterface *iface)
   iface->publish = cluster_publish;
   iface->client_changed = cluster_client_changed;
   iface->member_changed = cluster_member_changed;
+  iface->session_waiting = cluster_session_waiting;
+  iface->claim_session = cluster_claim_session;
 }
 
 /* What other nodes say */
@@ -837,6 +1420,11 @@ handle_event (SignalingCluster *self,
       remove_peer (self, node, peer_id);
       return;
     }
+  if (g_str_equal (event, "move"))
+    {
+      move_peer (self, node, peer_id, envelope);
+      return;
+    }
 
   peer = add_peer (self, node, peer_id,
                    json_object_get_string_member_with_default (envelope, "protocol", NULL),
@@ -857,6 +1445,9 @@ handle_message (SignalingCluster *self,
   JsonObject *envelope = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   const char *node_id = envelope != NULL ? json_object_get_string_member_with_default (envelope, "node", NULL) : NULL;
   g_autoptr(SignalingMessage) message = NULL;
+
+  if (node_id != NULL && intercept_handover (self, channel, node_id, envelope))
+    return;
 
   /* Our own echo, or not ours to read. */
   if (node_id == NULL || g_str_equal (node_id, self->node_id))
@@ -1165,6 +1756,7 @@ signaling_cluster_dispose (GObject *object)
   g_clear_object (&self->commands);
   g_clear_object (&self->pubsub);
   g_queue_clear_full (&self->held, (GDestroyNotify) held_free);
+  g_hash_table_remove_all (self->claims);  /* their sessions fail with the server */
   g_clear_object (&self->router);
   if (self->session != NULL)
     soup_session_abort (self->session);
@@ -1178,6 +1770,7 @@ signaling_cluster_finalize (GObject *object)
 {
   SignalingCluster *self = SIGNALING_CLUSTER (object);
 
+  g_hash_table_unref (self->claims);
   g_hash_table_unref (self->channels);
   g_hash_table_unref (self->rooms);
   g_hash_table_unref (self->peers);
@@ -1216,6 +1809,7 @@ signaling_cluster_init (SignalingCluster *self)
   self->peers = g_hash_table_new (g_str_hash, g_str_equal);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
   self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->claims = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) handover_free);
   self->state = g_strdup ("connecting");
   g_queue_init (&self->held);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
 
 #include "signaling-message.h"
 
@@ -22,6 +23,10 @@ G_DECLARE_INTERFACE (SignalingConnection, signaling_connection, SIGNALING, CONNE
  * @close: closes the peer with a WebSocket close code and reason
  * @get_protocol: `native` or `socket.io`
  * @get_transport: `websocket` or `polling`
+ * @hand_over: (optional): when the peer waits for a resume with @token,
+ *   returns what another node needs to take the session up (the
+ *   dialect's members beside `id` and `rooms`) and gives the peer up
+ *   without a word to anyone; %NULL otherwise
  *
  * A dialect implements this for each peer it serves. The router only
  * ever talks to peers through it, so adding a dialect needs no router
@@ -38,6 +43,8 @@ struct _SignalingConnectionInterface
                                  const char          *reason);
   const char * (*get_protocol)  (SignalingConnection *self);
   const char * (*get_transport) (SignalingConnection *self);
+  JsonObject * (*hand_over)     (SignalingConnection *self,
+                                 const char          *token);
 };
 
 gsize        signaling_connection_deliver       (SignalingConnection *self,
@@ -47,5 +54,8 @@ void         signaling_connection_close         (SignalingConnection *self,
                                                  const char          *reason);
 const char  *signaling_connection_get_protocol  (SignalingConnection *self);
 const char  *signaling_connection_get_transport (SignalingConnection *self);
+
+JsonObject  *signaling_connection_hand_over     (SignalingConnection *self,
+                                                 const char          *token);
 
 G_END_DECLS

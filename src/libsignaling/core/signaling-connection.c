@@ -45,3 +45,15 @@ signaling_connection_get_transport (SignalingConnection *self)
   g_return_val_if_fail (SIGNALING_IS_CONNECTION (self), NULL);
   return SIGNALING_CONNECTION_GET_IFACE (self)->get_transport (self);
 }
+
+/* Returns: (transfer full) (nullable): the session's state, or %NULL */
+JsonObject *
+signaling_connection_hand_over (SignalingConnection *self,
+                                const char          *token)
+{
+  SignalingConnectionInterface *iface;
+
+  g_return_val_if_fail (SIGNALING_IS_CONNECTION (self), NULL);
+  iface = SIGNALING_CONNECTION_GET_IFACE (self);
+  return iface->hand_over != NULL ? iface->hand_over (self, token) : NULL;
+}

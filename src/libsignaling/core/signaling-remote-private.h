@@ -5,11 +5,26 @@
 #pragma once
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
 
 #include "signaling-types.h"
 #include "signaling-message.h"
 
 G_BEGIN_DECLS
+
+/*
+ * SignalingRemoteClaimFunc:
+ * @state: (nullable): the claimed session as its old node handed it
+ *   over (`id`, `rooms`, and the dialect's own members), or %NULL when
+ *   the claim failed
+ *
+ * Takes up a session claimed from another node.
+ *
+ * Returns: (transfer none) (nullable): the client now serving it, to
+ *   which what was sent to it during the handover is delivered
+ */
+typedef SignalingClient *(*SignalingRemoteClaimFunc) (JsonObject *state,
+                                                      gpointer    user_data);
 
 #define SIGNALING_TYPE_REMOTE (signaling_remote_get_type ())
 
@@ -25,6 +40,11 @@ G_DECLARE_INTERFACE (SignalingRemote, signaling_remote, SIGNALING, REMOTE, GObje
  *   `to`, or to every member of the room of that name when @to_room
  * @client_changed: a local client connected or disconnected
  * @member_changed: a local client joined or left @room
+ * @session_waiting: a local session started waiting for a resume with
+ *   @token, for @window seconds, or (@window 0) stopped waiting
+ * @claim_session: asks the node where @token's session waits to hand
+ *   it over, if its peer is @sub (with tokens on; %NULL: any); calls
+ *   @func once, later
  *
  * What the router asks of the rest of the cluster (the cluster module,
  * src/libsignaling/cluster/, implements it). The router stays in
@@ -52,6 +72,16 @@ struct _SignalingRemoteInterface
                                 SignalingClient  *client,
                                 const char       *room,
                                 gboolean          joined);
+  void     (*session_waiting)  (SignalingRemote  *self,
+                                const char       *token,
+                                SignalingClient  *client,
+                                guint             window);
+  void     (*claim_session)    (SignalingRemote  *self,
+                                const char       *token,
+                                const char       *sub,
+                                SignalingRemoteClaimFunc func,
+                                gpointer          user_data,
+                                GDestroyNotify    destroy);
 };
 
 gboolean signaling_remote_has_peer         (SignalingRemote  *self,
@@ -71,5 +101,16 @@ void     signaling_remote_member_changed   (SignalingRemote  *self,
                                             SignalingClient  *client,
                                             const char       *room,
                                             gboolean          joined);
+
+void     signaling_remote_session_waiting  (SignalingRemote  *self,
+                                            const char       *token,
+                                            SignalingClient  *client,
+                                            guint             window);
+void     signaling_remote_claim_session    (SignalingRemote  *self,
+                                            const char       *token,
+                                            const char       *sub,
+                                            SignalingRemoteClaimFunc func,
+                                            gpointer          user_data,
+                                            GDestroyNotify    destroy);
 
 G_END_DECLS

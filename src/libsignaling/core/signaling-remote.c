@@ -67,3 +67,25 @@ signaling_remote_member_changed (SignalingRemote *self,
   g_return_if_fail (SIGNALING_IS_REMOTE (self));
   SIGNALING_REMOTE_GET_IFACE (self)->member_changed (self, client, room, joined);
 }
+
+void
+signaling_remote_session_waiting (SignalingRemote *self,
+                                  const char      *token,
+                                  SignalingClient *client,
+                                  guint            window)
+{
+  g_return_if_fail (SIGNALING_IS_REMOTE (self));
+  SIGNALING_REMOTE_GET_IFACE (self)->session_waiting (self, token, client, window);
+}
+
+void
+signaling_remote_claim_session (SignalingRemote          *self,
+                                const char               *token,
+                                const char               *sub,
+                                SignalingRemoteClaimFunc  func,
+                                gpointer                  user_data,
+                                GDestroyNotify            destroy)
+{
+  g_return_if_fail (SIGNALING_IS_REMOTE (self));
+  SIGNALING_REMOTE_GET_IFACE (self)->claim_session (self, token, sub, func, user_data, destroy);
+}

@@ -126,6 +126,15 @@ gboolean         signaling_router_route          (SignalingRouter  *self,
 
 void             signaling_router_set_remote     (SignalingRouter  *self,
                                                   SignalingRemote  *remote);
+SignalingRemote *signaling_router_get_remote     (SignalingRouter  *self);
+void             signaling_router_hand_over      (SignalingRouter  *self,
+                                                  SignalingClient **client);
+SignalingClient *signaling_router_take_over      (SignalingRouter      *self,
+                                                  SignalingConnection  *connection,
+                                                  const char           *id,
+                                                  const char           *remote_address,
+                                                  JsonArray            *rooms,
+                                                  GError              **error);
 void             signaling_router_deliver_remote (SignalingRouter  *self,
                                                   SignalingMessage *message,
                                                   gboolean          to_room);

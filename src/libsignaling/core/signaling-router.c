@@ -44,6 +44,7 @@ struct _SignalingRouter
   SignalingTurnCredentials *turn;  /* nullable: TURN REST credentials */
   SignalingTimerQueue *idle_deadlines;  /* of the native peers */
   SignalingRemote *remote;  /* the other nodes, or NULL; not owned */
+  gboolean moving;          /* a peer moves between nodes: nobody hears of it */
 
   /* The counters D-Bus and /metrics read: totals, and the same split
    * by message kind, by reason (an error code) and by protocol. */
@@ -73,6 +74,14 @@ enum
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SignalingRouter, signaling_router, G_TYPE_OBJECT)
+
+/* Whether the other nodes hear of a local change: not of a peer that
+ * moves between nodes, whose nodes tell the others themselves. */
+static gboolean
+tell_remote (SignalingRouter *self)
+{
+  return self->remote != NULL && !self->moving;
+}
 
 static void
 signaling_router_finalize (GObject *object)
@@ -357,7 +366,7 @@ signaling_router_add_client (SignalingRouter  *self,
                         signaling_client_get_id (client),
                         signaling_client_get_remote_address (client),
                         signaling_client_get_protocol (client));
-  if (self->remote != NULL)
+  if (tell_remote (self))
     signaling_remote_client_changed (self->remote, client, TRUE);
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client);
 
@@ -473,6 +482,9 @@ notify_membership (SignalingRouter      *self,
   g_autoptr(JsonObject) payload = json_object_new ();
   const char *name = signaling_room_get_name (room);
 
+  if (self->moving)
+    return;
+
   json_object_set_string_member (payload, "room", name);
   notice = signaling_message_new (kind, name, payload);
   signaling_message_set_from (notice, id);
@@ -493,7 +505,7 @@ remove_member (SignalingRouter *self,
                         signaling_client_get_id (client), name);
   notify_membership (self, room, client, signaling_client_get_id (client),
                      SIGNALING_MESSAGE_KIND_LEAVE);
-  if (self->remote != NULL)
+  if (tell_remote (self))
     signaling_remote_member_changed (self->remote, client, name, FALSE);
 
   if (signaling_room_get_member_count (room) == 0)
@@ -531,7 +543,7 @@ signaling_router_remove_client (SignalingRouter *self,
         signaling_client_remove_room (client, name);
     }
 
-  if (self->remote != NULL)
+  if (tell_remote (self))
     signaling_remote_client_changed (self->remote, client, FALSE);
   signaling_client_log (client, G_LOG_LEVEL_INFO, NULL, "Client %s disconnected: %s", id, reason);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, client, reason);
@@ -644,7 +656,7 @@ signaling_router_join (SignalingRouter  *self,
     g_signal_emit (self, signals[SIGNAL_ROOM_ADDED], 0, room);
   notify_membership (self, room, client, signaling_client_get_id (client),
                      SIGNALING_MESSAGE_KIND_JOIN);
-  if (self->remote != NULL)
+  if (tell_remote (self))
     signaling_remote_member_changed (self->remote, client, name, TRUE);
 
   return room;
@@ -750,6 +762,64 @@ signaling_router_set_remote (SignalingRouter *self,
                              SignalingRemote *remote)
 {
   self->remote = remote;
+}
+
+SignalingRemote *
+signaling_router_get_remote (SignalingRouter *self)
+{
+  return self->remote;
+}
+
+/*
+ * signaling_router_hand_over:
+ * @client: (inout): the dialect's pointer to its client, cleared first
+ *
+ * The peer of @client goes on on another node (a resume there): it
+ * leaves here, its rooms too, without a `peer-left` to anyone and
+ * without telling the other nodes (its new node does).
+ */
+void
+signaling_router_hand_over (SignalingRouter  *self,
+                            SignalingClient **client)
+{
+  self->moving = TRUE;
+  signaling_router_detach (self, client, "resumed on another node");
+  self->moving = FALSE;
+}
+
+/*
+ * signaling_router_take_over:
+ * @rooms: (element-type utf8): the rooms the peer was in
+ *
+ * The other side of signaling_router_hand_over(): a peer that was on
+ * another node goes on here, with its id and rooms, and nobody sees it
+ * join. A room the limits refuse now is left out (and logged).
+ *
+ * Returns: (transfer none) (nullable): the client, as
+ *   signaling_router_attach()
+ */
+SignalingClient *
+signaling_router_take_over (SignalingRouter      *self,
+                            SignalingConnection  *connection,
+                            const char           *id,
+                            const char           *remote_address,
+                            JsonArray            *rooms,
+                            GError              **error)
+{
+  SignalingClient *client;
+
+  self->moving = TRUE;
+  client = signaling_router_attach (self, connection, id, remote_address, error);
+  for (guint i = 0; client != NULL && rooms != NULL && i < json_array_get_length (rooms); i++)
+    {
+      const char *name = json_array_get_string_element (rooms, i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (name != NULL && signaling_router_join (self, client, name, &local_error) == NULL)
+        g_message ("Client %s resumed here without room %s: %s", id, name, local_error->message);
+    }
+  self->moving = FALSE;
+  return client;
 }
 
 /*

@@ -70,25 +70,24 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingNativeConnection, signaling_native_conne
                                G_IMPLEMENT_INTERFACE (SIGNALING_TYPE_CONNECTION,
                                                       signaling_native_connection_iface_init))
 
-/* The one place the detached state changes, so that the table's count
- * of waiting sessions cannot drift. */
 static void
 set_detached (SignalingNativeConnection *self,
               gboolean                   detached)
 {
-  if (self->detached == detached)
-    return;
-  self->detached = detached;
-  signaling_resume_table_note_waiting (self->resumes, detached);
+  signaling_resume_table_set_detached (self->resumes, &self->detached, detached, self->token, self->client);
 }
 
-/* A session the server closes ends with its connection: its token
- * must not rescue it in the meantime (a kick, then a quick resume). */
 static void
 forget_token (SignalingNativeConnection *self)
 {
-  signaling_resume_table_remove (self->resumes, self->token);
-  g_clear_pointer (&self->token, g_free);
+  signaling_resume_table_forget (self->resumes, &self->token);
+}
+
+static void
+clear_buffered (SignalingNativeConnection *self)
+{
+  g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
+  self->buffered_size = 0;
 }
 
 static void
@@ -110,7 +109,7 @@ signaling_native_connection_dispose (GObject *object)
       forget_token (self);
     }
   g_clear_object (&self->resumes);
-  g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
+  clear_buffered (self);
 
   G_OBJECT_CLASS (signaling_native_connection_parent_class)->dispose (object);
 }
@@ -538,8 +537,7 @@ buffer_text (SignalingNativeConnection *self,
       signaling_client_log (self->client, G_LOG_LEVEL_DEBUG, NULL,
                             "Client %s: resume buffer of %" G_GSIZE_FORMAT " bytes full",
                             signaling_client_get_id (self->client), limit);
-      g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
-      self->buffered_size = 0;
+      clear_buffered (self);
       end_detached_soon (self, "resume buffer full");
       return 0;
     }
@@ -875,10 +873,9 @@ end_session (SignalingNativeConnection *self,
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
-  forget_token (self);
   set_detached (self, FALSE);
-  g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
-  self->buffered_size = 0;
+  forget_token (self);
+  clear_buffered (self);
   signaling_router_detach (self->router, &self->client, reason);
 }
 
@@ -1022,6 +1019,42 @@ signaling_native_connection_close (SignalingConnection *connection,
     }
 }
 
+/* Another node resumes the session: it takes the frames that waited
+ * here, and the peer leaves this node without a word. */
+static JsonObject *
+signaling_native_connection_hand_over (SignalingConnection *connection,
+                                       const char          *token)
+{
+  SignalingNativeConnection *self = SIGNALING_NATIVE_CONNECTION (connection);
+  g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
+  JsonObject *state;
+  JsonArray *frames;
+
+  if (!self->detached || self->client == NULL || g_strcmp0 (self->token, token) != 0)
+    return NULL;
+
+  frames = json_array_new ();
+  for (GList *l = self->buffered.head; l != NULL; l = l->next)
+    {
+      gsize length;
+      const char *data = g_bytes_get_data (l->data, &length);
+      g_autofree char *text = g_strndup (data, length);
+
+      json_array_add_string_element (frames, text);
+    }
+  state = json_object_new ();
+  json_object_set_array_member (state, "frames", frames);
+
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s resumes on another node",
+                        signaling_client_get_id (self->client));
+  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  set_detached (self, FALSE);
+  forget_token (self);
+  clear_buffered (self);
+  signaling_router_hand_over (self->router, &self->client);
+  return state;
+}
+
 static const char *
 signaling_native_connection_get_protocol (SignalingConnection *connection)
 {
@@ -1041,6 +1074,7 @@ signaling_native_connection_iface_init (SignalingConnectionInterface *iface)
   iface->close = signaling_native_connection_close;
   iface->get_protocol = signaling_native_connection_get_protocol;
   iface->get_transport = signaling_native_connection_get_transport;
+  iface->hand_over = signaling_native_connection_hand_over;
 }
 
 static void
@@ -1130,45 +1164,18 @@ requested_token (SoupServerMessage *msg)
   return g_strdup (g_hash_table_lookup (params, "resume"));
 }
 
-/*
- * signaling_native_connection_accept:
- * @resumes: the sessions that may be resumed, which the new one joins
- *
- * Takes over a freshly upgraded WebSocket at /ws: makes its client,
- * registers it with the router and greets it; or, with a valid
- * `resume` token, hands it to the session the token names.
- */
-void
-signaling_native_connection_accept (SignalingRouter      *router,
-                                    SignalingResumeTable *resumes,
-                                    SoupServerMessage    *msg,
-                                    SignalingWebsocket   *websocket)
+/* A session of its own for a new peer: a client in the router, and the
+ * welcome. */
+static void
+start_session (SignalingRouter      *router,
+               SignalingResumeTable *resumes,
+               SignalingWebsocket   *websocket,
+               const char           *remote_address,
+               SignalingIdentity    *identity)
 {
-  const char *remote_address = soup_server_message_get_remote_host (msg);
   g_autoptr(SignalingNativeConnection) self = NULL;
   g_autoptr(GError) error = NULL;
-  SignalingIdentity *identity = signaling_identity_lookup (msg);
-  g_autofree char *token = requested_token (msg);
   g_autofree char *id = NULL;
-
-  if (token != NULL)
-    {
-      SignalingNativeConnection *session = signaling_resume_table_take (resumes, token,
-                                                                        SIGNALING_TYPE_NATIVE_CONNECTION);
-
-      /* With tokens on, a session is resumed only by its own peer: a
-       * resume token of another's is spent, and refused. */
-      if (session != NULL && identity != NULL && session->client != NULL &&
-          g_strcmp0 (signaling_client_get_id (session->client), signaling_identity_get_id (identity)) != 0)
-        session = NULL;
-      if (session != NULL)
-        {
-          g_clear_pointer (&session->token, g_free);  /* spent */
-          resume (session, websocket);
-          return;
-        }
-      refuse_resume (websocket);
-    }
 
   id = identity != NULL ? g_strdup (signaling_identity_get_id (identity)) : signaling_generate_id ();
   self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
@@ -1188,4 +1195,154 @@ signaling_native_connection_accept (SignalingRouter      *router,
 
   self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (router));
   take_websocket (self, websocket, FALSE);
+}
+
+/* A resume whose session waits on another node of the cluster: the
+ * new WebSocket waits (its frames before the welcome are dropped) for
+ * the session's state, through signaling_resume_table_claim(). */
+typedef struct
+{
+  SignalingRouter *router;
+  SignalingResumeTable *resumes;
+  SignalingWebsocket *websocket;
+  char *remote_address;
+  SignalingIdentity *identity;  /* nullable */
+} Claim;
+
+static void
+claim_free (gpointer data)
+{
+  Claim *claim = data;
+
+  g_clear_object (&claim->resumes);
+  g_clear_object (&claim->websocket);
+  g_free (claim->remote_address);
+  g_clear_object (&claim->identity);
+  g_free (claim);
+}
+
+/* A session handed over by another node goes on here: the same id and
+ * rooms, nobody told, then what waited for it there. */
+static SignalingClient *
+take_up (Claim      *claim,
+         JsonObject *state)
+{
+  g_autoptr(SignalingNativeConnection) self = g_object_new (SIGNALING_TYPE_NATIVE_CONNECTION, NULL);
+  g_autoptr(GError) error = NULL;
+  const char *id = json_object_get_string_member_with_default (state, "id", NULL);
+  JsonArray *rooms = json_object_get_array_member (state, "rooms");
+  JsonArray *frames = json_object_get_array_member (state, "frames");
+
+  self->router = claim->router;
+  self->resumes = g_object_ref (claim->resumes);
+  self->client = signaling_router_take_over (claim->router, SIGNALING_CONNECTION (self), id,
+                                             claim->remote_address, rooms, &error);
+  if (self->client == NULL)
+    {
+      g_autofree char *text = error_to_json (error, NULL);
+
+      signaling_websocket_send (claim->websocket, TRUE, text, strlen (text));
+      signaling_websocket_close (claim->websocket, CLOSE_TRY_AGAIN, error->message);
+      return NULL;
+    }
+  signaling_identity_attach (claim->identity, self->client);
+  self->idle_deadlines = signaling_timer_queue_ref (signaling_router_get_idle_deadlines (claim->router));
+
+  for (guint i = 0; frames != NULL && i < json_array_get_length (frames); i++)
+    {
+      const char *text = json_array_get_string_element (frames, i);
+
+      if (text != NULL)
+        g_queue_push_tail (&self->buffered, g_bytes_new (text, strlen (text)));
+    }
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s resumed from another node", id);
+  take_websocket (self, claim->websocket, TRUE);
+
+  /* The peer went away while its session was on its way: it ends here
+   * as it would have there. */
+  if (!signaling_websocket_is_open (claim->websocket))
+    {
+      end_session (self, "closed during a resume");
+      return NULL;
+    }
+  return self->client;
+}
+
+static SignalingClient *
+on_claimed (JsonObject *state,
+            gpointer    user_data)
+{
+  Claim *claim = user_data;
+  const char *id = state != NULL ? json_object_get_string_member_with_default (state, "id", NULL) : NULL;
+
+  signaling_resume_table_count (claim->resumes, id != NULL);
+  if (id != NULL)
+    return take_up (claim, state);
+
+  refuse_resume (claim->websocket);
+  start_session (claim->router, claim->resumes, claim->websocket, claim->remote_address, claim->identity);
+  return NULL;
+}
+
+static gboolean
+claim_elsewhere (SignalingRouter      *router,
+                 SignalingResumeTable *resumes,
+                 SoupServerMessage    *msg,
+                 SignalingWebsocket   *websocket,
+                 const char           *token)
+{
+  Claim *claim = g_new0 (Claim, 1);
+  SignalingIdentity *identity = signaling_identity_lookup (msg);
+
+  claim->router = router;
+  claim->resumes = g_object_ref (resumes);
+  claim->websocket = g_object_ref (websocket);
+  claim->remote_address = g_strdup (soup_server_message_get_remote_host (msg));
+  claim->identity = identity != NULL ? g_object_ref (identity) : NULL;
+  return signaling_resume_table_claim (resumes, token,
+                                       identity != NULL ? signaling_identity_get_id (identity) : NULL,
+                                       on_claimed, claim, claim_free);
+}
+
+/*
+ * signaling_native_connection_accept:
+ * @resumes: the sessions that may be resumed, which the new one joins
+ *
+ * Takes over a freshly upgraded WebSocket at /ws: makes its client,
+ * registers it with the router and greets it; or, with a valid
+ * `resume` token, hands it to the session the token names, here or (in
+ * a cluster) on another node.
+ */
+void
+signaling_native_connection_accept (SignalingRouter      *router,
+                                    SignalingResumeTable *resumes,
+                                    SoupServerMessage    *msg,
+                                    SignalingWebsocket   *websocket)
+{
+  SignalingIdentity *identity = signaling_identity_lookup (msg);
+  g_autofree char *token = requested_token (msg);
+
+  if (token != NULL)
+    {
+      SignalingNativeConnection *session = signaling_resume_table_take (resumes, token,
+                                                                        SIGNALING_TYPE_NATIVE_CONNECTION);
+
+      if (session == NULL && claim_elsewhere (router, resumes, msg, websocket, token))
+        return;
+
+      /* With tokens on, a session is resumed only by its own peer: a
+       * resume token of another's is spent, and refused. */
+      if (session != NULL && identity != NULL && session->client != NULL &&
+          g_strcmp0 (signaling_client_get_id (session->client), signaling_identity_get_id (identity)) != 0)
+        session = NULL;
+      signaling_resume_table_count (resumes, session != NULL);
+      if (session != NULL)
+        {
+          resume (session, websocket);
+          return;
+        }
+      refuse_resume (websocket);
+    }
+
+  start_session (router, resumes, websocket, soup_server_message_get_remote_host (msg), identity);
 }

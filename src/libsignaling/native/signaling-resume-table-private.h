@@ -5,6 +5,9 @@
 #pragma once
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+#include "signaling-remote-private.h"
 
 G_BEGIN_DECLS
 
@@ -24,13 +27,26 @@ char                 *signaling_resume_table_add          (SignalingResumeTable 
 void                  signaling_resume_table_put          (SignalingResumeTable *self,
                                                            const char           *token,
                                                            gpointer              session);
-void                  signaling_resume_table_remove       (SignalingResumeTable *self,
-                                                           const char           *token);
 gpointer              signaling_resume_table_take         (SignalingResumeTable *self,
                                                            const char           *token,
                                                            GType                 type);
-void                  signaling_resume_table_note_waiting (SignalingResumeTable *self,
-                                                           gboolean              waiting);
+void                  signaling_resume_table_count        (SignalingResumeTable *self,
+                                                           gboolean              resumed);
+void                  signaling_resume_table_set_remote   (SignalingResumeTable *self,
+                                                           SignalingRemote      *remote);
+void                  signaling_resume_table_set_detached (SignalingResumeTable *self,
+                                                           gboolean             *detached,
+                                                           gboolean              value,
+                                                           const char           *token,
+                                                           SignalingClient      *client);
+void                  signaling_resume_table_forget       (SignalingResumeTable *self,
+                                                           char                **token);
+gboolean              signaling_resume_table_claim        (SignalingResumeTable *self,
+                                                           const char           *token,
+                                                           const char           *sub,
+                                                           SignalingRemoteClaimFunc func,
+                                                           gpointer              user_data,
+                                                           GDestroyNotify        destroy);
 guint                 signaling_resume_table_get_waiting  (SignalingResumeTable *self);
 guint64               signaling_resume_table_get_resumed  (SignalingResumeTable *self);
 guint64               signaling_resume_table_get_failed   (SignalingResumeTable *self);

@@ -10,6 +10,12 @@
  * resumed session gets a new one. Taking a token that is not here (a
  * forged one, one already used, one whose session has ended) counts as
  * a failed resume.
+ *
+ * In a cluster (signaling_resume_table_set_remote()) the table also
+ * tells the other nodes which of its sessions wait, and a token that is
+ * not here may still name a session waiting on another node:
+ * signaling_resume_table_claim() asks for it (docs/design.md, "Resume
+ * across cluster nodes").
  */
 #include "config.h"
 
@@ -29,6 +35,7 @@ struct _SignalingResumeTable
   guint waiting;         /* dropped sessions in their window */
   guint64 resumed;
   guint64 failed;
+  SignalingRemote *remote;  /* the other nodes, or NULL; not owned */
 };
 
 G_DEFINE_FINAL_TYPE (SignalingResumeTable, signaling_resume_table, G_TYPE_OBJECT)
@@ -111,19 +118,12 @@ signaling_resume_table_put (SignalingResumeTable *self,
   g_hash_table_insert (self->sessions, g_strdup (token), session);
 }
 
-void
-signaling_resume_table_remove (SignalingResumeTable *self,
-                               const char           *token)
-{
-  if (token != NULL)
-    g_hash_table_remove (self->sessions, token);
-}
-
 /*
  * signaling_resume_table_take:
  *
  * Looks @token up, for a session of @type, and forgets it: each token
- * resumes once. Counts the resume as done or failed.
+ * resumes once. The caller counts the outcome (signaling_resume_table_count()),
+ * which may still come from another node.
  *
  * Returns: (transfer none) (nullable): the session, or %NULL
  */
@@ -138,29 +138,99 @@ signaling_resume_table_take (SignalingResumeTable *self,
   /* Native tokens and Socket.IO pids share the table (and its counts):
    * a token of the other kind resumes nothing. */
   if (session == NULL || !G_TYPE_CHECK_INSTANCE_TYPE (session, type))
-    {
-      self->failed++;
-      return NULL;
-    }
+    return NULL;
 
   g_hash_table_steal_extended (self->sessions, token, (gpointer *) &key, NULL);
-
-  self->resumed++;
   return session;
 }
 
-/* A session starts (@waiting) or stops waiting for its resume. */
+/* Counts a resume that was done or, with @resumed %FALSE, refused. */
 void
-signaling_resume_table_note_waiting (SignalingResumeTable *self,
-                                     gboolean              waiting)
+signaling_resume_table_count (SignalingResumeTable *self,
+                              gboolean              resumed)
 {
-  if (waiting)
+  if (resumed)
+    self->resumed++;
+  else
+    self->failed++;
+}
+
+/* @remote: (nullable): the other nodes of the cluster, not referenced */
+void
+signaling_resume_table_set_remote (SignalingResumeTable *self,
+                                   SignalingRemote      *remote)
+{
+  self->remote = remote;
+}
+
+/*
+ * signaling_resume_table_set_detached:
+ * @detached: (inout): the session's own flag
+ * @token: (nullable): the token that resumes it
+ * @client: (nullable): its client
+ *
+ * The one place a session (of either dialect) starts or stops waiting
+ * for its resume, so that the count of waiting sessions cannot drift
+ * and the other nodes of a cluster know where to ask for it.
+ */
+void
+signaling_resume_table_set_detached (SignalingResumeTable *self,
+                                     gboolean             *detached,
+                                     gboolean              value,
+                                     const char           *token,
+                                     SignalingClient      *client)
+{
+  if (*detached == value)
+    return;
+  *detached = value;
+
+  if (value)
     self->waiting++;
   else
     {
       g_return_if_fail (self->waiting > 0);
       self->waiting--;
     }
+
+  if (self->remote != NULL && token != NULL && client != NULL)
+    signaling_remote_session_waiting (self->remote, token, client, value ? self->window : 0);
+}
+
+/* Voids *@token: a session the server closes, or that ends, cannot be
+ * rescued through it any more (a kick, then a quick resume). */
+void
+signaling_resume_table_forget (SignalingResumeTable  *self,
+                               char                 **token)
+{
+  if (*token != NULL)
+    g_hash_table_remove (self->sessions, *token);
+  g_clear_pointer (token, g_free);
+}
+
+/*
+ * signaling_resume_table_claim:
+ *
+ * Asks the other nodes of the cluster for the session @token names,
+ * which is not here, if its id is @sub (the new connection's token's,
+ * or %NULL without tokens). @func is called once, later, with the session's
+ * state or %NULL (no such session, or no answer in time).
+ *
+ * Returns: %FALSE, without calling @func, when there is no cluster to
+ *   ask: the resume fails now
+ */
+gboolean
+signaling_resume_table_claim (SignalingResumeTable     *self,
+                              const char               *token,
+                              const char               *sub,
+                              SignalingRemoteClaimFunc  func,
+                              gpointer                  user_data,
+                              GDestroyNotify            destroy)
+{
+  if (self->remote == NULL)
+    return FALSE;
+
+  signaling_remote_claim_session (self->remote, token, sub, func, user_data, destroy);
+  return TRUE;
 }
 
 guint

@@ -91,16 +91,12 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (SignalingSocketioConnection, signaling_socketio_c
                                G_IMPLEMENT_INTERFACE (SIGNALING_TYPE_CONNECTION,
                                                       signaling_socketio_connection_iface_init))
 
-/* The one place the detached state changes, so that the table's count
- * of sockets waiting stays true. */
 static void
 set_detached (SignalingSocketioConnection *self,
               gboolean                     detached)
 {
-  if (self->detached == detached)
-    return;
-  self->detached = detached;
-  signaling_resume_table_note_waiting (self->resumes, detached);
+  if (self->resumes != NULL)
+    signaling_resume_table_set_detached (self->resumes, &self->detached, detached, self->pid, self->client);
 }
 
 /* The pid can no longer recover this socket. */
@@ -108,8 +104,7 @@ static void
 forget_pid (SignalingSocketioConnection *self)
 {
   if (self->resumes != NULL)
-    signaling_resume_table_remove (self->resumes, self->pid);
-  g_clear_pointer (&self->pid, g_free);
+    signaling_resume_table_forget (self->resumes, &self->pid);
 }
 
 static void
@@ -125,9 +120,8 @@ signaling_socketio_connection_dispose (GObject *object)
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (object);
 
   g_clear_handle_id (&self->window_source, g_source_remove);
+  set_detached (self, FALSE);
   forget_pid (self);
-  if (self->resumes != NULL)
-    set_detached (self, FALSE);
   clear_buffered (self);
   g_clear_object (&self->resumes);
 
@@ -712,9 +706,8 @@ end_session (SignalingSocketioConnection *self,
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
 
   g_clear_handle_id (&self->window_source, g_source_remove);
+  set_detached (self, FALSE);
   forget_pid (self);
-  if (self->resumes != NULL)
-    set_detached (self, FALSE);
   clear_buffered (self);
   signaling_router_detach (self->router, &self->client, reason);
 }
@@ -1182,7 +1175,10 @@ take_session (SignalingResumeTable    *resumes,
 
   session = signaling_resume_table_take (resumes, pid, SIGNALING_TYPE_SOCKETIO_CONNECTION);
   if (session == NULL)
-    return NULL;
+    {
+      signaling_resume_table_count (resumes, FALSE);
+      return NULL;
+    }
 
   /* With tokens on, a socket is recovered only by its own peer: the
    * pid of another's is spent, and gives a new socket. */
@@ -1191,8 +1187,10 @@ take_session (SignalingResumeTable    *resumes,
        g_strcmp0 (signaling_client_get_id (session->client), signaling_identity_get_id (identity)) != 0))
     {
       g_clear_pointer (&session->pid, g_free);
+      signaling_resume_table_count (resumes, FALSE);
       return NULL;
     }
+  signaling_resume_table_count (resumes, TRUE);
 
   /* Unlike a native token, the pid stays: socket.io-client counts a
    * recovery only when the CONNECT reply brings its pid back. */
