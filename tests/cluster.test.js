@@ -9,82 +9,8 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
-const net = require('node:net');
-const WebSocket = require('ws');
-const { startServer, connect, next, TIMEOUT } = require('./compat/lib/harness');
-
-const REDIS = process.env.REDIS_SERVER || '/usr/bin/redis-server';
-const HEARTBEAT = 3;  // --cluster-timeout for these tests, seconds
-
-function whySkip() {
-  if (!process.env.SIGNALBOX_BIN) return 'SIGNALBOX_BIN is not set';
-  if (process.env.SIGNALBOX_REDIS !== '1') return 'signalbox built without Redis support (-Dredis)';
-  if (spawnSync(REDIS, ['--version']).status !== 0) return `no ${REDIS} (./run.sh test installs redis-server)`;
-  return false;
-}
-const skip = whySkip();
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(port) {
-  port = port || await freePort();
-  const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = [];
-  child.stdout.on('data', (d) => output.push(d.toString()));
-  child.stderr.on('data', (d) => output.push(d.toString()));
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const up = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.on('connect', () => { socket.destroy(); resolve(true); });
-      socket.on('error', () => { socket.destroy(); resolve(false); });
-    });
-    if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server: ${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) { resolve(); return; }
-      child.on('exit', resolve);
-      child.kill('SIGKILL');
-    }),
-  };
-}
-
-function startNode(redis, name, extra = []) {
-  return startServer('000', ['--no-dbus', '--redis', redis.url, '--node-id', name,
-    '--cluster-timeout', String(HEARTBEAT), ...extra]);
-}
-
-// Waits until every node's /healthz reports the cluster connected with
-// all `count` nodes.
-async function waitForCluster(nodes, count) {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    const reports = await Promise.all(nodes.map(async (node) => {
-      const response = await fetch(`${node.url}/healthz`);
-      return response.json();
-    }));
-    if (reports.every((r) => r.cluster && r.cluster.state === 'connected' && r.cluster.nodes.length === count)) {
-      return reports;
-    }
-    if (Date.now() > deadline) throw new Error(`cluster not formed: ${JSON.stringify(reports)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { connect, next, TIMEOUT } = require('./compat/lib/harness');
+const { HEARTBEAT, skip, freePort, startRedis, startNode, waitForCluster, nativeClient } = require('./compat/lib/cluster');
 
 // A node on a given port, which others may share (--reuse-port);
 // `bus`: a D-Bus address to publish its control interface on.
@@ -124,39 +50,6 @@ async function spawnOnPort(redis, name, port, { bus, extra = ['--reuse-port'] } 
       child.kill('SIGTERM');
     }),
   };
-}
-
-function nativeClient(server) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
-    const queue = [];
-    const waiters = [];
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString());
-      const waiter = waiters.shift();
-      if (waiter) waiter(frame); else queue.push(frame);
-    });
-    ws.on('error', reject);
-    ws.receive = (timeout = TIMEOUT) => (queue.length > 0
-      ? Promise.resolve(queue.shift())
-      : new Promise((res, rej) => {
-        const timer = setTimeout(() => rej(new Error('timed out waiting for a native frame')), timeout);
-        waiters.push((frame) => { clearTimeout(timer); res(frame); });
-      }));
-    // The next frame of `type`, skipping none: anything else first fails.
-    ws.expect = async (type) => {
-      const frame = await ws.receive();
-      assert.equal(frame.type, type, `expected ${type}, got ${JSON.stringify(frame)}`);
-      return frame;
-    };
-    ws.pending = () => queue.slice();
-    ws.sendJson = (object) => ws.send(JSON.stringify(object));
-    ws.once('open', async () => {
-      const welcome = await ws.receive();
-      ws.id = welcome.id;
-      resolve(ws);
-    });
-  });
 }
 
 async function join(ws, room) {

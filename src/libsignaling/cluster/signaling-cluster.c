@@ -1068,9 +1068,13 @@ hand_over_session (SignalingCluster *self,
   }
 }
 
-/* What a claim of ours reads after its marker is for its peer. */
+/* What a claim of ours reads after its marker is for its peer; but
+ * not what the old node published before its answer: it delivered that
+ * to the peer itself, before or after the marker, and after its answer
+ * the peer is here. */
 static void
 queue_for_handovers (SignalingCluster *self,
+                     const char       *node_id,
                      const char       *room,
                      const char       *from,
                      JsonObject       *envelope)
@@ -1083,7 +1087,8 @@ queue_for_handovers (SignalingCluster *self,
     {
       Handover *handover = value;
 
-      if (handover->marker_seen && g_strcmp0 (from, handover->peer) != 0 && handover_has_room (handover, room))
+      if (handover->marker_seen && g_strcmp0 (node_id, handover->node) != 0 &&
+          g_strcmp0 (from, handover->peer) != 0 && handover_has_room (handover, room))
         g_ptr_array_add (handover->queued, json_object_ref (envelope));
     }
 }
@@ -1107,7 +1112,7 @@ intercept_handover (SignalingCluster *self,
   if (g_str_has_prefix (channel, ROOM_CHANNEL))
     {
       if (g_str_equal (event, "relay"))
-        queue_for_handovers (self, channel + strlen (ROOM_CHANNEL),
+        queue_for_handovers (self, node_id, channel + strlen (ROOM_CHANNEL),
                              json_object_get_string_member_with_default (envelope, "from", NULL), envelope);
       return FALSE;
     }
@@ -1116,7 +1121,7 @@ intercept_handover (SignalingCluster *self,
       const char *room = json_object_get_string_member_with_default (envelope, "room", NULL);
 
       if (room != NULL && (g_str_equal (event, "join") || g_str_equal (event, "leave")))
-        queue_for_handovers (self, room, json_object_get_string_member_with_default (envelope, "peer", NULL),
+        queue_for_handovers (self, node_id, room, json_object_get_string_member_with_default (envelope, "peer", NULL),
                              envelope);
       return FALSE;
     }
@@ -1150,7 +1155,7 @@ intercept_handover (SignalingCluster *self,
       else
         fail_handover (self, handover);
     }
-  else if (handover->marker_seen)
+  else if (handover->marker_seen && !g_str_equal (node_id, handover->node))
     g_ptr_array_add (handover->queued, json_object_ref (envelope));
   /* Before the marker: the old node has it for the peer. */
   return TRUE;

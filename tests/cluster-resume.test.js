@@ -1,0 +1,241 @@
+// Resume across cluster nodes (issue 17): a peer whose connection to one
+// node drops resumes on another node through Redis (a real redis-server
+// started here on a free loopback port) with its id and rooms, then gets
+// every message sent to it in the gap, from peers of both nodes, exactly
+// once and in order; members on either node see no leave or join. The
+// window still ends a session that is not resumed, and a forged or spent
+// token gets `resume-failed` on the other node too.
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { skip, startRedis, startNode, waitForCluster, nativeClient } = require('./compat/lib/cluster');
+
+const WINDOW = 4;  // --resume-window, seconds
+
+let counter = 0;
+function name(what) { counter += 1; return `${what}-${process.pid}-${counter}`; }
+
+async function health(node) {
+  return (await fetch(`${node.url}/healthz`)).json();
+}
+
+async function waitFor(node, predicate, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const h = await health(node);
+    if (predicate(h)) return h;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// Frames that arrive until @count match @predicate (all of them kept).
+async function collect(ws, predicate, count, timeout = 10000) {
+  const frames = [];
+  const deadline = Date.now() + timeout;
+  while (frames.filter(predicate).length < count) {
+    frames.push(await ws.receive(Math.max(deadline - Date.now(), 1)));
+  }
+  return frames;
+}
+
+const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+
+// Records every frame a peer hears, to look for leaves and joins later.
+function record(ws) {
+  ws.heard = [];
+  const receive = ws.receive;
+  ws.receive = async (timeout) => {
+    const frame = await receive(timeout);
+    ws.heard.push(frame);
+    return frame;
+  };
+  return ws;
+}
+
+async function joinRoom(ws, room, members) {
+  ws.sendJson({ type: 'join', room });
+  const joined = await collect(ws, (f) => f.type === 'joined', 1);
+  assert.equal(joined.find((f) => f.type === 'joined').members.length, members);
+}
+
+// Until every `peer-joined` of @ids reached @ws.
+async function heardJoins(ws, ids) {
+  await collect(ws, (f) => f.type === 'peer-joined' && ids.includes(f.id), ids.length);
+}
+
+const CUTS = {
+  // The server's read fails (the TCP connection is reset).
+  'connection reset': (ws) => ws._socket.resetAndDestroy(),
+  // The client goes without a close frame (FIN only): the server sees EOF.
+  'closed without a close frame': (ws) => ws._socket.destroy(),
+};
+
+describe('native resume on another node', { skip }, () => {
+  let redis;
+  let nodes;
+  before(async () => {
+    redis = await startRedis();
+    nodes = await Promise.all(['a', 'b'].map((n) => startNode(redis, `resume-${n}`,
+      ['--resume-window', String(WINDOW)])));
+    await waitForCluster(nodes, 2);
+  });
+  after(async () => {
+    if (nodes) await Promise.all(nodes.map((n) => n.stop()));
+    if (redis) await redis.stop();
+  });
+
+  for (const [cutName, cut] of Object.entries(CUTS)) {
+    it(`resumes on B after a cut on A (${cutName}): the gap once, in order, nobody saw it go`, async () => {
+      const [a, b] = nodes;
+      const room = name('room');
+      const p = record(await nativeClient(a));
+      const x = record(await nativeClient(a));  // on p's node
+      const y = record(await nativeClient(b));  // on the other node
+      await joinRoom(p, room, 0);
+      await joinRoom(x, room, 1);
+      await heardJoins(p, [x.id]);
+      await settle();
+      await joinRoom(y, room, 2);
+      await heardJoins(p, [y.id]);
+      await heardJoins(x, [y.id]);
+      const token = p.welcome.resume;
+      const before = await health(b);
+
+      // Mid-exchange: one message through, then the cut.
+      x.sendJson({ type: 'message', to: p.id, data: { from: 'x', i: 0 } });
+      assert.deepEqual((await p.expect('message')).data, { from: 'x', i: 0 });
+      cut(p);
+      await waitFor(a, (h) => h.waitingForResume === 1, 'A to see the cut');
+
+      // Direct and room messages from both nodes: some in the gap, some
+      // while the session moves, some after.
+      const send = (from, i) => {
+        const sender = from === 'x' ? x : y;
+        sender.sendJson({ type: 'message', to: p.id, data: { from, i, direct: true } });
+        sender.sendJson({ type: 'message', to: room, data: { from, i, direct: false } });
+      };
+      for (let i = 1; i <= 10; i++) { send('x', i); send('y', i); }
+      await settle();
+      const resuming = nativeClient(b, `?resume=${encodeURIComponent(token)}`);
+      for (let i = 11; i <= 20; i++) {
+        send('x', i); send('y', i);
+        await new Promise((r) => setImmediate(r));
+      }
+      const q = record(await resuming);
+      assert.equal(q.refused, undefined, `resume refused: ${JSON.stringify(q.refused)}`);
+      assert.equal(q.welcome.resumed, true);
+      assert.equal(q.id, p.id, 'the same id');
+      assert.notEqual(q.welcome.resume, token, 'a new token');
+      for (let i = 21; i <= 30; i++) { send('x', i); send('y', i); }
+
+      const isGap = (f) => f.type === 'message' && f.data && f.data.i >= 1;
+      const frames = await collect(q, isGap, 4 * 30);
+      await settle(500);
+      while (q.pending().length > 0) frames.push(await q.receive());
+      for (const from of ['x', 'y']) {
+        for (const direct of [true, false]) {
+          const seen = frames.filter((f) => isGap(f) && f.data.from === from && f.data.direct === direct)
+            .map((f) => f.data.i);
+          assert.deepEqual(seen, Array.from({ length: 30 }, (_, k) => k + 1),
+            `${direct ? 'direct' : 'room'} messages from ${from}: exactly once, in order`);
+        }
+      }
+      assert.deepEqual(frames.filter((f) => f.type !== 'message'), [], 'nothing else in the gap');
+
+      // It is B's peer now, in its room, for peers of both nodes.
+      const h = await waitFor(b, (r) => r.clients === before.clients + 1, 'B to count it');
+      assert.equal(h.resumed, before.resumed + 1);
+      const ha = await waitFor(a, (r) => r.waitingForResume === 0, 'A to let it go');
+      assert.equal(ha.clients, 1);
+      q.sendJson({ type: 'message', to: room, data: 'after' });
+      for (const peer of [x, y]) {
+        const frames2 = await collect(peer, (f) => f.type === 'message' && f.data === 'after', 1);
+        assert.equal(frames2.find((f) => f.data === 'after').from, q.id);
+      }
+      x.sendJson({ type: 'message', to: q.id, data: 'direct after' });
+      assert.equal((await collect(q, (f) => f.data === 'direct after', 1)).length, 1);
+
+      // Nobody saw it leave or come back.
+      for (const peer of [x, y]) {
+        while (peer.pending().length > 0) await peer.receive();
+        assert.deepEqual(peer.heard.filter((f) => (f.type === 'peer-left' || f.type === 'peer-joined') && f.id === p.id),
+          [], 'no leave or join for the gap');
+      }
+
+      // The old token is spent, on either node.
+      for (const node of [a, b]) {
+        const again = await nativeClient(node, `?resume=${encodeURIComponent(token)}`);
+        assert.equal(again.refused && again.refused.code, 'resume-failed');
+        assert.notEqual(again.id, p.id);
+        again.close();
+      }
+
+      // And when it leaves for good, both see it once.
+      q.close();
+      for (const peer of [x, y]) {
+        const left = await collect(peer, (f) => f.type === 'peer-left' && f.id === p.id, 1);
+        assert.equal(left.filter((f) => f.type === 'peer-left' && f.id === p.id).length, 1);
+      }
+      x.close();
+      y.close();
+      await waitFor(a, (r) => r.clients === 0, 'A to empty');
+      await waitFor(b, (r) => r.clients === 0, 'B to empty');
+    });
+  }
+
+  it('ends a session not resumed within the window: peer-left on both nodes, then resume-failed on B', async () => {
+    const [a, b] = nodes;
+    const room = name('room');
+    const p = record(await nativeClient(a));
+    const x = record(await nativeClient(a));
+    const y = record(await nativeClient(b));
+    await joinRoom(p, room, 0);
+    await joinRoom(x, room, 1);
+    await settle();
+    await joinRoom(y, room, 2);
+    await heardJoins(p, [x.id, y.id]);
+    const token = p.welcome.resume;
+    const before = await health(b);
+    const cutAt = Date.now();
+    CUTS['connection reset'](p);
+    await waitFor(a, (h) => h.waitingForResume === 1, 'A to see the cut');
+    for (const peer of [x, y]) {
+      await collect(peer, (f) => f.type === 'peer-left' && f.id === p.id, 1, (WINDOW + 5) * 1000);
+    }
+    assert.ok(Date.now() - cutAt >= (WINDOW - 0.5) * 1000, 'not before the window ends');
+
+    const late = await nativeClient(b, `?resume=${encodeURIComponent(token)}`);
+    assert.equal(late.refused && late.refused.code, 'resume-failed');
+    assert.notEqual(late.id, p.id);
+    assert.notEqual(late.welcome.resumed, true);
+    assert.equal((await health(b)).resumeFailed, before.resumeFailed + 1);
+    late.close();
+    x.close();
+    y.close();
+    await waitFor(a, (r) => r.clients === 0, 'A to empty');
+    await waitFor(b, (r) => r.clients === 0, 'B to empty');
+  });
+
+  it('refuses a forged token on B, and the token of a session that ended cleanly', async () => {
+    const [a, b] = nodes;
+    const before = await health(b);
+    const forged = await nativeClient(b, '?resume=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    assert.equal(forged.refused && forged.refused.code, 'resume-failed');
+    assert.ok(forged.id);
+
+    // A clean close (a close frame) ends the session at once.
+    const p = await nativeClient(a);
+    const token = p.welcome.resume;
+    p.close();
+    await waitFor(a, (h) => h.clients === 0, 'A to see the close');
+    const replayed = await nativeClient(b, `?resume=${encodeURIComponent(token)}`);
+    assert.equal(replayed.refused && replayed.refused.code, 'resume-failed');
+    assert.notEqual(replayed.id, p.id);
+    assert.equal((await health(b)).resumeFailed, before.resumeFailed + 2);
+    forged.close();
+    replayed.close();
+    await waitFor(b, (r) => r.clients === 0, 'B to empty');
+  });
+});
