@@ -1369,7 +1369,7 @@ on_refuse_socket (SignalingSocketioServer *socketio,
   char *refusal = check_socket_token (self, socket);
 
   if (refusal == NULL)
-    signaling_socketio_connection_prepare (self->resumes, socket);
+    signaling_socketio_connection_prepare (self->router, self->resumes, socket);
   return refusal;
 }
 

@@ -22,7 +22,8 @@ typedef enum {
 G_DECLARE_FINAL_TYPE (SignalingSocketioConnection, signaling_socketio_connection,
                       SIGNALING, SOCKETIO_CONNECTION, GObject)
 
-void signaling_socketio_connection_prepare (SignalingResumeTable    *resumes,
+void signaling_socketio_connection_prepare (SignalingRouter         *router,
+                                            SignalingResumeTable    *resumes,
                                             SignalingSocketioSocket *socket);
 void signaling_socketio_connection_accept (SignalingRouter         *router,
                                            SignalingSocketioSocket *socket);

@@ -1122,6 +1122,47 @@ signaling_socketio_connection_close (SignalingConnection *connection,
   signaling_engineio_socket_close (engine, reason);
 }
 
+/* Another node recovers the socket: it takes the socket's id and pid
+ * and the events that waited here, and the peer leaves this node
+ * without a word. */
+static JsonObject *
+signaling_socketio_connection_hand_over (SignalingConnection *connection,
+                                         const char          *token)
+{
+  SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (connection);
+  g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
+  JsonObject *state;
+  JsonArray *events;
+
+  if (!self->detached || self->client == NULL || g_strcmp0 (self->pid, token) != 0)
+    return NULL;
+
+  events = json_array_new ();
+  for (GList *l = self->buffered.head; l != NULL; l = l->next)
+    {
+      BufferedEvent *buffered = l->data;
+      JsonArray *pair = json_array_new ();
+
+      json_array_add_string_element (pair, buffered->event);
+      json_array_add_string_element (pair, buffered->json);
+      json_array_add_array_element (events, pair);
+    }
+  state = json_object_new ();
+  json_object_set_string_member (state, "sid", signaling_socketio_socket_get_id (self->socket));
+  json_object_set_string_member (state, "pid", self->pid);
+  json_object_set_int_member (state, "vocabulary", self->vocabulary);
+  json_object_set_array_member (state, "events", events);
+
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovers on another node",
+                        signaling_client_get_id (self->client));
+  g_clear_handle_id (&self->window_source, g_source_remove);
+  set_detached (self, FALSE);
+  forget_pid (self);
+  clear_buffered (self);
+  signaling_router_hand_over (self->router, &self->client);
+  return state;
+}
+
 static const char *
 signaling_socketio_connection_get_protocol (SignalingConnection *connection)
 {
@@ -1143,6 +1184,7 @@ signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
   iface->close = signaling_socketio_connection_close;
   iface->get_protocol = signaling_socketio_connection_get_protocol;
   iface->get_transport = signaling_socketio_connection_get_transport;
+  iface->hand_over = signaling_socketio_connection_hand_over;
 }
 
 /* The pid of the CONNECT payload, which socket.io-client 4.6+ sends
@@ -1164,7 +1206,8 @@ requested_pid (SignalingSocketioSocket *socket)
 /* The detached (or still connected) socket @pid recovers, or NULL. */
 static SignalingSocketioConnection *
 take_session (SignalingResumeTable    *resumes,
-              SignalingSocketioSocket *socket)
+              SignalingSocketioSocket *socket,
+              gboolean                *unknown)
 {
   const char *pid = requested_pid (socket);
   SignalingIdentity *identity = signaling_identity_lookup (socket);
@@ -1176,7 +1219,7 @@ take_session (SignalingResumeTable    *resumes,
   session = signaling_resume_table_take (resumes, pid, SIGNALING_TYPE_SOCKETIO_CONNECTION);
   if (session == NULL)
     {
-      signaling_resume_table_count (resumes, FALSE);
+      *unknown = TRUE;  /* here: another node may know it */
       return NULL;
     }
 
@@ -1198,37 +1241,177 @@ take_session (SignalingResumeTable    *resumes,
   return session;
 }
 
+/* A new socket, with a pid of its own (in the CONNECT reply). */
+static SignalingSocketioConnection *
+new_session (SignalingResumeTable    *resumes,
+             SignalingSocketioSocket *socket)
+{
+  SignalingSocketioConnection *self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
+
+  self->resumes = g_object_ref (resumes);
+  if (signaling_resume_table_get_window (resumes) > 0)
+    self->pid = signaling_resume_table_add (resumes, self);
+  signaling_socketio_socket_recover (socket, NULL, self->pid);
+  return self;
+}
+
+/* A recovery whose socket waits on another node of the cluster: the
+ * CONNECT is held (signaling_socketio_socket_hold()) until the socket's
+ * state comes, through signaling_resume_table_claim(). */
+typedef struct
+{
+  SignalingRouter *router;
+  SignalingResumeTable *resumes;
+  SignalingSocketioSocket *socket;
+} Claim;
+
+static void
+claim_free (gpointer data)
+{
+  Claim *claim = data;
+
+  g_clear_object (&claim->resumes);
+  g_clear_object (&claim->socket);
+  g_free (claim);
+}
+
+/* A socket handed over by another node goes on here: the same id, pid
+ * and rooms, nobody told, then what waited for it there. */
+static SignalingClient *
+take_up (Claim      *claim,
+         JsonObject *state)
+{
+  g_autoptr(SignalingSocketioConnection) self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
+  SignalingSocketioSocket *socket = claim->socket;
+  SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
+  JsonArray *events = json_object_get_array_member (state, "events");
+  g_autoptr(GError) error = NULL;
+
+  self->router = claim->router;
+  self->resumes = g_object_ref (claim->resumes);
+  self->socket = g_object_ref (socket);
+  self->vocabulary = json_object_get_int_member_with_default (state, "vocabulary", SIGNALING_VOCABULARY_NONE);
+  /* Detached until accept() hands it the socket; no pid yet, so that
+   * no node is told it waits. */
+  set_detached (self, TRUE);
+  self->client = signaling_router_take_over (claim->router, SIGNALING_CONNECTION (self),
+                                             json_object_get_string_member_with_default (state, "id", NULL),
+                                             signaling_engineio_socket_get_remote_address (engine),
+                                             json_object_get_array_member (state, "rooms"), &error);
+  if (self->client == NULL)
+    {
+      set_detached (self, FALSE);
+      signaling_engineio_socket_close (engine, error->message);
+      return NULL;
+    }
+  signaling_identity_attach (signaling_identity_lookup (socket), self->client);
+
+  self->pid = g_strdup (json_object_get_string_member_with_default (state, "pid", NULL));
+  if (self->pid != NULL)
+    signaling_resume_table_put (self->resumes, self->pid, self);
+  for (guint i = 0; events != NULL && i < json_array_get_length (events); i++)
+    {
+      JsonArray *pair = json_array_get_array_element (events, i);
+      BufferedEvent *buffered;
+
+      if (pair == NULL || json_array_get_length (pair) != 2)
+        continue;
+      buffered = g_new (BufferedEvent, 1);
+      buffered->event = g_strdup (json_array_get_string_element (pair, 0));
+      buffered->json = g_strdup (json_array_get_string_element (pair, 1));
+      self->buffered_size += strlen (buffered->event) + strlen (buffered->json);
+      g_queue_push_tail (&self->buffered, buffered);
+    }
+
+  signaling_socketio_socket_recover (socket, json_object_get_string_member_with_default (state, "sid", NULL),
+                                     self->pid);
+  g_object_set_qdata_full (G_OBJECT (socket), prepared_quark (), g_object_ref (self), g_object_unref);
+
+  /* The client went away while its socket was on its way: it ends here
+   * as it would have there. */
+  if (!signaling_socketio_socket_is_connected (socket))
+    {
+      end_session (self, "closed during a recovery");
+      return NULL;
+    }
+  signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovered from another node",
+                        signaling_client_get_id (self->client));
+  signaling_socketio_socket_release (socket);  /* the CONNECT reply, then accept() */
+  return self->client;
+}
+
+static SignalingClient *
+on_claimed (JsonObject *state,
+            gpointer    user_data)
+{
+  Claim *claim = user_data;
+  gboolean found = state != NULL && json_object_get_string_member_with_default (state, "id", NULL) != NULL;
+
+  signaling_resume_table_count (claim->resumes, found);
+  if (found)
+    return take_up (claim, state);
+
+  g_object_set_qdata_full (G_OBJECT (claim->socket), prepared_quark (),
+                           new_session (claim->resumes, claim->socket), g_object_unref);
+  signaling_socketio_socket_release (claim->socket);
+  return NULL;
+}
+
+static gboolean
+claim_elsewhere (SignalingRouter         *router,
+                 SignalingResumeTable    *resumes,
+                 SignalingSocketioSocket *socket)
+{
+  SignalingIdentity *identity = signaling_identity_lookup (socket);
+  Claim *claim = g_new0 (Claim, 1);
+
+  claim->router = router;
+  claim->resumes = g_object_ref (resumes);
+  claim->socket = g_object_ref (socket);
+  signaling_socketio_socket_hold (socket);
+  if (signaling_resume_table_claim (resumes, requested_pid (socket),
+                                    identity != NULL ? signaling_identity_get_id (identity) : NULL,
+                                    on_claimed, claim, claim_free))
+    return TRUE;
+
+  signaling_socketio_socket_release (socket);
+  claim_free (claim);
+  return FALSE;
+}
+
 /*
  * signaling_socketio_connection_prepare:
  * @resumes: the sessions that may be resumed, which this one joins
  *
- * Before the CONNECT reply: finds the socket a pid recovers and gives
- * @socket its id and pid, or a new pid to a new socket (both go in the
- * reply). signaling_socketio_connection_accept() then takes it up.
+ * Before the CONNECT reply: finds the socket a pid recovers, here or
+ * (in a cluster, holding the reply) on another node, and gives @socket
+ * its id and pid, or a new pid to a new socket (both go in the reply).
+ * signaling_socketio_connection_accept() then takes it up.
  */
 void
-signaling_socketio_connection_prepare (SignalingResumeTable    *resumes,
+signaling_socketio_connection_prepare (SignalingRouter         *router,
+                                       SignalingResumeTable    *resumes,
                                        SignalingSocketioSocket *socket)
 {
-  SignalingSocketioConnection *self = take_session (resumes, socket);
-  const char *old_id = NULL;
+  gboolean unknown = FALSE;
+  SignalingSocketioConnection *self = take_session (resumes, socket, &unknown);
 
-  if (self != NULL)
+  if (self == NULL && unknown)
     {
-      g_object_ref (self);
-      old_id = signaling_socketio_socket_get_id (self->socket);
-    }
-  else
-    {
-      self = g_object_new (SIGNALING_TYPE_SOCKETIO_CONNECTION, NULL);
-      self->resumes = g_object_ref (resumes);
+      if (claim_elsewhere (router, resumes, socket))
+        return;
+      signaling_resume_table_count (resumes, FALSE);
     }
 
-  if (self->pid == NULL && signaling_resume_table_get_window (resumes) > 0)
-    self->pid = signaling_resume_table_add (resumes, self);
+  if (self == NULL)
+    {
+      g_object_set_qdata_full (G_OBJECT (socket), prepared_quark (), new_session (resumes, socket),
+                               g_object_unref);
+      return;
+    }
 
-  signaling_socketio_socket_recover (socket, old_id, self->pid);
-  g_object_set_qdata_full (G_OBJECT (socket), prepared_quark (), self, g_object_unref);
+  signaling_socketio_socket_recover (socket, signaling_socketio_socket_get_id (self->socket), self->pid);
+  g_object_set_qdata_full (G_OBJECT (socket), prepared_quark (), g_object_ref (self), g_object_unref);
 }
 
 /* Hands @socket to the session it recovers: its events go on where

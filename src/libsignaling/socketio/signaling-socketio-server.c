@@ -211,7 +211,37 @@ on_socket_disconnected (SignalingSocketioSocket *socket,
   Session *session = user_data;
 
   signaling_socketio_socket_set_disconnected_func (socket, NULL, NULL);
+  signaling_socketio_socket_set_release_func (socket, NULL, NULL);
   g_hash_table_remove (session->sockets, signaling_socketio_socket_get_namespace (socket));
+}
+
+/* The CONNECT reply, with the socket's id and pid; then the namespace's
+ * `connection`. */
+static void
+answer_connect (SignalingSocketioSocket *socket,
+                gpointer                 user_data)
+{
+  Session *session = user_data;
+  const char *nsp = signaling_socketio_socket_get_namespace (socket);
+  SignalingSocketioNamespace *namespace = g_hash_table_lookup (session->server->namespaces, nsp);
+  g_autoptr(SignalingSocketioSocket) kept = g_object_ref (socket);
+  g_autoptr(JsonNode) reply = NULL;
+  SignalingSocketioPacket *connected;
+  g_autofree char *json = NULL;
+
+  /* Ids and pids are drawn by signaling_generate_id(): nothing to escape. */
+  if (signaling_socketio_socket_get_pid (socket) != NULL)
+    json = g_strdup_printf ("{\"sid\":\"%s\",\"pid\":\"%s\"}", signaling_socketio_socket_get_id (socket),
+                            signaling_socketio_socket_get_pid (socket));
+  else
+    json = g_strdup_printf ("{\"sid\":\"%s\"}", signaling_socketio_socket_get_id (socket));
+  reply = json_from_string (json, NULL);
+  connected = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_CONNECT, nsp, -1, reply);
+  signaling_socketio_socket_send_packet (socket, connected);
+  signaling_socketio_packet_free (connected);
+
+  if (namespace != NULL)
+    signaling_socketio_namespace_emit_connection (namespace, socket);
 }
 
 static void
@@ -220,9 +250,6 @@ handle_connect (Session                 *session,
 {
   SignalingSocketioNamespace *namespace;
   g_autoptr(SignalingSocketioSocket) socket = NULL;
-  g_autoptr(JsonNode) reply = NULL;
-  SignalingSocketioPacket *connected;
-  g_autofree char *json = NULL;
   g_autofree char *refusal = NULL;
 
   namespace = g_hash_table_lookup (session->server->namespaces, packet->nsp);
@@ -258,18 +285,14 @@ handle_connect (Session                 *session,
   g_hash_table_insert (session->sockets, g_strdup (packet->nsp), g_object_ref (socket));
   signaling_socketio_socket_set_disconnected_func (socket, on_socket_disconnected, session);
 
-  /* Ids and pids are drawn by signaling_generate_id(): nothing to escape. */
-  if (signaling_socketio_socket_get_pid (socket) != NULL)
-    json = g_strdup_printf ("{\"sid\":\"%s\",\"pid\":\"%s\"}", signaling_socketio_socket_get_id (socket),
-                            signaling_socketio_socket_get_pid (socket));
-  else
-    json = g_strdup_printf ("{\"sid\":\"%s\"}", signaling_socketio_socket_get_id (socket));
-  reply = json_from_string (json, NULL);
-  connected = signaling_socketio_packet_new (SIGNALING_SOCKETIO_PACKET_CONNECT, packet->nsp, -1, reply);
-  signaling_socketio_socket_send_packet (socket, connected);
-  signaling_socketio_packet_free (connected);
-
-  signaling_socketio_namespace_emit_connection (namespace, socket);
+  /* The refuse-socket handler still works out the socket's id and pid
+   * (a recovery that another node of a cluster hands over). */
+  if (signaling_socketio_socket_is_held (socket))
+    {
+      signaling_socketio_socket_set_release_func (socket, answer_connect, session);
+      return;
+    }
+  answer_connect (socket, session);
 }
 
 static void

@@ -41,6 +41,16 @@ typedef void (*SignalingSocketioDisconnectedFunc) (SignalingSocketioSocket *sock
 void                     signaling_socketio_socket_set_disconnected_func (SignalingSocketioSocket          *self,
                                                                           SignalingSocketioDisconnectedFunc func,
                                                                           gpointer                          user_data);
+/* Answers a held CONNECT (see signaling_socketio_socket_hold()). */
+typedef void (*SignalingSocketioReleaseFunc) (SignalingSocketioSocket *socket,
+                                              gpointer                 user_data);
+
+void                     signaling_socketio_socket_hold               (SignalingSocketioSocket *self);
+gboolean                 signaling_socketio_socket_is_held            (SignalingSocketioSocket *self);
+void                     signaling_socketio_socket_set_release_func   (SignalingSocketioSocket     *self,
+                                                                       SignalingSocketioReleaseFunc func,
+                                                                       gpointer                     user_data);
+void                     signaling_socketio_socket_release            (SignalingSocketioSocket *self);
 void                     signaling_socketio_socket_emit_text          (SignalingSocketioSocket *self,
                                                                        const char              *event,
                                                                        const char              *args_json);

@@ -42,6 +42,11 @@ struct _SignalingSocketioSocket
   gpointer consumer_data;
   SignalingSocketioDisconnectedFunc disconnected_func;
   gpointer disconnected_data;
+
+  /* A CONNECT whose answer waits (a recovery from another node). */
+  gboolean held;
+  SignalingSocketioReleaseFunc release_func;
+  gpointer release_data;
 };
 
 G_DEFINE_FINAL_TYPE (SignalingSocketioSocket, signaling_socketio_socket, G_TYPE_OBJECT)
@@ -640,6 +645,47 @@ signaling_socketio_socket_mark_disconnected (SignalingSocketioSocket *self,
   if (self->consumer != NULL)
     self->consumer->disconnected (self, reason, self->consumer_data);
   g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0, reason);
+}
+
+/*
+ * signaling_socketio_socket_hold:
+ *
+ * Called by a SignalingSocketioServer::refuse-socket handler that lets
+ * the socket in but cannot say yet with which id and pid: the CONNECT
+ * is answered at signaling_socketio_socket_release().
+ */
+void
+signaling_socketio_socket_hold (SignalingSocketioSocket *self)
+{
+  self->held = TRUE;
+}
+
+gboolean
+signaling_socketio_socket_is_held (SignalingSocketioSocket *self)
+{
+  return self->held;
+}
+
+/* The session's: how to answer the held CONNECT; %NULL once it has
+ * gone. */
+void
+signaling_socketio_socket_set_release_func (SignalingSocketioSocket      *self,
+                                            SignalingSocketioReleaseFunc  func,
+                                            gpointer                      user_data)
+{
+  self->release_func = func;
+  self->release_data = user_data;
+}
+
+void
+signaling_socketio_socket_release (SignalingSocketioSocket *self)
+{
+  SignalingSocketioReleaseFunc func = self->release_func;
+
+  self->held = FALSE;
+  self->release_func = NULL;
+  if (func != NULL)
+    func (self, self->release_data);
 }
 
 void
