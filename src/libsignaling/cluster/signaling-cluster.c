@@ -437,12 +437,22 @@ send_publish (SignalingCluster *self,
 
 /* Publishes @text on @channel after everything published before it,
  * and not before the subscriptions asked for so far are in place. */
+static gboolean queue_own (SignalingCluster *self,
+                           const char       *channel,
+                           const char       *text);
+
 static void
 publish (SignalingCluster *self,
          const char       *channel,
          char             *text)
 {
   Held *held;
+
+  if (g_hash_table_size (self->claims) > 0 && queue_own (self, channel, text))
+    {
+      g_free (text);
+      return;
+    }
 
   if (self->pending_subscribes == 0 && g_queue_is_empty (&self->held))
     {
@@ -676,6 +686,7 @@ typedef struct
   char *peer;           /* from the key, once read */
   char *node;
   GPtrArray *rooms;     /* of char *, from the key */
+  gboolean marker_sent;  /* what we publish from now on comes after it */
   gboolean marker_seen;
   GPtrArray *queued;    /* of JsonObject *: envelopes after the marker */
   guint timeout_source;
@@ -923,6 +934,7 @@ on_resume_key (SignalingRedisLink *link,
   json_builder_add_string_value (builder, handover->token);
   channel = g_strconcat (PEER_CHANNEL, peer, NULL);
   publish (self, channel, end_builder (builder));
+  handover->marker_sent = TRUE;
 }
 
 static void
@@ -1068,6 +1080,55 @@ hand_over_session (SignalingCluster *self,
   }
 }
 
+/*
+ * What we publish after a claim's marker is for its peer too, and its
+ * echo might come back after the peer is ours (and be dropped as an
+ * echo): it is queued now, and its echo ignored. Returns %TRUE for a
+ * relay to the claimed peer itself, which nobody else wants.
+ */
+static gboolean
+queue_own (SignalingCluster *self,
+           const char       *channel,
+           const char       *text)
+{
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *envelope;
+  const char *event, *room = NULL, *who;
+  GHashTableIter iter;
+  gpointer value;
+  gboolean to_peer = FALSE;
+
+  root = signaling_json_parse (text, strlen (text), NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return FALSE;
+  envelope = json_node_get_object (root);
+  event = json_object_get_string_member_with_default (envelope, "event", "");
+  if (g_str_has_prefix (channel, ROOM_CHANNEL) && g_str_equal (event, "relay"))
+    room = channel + strlen (ROOM_CHANNEL);
+  else if (g_str_equal (channel, CLUSTER_CHANNEL) && (g_str_equal (event, "join") || g_str_equal (event, "leave")))
+    room = json_object_get_string_member_with_default (envelope, "room", NULL);
+  else if (!g_str_has_prefix (channel, PEER_CHANNEL) || !g_str_equal (event, "relay"))
+    return FALSE;
+  who = json_object_get_string_member_with_default (envelope, g_str_equal (event, "relay") ? "from" : "peer", NULL);
+
+  g_hash_table_iter_init (&iter, self->claims);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Handover *handover = value;
+      gboolean wanted;
+
+      if (!handover->marker_sent)
+        continue;
+      if (room != NULL)
+        wanted = handover_has_room (handover, room) && g_strcmp0 (who, handover->peer) != 0;
+      else
+        wanted = to_peer = g_str_equal (channel + strlen (PEER_CHANNEL), handover->peer);
+      if (wanted)
+        g_ptr_array_add (handover->queued, json_object_ref (envelope));
+    }
+  return to_peer;
+}
+
 /* What a claim of ours reads after its marker is for its peer; but
  * not what the old node published before its answer: it delivered that
  * to the peer itself, before or after the marker, and after its answer
@@ -1079,6 +1140,10 @@ queue_for_handovers (SignalingCluster *self,
                      const char       *from,
                      JsonObject       *envelope)
 {
+  /* Ours were queued as they went out: see queue_own(). */
+  if (g_str_equal (node_id, self->node_id))
+    return;
+
   GHashTableIter iter;
   gpointer value;
 
@@ -1143,6 +1208,7 @@ intercept_handover (SignalingCluster *self,
     {
       if (own && g_strcmp0 (token, handover->token) == 0)
         handover->marker_seen = TRUE;
+
     }
   else if (g_str_equal (event, "handed-over") || g_str_equal (event, "handover-refused"))
     {
@@ -1155,7 +1221,7 @@ intercept_handover (SignalingCluster *self,
       else
         fail_handover (self, handover);
     }
-  else if (handover->marker_seen && !g_str_equal (node_id, handover->node))
+  else if (handover->marker_seen && !own && !g_str_equal (node_id, handover->node))
     g_ptr_array_add (handover->queued, json_object_ref (envelope));
   /* Before the marker: the old node has it for the peer. */
   return TRUE;
