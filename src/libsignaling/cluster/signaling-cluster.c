@@ -1174,6 +1174,10 @@ intercept_handover (SignalingCluster *self,
   gboolean own = g_str_equal (node_id, self->node_id);
   Handover *handover;
 
+  /* The common case, on every message: no claim of ours, no marker. */
+  if (g_hash_table_size (self->claims) == 0 && !g_str_equal (event, "handover"))
+    return FALSE;
+
   if (g_str_has_prefix (channel, ROOM_CHANNEL))
     {
       if (g_str_equal (event, "relay"))
