@@ -50,6 +50,7 @@ struct _SignalingNativeConnection
    * yet. */
   SignalingTimer idle_deadline;
   SignalingTimerQueue *idle_deadlines;
+  SignalingTimer window;  /* in @resumes, while detached */
   gboolean pinged;
 
   /* Resume (/ws?resume=TOKEN): a session whose WebSocket broke stays
@@ -106,6 +107,7 @@ signaling_native_connection_dispose (GObject *object)
   g_clear_object (&self->websocket);
   if (self->resumes != NULL)
     {
+      signaling_resume_table_stop_window (self->resumes, &self->window);
       set_detached (self, FALSE);
       forget_token (self);
     }
@@ -875,6 +877,7 @@ end_session (SignalingNativeConnection *self,
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_resume_table_stop_window (self->resumes, &self->window);
   forget_token (self);
   set_detached (self, FALSE);
   g_queue_clear_full (&self->buffered, (GDestroyNotify) g_bytes_unref);
@@ -890,16 +893,12 @@ on_window_over (gpointer data)
   end_session (self, self->ending != NULL ? self->ending : "not resumed in time");
 }
 
-/* From the main loop, not now: a delivery (the room being walked) or a
- * close may have called us. */
 static void
 end_detached_soon (SignalingNativeConnection *self,
                    const char                *why)
 {
   self->ending = why;
-  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
-  signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline, g_get_monotonic_time (),
-                             on_window_over, self);
+  signaling_resume_table_end_window_soon (self->resumes, &self->window, on_window_over, self);
 }
 
 /* A WebSocket that broke without a close frame is a dropped network,
@@ -953,9 +952,7 @@ on_closed (SignalingWebsocket *websocket,
   detach_websocket (self);
   set_detached (self, TRUE);
   self->ending = NULL;
-  signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline,
-                             g_get_monotonic_time () + (gint64) window * G_USEC_PER_SEC,
-                             on_window_over, self);
+  signaling_resume_table_start_window (self->resumes, &self->window, on_window_over, self);
 }
 
 static const SignalingWebsocketHandlers websocket_handlers = {
@@ -1097,6 +1094,7 @@ resume (SignalingNativeConnection *self,
       signaling_websocket_close (old, CLOSE_RESUMED, "resumed on a new connection");
     }
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_resume_table_stop_window (self->resumes, &self->window);
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s resumed",
                         signaling_client_get_id (self->client));
   take_websocket (self, websocket, TRUE);

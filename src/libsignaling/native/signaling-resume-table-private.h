@@ -6,6 +6,8 @@
 
 #include <glib-object.h>
 
+#include "signaling-timer-queue-private.h"
+
 G_BEGIN_DECLS
 
 #define SIGNALING_TYPE_RESUME_TABLE (signaling_resume_table_get_type ())
@@ -34,5 +36,16 @@ void                  signaling_resume_table_note_waiting (SignalingResumeTable 
 guint                 signaling_resume_table_get_waiting  (SignalingResumeTable *self);
 guint64               signaling_resume_table_get_resumed  (SignalingResumeTable *self);
 guint64               signaling_resume_table_get_failed   (SignalingResumeTable *self);
+void                  signaling_resume_table_start_window (SignalingResumeTable *self,
+                                                           SignalingTimer       *timer,
+                                                           SignalingTimerFunc    func,
+                                                           gpointer              data);
+void                  signaling_resume_table_end_window_soon (SignalingResumeTable *self,
+                                                              SignalingTimer       *timer,
+                                                              SignalingTimerFunc    func,
+                                                              gpointer              data);
+void                  signaling_resume_table_stop_window  (SignalingResumeTable *self,
+                                                           SignalingTimer       *timer);
+gboolean              signaling_resume_table_end_oldest   (SignalingResumeTable *self);
 
 G_END_DECLS
