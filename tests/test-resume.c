@@ -375,6 +375,44 @@ test_window_expiry (void)
   daemon_stop (&daemon);
 }
 
+/* A full server makes room for a new peer by ending the session that
+ * has waited longest for its resume. Before, a client connecting and
+ * dropping its connection in a loop filled --max-clients with waiting
+ * sessions and locked everyone else out for the window. */
+static void
+test_full_server_ends_oldest_waiting (void)
+{
+  Daemon daemon = { 0 };
+  g_autoptr(Peer) a = NULL;
+  g_autoptr(Peer) b = NULL;
+  g_autoptr(Peer) c = NULL;
+  g_autoptr(Peer) d = NULL;
+  g_autoptr(JsonObject) joined = NULL;
+  g_autoptr(JsonObject) left = NULL;
+
+  daemon_start (&daemon, "30", "262144", "--max-clients", "3", NULL);
+  a = peer_connect (&daemon, NULL, FALSE);
+  b = peer_connect (&daemon, NULL, FALSE);
+  c = peer_connect (&daemon, NULL, FALSE);
+  peer_join (a, "room");
+  peer_join (c, "room");
+  joined = peer_expect (a, "peer-joined");
+  peer_cut (a);
+  wait_for_waiting (&daemon, 1);
+  peer_cut (b);
+  wait_for_waiting (&daemon, 2);
+
+  /* a dropped first: it goes, and c, in its room, sees it leave. */
+  d = peer_connect (&daemon, NULL, FALSE);
+  left = peer_expect (c, "peer-left");
+  g_assert_cmpstr (json_object_get_string_member (left, "id"), ==, a->id);
+  g_assert_cmpint (health (&daemon, "waitingForResume"), ==, 1);
+  g_assert_cmpint (health (&daemon, "clients"), ==, 3);
+  peer_assert_idle (c);
+  peer_assert_idle (d);
+  daemon_stop (&daemon);
+}
+
 /* More than the buffer holds for a dropped peer ends its session at
  * once: the others see it leave, and the token resumes nothing. */
 static void
@@ -543,6 +581,7 @@ main (int   argc,
   g_test_add_func ("/resume/cut-and-resume", test_resume);
   g_test_add_func ("/resume/window-expiry", test_window_expiry);
   g_test_add_func ("/resume/buffer-overflow", test_buffer_overflow);
+  g_test_add_func ("/resume/full-server-ends-oldest-waiting", test_full_server_ends_oldest_waiting);
   g_test_add_func ("/resume/forged-and-clean-close", test_forged_and_clean_close);
   g_test_add_func ("/resume/takeover", test_takeover);
   g_test_add_func ("/resume/server-close", test_server_close);

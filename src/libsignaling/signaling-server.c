@@ -1422,6 +1422,8 @@ signaling_server_init (SignalingServer *self)
   self->router = signaling_router_new ();
   self->limits = signaling_router_get_limits (self->router);
   self->resumes = signaling_resume_table_new ();
+  signaling_router_set_reclaim_func (self->router, (SignalingRouterReclaimFunc) signaling_resume_table_end_oldest,
+                                     self->resumes);
   g_signal_connect_object (self->router, "client-connected", G_CALLBACK (on_client_connected), self, 0);
   g_signal_connect_object (self->router, "client-disconnected", G_CALLBACK (on_client_disconnected), self, 0);
   g_signal_connect_object (self->router, "room-added", G_CALLBACK (on_room_added), self, 0);

@@ -740,6 +740,12 @@ peer_became_ready (Bench *b,
           hist_record (b, b->now - p->started_ns);
           b->handshakes++;
         }
+      /* A Socket.IO client leaves as socket.disconnect() does, with a
+       * DISCONNECT packet first: a bare close is a dropped transport,
+       * which the server keeps for a recovery (a tab closing; the
+       * server ends the oldest such session when full). */
+      if (b->proto != PROTO_NATIVE)
+        send_frame (b, p, 0x1, (const guint8 *) "41", 2);
       send_frame (b, p, 0x8, close_1000, sizeof close_1000);
       b->n_ready--;
       p->state = PEER_CLOSING;

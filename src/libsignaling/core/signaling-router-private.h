@@ -85,6 +85,12 @@ void             signaling_router_count_error     (SignalingRouter  *self,
 void             signaling_router_set_activity_func (SignalingRouter *self,
                                                      GSourceFunc      func,
                                                      gpointer         data);
+/* Returns whether it freed a place in the router. */
+typedef gboolean (*SignalingRouterReclaimFunc) (gpointer data);
+
+void             signaling_router_set_reclaim_func (SignalingRouter            *self,
+                                                    SignalingRouterReclaimFunc  func,
+                                                    gpointer                    data);
 gboolean         signaling_router_check_capacity (SignalingRouter  *self,
                                                   GError          **error);
 SignalingClient *signaling_router_attach         (SignalingRouter      *self,

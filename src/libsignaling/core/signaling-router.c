@@ -60,6 +60,11 @@ struct _SignalingRouter
   GSourceFunc activity_func;
   gpointer activity_data;
   gboolean activity_noted;
+
+  /* Frees a place when the router is full, if it can (the server ends
+   * the session that has waited longest for a resume). */
+  SignalingRouterReclaimFunc reclaim_func;
+  gpointer reclaim_data;
 };
 
 enum
@@ -330,6 +335,15 @@ signaling_router_lookup_room (SignalingRouter *self,
   return g_hash_table_lookup (self->rooms, name);
 }
 
+void
+signaling_router_set_reclaim_func (SignalingRouter            *self,
+                                   SignalingRouterReclaimFunc  func,
+                                   gpointer                    data)
+{
+  self->reclaim_func = func;
+  self->reclaim_data = data;
+}
+
 /* Whether one more client may come in: asked before a client exists
  * too, so that a dialect can refuse early and in its own words. */
 gboolean
@@ -337,6 +351,11 @@ signaling_router_check_capacity (SignalingRouter  *self,
                                  GError          **error)
 {
   const SignalingLimits *limits = &self->limits;
+
+  while (limits->max_clients > 0 &&
+         g_hash_table_size (self->clients) >= limits->max_clients &&
+         self->reclaim_func != NULL && self->reclaim_func (self->reclaim_data))
+    ;
 
   if (limits->max_clients > 0 &&
       g_hash_table_size (self->clients) >= limits->max_clients)

@@ -31,6 +31,7 @@ void                 signaling_timer_queue_add    (SignalingTimerQueue *queue,
                                                    gpointer             data);
 void                 signaling_timer_queue_remove (SignalingTimerQueue *queue,
                                                    SignalingTimer      *timer);
+SignalingTimer      *signaling_timer_queue_peek   (SignalingTimerQueue *queue);
 gboolean             signaling_timer_is_queued    (SignalingTimer      *timer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignalingTimerQueue, signaling_timer_queue_unref)

@@ -170,3 +170,10 @@ signaling_timer_queue_remove (SignalingTimerQueue *queue,
   if (was_first)
     update_ready_time (queue);
 }
+
+/* Returns: (nullable): the timer due first */
+SignalingTimer *
+signaling_timer_queue_peek (SignalingTimerQueue *queue)
+{
+  return g_queue_peek_head (&queue->timers);
+}

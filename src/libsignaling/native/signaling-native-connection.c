@@ -50,6 +50,7 @@ struct _SignalingNativeConnection
    * yet. */
   SignalingTimer idle_deadline;
   SignalingTimerQueue *idle_deadlines;
+  SignalingTimer window;  /* in @resumes, while detached */
   gboolean pinged;
 
   /* Resume (/ws?resume=TOKEN): a session whose WebSocket broke stays
@@ -105,6 +106,7 @@ signaling_native_connection_dispose (GObject *object)
   g_clear_object (&self->websocket);
   if (self->resumes != NULL)
     {
+      signaling_resume_table_stop_window (self->resumes, &self->window);
       set_detached (self, FALSE);
       forget_token (self);
     }
@@ -873,6 +875,7 @@ end_session (SignalingNativeConnection *self,
   g_autoptr(SignalingNativeConnection) kept = g_object_ref (self);
 
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_resume_table_stop_window (self->resumes, &self->window);
   set_detached (self, FALSE);
   forget_token (self);
   clear_buffered (self);
@@ -887,16 +890,12 @@ on_window_over (gpointer data)
   end_session (self, self->ending != NULL ? self->ending : "not resumed in time");
 }
 
-/* From the main loop, not now: a delivery (the room being walked) or a
- * close may have called us. */
 static void
 end_detached_soon (SignalingNativeConnection *self,
                    const char                *why)
 {
   self->ending = why;
-  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
-  signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline, g_get_monotonic_time (),
-                             on_window_over, self);
+  signaling_resume_table_end_window_soon (self->resumes, &self->window, on_window_over, self);
 }
 
 /* A WebSocket that broke without a close frame is a dropped network,
@@ -950,9 +949,7 @@ on_closed (SignalingWebsocket *websocket,
   detach_websocket (self);
   set_detached (self, TRUE);
   self->ending = NULL;
-  signaling_timer_queue_add (self->idle_deadlines, &self->idle_deadline,
-                             g_get_monotonic_time () + (gint64) window * G_USEC_PER_SEC,
-                             on_window_over, self);
+  signaling_resume_table_start_window (self->resumes, &self->window, on_window_over, self);
 }
 
 static const SignalingWebsocketHandlers websocket_handlers = {
@@ -1047,7 +1044,7 @@ signaling_native_connection_hand_over (SignalingConnection *connection,
 
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s resumes on another node",
                         signaling_client_get_id (self->client));
-  signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_resume_table_stop_window (self->resumes, &self->window);
   set_detached (self, FALSE);
   forget_token (self);
   clear_buffered (self);
@@ -1131,6 +1128,7 @@ resume (SignalingNativeConnection *self,
       signaling_websocket_close (old, CLOSE_RESUMED, "resumed on a new connection");
     }
   signaling_timer_queue_remove (self->idle_deadlines, &self->idle_deadline);
+  signaling_resume_table_stop_window (self->resumes, &self->window);
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s resumed",
                         signaling_client_get_id (self->client));
   take_websocket (self, websocket, TRUE);

@@ -9,6 +9,8 @@
 
 #include "signaling-remote-private.h"
 
+#include "signaling-timer-queue-private.h"
+
 G_BEGIN_DECLS
 
 #define SIGNALING_TYPE_RESUME_TABLE (signaling_resume_table_get_type ())
@@ -50,5 +52,16 @@ gboolean              signaling_resume_table_claim        (SignalingResumeTable 
 guint                 signaling_resume_table_get_waiting  (SignalingResumeTable *self);
 guint64               signaling_resume_table_get_resumed  (SignalingResumeTable *self);
 guint64               signaling_resume_table_get_failed   (SignalingResumeTable *self);
+void                  signaling_resume_table_start_window (SignalingResumeTable *self,
+                                                           SignalingTimer       *timer,
+                                                           SignalingTimerFunc    func,
+                                                           gpointer              data);
+void                  signaling_resume_table_end_window_soon (SignalingResumeTable *self,
+                                                              SignalingTimer       *timer,
+                                                              SignalingTimerFunc    func,
+                                                              gpointer              data);
+void                  signaling_resume_table_stop_window  (SignalingResumeTable *self,
+                                                           SignalingTimer       *timer);
+gboolean              signaling_resume_table_end_oldest   (SignalingResumeTable *self);
 
 G_END_DECLS

@@ -33,6 +33,11 @@ struct _SignalingResumeTable
   guint window;          /* seconds a dropped session waits; 0: none waits */
   gsize buffer_size;     /* bytes kept for a dropped session */
   guint waiting;         /* dropped sessions in their window */
+  /* Their windows' ends: one source for all, not one each, as GLib
+   * walks every source on every main loop iteration (30 000 timeouts
+   * after a minute of Socket.IO connect/close churn took half the
+   * server's time). Windows have one length, so each is queued last. */
+  SignalingTimerQueue *windows;
   guint64 resumed;
   guint64 failed;
   SignalingRemote *remote;  /* the other nodes, or NULL; not owned */
@@ -46,6 +51,7 @@ signaling_resume_table_finalize (GObject *object)
   SignalingResumeTable *self = SIGNALING_RESUME_TABLE (object);
 
   g_hash_table_unref (self->sessions);
+  g_clear_pointer (&self->windows, signaling_timer_queue_unref);
 
   G_OBJECT_CLASS (signaling_resume_table_parent_class)->finalize (object);
 }
@@ -62,6 +68,7 @@ signaling_resume_table_init (SignalingResumeTable *self)
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->window = DEFAULT_WINDOW;
   self->buffer_size = DEFAULT_BUFFER_SIZE;
+  self->windows = signaling_timer_queue_new ("[signaling] resume windows");
 }
 
 SignalingResumeTable *
@@ -249,4 +256,71 @@ guint64
 signaling_resume_table_get_failed (SignalingResumeTable *self)
 {
   return self->failed;
+}
+
+/*
+ * signaling_resume_table_start_window:
+ * @timer: the session's own, not queued
+ *
+ * Calls @func with @data when the window of a session that starts
+ * waiting now is over, unless signaling_resume_table_stop_window()
+ * comes first.
+ */
+void
+signaling_resume_table_start_window (SignalingResumeTable *self,
+                                     SignalingTimer       *timer,
+                                     SignalingTimerFunc    func,
+                                     gpointer              data)
+{
+  signaling_timer_queue_add (self->windows, timer,
+                             g_get_monotonic_time () + (gint64) self->window * G_USEC_PER_SEC,
+                             func, data);
+}
+
+/* Ends @timer's window on the next main loop iteration, not now: a
+ * delivery (a room being walked) or a close may be calling. */
+void
+signaling_resume_table_end_window_soon (SignalingResumeTable *self,
+                                        SignalingTimer       *timer,
+                                        SignalingTimerFunc    func,
+                                        gpointer              data)
+{
+  signaling_resume_table_stop_window (self, timer);
+  signaling_timer_queue_add (self->windows, timer, g_get_monotonic_time (), func, data);
+}
+
+void
+signaling_resume_table_stop_window (SignalingResumeTable *self,
+                                    SignalingTimer       *timer)
+{
+  if (signaling_timer_is_queued (timer))
+    signaling_timer_queue_remove (self->windows, timer);
+}
+
+/*
+ * signaling_resume_table_end_oldest:
+ *
+ * Ends, now, the session that has waited longest for its resume: the
+ * router asks when it is full, as a peer that is here is worth more
+ * than one that may come back. Without this, a client that connects
+ * and drops the TCP connection in a loop fills the server with
+ * sessions waiting for a resume and locks everyone out for a window.
+ *
+ * Returns: whether a session was ended
+ */
+gboolean
+signaling_resume_table_end_oldest (SignalingResumeTable *self)
+{
+  SignalingTimer *oldest = signaling_timer_queue_peek (self->windows);
+  SignalingTimerFunc func;
+  gpointer data;
+
+  if (oldest == NULL)
+    return FALSE;
+
+  func = oldest->func;
+  data = oldest->data;
+  signaling_timer_queue_remove (self->windows, oldest);
+  func (data);
+  return TRUE;
 }

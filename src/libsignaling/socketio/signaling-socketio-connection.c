@@ -58,7 +58,7 @@ struct _SignalingSocketioConnection
   char *pid;                      /* its key in @resumes, or NULL */
   gboolean detached;
   const char *ending;             /* why a detached socket ends early, or NULL */
-  guint window_source;
+  SignalingTimer window;
   GQueue buffered;                /* BufferedEvent *, oldest first */
   gsize buffered_size;
 };
@@ -115,11 +115,18 @@ clear_buffered (SignalingSocketioConnection *self)
 }
 
 static void
+stop_window (SignalingSocketioConnection *self)
+{
+  if (self->resumes != NULL)
+    signaling_resume_table_stop_window (self->resumes, &self->window);
+}
+
+static void
 signaling_socketio_connection_dispose (GObject *object)
 {
   SignalingSocketioConnection *self = SIGNALING_SOCKETIO_CONNECTION (object);
 
-  g_clear_handle_id (&self->window_source, g_source_remove);
+  stop_window (self);
   set_detached (self, FALSE);
   forget_pid (self);
   clear_buffered (self);
@@ -705,21 +712,19 @@ end_session (SignalingSocketioConnection *self,
 {
   g_autoptr(SignalingSocketioConnection) kept = g_object_ref (self);
 
-  g_clear_handle_id (&self->window_source, g_source_remove);
+  stop_window (self);
   set_detached (self, FALSE);
   forget_pid (self);
   clear_buffered (self);
   signaling_router_detach (self->router, &self->client, reason);
 }
 
-static gboolean
+static void
 on_window_over (gpointer data)
 {
   SignalingSocketioConnection *self = data;
 
-  self->window_source = 0;
   end_session (self, self->ending != NULL ? self->ending : "not recovered in time");
-  return G_SOURCE_REMOVE;
 }
 
 /* From the main loop, not now: a delivery (the room being walked) or a
@@ -729,8 +734,7 @@ end_detached_soon (SignalingSocketioConnection *self,
                    const char                  *why)
 {
   self->ending = why;
-  g_clear_handle_id (&self->window_source, g_source_remove);
-  self->window_source = g_idle_add (on_window_over, self);
+  signaling_resume_table_end_window_soon (self->resumes, &self->window, on_window_over, self);
 }
 
 /* socket.io's own choice (RECOVERABLE_DISCONNECT_REASONS in its
@@ -770,7 +774,7 @@ on_disconnected (SignalingSocketioSocket *socket,
   g_signal_handlers_disconnect_by_data (signaling_socketio_socket_get_engine (self->socket), self);
   set_detached (self, TRUE);
   self->ending = NULL;
-  self->window_source = g_timeout_add_seconds (window, on_window_over, self);
+  signaling_resume_table_start_window (self->resumes, &self->window, on_window_over, self);
 }
 
 static const SignalingSocketioConsumer socket_consumer = {
@@ -1155,7 +1159,7 @@ signaling_socketio_connection_hand_over (SignalingConnection *connection,
 
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovers on another node",
                         signaling_client_get_id (self->client));
-  g_clear_handle_id (&self->window_source, g_source_remove);
+  stop_window (self);
   set_detached (self, FALSE);
   forget_pid (self);
   clear_buffered (self);
@@ -1422,7 +1426,7 @@ recover (SignalingSocketioConnection *self,
 {
   SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
 
-  g_clear_handle_id (&self->window_source, g_source_remove);
+  stop_window (self);
   if (!self->detached)
     {
       /* The old transport only hangs (no close reached us yet): end it
