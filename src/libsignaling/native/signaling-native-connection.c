@@ -1297,9 +1297,14 @@ claim_elsewhere (SignalingRouter      *router,
   claim->websocket = g_object_ref (websocket);
   claim->remote_address = g_strdup (soup_server_message_get_remote_host (msg));
   claim->identity = identity != NULL ? g_object_ref (identity) : NULL;
-  return signaling_resume_table_claim (resumes, token,
-                                       identity != NULL ? signaling_identity_get_id (identity) : NULL,
-                                       on_claimed, claim, claim_free);
+  if (signaling_resume_table_claim (resumes, token,
+                                    identity != NULL ? signaling_identity_get_id (identity) : NULL,
+                                    on_claimed, claim, claim_free))
+    return TRUE;
+
+  /* No cluster: the resume fails here and now. */
+  claim_free (claim);
+  return FALSE;
 }
 
 /*
