@@ -827,6 +827,14 @@ signaling_router_take_over (SignalingRouter      *self,
 {
   SignalingClient *client;
 
+  /* A full server makes room first (signaling_router_check_capacity()
+   * may end a waiting session), and that one's leave is heard. */
+  if (!signaling_router_check_capacity (self, error))
+    {
+      signaling_router_count_error (self, error != NULL ? *error : NULL);
+      return NULL;
+    }
+
   self->moving = TRUE;
   client = signaling_router_attach (self, connection, id, remote_address, error);
   for (guint i = 0; client != NULL && rooms != NULL && i < json_array_get_length (rooms); i++)
