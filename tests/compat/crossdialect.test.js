@@ -6,37 +6,9 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const WebSocket = require('ws');
-const { target, TRANSPORTS, startServer, connect, next, TIMEOUT } = require('./lib/harness');
+const { target, TRANSPORTS, startServer, connect, next, nativeClient } = require('./lib/harness');
 
 const skip = target !== 'signalbox' && 'the seed servers have no native protocol; signalbox only';
-
-function nativeClient(server) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
-    const queue = [];
-    const waiters = [];
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString());
-      const waiter = waiters.shift();
-      if (waiter) waiter(frame); else queue.push(frame);
-    });
-    ws.on('error', reject);
-    ws.receive = () => (queue.length > 0
-      ? Promise.resolve(queue.shift())
-      : new Promise((res, rej) => {
-        const timer = setTimeout(() => rej(new Error('timed out waiting for a native frame')), TIMEOUT);
-        waiters.push((frame) => { clearTimeout(timer); res(frame); });
-      }));
-    ws.sendJson = (object) => ws.send(JSON.stringify(object));
-    ws.once('open', async () => {
-      const welcome = await ws.receive();
-      assert.equal(welcome.type, 'welcome');
-      ws.id = welcome.id;
-      resolve(ws);
-    });
-  });
-}
 
 for (const transport of TRANSPORTS) {
   describe(`native ↔ Socket.IO over ${transport.name}`, { skip }, () => {

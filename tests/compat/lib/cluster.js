@@ -4,10 +4,8 @@
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
-const assert = require('node:assert/strict');
 const net = require('node:net');
-const WebSocket = require('ws');
-const { startServer, TIMEOUT } = require('./harness');
+const { startServer, freePort, nativeClient } = require('./harness');
 
 const REDIS = process.env.REDIS_SERVER || '/usr/bin/redis-server';
 const HEARTBEAT = 3;  // --cluster-timeout for these tests, seconds
@@ -19,17 +17,6 @@ function whySkip() {
   return false;
 }
 const skip = whySkip();
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port) {
   port = port || await freePort();
@@ -80,46 +67,6 @@ async function waitForCluster(nodes, count) {
     if (Date.now() > deadline) throw new Error(`cluster not formed: ${JSON.stringify(reports)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-// A native peer of @server, greeted: `id`, `welcome`, and what it hears
-// through receive()/expect(); @query, e.g. `?resume=TOKEN`.
-function nativeClient(server, query = '') {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`);
-    const queue = [];
-    const waiters = [];
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString());
-      const waiter = waiters.shift();
-      if (waiter) waiter(frame); else queue.push(frame);
-    });
-    ws.on('error', reject);
-    ws.receive = (timeout = TIMEOUT) => (queue.length > 0
-      ? Promise.resolve(queue.shift())
-      : new Promise((res, rej) => {
-        const timer = setTimeout(() => rej(new Error('timed out waiting for a native frame')), timeout);
-        waiters.push((frame) => { clearTimeout(timer); res(frame); });
-      }));
-    // The next frame of `type`, skipping none: anything else first fails.
-    ws.expect = async (type) => {
-      const frame = await ws.receive();
-      assert.equal(frame.type, type, `expected ${type}, got ${JSON.stringify(frame)}`);
-      return frame;
-    };
-    ws.pending = () => queue.slice();
-    ws.sendJson = (object) => ws.send(JSON.stringify(object));
-    ws.once('open', async () => {
-      let welcome = await ws.receive();
-      if (welcome.type === 'error') {
-        ws.refused = welcome;  // a resume-failed comes before the welcome
-        welcome = await ws.receive();
-      }
-      ws.welcome = welcome;
-      ws.id = welcome.id;
-      resolve(ws);
-    });
-  });
 }
 
 module.exports = { REDIS, HEARTBEAT, skip, freePort, startRedis, startNode, waitForCluster, nativeClient };

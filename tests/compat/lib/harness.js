@@ -9,7 +9,9 @@
 const { spawn } = require('node:child_process');
 const net = require('node:net');
 const path = require('node:path');
+const assert = require('node:assert/strict');
 const { io } = require('socket.io-client');
+const WebSocket = require('ws');
 
 const target = process.env.COMPAT_TARGET || (process.env.SIGNALBOX_BIN ? 'signalbox' : 'reference');
 const TIMEOUT = 5000;
@@ -149,4 +151,49 @@ function next(socket, event, timeout = TIMEOUT) {
   });
 }
 
-module.exports = { target, TRANSPORTS, startServer, connect, once, next, TIMEOUT };
+// A native peer of @server, greeted: `id`, `welcome`, and what it hears
+// through receive()/expect(); @query, e.g. `?resume=TOKEN`.
+function nativeClient(server, query = '') {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`);
+    const queue = [];
+    const waiters = [];
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      const waiter = waiters.shift();
+      if (waiter) waiter(frame); else queue.push(frame);
+    });
+    ws.on('error', reject);
+    ws.receive = (timeout = TIMEOUT) => (queue.length > 0
+      ? Promise.resolve(queue.shift())
+      : new Promise((res, rej) => {
+        const timer = setTimeout(() => rej(new Error('timed out waiting for a native frame')), timeout);
+        waiters.push((frame) => { clearTimeout(timer); res(frame); });
+      }));
+    // The next frame of `type`, skipping none: anything else first fails.
+    ws.expect = async (type) => {
+      const frame = await ws.receive();
+      assert.equal(frame.type, type, `expected ${type}, got ${JSON.stringify(frame)}`);
+      return frame;
+    };
+    ws.pending = () => queue.slice();
+    ws.sendJson = (object) => ws.send(JSON.stringify(object));
+    ws.once('open', async () => {
+      try {
+        let welcome = await ws.receive();
+        if (welcome.type === 'error') {
+          ws.refused = welcome;  // a resume-failed comes before the welcome
+          welcome = await ws.receive();
+        }
+        assert.equal(welcome.type, 'welcome', `expected a welcome, got ${JSON.stringify(welcome)}`);
+        ws.welcome = welcome;
+        ws.id = welcome.id;
+        resolve(ws);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+module.exports = { target, TRANSPORTS, startServer, connect, once, next, TIMEOUT, freePort, nativeClient };
