@@ -346,3 +346,57 @@ describe('native resume on another node', { skip }, () => {
     await waitFor(b, (r) => r.clients === 0, 'B to empty');
   });
 });
+
+describe('Socket.IO recovery offsets on another node', { skip }, () => {
+  let redis;
+  let nodes;
+  before(async () => {
+    redis = await startRedis();
+    nodes = await Promise.all(['a', 'b'].map((n) => startNode(redis, `offsets-${n}`,
+      ['--resume-window', String(WINDOW), '--recovery-offsets'])));
+    await waitForCluster(nodes, 2);
+  });
+  after(async () => {
+    if (nodes) await Promise.all(nodes.map((n) => n.stop()));
+    if (redis) await redis.stop();
+  });
+
+  it('replays on B from the offset the client got last on A, each event once', async () => {
+    const [a, b] = nodes;
+    const websocket = TRANSPORTS.find((t) => t.name === 'websocket');
+    const x = await connect(a, websocket);
+    const s = await connect(a, websocket, { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    const [id] = await next(s, 'your_id');
+    const offerTo = (sdp) => x.emit('offer_sdp', JSON.stringify({ targetClientId: id, sdp }));
+    offerTo('before');
+    const [heard, offset] = await next(s, 'offer_sdp');
+    assert.equal(heard.sdp, 'before');
+    assert.equal(typeof offset, 'string');
+
+    s.io.reconnection(false);
+    const dropped = once(s, 'disconnect');
+    s.io.engine.close();
+    await dropped;
+    await waitFor(a, (h) => h.waitingForResume === 1, 'A to see the cut');
+    for (let i = 0; i < 3; i++) offerTo(`gap ${i}`);
+    await settle();
+    s.io.uri = b.url;
+    const reconnected = once(s, 'connect');
+    s.io.reconnection(true);
+    s.connect();
+    await reconnected;
+    assert.equal(s.recovered, true, 'socket.recovered');
+    assert.equal(s.id, id);
+
+    for (let i = 0; i < 3; i++) assert.equal((await next(s, 'offer_sdp'))[0].sdp, `gap ${i}`);
+    offerTo('after');
+    const [after, afterOffset] = await next(s, 'offer_sdp');
+    assert.equal(after.sdp, 'after');
+    assert.notEqual(afterOffset, offset);
+    assert.deepEqual(s.received.filter((r) => r.event === 'offer_sdp'), [], '"before" not again');
+    s.close();
+    x.close();
+    await waitFor(a, (r) => r.clients === 0, 'A to empty');
+    await waitFor(b, (r) => r.clients === 0, 'B to empty');
+  });
+});

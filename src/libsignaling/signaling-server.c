@@ -139,6 +139,7 @@ enum {
   PROP_EXEMPT_ADDRESSES,
   PROP_RESUME_WINDOW,
   PROP_RESUME_BUFFER,
+  PROP_RECOVERY_OFFSETS,
   PROP_CLIENT_COUNT,
   PROP_ROOM_COUNT,
   PROP_STARTED_AT,
@@ -387,6 +388,9 @@ signaling_server_get_property (GObject    *object,
     case PROP_RESUME_BUFFER:
       g_value_set_uint (value, (guint) signaling_resume_table_get_buffer_size (self->resumes));
       break;
+    case PROP_RECOVERY_OFFSETS:
+      g_value_set_boolean (value, signaling_resume_table_get_offsets (self->resumes));
+      break;
     case PROP_CLIENT_COUNT:
       g_value_set_uint (value, signaling_server_get_client_count (self));
       break;
@@ -538,6 +542,9 @@ signaling_server_set_property (GObject      *object,
     case PROP_RESUME_BUFFER:
       signaling_resume_table_set_buffer_size (self->resumes, g_value_get_uint (value));
       break;
+    case PROP_RECOVERY_OFFSETS:
+      signaling_resume_table_set_offsets (self->resumes, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -602,6 +609,7 @@ mark_settings (void)
     { PROP_EXEMPT_ADDRESSES, { "exempt-address", N_("ADDRESS") } },
     { PROP_RESUME_WINDOW, { NULL, N_("SECONDS") } },
     { PROP_RESUME_BUFFER, { NULL, N_("BYTES") } },
+    { PROP_RECOVERY_OFFSETS, { NULL, NULL } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (marks); i++)
@@ -1163,6 +1171,24 @@ signaling_server_class_init (SignalingServerClass *klass)
     new_limit_pspec ("resume-buffer",
                      N_("Bytes of messages kept for a dropped peer until it resumes"),
                      0, DEFAULT_RESUME_BUFFER);
+
+  /**
+   * SignalingServer:recovery-offsets:
+   *
+   * Whether Socket.IO events carry socket.io's recovery offset, a
+   * string after their arguments, as socket.io 4.6+ sends with
+   * Connection State Recovery on. A recovering socket.io-client then
+   * names the last event it got, and is sent what came after it,
+   * including what a transport that had already died swallowed.
+   * Off by default: the seed servers send no offset, and clients
+   * without recovery (python-socketio 5) would pass the extra
+   * argument to every handler.
+   */
+  properties[PROP_RECOVERY_OFFSETS] =
+    g_param_spec_boolean ("recovery-offsets", NULL,
+                          N_("Append socket.io's recovery offset to every Socket.IO event"),
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
   mark_settings ();

@@ -3,8 +3,9 @@
 // `socket.id`, its rooms and what was sent to it in the gap, once and in
 // order, while the others in its room see no leave. signalbox keeps the
 // socket as it keeps a native session (resume-window, resume-buffer) and
-// resumes by the CONNECT reply's `pid` alone (docs/design.md says why no
-// offsets). signalbox only: the seed replicas do not turn recovery on.
+// by default resumes by the CONNECT reply's `pid` alone (docs/design.md
+// says why; recovery-offsets.test.js has the offsets). signalbox only:
+// the seed replicas do not turn recovery on.
 'use strict';
 
 const { describe, it } = require('node:test');

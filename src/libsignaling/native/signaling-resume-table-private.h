@@ -24,6 +24,9 @@ void                  signaling_resume_table_set_window   (SignalingResumeTable 
 gsize                 signaling_resume_table_get_buffer_size (SignalingResumeTable *self);
 void                  signaling_resume_table_set_buffer_size (SignalingResumeTable *self,
                                                               gsize                 bytes);
+gboolean              signaling_resume_table_get_offsets  (SignalingResumeTable *self);
+void                  signaling_resume_table_set_offsets  (SignalingResumeTable *self,
+                                                           gboolean              offsets);
 char                 *signaling_resume_table_add          (SignalingResumeTable *self,
                                                            gpointer              session);
 void                  signaling_resume_table_put          (SignalingResumeTable *self,

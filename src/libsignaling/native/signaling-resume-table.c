@@ -32,6 +32,7 @@ struct _SignalingResumeTable
   GHashTable *sessions;  /* token (owned) → session (unowned: it removes itself) */
   guint window;          /* seconds a dropped session waits; 0: none waits */
   gsize buffer_size;     /* bytes kept for a dropped session */
+  gboolean offsets;      /* Socket.IO recovery offsets on events */
   guint waiting;         /* dropped sessions in their window */
   /* Their windows' ends: one source for all, not one each, as GLib
    * walks every source on every main loop iteration (30 000 timeouts
@@ -101,6 +102,20 @@ signaling_resume_table_set_buffer_size (SignalingResumeTable *self,
                                         gsize                 bytes)
 {
   self->buffer_size = bytes;
+}
+
+gboolean
+signaling_resume_table_get_offsets (SignalingResumeTable *self)
+{
+  return self->offsets;
+}
+
+/* Socket.IO sockets that begin from now on carry offsets, or not. */
+void
+signaling_resume_table_set_offsets (SignalingResumeTable *self,
+                                    gboolean              offsets)
+{
+  self->offsets = offsets;
 }
 
 /* Returns: (transfer full): a new token for @session, which must

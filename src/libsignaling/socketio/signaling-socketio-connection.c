@@ -61,12 +61,22 @@ struct _SignalingSocketioConnection
   SignalingTimer window;
   GQueue buffered;                /* BufferedEvent *, oldest first */
   gsize buffered_size;
+
+  /* With recovery offsets on (socket.io's own wire: an offset after
+   * every event's arguments), @buffered also keeps what was sent, up
+   * to the resume buffer, so that a recovery replays from the client's
+   * last offset what a dead transport swallowed. */
+  gboolean offsets;
+  guint64 next_offset;
+  char *replay_after;             /* the offset a recovery asked for, or NULL */
 };
 
 typedef struct
 {
   char *event;
   char *json;
+  char *offset;   /* NULL without recovery offsets */
+  gboolean sent;  /* history, that a recovery may replay */
 } BufferedEvent;
 
 static void
@@ -76,6 +86,7 @@ buffered_event_free (gpointer data)
 
   g_free (buffered->event);
   g_free (buffered->json);
+  g_free (buffered->offset);
   g_free (buffered);
 }
 
@@ -130,6 +141,7 @@ signaling_socketio_connection_dispose (GObject *object)
   set_detached (self, FALSE);
   forget_pid (self);
   clear_buffered (self);
+  g_clear_pointer (&self->replay_after, g_free);
   g_clear_object (&self->resumes);
 
   if (self->socket != NULL)
@@ -264,6 +276,60 @@ args_of_object (JsonObject *object)
   return args;
 }
 
+static gsize buffer_event (SignalingSocketioConnection *self,
+                           const char                  *event,
+                           char                        *json,
+                           gboolean                     sent);
+
+/* Sends an event whose arguments are @json (JSON text, joined by
+ * commas), with an offset after them when recovery offsets are on. */
+static void
+send_event (SignalingSocketioConnection *self,
+            const char                  *event,
+            char                        *json)
+{
+  g_autofree char *with_offset = NULL;
+  BufferedEvent *last;
+
+  if (!self->offsets || self->resumes == NULL)
+    {
+      signaling_socketio_socket_emit_text (self->socket, event, json);
+      g_free (json);
+      return;
+    }
+
+  if (buffer_event (self, event, json, TRUE) == 0)
+    return;
+  last = g_queue_peek_tail (&self->buffered);
+  with_offset = g_strdup_printf ("%s,\"%s\"", last->json, last->offset);
+  signaling_socketio_socket_emit_text (self->socket, event, with_offset);
+}
+
+static void
+emit_args (SignalingSocketioConnection *self,
+           const char                  *event,
+           JsonArray                   *args)
+{
+  GString *json;
+
+  if (!self->offsets)
+    {
+      signaling_socketio_socket_emit (self->socket, event, args, NULL);
+      return;
+    }
+
+  json = g_string_new (NULL);
+  for (guint i = 0; i < json_array_get_length (args); i++)
+    {
+      g_autofree char *text = json_to_string (json_array_get_element (args, i), FALSE);
+
+      if (i > 0)
+        g_string_append_c (json, ',');
+      g_string_append (json, text);
+    }
+  send_event (self, event, g_string_free (json, FALSE));
+}
+
 static void
 emit_object (SignalingSocketioConnection *self,
              const char                  *event,
@@ -271,7 +337,7 @@ emit_object (SignalingSocketioConnection *self,
 {
   g_autoptr(JsonArray) args = args_of_object (object);
 
-  signaling_socketio_socket_emit (self->socket, event, args, NULL);
+  emit_args (self, event, args);
 }
 
 static void
@@ -1048,16 +1114,31 @@ seed_argument_to_json (SeedArgument *argument)
   return g_string_free (out, FALSE);
 }
 
-/* While detached, an event waits for the recovery, if it fits. */
+/* Keeps an event for a recovery: one sent (@sent, only with recovery
+ * offsets on), as history a recovery may replay, or one a detached
+ * socket could not be sent, which a recovery must replay. History
+ * makes room for newer events; past the buffer, an unsent event ends
+ * the socket. Returns 0 when the socket ends. */
 static gsize
 buffer_event (SignalingSocketioConnection *self,
               const char                  *event,
-              char                        *json)
+              char                        *json,
+              gboolean                     sent)
 {
+  gsize limit = signaling_resume_table_get_buffer_size (self->resumes);
   BufferedEvent *buffered;
   gsize length = strlen (event) + strlen (json);
 
-  if (self->buffered_size + length > signaling_resume_table_get_buffer_size (self->resumes))
+  while (self->buffered_size + length > limit && !g_queue_is_empty (&self->buffered) &&
+         ((BufferedEvent *) g_queue_peek_head (&self->buffered))->sent)
+    {
+      BufferedEvent *oldest = g_queue_pop_head (&self->buffered);
+
+      self->buffered_size -= strlen (oldest->event) + strlen (oldest->json);
+      buffered_event_free (oldest);
+    }
+
+  if (!sent && self->buffered_size + length > limit)
     {
       /* Past the buffer the socket cannot be whole again: it ends now,
        * as if the window had, rather than recover with a gap. */
@@ -1067,9 +1148,12 @@ buffer_event (SignalingSocketioConnection *self,
       return 0;
     }
 
-  buffered = g_new (BufferedEvent, 1);
+  buffered = g_new0 (BufferedEvent, 1);
   buffered->event = g_strdup (event);
   buffered->json = json;
+  buffered->sent = sent;
+  if (self->offsets)
+    buffered->offset = g_strdup_printf ("%" G_GUINT64_FORMAT, self->next_offset++);
   g_queue_push_tail (&self->buffered, buffered);
   self->buffered_size += length;
   return 1;
@@ -1095,8 +1179,8 @@ signaling_socketio_connection_deliver (SignalingConnection *connection,
   /* Written straight to text: no JSON tree per recipient. */
   json = seed_argument_to_json (&argument);
   if (self->detached)
-    return buffer_event (self, event, g_steal_pointer (&json));
-  signaling_socketio_socket_emit_text (self->socket, event, json);
+    return buffer_event (self, event, g_steal_pointer (&json), FALSE);
+  send_event (self, event, g_steal_pointer (&json));
   return 1;
 }
 
@@ -1149,6 +1233,11 @@ signaling_socketio_connection_hand_over (SignalingConnection *connection,
 
       json_array_add_string_element (pair, buffered->event);
       json_array_add_string_element (pair, buffered->json);
+      if (buffered->offset != NULL)
+        {
+          json_array_add_string_element (pair, buffered->offset);
+          json_array_add_boolean_element (pair, buffered->sent);
+        }
       json_array_add_array_element (events, pair);
     }
   state = json_object_new ();
@@ -1156,6 +1245,8 @@ signaling_socketio_connection_hand_over (SignalingConnection *connection,
   json_object_set_string_member (state, "pid", self->pid);
   json_object_set_int_member (state, "vocabulary", self->vocabulary);
   json_object_set_array_member (state, "events", events);
+  if (self->offsets)
+    json_object_set_int_member (state, "nextOffset", self->next_offset);
 
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovers on another node",
                         signaling_client_get_id (self->client));
@@ -1207,6 +1298,38 @@ requested_pid (SignalingSocketioSocket *socket)
   return json_node_get_string (pid);
 }
 
+static const char *
+requested_offset (SignalingSocketioSocket *socket)
+{
+  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
+  JsonNode *offset;
+
+  if (!JSON_NODE_HOLDS_OBJECT (auth))
+    return NULL;
+  offset = json_object_get_member (json_node_get_object (auth), "offset");
+  if (offset == NULL || !JSON_NODE_HOLDS_VALUE (offset) || json_node_get_value_type (offset) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (offset);
+}
+
+/* Whether a recovery from @offset (the client's last, or NULL: none)
+ * misses nothing: without offsets every kept event is replayed; with
+ * them, the offset must still be in what was kept, or nothing may have
+ * gone before it. */
+static gboolean
+can_replay_after (SignalingSocketioConnection *self,
+                  const char                  *offset)
+{
+  BufferedEvent *oldest = g_queue_peek_head (&self->buffered);
+
+  if (!self->offsets || offset == NULL)
+    return !self->offsets || oldest == NULL || g_strcmp0 (oldest->offset, "0") == 0;
+  for (GList *l = self->buffered.head; l != NULL; l = l->next)
+    if (g_strcmp0 (((BufferedEvent *) l->data)->offset, offset) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* The detached (or still connected) socket @pid recovers, or NULL. */
 static SignalingSocketioConnection *
 take_session (SignalingResumeTable    *resumes,
@@ -1237,7 +1360,18 @@ take_session (SignalingResumeTable    *resumes,
       signaling_resume_table_count (resumes, FALSE);
       return NULL;
     }
+
+  /* An offset older than what was kept: a recovery would have a gap.
+   * The client gets a new socket; the old one waits out its window. */
+  if (!can_replay_after (session, requested_offset (socket)))
+    {
+      signaling_resume_table_put (resumes, session->pid, session);
+      signaling_resume_table_count (resumes, FALSE);
+      return NULL;
+    }
   signaling_resume_table_count (resumes, TRUE);
+  g_free (session->replay_after);
+  session->replay_after = g_strdup (requested_offset (socket));
 
   /* Unlike a native token, the pid stays: socket.io-client counts a
    * recovery only when the CONNECT reply brings its pid back. */
@@ -1255,6 +1389,7 @@ new_session (SignalingResumeTable    *resumes,
   self->resumes = g_object_ref (resumes);
   if (signaling_resume_table_get_window (resumes) > 0)
     self->pid = signaling_resume_table_add (resumes, self);
+  self->offsets = self->pid != NULL && signaling_resume_table_get_offsets (resumes);
   signaling_socketio_socket_recover (socket, NULL, self->pid);
   return self;
 }
@@ -1313,19 +1448,31 @@ take_up (Claim      *claim,
   self->pid = g_strdup (json_object_get_string_member_with_default (state, "pid", NULL));
   if (self->pid != NULL)
     signaling_resume_table_put (self->resumes, self->pid, self);
+  self->offsets = json_object_has_member (state, "nextOffset");
+  self->next_offset = json_object_get_int_member_with_default (state, "nextOffset", 0);
   for (guint i = 0; events != NULL && i < json_array_get_length (events); i++)
     {
       JsonArray *pair = json_array_get_array_element (events, i);
+      guint length = pair != NULL ? json_array_get_length (pair) : 0;
       BufferedEvent *buffered;
 
-      if (pair == NULL || json_array_get_length (pair) != 2)
+      if (length != (self->offsets ? 4 : 2))
         continue;
-      buffered = g_new (BufferedEvent, 1);
+      buffered = g_new0 (BufferedEvent, 1);
       buffered->event = g_strdup (json_array_get_string_element (pair, 0));
       buffered->json = g_strdup (json_array_get_string_element (pair, 1));
+      if (self->offsets)
+        {
+          buffered->offset = g_strdup (json_array_get_string_element (pair, 2));
+          buffered->sent = json_array_get_boolean_element (pair, 3);
+        }
       self->buffered_size += strlen (buffered->event) + strlen (buffered->json);
       g_queue_push_tail (&self->buffered, buffered);
     }
+  /* The old node already let go: from the client's offset if it is
+   * still kept, else all that was kept. */
+  if (can_replay_after (self, requested_offset (socket)))
+    self->replay_after = g_strdup (requested_offset (socket));
 
   signaling_socketio_socket_recover (socket, json_object_get_string_member_with_default (state, "sid", NULL),
                                      self->pid);
@@ -1418,6 +1565,44 @@ signaling_socketio_connection_prepare (SignalingRouter         *router,
   g_object_set_qdata_full (G_OBJECT (socket), prepared_quark (), g_object_ref (self), g_object_unref);
 }
 
+/* Sends what the client missed: every kept event without offsets
+ * (they were all kept unsent); with offsets, those after the one the
+ * client named, with their own offsets, and they stay kept. */
+static void
+replay (SignalingSocketioConnection *self)
+{
+  g_autofree char *after = g_steal_pointer (&self->replay_after);
+  gboolean replaying = after == NULL;
+
+  if (!self->offsets)
+    {
+      while (!g_queue_is_empty (&self->buffered))
+        {
+          BufferedEvent *buffered = g_queue_pop_head (&self->buffered);
+
+          signaling_socketio_socket_emit_text (self->socket, buffered->event, buffered->json);
+          buffered_event_free (buffered);
+        }
+      self->buffered_size = 0;
+      return;
+    }
+
+  for (GList *l = self->buffered.head; l != NULL; l = l->next)
+    {
+      BufferedEvent *buffered = l->data;
+
+      if (replaying)
+        {
+          g_autofree char *with_offset = g_strdup_printf ("%s,\"%s\"", buffered->json, buffered->offset);
+
+          signaling_socketio_socket_emit_text (self->socket, buffered->event, with_offset);
+        }
+      buffered->sent = TRUE;
+      if (!replaying && g_strcmp0 (buffered->offset, after) == 0)
+        replaying = TRUE;
+    }
+}
+
 /* Hands @socket to the session it recovers: its events go on where
  * they stopped, with what was sent in the gap, and no one saw it leave. */
 static void
@@ -1446,14 +1631,7 @@ recover (SignalingSocketioConnection *self,
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovered",
                         signaling_client_get_id (self->client));
 
-  while (!g_queue_is_empty (&self->buffered))
-    {
-      BufferedEvent *buffered = g_queue_pop_head (&self->buffered);
-
-      signaling_socketio_socket_emit_text (socket, buffered->event, buffered->json);
-      buffered_event_free (buffered);
-    }
-  self->buffered_size = 0;
+  replay (self);
 }
 
 /*
@@ -1508,7 +1686,7 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   signaling_identity_attach (identity, self->client);
 
   json_array_add_string_element (args, signaling_client_get_id (self->client));
-  signaling_socketio_socket_emit (socket, "your_id", args, NULL);
+  emit_args (self, "your_id", args);
 
   /* Seed clients ignore events they do not know; with no ICE server
    * configured there is nothing to say. */
@@ -1516,6 +1694,6 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   if (json_array_get_length (json_node_get_array (ice_servers)) > 0)
     {
       json_array_add_element (ice_args, g_steal_pointer (&ice_servers));
-      signaling_socketio_socket_emit (socket, "ice_servers", ice_args, NULL);
+      emit_args (self, "ice_servers", ice_args);
     }
 }
