@@ -13,26 +13,15 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { skip, startRedis, startNode, waitForCluster, nativeClient } = require('./compat/lib/cluster');
-const { TRANSPORTS, connect, next, once } = require('./compat/lib/harness');
+const { TRANSPORTS, connect, next, once, health, waitFor: waitForHealth } = require('./compat/lib/harness');
 
 const WINDOW = 4;  // --resume-window, seconds
 
 let counter = 0;
 function name(what) { counter += 1; return `${what}-${process.pid}-${counter}`; }
 
-async function health(node) {
-  return (await fetch(`${node.url}/healthz`)).json();
-}
-
-async function waitFor(node, predicate, what, timeout = 10000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const h = await health(node);
-    if (predicate(h)) return h;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+// Cluster moves take longer than one server's waits.
+const waitFor = (node, predicate, what, timeout = 10000) => waitForHealth(node, predicate, what, timeout);
 
 // Frames that arrive until @count match @predicate (all of them kept).
 async function collect(ws, predicate, count, timeout = 10000) {

@@ -8,25 +8,11 @@
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
-const { target, TRANSPORTS, startServer, connect, next, once } = require('./lib/harness');
+const { target, TRANSPORTS, startServer, connect, next, once, health, waitFor } = require('./lib/harness');
 
 const skip = target !== 'signalbox' && 'recovery offsets are a signalbox setting';
 const WEBSOCKET = TRANSPORTS.find((t) => t.name === 'websocket');
 const TIMEOUT = 5000;
-
-async function health(server) {
-  return (await fetch(`${server.url}/healthz`)).json();
-}
-
-async function waitFor(server, predicate, what) {
-  const deadline = Date.now() + TIMEOUT;
-  for (;;) {
-    const h = await health(server);
-    if (predicate(h)) return h;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // A Socket.IO client written by hand over a WebSocket, so that the test
 // decides which offset it says it got last. `packets` are the Socket.IO

@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const WebSocket = require('ws');
-const { target, TRANSPORTS, startServer, connect, next, once } = require('./lib/harness');
+const { target, TRANSPORTS, startServer, connect, next, once, health, waitFor } = require('./lib/harness');
 
 const skip = target !== 'signalbox' && 'the seed replicas do not enable connection state recovery; signalbox only';
 
@@ -33,22 +33,6 @@ function token(claims, secret) {
 
 let counter = 0;
 function name(what) { counter += 1; return `${what}-${process.pid}-${counter}`; }
-
-async function health(server) {
-  return (await fetch(`${server.url}/healthz`)).json();
-}
-
-// Frames written to a transport the server has not yet seen broken are
-// lost with it, as for native resume: wait until the server has seen it.
-async function waitFor(server, predicate, what) {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const h = await health(server);
-    if (predicate(h)) return h;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // A seed 003 room round trip, so that a join has been processed.
 async function settle(socket, room, from) {

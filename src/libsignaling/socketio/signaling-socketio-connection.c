@@ -1282,35 +1282,35 @@ signaling_socketio_connection_iface_init (SignalingConnectionInterface *iface)
   iface->hand_over = signaling_socketio_connection_hand_over;
 }
 
-/* The pid of the CONNECT payload, which socket.io-client 4.6+ sends
- * when it reconnects (its `offset` is not used: see docs/design.md). */
+/* A string member of the CONNECT payload (socket.io-client puts its
+ * `pid` and `offset` there when it recovers), or NULL. */
 static const char *
-requested_pid (SignalingSocketioSocket *socket)
+auth_string (SignalingSocketioSocket *socket,
+             const char              *name)
 {
   JsonNode *auth = signaling_socketio_socket_get_auth (socket);
-  JsonNode *pid;
+  JsonNode *member;
 
   if (!JSON_NODE_HOLDS_OBJECT (auth))
     return NULL;
-  pid = json_object_get_member (json_node_get_object (auth), "pid");
-  if (pid == NULL || !JSON_NODE_HOLDS_VALUE (pid) || json_node_get_value_type (pid) != G_TYPE_STRING)
+  member = json_object_get_member (json_node_get_object (auth), name);
+  if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_STRING)
     return NULL;
-  return json_node_get_string (pid);
+  return json_node_get_string (member);
+}
+
+static const char *
+requested_pid (SignalingSocketioSocket *socket)
+{
+  return auth_string (socket, "pid");
 }
 
 static const char *
 requested_offset (SignalingSocketioSocket *socket)
 {
-  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
-  JsonNode *offset;
-
-  if (!JSON_NODE_HOLDS_OBJECT (auth))
-    return NULL;
-  offset = json_object_get_member (json_node_get_object (auth), "offset");
-  if (offset == NULL || !JSON_NODE_HOLDS_VALUE (offset) || json_node_get_value_type (offset) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (offset);
+  return auth_string (socket, "offset");
 }
+
 
 /* Whether a recovery from @offset (the client's last, or NULL: none)
  * misses nothing: without offsets every kept event is replayed; with

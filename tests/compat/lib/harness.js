@@ -196,4 +196,22 @@ function nativeClient(server, query = '') {
   });
 }
 
-module.exports = { target, TRANSPORTS, startServer, connect, once, next, TIMEOUT, freePort, nativeClient };
+// A server's /healthz, parsed.
+async function health(server) {
+  return (await fetch(`${server.url}/healthz`)).json();
+}
+
+// Polls /healthz until @predicate holds: e.g. until the server has seen
+// a cut (frames written to a transport it has not yet seen broken are
+// lost with it).
+async function waitFor(server, predicate, what, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const h = await health(server);
+    if (predicate(h)) return h;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+module.exports = { target, TRANSPORTS, startServer, connect, once, next, TIMEOUT, freePort, nativeClient, health, waitFor };
