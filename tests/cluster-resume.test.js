@@ -67,6 +67,21 @@ async function heardJoins(ws, ids) {
   await collect(ws, (f) => f.type === 'peer-joined' && ids.includes(f.id), ids.length);
 }
 
+// Two nodes and their redis-server, for the tests of one describe().
+function twoNodes(prefix, args) {
+  const cluster = {};
+  before(async () => {
+    cluster.redis = await startRedis();
+    cluster.nodes = await Promise.all(['a', 'b'].map((n) => startNode(cluster.redis, `${prefix}-${n}`, args)));
+    await waitForCluster(cluster.nodes, 2);
+  });
+  after(async () => {
+    if (cluster.nodes) await Promise.all(cluster.nodes.map((n) => n.stop()));
+    if (cluster.redis) await cluster.redis.stop();
+  });
+  return cluster;
+}
+
 const CUTS = {
   // The server's read fails (the TCP connection is reset).
   'connection reset': (ws) => ws._socket.resetAndDestroy(),
@@ -75,22 +90,11 @@ const CUTS = {
 };
 
 describe('native resume on another node', { skip }, () => {
-  let redis;
-  let nodes;
-  before(async () => {
-    redis = await startRedis();
-    nodes = await Promise.all(['a', 'b'].map((n) => startNode(redis, `resume-${n}`,
-      ['--resume-window', String(WINDOW)])));
-    await waitForCluster(nodes, 2);
-  });
-  after(async () => {
-    if (nodes) await Promise.all(nodes.map((n) => n.stop()));
-    if (redis) await redis.stop();
-  });
+  const cluster = twoNodes('resume', ['--resume-window', String(WINDOW)]);
 
   for (const [cutName, cut] of Object.entries(CUTS)) {
     it(`resumes on B after a cut on A (${cutName}): the gap once, in order, nobody saw it go`, async () => {
-      const [a, b] = nodes;
+      const [a, b] = cluster.nodes;
       const room = name('room');
       const p = record(await nativeClient(a));
       const x = record(await nativeClient(a));  // on p's node
@@ -196,7 +200,7 @@ describe('native resume on another node', { skip }, () => {
   }
 
   it('ends a session not resumed within the window: peer-left on both nodes, then resume-failed on B', async () => {
-    const [a, b] = nodes;
+    const [a, b] = cluster.nodes;
     const room = name('room');
     const p = record(await nativeClient(a));
     const x = record(await nativeClient(a));
@@ -228,7 +232,7 @@ describe('native resume on another node', { skip }, () => {
   });
 
   it('refuses a forged token on B, and the token of a session that ended cleanly', async () => {
-    const [a, b] = nodes;
+    const [a, b] = cluster.nodes;
     const before = await health(b);
     const forged = await nativeClient(b, '?resume=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
     assert.equal(forged.refused && forged.refused.code, 'resume-failed');
@@ -250,7 +254,7 @@ describe('native resume on another node', { skip }, () => {
 
   for (const transport of TRANSPORTS.filter((t) => ['websocket', 'polling'].includes(t.name))) {
     it(`Socket.IO recovery on B of a socket cut on A (${transport.name})`, async () => {
-      const [a, b] = nodes;
+      const [a, b] = cluster.nodes;
       const room = name('room');
       const before = await health(b);
       const x = await connect(a, transport);  // on the socket's node
@@ -324,7 +328,7 @@ describe('native resume on another node', { skip }, () => {
   }
 
   it('Socket.IO: a forged pid on B gives a new socket', async () => {
-    const [, b] = nodes;
+    const [, b] = cluster.nodes;
     const before = await health(b);
     const forged = await connect(b, TRANSPORTS.find((t) => t.name === 'websocket'),
       { auth: { pid: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', offset: 'x' } });
@@ -337,21 +341,10 @@ describe('native resume on another node', { skip }, () => {
 });
 
 describe('Socket.IO recovery offsets on another node', { skip }, () => {
-  let redis;
-  let nodes;
-  before(async () => {
-    redis = await startRedis();
-    nodes = await Promise.all(['a', 'b'].map((n) => startNode(redis, `offsets-${n}`,
-      ['--resume-window', String(WINDOW), '--recovery-offsets'])));
-    await waitForCluster(nodes, 2);
-  });
-  after(async () => {
-    if (nodes) await Promise.all(nodes.map((n) => n.stop()));
-    if (redis) await redis.stop();
-  });
+  const cluster = twoNodes('offsets', ['--resume-window', String(WINDOW), '--recovery-offsets']);
 
   it('replays on B from the offset the client got last on A, each event once', async () => {
-    const [a, b] = nodes;
+    const [a, b] = cluster.nodes;
     const websocket = TRANSPORTS.find((t) => t.name === 'websocket');
     const x = await connect(a, websocket);
     const s = await connect(a, websocket, { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
