@@ -90,6 +90,26 @@ buffered_event_free (gpointer data)
   g_free (buffered);
 }
 
+/* What a kept event counts against the resume buffer. */
+static gsize
+buffered_event_size (BufferedEvent *buffered)
+{
+  return strlen (buffered->event) + strlen (buffered->json);
+}
+
+/* Sends a kept event, with its offset after its arguments if it has one. */
+static void
+emit_buffered (SignalingSocketioSocket *socket,
+               BufferedEvent           *buffered)
+{
+  g_autofree char *with_offset = NULL;
+
+  if (buffered->offset != NULL)
+    with_offset = g_strdup_printf ("%s,\"%s\"", buffered->json, buffered->offset);
+  signaling_socketio_socket_emit_text (socket, buffered->event,
+                                       with_offset != NULL ? with_offset : buffered->json);
+}
+
 static GQuark
 prepared_quark (void)
 {
@@ -288,9 +308,6 @@ send_event (SignalingSocketioConnection *self,
             const char                  *event,
             char                        *json)
 {
-  g_autofree char *with_offset = NULL;
-  BufferedEvent *last;
-
   if (!self->offsets || self->resumes == NULL)
     {
       signaling_socketio_socket_emit_text (self->socket, event, json);
@@ -298,11 +315,8 @@ send_event (SignalingSocketioConnection *self,
       return;
     }
 
-  if (buffer_event (self, event, json, TRUE) == 0)
-    return;
-  last = g_queue_peek_tail (&self->buffered);
-  with_offset = g_strdup_printf ("%s,\"%s\"", last->json, last->offset);
-  signaling_socketio_socket_emit_text (self->socket, event, with_offset);
+  if (buffer_event (self, event, json, TRUE) > 0)
+    emit_buffered (self->socket, g_queue_peek_tail (&self->buffered));
 }
 
 static void
@@ -321,11 +335,9 @@ emit_args (SignalingSocketioConnection *self,
   json = g_string_new (NULL);
   for (guint i = 0; i < json_array_get_length (args); i++)
     {
-      g_autofree char *text = json_to_string (json_array_get_element (args, i), FALSE);
-
       if (i > 0)
         g_string_append_c (json, ',');
-      g_string_append (json, text);
+      signaling_json_append (json, json_array_get_element (args, i));
     }
   send_event (self, event, g_string_free (json, FALSE));
 }
@@ -1134,7 +1146,7 @@ buffer_event (SignalingSocketioConnection *self,
     {
       BufferedEvent *oldest = g_queue_pop_head (&self->buffered);
 
-      self->buffered_size -= strlen (oldest->event) + strlen (oldest->json);
+      self->buffered_size -= buffered_event_size (oldest);
       buffered_event_free (oldest);
     }
 
@@ -1466,7 +1478,7 @@ take_up (Claim      *claim,
           buffered->offset = g_strdup (json_array_get_string_element (pair, 2));
           buffered->sent = json_array_get_boolean_element (pair, 3);
         }
-      self->buffered_size += strlen (buffered->event) + strlen (buffered->json);
+      self->buffered_size += buffered_event_size (buffered);
       g_queue_push_tail (&self->buffered, buffered);
     }
   /* The old node already let go: from the client's offset if it is
@@ -1580,7 +1592,7 @@ replay (SignalingSocketioConnection *self)
         {
           BufferedEvent *buffered = g_queue_pop_head (&self->buffered);
 
-          signaling_socketio_socket_emit_text (self->socket, buffered->event, buffered->json);
+          emit_buffered (self->socket, buffered);
           buffered_event_free (buffered);
         }
       self->buffered_size = 0;
@@ -1592,11 +1604,7 @@ replay (SignalingSocketioConnection *self)
       BufferedEvent *buffered = l->data;
 
       if (replaying)
-        {
-          g_autofree char *with_offset = g_strdup_printf ("%s,\"%s\"", buffered->json, buffered->offset);
-
-          signaling_socketio_socket_emit_text (self->socket, buffered->event, with_offset);
-        }
+        emit_buffered (self->socket, buffered);
       buffered->sent = TRUE;
       if (!replaying && g_strcmp0 (buffered->offset, after) == 0)
         replaying = TRUE;
