@@ -383,6 +383,89 @@ test_length (void)
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "a"), ==, 1);
 }
 
+/* A scan (the native relay's check, which builds nothing) accepts and
+ * refuses what a parse does, with the same error and member spans,
+ * and leaves to a parse what only a parse can check. */
+static void
+test_scan (void)
+{
+  static const char *agree[] = {
+    "{}", " {\"type\":\"offer\",\"to\":\"b\",\"sdp\":\"v=0\\r\\n\"} ",
+    "{\"a\":{\"b\":[1,2.5,true,false,null,{\"c\":\"\\u00e9\"}]},\"rid\":7,\"z\":\"\\ud800\"}",
+    "{\"a\":1,\"a\":2}", "{\"a\":{\"type\":1},\"type\":\"x\"}",
+    /* and what both refuse */
+    "{", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}", "{\"a\":\"\\x\"}", "{\"a\":01}",
+    "{\"a\":tru}", "{} x", "{\"a\":[1,]}", "{\"a\":\"ctrl \x01\"}",
+  };
+  static const char *needs_parse[] = {
+    "[1]", "\"s\"", "1", "", "  ",
+    "{\"t\\u0079pe\":\"offer\"}",  /* an escaped name in the root */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (agree); i++)
+    {
+      g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (SignalingJsonSpan));
+      g_autoptr(GArray) parsed_spans = g_array_new (FALSE, FALSE, sizeof (SignalingJsonSpan));
+      g_autoptr(GError) scan_error = NULL;
+      g_autoptr(GError) parse_error = NULL;
+      g_autoptr(JsonNode) node = signaling_json_parse_spans (agree[i], strlen (agree[i]), "rid",
+                                                             parsed_spans, &parse_error);
+      SignalingJsonScan scan = signaling_json_scan_object (agree[i], strlen (agree[i]), "rid",
+                                                           spans, &scan_error);
+
+      if (node == NULL)
+        {
+          g_assert_cmpint (scan, ==, SIGNALING_JSON_SCAN_INVALID);
+          g_assert_cmpstr (scan_error->message, ==, parse_error->message);
+          continue;
+        }
+
+      g_assert_cmpint (scan, ==, SIGNALING_JSON_SCAN_OBJECT);
+      g_assert_no_error (scan_error);
+      g_assert_cmpuint (spans->len, ==, parsed_spans->len);
+      for (guint k = 0; k < spans->len; k++)
+        {
+          SignalingJsonSpan *a = &g_array_index (spans, SignalingJsonSpan, k);
+          SignalingJsonSpan *b = &g_array_index (parsed_spans, SignalingJsonSpan, k);
+
+          g_assert_cmpuint (a->start, ==, b->start);
+          g_assert_cmpuint (a->end, ==, b->end);
+          g_assert_cmpuint (a->value_start, ==, b->value_start);
+          g_assert_cmpuint (a->name_length, ==, b->name_length);
+          g_assert_cmpint (a->marked, ==, b->marked);
+        }
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (needs_parse); i++)
+    {
+      g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (SignalingJsonSpan));
+
+      g_assert_cmpint (signaling_json_scan_object (needs_parse[i], strlen (needs_parse[i]), NULL, spans, NULL),
+                       ==, SIGNALING_JSON_SCAN_NEEDS_PARSE);
+      g_assert_cmpuint (spans->len, ==, 0);
+    }
+}
+
+/* An object of many names is counted by hash only by a parse: a scan
+ * hands it over, nested or not. */
+static void
+test_scan_many_names (void)
+{
+  for (guint nested = 0; nested < 2; nested++)
+    {
+      g_autoptr(GString) text = g_string_new (nested ? "{\"type\":\"x\",\"o\":{" : "{");
+      g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (SignalingJsonSpan));
+
+      for (guint i = 0; i < 40; i++)
+        g_string_append_printf (text, "%s\"n%u\":%u", i > 0 ? "," : "", i, i);
+      g_string_append (text, nested ? "}}" : "}");
+
+      g_assert_cmpint (signaling_json_scan_object (text->str, text->len, NULL, spans, NULL),
+                       ==, SIGNALING_JSON_SCAN_NEEDS_PARSE);
+      g_assert_cmpuint (spans->len, ==, 0);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -401,6 +484,8 @@ main (int   argc,
   g_test_add_func ("/json/member-limits", test_member_limits);
   g_test_add_func ("/json/depth", test_depth);
   g_test_add_func ("/json/length", test_length);
+  g_test_add_func ("/json/scan", test_scan);
+  g_test_add_func ("/json/scan/many-names", test_scan_many_names);
 
   return g_test_run ();
 }

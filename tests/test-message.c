@@ -106,7 +106,7 @@ test_rid (void)
   g_assert_false (json_object_has_member (signaling_message_get_payload (with_string), "rid"));
 
   /* Even a message that fails validation hands its rid back. */
-  failed = signaling_native_parse ("{\"type\":\"offer\",\"rid\":\"r9\"}", -1, &rid, FALSE, &error);
+  failed = signaling_native_parse ("{\"type\":\"offer\",\"rid\":\"r9\"}", -1, &rid, &error);
   g_assert_null (failed);
   g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE);
   g_assert_cmpstr (json_node_get_string (rid), ==, "r9");
@@ -248,6 +248,68 @@ test_serialize_new_sender (void)
   g_assert_cmpuint (length, ==, strlen ("{\"type\":\"hangup\",\"to\":\"b\",\"from\":\"c\"}"));
 }
 
+/* A parsed message keeps its payload as text until somebody reads it:
+ * the payload it then gives is the whole object, `from` included and
+ * `rid` left out, and a payload an application may have changed is
+ * what gets relayed from then on. */
+static void
+test_payload_from_text (void)
+{
+  g_autoptr(SignalingMessage) message =
+    parse_ok ("{\"type\":\"message\",\"to\":\"b\",\"rid\":\"r\",\"data\":{\"k\":[1,\"\\u00e9\"]},\"extra\":true}");
+  JsonObject *payload;
+  g_autofree char *text = NULL;
+
+  signaling_message_set_from (message, "a");
+  g_assert_cmpstr (signaling_native_serialize (message, NULL), ==,
+                   "{\"type\":\"message\",\"to\":\"b\",\"data\":{\"k\":[1,\"\\u00e9\"]},\"extra\":true,\"from\":\"a\"}");
+
+  payload = signaling_message_get_payload (message);
+  g_assert_cmpstr (json_object_get_string_member (payload, "from"), ==, "a");
+  g_assert_false (json_object_has_member (payload, "rid"));
+  g_assert_true (json_object_get_boolean_member (payload, "extra"));
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (json_object_get_object_member (payload, "data"), "k"), 1),
+                   ==, "é");
+
+  json_object_set_string_member (payload, "extra", "changed");
+  text = signaling_message_to_json (message);
+  g_assert_cmpstr (text, ==, "{\"type\":\"message\",\"to\":\"b\",\"data\":{\"k\":[1,\"é\"]},\"extra\":\"changed\",\"from\":\"a\"}");
+
+  signaling_message_set_from (message, NULL);
+  g_assert_false (json_object_has_member (signaling_message_get_payload (message), "from"));
+}
+
+/* What a scan leaves to a parse (an escaped name, many names) is a
+ * message all the same, checked by the same rules. */
+static void
+test_parse_without_scan (void)
+{
+  g_autoptr(SignalingMessage) escaped = parse_ok ("{\"t\\u0079pe\":\"offer\",\"to\":\"b\",\"sdp\":\"v=0\",\"rid\":3}");
+  g_autoptr(GString) many = g_string_new ("{\"type\":\"hangup\",\"to\":\"b\"");
+  g_autoptr(SignalingMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  g_assert_cmpint (signaling_message_get_kind (escaped), ==, SIGNALING_MESSAGE_KIND_OFFER);
+  g_assert_cmpstr (signaling_message_get_sdp (escaped), ==, "v=0");
+  g_assert_false (json_object_has_member (signaling_message_get_payload (escaped), "rid"));
+
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (many, ",\"n%u\":%u", i, i);
+  g_string_append (many, ",\"reason\":5}");
+  message = signaling_message_parse (many->str, many->len, &error);
+  g_assert_null (message);
+  g_assert_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE);
+  g_clear_error (&error);
+
+  g_string_truncate (many, many->len - strlen (",\"reason\":5}"));
+  g_string_append (many, "}");
+  message = parse_ok (many->str);
+  signaling_message_set_from (message, "a");
+  json = signaling_message_to_json (message);
+  g_assert_true (g_str_has_suffix (json, ",\"n39\":39,\"from\":\"a\"}"));
+}
+
 static void
 test_error_codes (void)
 {
@@ -311,6 +373,8 @@ main (int   argc,
   g_test_add_func ("/message/serialize", test_serialize);
   g_test_add_func ("/message/serialize/new-sender", test_serialize_new_sender);
   g_test_add_func ("/message/error-codes", test_error_codes);
+  g_test_add_func ("/message/payload-from-text", test_payload_from_text);
+  g_test_add_func ("/message/parse/without-scan", test_parse_without_scan);
   g_test_add_func ("/message/getters-wrong-types", test_getters_wrong_types);
 
   return g_test_run ();

@@ -1312,7 +1312,7 @@ cluster_publish (SignalingRemote  *remote,
   g_autoptr(JsonBuilder) builder = begin_event (self, "relay");
   g_autoptr(JsonObject) note = signaling_socketio_dialect_export_note (message);
   g_autoptr(JsonNode) payload = json_node_init_object (json_node_alloc (),
-                                                       signaling_message_get_payload (message));
+                                                       signaling_message_peek_payload (message));
   const char *to = signaling_message_get_to (message);
   g_autofree char *channel = g_strconcat (to_room ? ROOM_CHANNEL : PEER_CHANNEL, to, NULL);
 

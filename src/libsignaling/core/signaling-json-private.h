@@ -20,8 +20,17 @@ typedef struct
 {
   gsize start;  /* the opening quote of its name */
   gsize end;    /* just after its value */
+  gsize value_start;
+  gsize name_length;  /* unescaped; in a scan, also as written */
   gboolean marked;
 } SignalingJsonSpan;
+
+typedef enum
+{
+  SIGNALING_JSON_SCAN_OBJECT,
+  SIGNALING_JSON_SCAN_INVALID,
+  SIGNALING_JSON_SCAN_NEEDS_PARSE,
+} SignalingJsonScan;
 
 JsonNode *signaling_json_parse_spans      (const char  *text,
                                            gsize        length,
@@ -33,6 +42,11 @@ JsonNode *signaling_json_parse_with_spans (const char  *text,
                                            const char  *marked,
                                            GArray      *spans,
                                            GError     **error);
+SignalingJsonScan signaling_json_scan_object (const char  *text,
+                                              gsize        length,
+                                              const char  *marked,
+                                              GArray      *spans,
+                                              GError     **error);
 char     *signaling_json_to_string (JsonNode    *node);
 void      signaling_json_append    (GString     *out,
                                     JsonNode    *node);

@@ -122,7 +122,14 @@ typedef struct
   Scratch value;  /* the string value being parsed */
   GArray *spans;  /* SignalingJsonSpan of the root object's members, or NULL */
   const char *marked;  /* the member name spans mark */
+  gboolean scan;        /* check the text only, build no node */
+  gboolean needs_parse; /* the scan met what only a full parse checks */
 } Parser;
+
+/* What a scan returns for a value it checked: never dereferenced,
+ * never freed. */
+static char scanned_value;
+#define SCANNED ((JsonNode *) &scanned_value)
 
 static JsonNode *
 fail (Parser     *parser,
@@ -250,14 +257,16 @@ append_code_point (Scratch  *out,
 }
 
 /* At the opening quote: unescapes the string into @out (NUL-terminated,
- * valid until the next string into it). */
+ * valid until the next string into it), or only checks it if @out is
+ * NULL (a scan copies no string it does not look at). */
 static gboolean
 parse_string (Parser  *parser,
               Scratch *out)
 {
   const char *run;
 
-  out->length = 0;
+  if (out != NULL)
+    out->length = 0;
   parser->p++;
   run = parser->p;
 
@@ -273,7 +282,8 @@ parse_string (Parser  *parser,
 
       if (c == '"')
         {
-          scratch_append (out, run, parser->p - run);
+          if (out != NULL)
+            scratch_append (out, run, parser->p - run);
           parser->p++;
           return TRUE;
         }
@@ -282,7 +292,8 @@ parse_string (Parser  *parser,
         break;
 
       /* A backslash */
-      scratch_append (out, run, parser->p - run);
+      if (out != NULL)
+        scratch_append (out, run, parser->p - run);
       parser->p++;
       if (parser->p >= parser->end)
         break;
@@ -303,14 +314,16 @@ parse_string (Parser  *parser,
 
             if (!read_unicode_escape (parser, &code_point))
               goto bad_escape;
-            append_code_point (out, code_point);
+            if (out != NULL)
+              append_code_point (out, code_point);
             run = parser->p;
             continue;
           }
         default:
           goto bad_escape;
         }
-      scratch_append (out, &escaped, 1);
+      if (out != NULL)
+        scratch_append (out, &escaped, 1);
       run = parser->p;
     }
 
@@ -362,6 +375,9 @@ parse_number (Parser *parser)
         parser->p++;
     }
 
+  if (parser->scan)
+    return SCANNED;
+
   length = parser->p - begin;
   if (length >= sizeof buffer)
     integral = FALSE;  /* far beyond 64 bits anyway */
@@ -398,17 +414,22 @@ parse_number (Parser *parser)
 static JsonNode *parse_value (Parser *parser);
 
 static JsonNode *
+end_array (Parser    *parser,
+           JsonArray *array)
+{
+  parser->p++;
+  return parser->scan ? SCANNED : json_node_init_array (json_node_alloc (), array);
+}
+
+static JsonNode *
 parse_array (Parser *parser)
 {
-  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(JsonArray) array = parser->scan ? NULL : json_array_new ();
 
   parser->p++;
   skip_whitespace (parser);
   if (parser->p < parser->end && *parser->p == ']')
-    {
-      parser->p++;
-      return json_node_init_array (json_node_alloc (), array);
-    }
+    return end_array (parser, array);
 
   for (;;)
     {
@@ -416,7 +437,8 @@ parse_array (Parser *parser)
 
       if (element == NULL)
         return NULL;
-      json_array_add_element (array, element);
+      if (array != NULL)
+        json_array_add_element (array, element);
 
       skip_whitespace (parser);
       if (parser->p < parser->end && *parser->p == ',')
@@ -425,10 +447,7 @@ parse_array (Parser *parser)
           continue;
         }
       if (parser->p < parser->end && *parser->p == ']')
-        {
-          parser->p++;
-          return json_node_init_array (json_node_alloc (), array);
-        }
+        return end_array (parser, array);
       return fail (parser, "Expected “,” or “]” in array");
     }
 }
@@ -576,18 +595,63 @@ end_object (ObjectBuilder *builder)
   return json_node_init_object (json_node_alloc (), result);
 }
 
+/* A scan builds no object, so it cannot count names by hash: it
+ * leaves an object that many names to a full parse. */
+static const char *
+scan_member (Parser        *parser,
+             ObjectBuilder *builder)
+{
+  if (++builder->n_members >= CHECK_HASHES_FROM)
+    {
+      parser->needs_parse = TRUE;
+      return "Too many members to scan";
+    }
+  return NULL;
+}
+
+static JsonNode *
+finish_object (Parser        *parser,
+               ObjectBuilder *builder)
+{
+  parser->p++;
+  return parser->scan ? SCANNED : end_object (builder);
+}
+
+/* Where a member of the root object is, for a relay to copy it. A scan
+ * compares names as written, so it leaves escaped ones to a full parse. */
+static gboolean
+add_span (Parser     *parser,
+          const char *member_start,
+          const char *value_start)
+{
+  SignalingJsonSpan span = {
+    .start = member_start - parser->start,
+    .end = parser->p - parser->start,
+    .value_start = value_start - parser->start,
+    .name_length = parser->name.length,
+    .marked = parser->marked != NULL && strcmp (parser->name.data, parser->marked) == 0,
+  };
+
+  /* Unescaped, the name is its first name_length bytes as written. */
+  if (parser->scan && memchr (member_start + 1, '\\', span.name_length) != NULL)
+    {
+      parser->needs_parse = TRUE;
+      return FALSE;
+    }
+
+  g_array_append_val (parser->spans, span);
+  return TRUE;
+}
+
 static JsonNode *
 parse_object (Parser *parser)
 {
-  g_auto(ObjectBuilder) builder = { json_object_new (), NULL, NULL, 0 };
+  g_auto(ObjectBuilder) builder = { parser->scan ? NULL : json_object_new (), NULL, NULL, 0 };
 
   parser->p++;
   skip_whitespace (parser);
   if (parser->p < parser->end && *parser->p == '}')
-    {
-      parser->p++;
-      return end_object (&builder);
-    }
+    return finish_object (parser, &builder);
 
   for (;;)
     {
@@ -595,14 +659,15 @@ parse_object (Parser *parser)
       const char *name;
       JsonNode *member;
       const char *refused;
-
-      const char *member_start;
+      const char *member_start, *value_start;
+      gboolean root_member = parser->spans != NULL && parser->depth == 1;
+      gsize name_length;
 
       skip_whitespace (parser);
       if (parser->p >= parser->end || *parser->p != '"')
         return fail (parser, "Expected a member name in object");
       member_start = parser->p;
-      if (!parse_string (parser, &parser->name))
+      if (!parse_string (parser, parser->scan && !root_member ? NULL : &parser->name))
         return NULL;
       name = parser->name.data;
 
@@ -614,23 +679,27 @@ parse_object (Parser *parser)
       /* A value holding objects would parse their names into the same
        * place: keep this one apart. */
       skip_whitespace (parser);
-      if (parser->p < parser->end && (*parser->p == '{' || *parser->p == '['))
+      value_start = parser->p;
+      if (parser->p < parser->end && (*parser->p == '{' || *parser->p == '[') && !parser->scan)
         name = nested_name = g_strdup (name);
+      name_length = parser->name.length;
 
       member = parse_value (parser);
       if (member == NULL)
         return NULL;
-      if (parser->spans != NULL && parser->depth == 1)
+      if (root_member)
         {
-          SignalingJsonSpan span = {
-            .start = member_start - parser->start,
-            .end = parser->p - parser->start,
-            .marked = g_strcmp0 (name, parser->marked) == 0,
-          };
-
-          g_array_append_val (parser->spans, span);
+          /* A parse put the value's names into parser->name (a scan
+           * only keeps the root's): put this one back. */
+          if (nested_name != NULL)
+            {
+              parser->name.length = 0;
+              scratch_append (&parser->name, nested_name, name_length);
+            }
+          if (!add_span (parser, member_start, value_start))
+            return fail (parser, "Escaped member name");
         }
-      refused = add_member (&builder, name, member);
+      refused = parser->scan ? scan_member (parser, &builder) : add_member (&builder, name, member);
       if (refused != NULL)
         return fail (parser, refused);
 
@@ -641,12 +710,25 @@ parse_object (Parser *parser)
           continue;
         }
       if (parser->p < parser->end && *parser->p == '}')
-        {
-          parser->p++;
-          return end_object (&builder);
-        }
+        return finish_object (parser, &builder);
       return fail (parser, "Expected “,” or “}” in object");
     }
+}
+
+static JsonNode *
+parse_literal (Parser      *parser,
+               const char  *literal,
+               gsize        length,
+               JsonNodeType type,
+               gboolean     value)
+{
+  if (!consume_literal (parser, literal, length))
+    return fail (parser, "Invalid literal");
+  if (parser->scan)
+    return SCANNED;
+  if (type == JSON_NODE_NULL)
+    return json_node_init_null (json_node_alloc ());
+  return json_node_init_boolean (json_node_alloc (), value);
 }
 
 static JsonNode *
@@ -670,20 +752,17 @@ parse_value (Parser *parser)
       node = parse_array (parser);
       break;
     case '"':
-      if (parse_string (parser, &parser->value))
-        node = json_node_init_string (json_node_alloc (), parser->value.data);
+      if (parse_string (parser, parser->scan ? NULL : &parser->value))
+        node = parser->scan ? SCANNED : json_node_init_string (json_node_alloc (), parser->value.data);
       break;
     case 't':
-      node = consume_literal (parser, "true", 4) ? json_node_init_boolean (json_node_alloc (), TRUE)
-                                                 : fail (parser, "Invalid literal");
+      node = parse_literal (parser, "true", 4, JSON_NODE_VALUE, TRUE);
       break;
     case 'f':
-      node = consume_literal (parser, "false", 5) ? json_node_init_boolean (json_node_alloc (), FALSE)
-                                                  : fail (parser, "Invalid literal");
+      node = parse_literal (parser, "false", 5, JSON_NODE_VALUE, FALSE);
       break;
     case 'n':
-      node = consume_literal (parser, "null", 4) ? json_node_init_null (json_node_alloc ())
-                                                 : fail (parser, "Invalid literal");
+      node = parse_literal (parser, "null", 4, JSON_NODE_NULL, FALSE);
       break;
     default:
       node = parse_number (parser);
@@ -691,6 +770,33 @@ parse_value (Parser *parser)
 
   parser->depth--;
   return node;
+}
+
+/* The value @parser's text holds, with nothing but whitespace around
+ * it; in a scan, SCANNED for a valid one. */
+static JsonNode *
+run_parser (Parser *parser)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  scratch_init (&parser->name);
+  scratch_init (&parser->value);
+  node = parse_value (parser);
+  if (node != NULL)
+    {
+      skip_whitespace (parser);
+      if (parser->p != parser->end)
+        {
+          if (node != SCANNED)
+            json_node_unref (node);
+          node = NULL;
+          fail (parser, "Unexpected data after the value");
+        }
+    }
+  scratch_clear (&parser->name);
+  scratch_clear (&parser->value);
+
+  return g_steal_pointer (&node);
 }
 
 /*
@@ -731,26 +837,61 @@ signaling_json_parse_spans (const char  *text,
                             GError     **error)
 {
   Parser parser = { text, text, text + length, 0, error };
-  g_autoptr(JsonNode) node = NULL;
 
   parser.spans = spans;
   parser.marked = marked;
-  scratch_init (&parser.name);
-  scratch_init (&parser.value);
-  node = parse_value (&parser);
-  if (node != NULL)
-    {
-      skip_whitespace (&parser);
-      if (parser.p != parser.end)
-        {
-          g_clear_pointer (&node, json_node_unref);
-          fail (&parser, "Unexpected data after the value");
-        }
-    }
-  scratch_clear (&parser.name);
-  scratch_clear (&parser.value);
+  return run_parser (&parser);
+}
 
-  return g_steal_pointer (&node);
+/*
+ * signaling_json_scan_object:
+ * @text: valid UTF-8
+ * @marked: (nullable): a member name
+ * @spans: (element-type SignalingJsonSpan): where the spans of the root
+ *   object's members go, as signaling_json_parse_spans() puts them
+ *
+ * Checks @text as signaling_json_parse_spans() would, building nothing:
+ * a relay that copies the members as they came needs no tree, and
+ * building and freeing one was half of what a relayed native message
+ * cost (callgrind, 100 native pairs: 54 % in parsing, 22 % in freeing).
+ *
+ * Returns: %SIGNALING_JSON_SCAN_OBJECT when @text is an object a parse
+ *   accepts; %SIGNALING_JSON_SCAN_INVALID, with @error set, when a parse
+ *   refuses it with the same error; %SIGNALING_JSON_SCAN_NEEDS_PARSE
+ *   when only a parse can tell (not an object; an object of many
+ *   names, which only a parse counts by hash; an escaped name in the
+ *   root object)
+ */
+SignalingJsonScan
+signaling_json_scan_object (const char  *text,
+                            gsize        length,
+                            const char  *marked,
+                            GArray      *spans,
+                            GError     **error)
+{
+  Parser parser = { text, text, text + length, 0, NULL };
+  g_autoptr(GError) local_error = NULL;
+  const char *first = text;
+
+  g_return_val_if_fail (spans != NULL, SIGNALING_JSON_SCAN_NEEDS_PARSE);
+
+  while (first < text + length && g_ascii_isspace (*first))
+    first++;
+  if (first == text + length || *first != '{')
+    return SIGNALING_JSON_SCAN_NEEDS_PARSE;
+
+  parser.error = &local_error;
+  parser.spans = spans;
+  parser.marked = marked;
+  parser.scan = TRUE;
+  if (run_parser (&parser) != NULL)
+    return SIGNALING_JSON_SCAN_OBJECT;
+
+  g_array_set_size (spans, 0);
+  if (parser.needs_parse)
+    return SIGNALING_JSON_SCAN_NEEDS_PARSE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return SIGNALING_JSON_SCAN_INVALID;
 }
 
 /*

@@ -14,8 +14,26 @@ G_BEGIN_DECLS
 SignalingMessage *signaling_message_new             (SignalingMessageKind   kind,
                                                      const char            *to,
                                                      JsonObject            *payload);
+SignalingMessage *signaling_message_new_from_text   (SignalingMessageKind   kind,
+                                                     const char            *to,
+                                                     char                  *text,
+                                                     gsize                  length);
 gboolean          signaling_message_validate_body   (SignalingMessage      *message,
                                                      GError               **error);
+
+/* A member of a message's object by name (transfer full), or NULL;
+ * for @shape_only, a node of the member's type that may lack its value
+ * (a caller that checks types need not pay for copying an SDP). */
+typedef JsonNode *(*SignalingMemberFunc) (gconstpointer  members,
+                                          const char    *name,
+                                          gboolean       shape_only);
+gboolean          signaling_message_validate_members (SignalingMessageKind  kind,
+                                                      SignalingMemberFunc   get_member,
+                                                      gconstpointer         members,
+                                                      GError              **error);
+JsonObject       *signaling_message_peek_payload    (SignalingMessage      *message);
+const char       *signaling_message_get_text        (SignalingMessage      *message,
+                                                     gsize                 *length);
 void              signaling_message_set_from        (SignalingMessage      *message,
                                                      const char            *from);
 void              signaling_message_set_dialect     (SignalingMessage      *message,

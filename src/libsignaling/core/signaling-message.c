@@ -32,7 +32,14 @@ struct _SignalingMessage
   char *to;
   const char *dialect;  /* interned */
   gboolean seen;  /* by an application's handler */
-  JsonObject *payload;
+  JsonObject *payload;  /* or NULL until somebody asks for it */
+  gboolean payload_given;  /* to an application, which may change it */
+
+  /* The payload as the sender wrote it, without `from` and `rid`, for
+   * a message parsed from text: a relay copies it, and only a reader
+   * of the payload pays for parsing it into a tree. */
+  char *text;
+  gsize text_length;
   JsonNode *rid;
   gboolean include_sender;
 
@@ -66,6 +73,55 @@ signaling_message_new (SignalingMessageKind  kind,
     json_object_set_string_member (self->payload, "to", to);
 
   return self;
+}
+
+/*
+ * signaling_message_new_from_text:
+ * @text: (transfer full): a JSON object, checked, in the native shape
+ *   (with `type` and the kind's target), without `from`
+ *
+ * A message whose payload stays text until somebody reads it.
+ */
+SignalingMessage *
+signaling_message_new_from_text (SignalingMessageKind  kind,
+                                 const char           *to,
+                                 char                 *text,
+                                 gsize                 length)
+{
+  SignalingMessage *self = g_new0 (SignalingMessage, 1);
+
+  g_ref_count_init (&self->ref_count);
+  self->kind = kind;
+  self->to = g_strdup (to);
+  self->dialect = g_intern_static_string ("native");
+  self->text = text;
+  self->text_length = length;
+  return self;
+}
+
+/* The payload, parsed from the text on first use. */
+static JsonObject *
+payload (SignalingMessage *message)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (message->payload != NULL)
+    return message->payload;
+
+  root = signaling_json_parse_utf8 (message->text, message->text_length, &error);
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    message->payload = json_object_ref (json_node_get_object (root));
+  else
+    {
+      /* The text was checked when the message was made from it. */
+      g_critical ("A message's text no longer parses: %s", error != NULL ? error->message : "not an object");
+      message->payload = json_object_new ();
+    }
+
+  if (message->from != NULL)
+    json_object_set_string_member (message->payload, "from", message->from);
+  return message->payload;
 }
 
 /**
@@ -102,6 +158,7 @@ signaling_message_unref (SignalingMessage *message)
   g_free (message->from);
   g_free (message->to);
   g_clear_pointer (&message->payload, json_object_unref);
+  g_free (message->text);
   g_clear_pointer (&message->rid, json_node_unref);
   g_datalist_clear (&message->dialect_data);
   g_free (message);
@@ -130,21 +187,18 @@ signaling_message_kind_to_string (SignalingMessageKind kind)
  * developer sees at once what to fix. */
 
 static gboolean
-is_integer_member (JsonObject *object,
-                   const char *name)
+holds_type (JsonNode *node,
+            GType     type)
 {
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_INT64;
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
 }
 
 static gboolean
-require_string (JsonObject  *object,
+require_string (JsonNode    *node,
                 const char  *field,
                 GError     **error)
 {
-  if (signaling_json_object_has_string (object, field))
+  if (holds_type (node, G_TYPE_STRING))
     return TRUE;
 
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -153,13 +207,11 @@ require_string (JsonObject  *object,
 }
 
 static gboolean
-optional_string (JsonObject  *object,
+optional_string (JsonNode    *node,
                  const char  *field,
                  GError     **error)
 {
-  if (!json_object_has_member (object, field) ||
-      json_object_get_null_member (object, field) ||
-      signaling_json_object_has_string (object, field))
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node) || holds_type (node, G_TYPE_STRING))
     return TRUE;
 
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -168,11 +220,11 @@ optional_string (JsonObject  *object,
 }
 
 static gboolean
-validate_candidate (JsonObject  *object,
+validate_candidate (JsonNode    *node,
                     GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, "candidate");
   JsonObject *candidate;
+  JsonNode *index;
 
   if (node == NULL)
     {
@@ -193,15 +245,14 @@ validate_candidate (JsonObject  *object,
     }
 
   candidate = json_node_get_object (node);
-  if (!require_string (candidate, "candidate", error) ||
-      !optional_string (candidate, "sdpMid", error))
+  if (!require_string (json_object_get_member (candidate, "candidate"), "candidate", error) ||
+      !optional_string (json_object_get_member (candidate, "sdpMid"), "sdpMid", error))
     return FALSE;
 
-  if (json_object_has_member (candidate, "sdpMLineIndex") &&
-      !json_object_get_null_member (candidate, "sdpMLineIndex") &&
-      (!is_integer_member (candidate, "sdpMLineIndex") ||
-       json_object_get_int_member (candidate, "sdpMLineIndex") < 0 ||
-       json_object_get_int_member (candidate, "sdpMLineIndex") > G_MAXUINT16))
+  index = json_object_get_member (candidate, "sdpMLineIndex");
+  if (index != NULL && !JSON_NODE_HOLDS_NULL (index) &&
+      (!holds_type (index, G_TYPE_INT64) ||
+       json_node_get_int (index) < 0 || json_node_get_int (index) > G_MAXUINT16))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a non-negative integer or null"),
@@ -212,37 +263,69 @@ validate_candidate (JsonObject  *object,
   return TRUE;
 }
 
-/* The fields of each kind besides its target, the same whichever
- * dialect the message came in through. */
-static gboolean
-validate_body (SignalingMessageKind   kind,
-               JsonObject            *object,
-               GError               **error)
+/*
+ * signaling_message_validate_members:
+ * @get_member: returns a member of @members by name (transfer full),
+ *   or %NULL: a parsed object's, or one out of a message's text
+ *
+ * The fields of each kind besides its target, the same whichever
+ * dialect the message came in through and however it is held.
+ */
+gboolean
+signaling_message_validate_members (SignalingMessageKind   kind,
+                                    SignalingMemberFunc    get_member,
+                                    gconstpointer          members,
+                                    GError               **error)
 {
+  const char *field;
+  g_autoptr(JsonNode) node = NULL;
+
   switch (kind)
     {
     case SIGNALING_MESSAGE_KIND_OFFER:
     case SIGNALING_MESSAGE_KIND_ANSWER:
-      return require_string (object, "sdp", error);
-
+      field = "sdp";
+      break;
     case SIGNALING_MESSAGE_KIND_CANDIDATE:
-      return validate_candidate (object, error);
-
+      field = "candidate";
+      break;
     case SIGNALING_MESSAGE_KIND_HANGUP:
-      return optional_string (object, "reason", error);
-
+      field = "reason";
+      break;
     case SIGNALING_MESSAGE_KIND_MESSAGE:
-      if (!json_object_has_member (object, "data"))
-        {
-          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
-                       _("Field “%s” is required"), "data");
-          return FALSE;
-        }
-      return TRUE;
-
+      field = "data";
+      break;
     default:
       return TRUE;
     }
+
+  /* Only a candidate is looked into; the rest are checked for type. */
+  node = get_member (members, field, kind != SIGNALING_MESSAGE_KIND_CANDIDATE);
+  switch (kind)
+    {
+    case SIGNALING_MESSAGE_KIND_CANDIDATE:
+      return validate_candidate (node, error);
+    case SIGNALING_MESSAGE_KIND_HANGUP:
+      return optional_string (node, field, error);
+    case SIGNALING_MESSAGE_KIND_MESSAGE:
+      if (node == NULL)
+        {
+          g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
+                       _("Field “%s” is required"), field);
+          return FALSE;
+        }
+      return TRUE;
+    default:
+      return require_string (node, field, error);
+    }
+}
+
+static JsonNode *
+object_member (gconstpointer object,
+               const char   *name,
+               gboolean      shape_only)
+{
+  return json_object_dup_member ((JsonObject *) object, name);
 }
 
 /*
@@ -258,7 +341,7 @@ gboolean
 signaling_message_validate_body (SignalingMessage  *message,
                                  GError           **error)
 {
-  return validate_body (message->kind, message->payload, error);
+  return signaling_message_validate_members (message->kind, object_member, payload (message), error);
 }
 
 static SignalingMessage *
@@ -420,6 +503,8 @@ signaling_message_set_from (SignalingMessage *message,
 
   g_free (message->from);
   message->from = g_strdup (from);
+  if (message->payload == NULL)
+    return;  /* stamped when it is built */
   if (from != NULL)
     json_object_set_string_member (message->payload, "from", from);
   else
@@ -505,7 +590,32 @@ signaling_message_set_include_sender (SignalingMessage *message,
 JsonObject *
 signaling_message_get_payload (SignalingMessage *message)
 {
-  return message->payload;
+  message->payload_given = TRUE;
+  return payload (message);
+}
+
+/* The payload, for a reader that does not change it. */
+JsonObject *
+signaling_message_peek_payload (SignalingMessage *message)
+{
+  return payload (message);
+}
+
+/*
+ * signaling_message_get_text:
+ *
+ * Returns: (nullable): the payload as the sender wrote it (without
+ *   `from`), while nobody who might have changed the payload has had it
+ */
+const char *
+signaling_message_get_text (SignalingMessage *message,
+                            gsize            *length)
+{
+  if (message->text == NULL || message->seen || message->payload_given)
+    return NULL;
+
+  *length = message->text_length;
+  return message->text;
 }
 
 /**
@@ -554,8 +664,10 @@ signaling_message_get_sdp (SignalingMessage *message)
 {
   /* Never trust the payload's types here: a critical in an app's
    * handler is worse than a missing SDP. */
-  return signaling_json_object_has_string (message->payload, "sdp")
-         ? json_object_get_string_member (message->payload, "sdp") : NULL;
+  JsonObject *object = payload (message);
+
+  return signaling_json_object_has_string (object, "sdp")
+         ? json_object_get_string_member (object, "sdp") : NULL;
 }
 
 /**
@@ -571,7 +683,7 @@ signaling_message_get_sdp (SignalingMessage *message)
 JsonNode *
 signaling_message_get_candidate (SignalingMessage *message)
 {
-  return json_object_get_member (message->payload, "candidate");
+  return json_object_get_member (payload (message), "candidate");
 }
 
 /**
@@ -585,8 +697,10 @@ signaling_message_get_candidate (SignalingMessage *message)
 const char *
 signaling_message_get_reason (SignalingMessage *message)
 {
-  return signaling_json_object_has_string (message->payload, "reason")
-         ? json_object_get_string_member (message->payload, "reason") : NULL;
+  JsonObject *object = payload (message);
+
+  return signaling_json_object_has_string (object, "reason")
+         ? json_object_get_string_member (object, "reason") : NULL;
 }
 
 /**
@@ -600,7 +714,7 @@ signaling_message_get_reason (SignalingMessage *message)
 JsonNode *
 signaling_message_get_data (SignalingMessage *message)
 {
-  return json_object_get_member (message->payload, "data");
+  return json_object_get_member (payload (message), "data");
 }
 
 /*

@@ -27,7 +27,6 @@ void signaling_native_connection_accept (SignalingRouter      *router,
 SignalingMessage *signaling_native_parse     (const char        *data,
                                               gssize             length,
                                               JsonNode         **out_rid,
-                                              gboolean           keep_as_sent,
                                               GError           **error);
 const char       *signaling_native_serialize (SignalingMessage  *message,
                                               gsize             *length);

@@ -21,6 +21,7 @@
 #include "signaling-router-private.h"
 #include "signaling-timer-queue-private.h"
 #include "signaling-util-private.h"
+#include "signaling-utf8-private.h"
 #include "signaling-version.h"
 #include "signaling-websocket-private.h"
 
@@ -166,20 +167,20 @@ require_unicode (const char  *value,
 }
 
 static gboolean
-require_name (JsonObject  *object,
+require_name (JsonNode    *node,
               const char  *field,
               GError     **error)
 {
   const char *value;
 
-  if (!signaling_json_object_has_string (object, field))
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), field);
       return FALSE;
     }
 
-  value = json_object_get_string_member (object, field);
+  value = json_node_get_string (node);
   if (*value == '\0' || strlen (value) > SIGNALING_MAX_NAME_LENGTH)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -207,12 +208,116 @@ target_field (SignalingMessageKind kind)
     }
 }
 
-static JsonNode *
-take_rid (JsonObject  *object,
-          GError     **error)
+/* The members of a message: as scanned in its text, or parsed (the
+ * few a scan leaves to a parse: see signaling_json_scan_object()). */
+typedef struct
 {
-  JsonNode *rid = json_object_get_member (object, "rid");
-  JsonNode *copy;
+  const char *data;
+  GArray *spans;
+  JsonObject *object;
+} Members;
+
+static void
+members_clear (Members *members)
+{
+  g_clear_pointer (&members->object, json_object_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Members, members_clear)
+
+/* A string, object or array as its shape: a scan has checked it. */
+static JsonNode *
+shape_of (const char *value)
+{
+  switch (*value)
+    {
+    case '"':
+      return json_node_init_string (json_node_alloc (), "");
+    case '{':
+      return json_node_init_object (json_node_alloc (), NULL);
+    case '[':
+      return json_node_init_array (json_node_alloc (), NULL);
+    default:
+      return NULL;
+    }
+}
+
+/* The last of the members named @name, as JSON.parse() keeps it. */
+static JsonNode *
+get_member (gconstpointer  members,
+            const char    *name,
+            gboolean       shape_only)
+{
+  const Members *self = members;
+  gsize name_length = strlen (name);
+
+  if (self->object != NULL)
+    return json_object_dup_member (self->object, name);
+
+  for (guint i = self->spans->len; i-- > 0;)
+    {
+      const SignalingJsonSpan *span = &g_array_index (self->spans, SignalingJsonSpan, i);
+
+      JsonNode *shape;
+
+      if (span->name_length != name_length ||
+          memcmp (self->data + span->start + 1, name, name_length) != 0)
+        continue;
+      if (shape_only && (shape = shape_of (self->data + span->value_start)) != NULL)
+        return shape;
+      return signaling_json_parse_utf8 (self->data + span->value_start,
+                                        span->end - span->value_start, NULL);
+    }
+  return NULL;
+}
+
+static gboolean
+read_members (Members     *members,
+              const char  *data,
+              gsize        length,
+              GError     **error)
+{
+  g_autoptr(GError) json_error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  members->data = data;
+  if (!signaling_utf8_validate (data, length))
+    {
+      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                           _("Invalid JSON: Not UTF-8"));
+      return FALSE;
+    }
+
+  switch (signaling_json_scan_object (data, length, "rid", members->spans, &json_error))
+    {
+    case SIGNALING_JSON_SCAN_OBJECT:
+      return TRUE;
+    case SIGNALING_JSON_SCAN_NEEDS_PARSE:
+      root = signaling_json_parse_utf8 (data, length, &json_error);
+      if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+        {
+          members->object = json_object_ref (json_node_get_object (root));
+          return TRUE;
+        }
+      break;
+    case SIGNALING_JSON_SCAN_INVALID:
+      break;
+    }
+
+  if (json_error != NULL)
+    g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                 _("Invalid JSON: %s"), json_error->message);
+  else
+    g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
+                         _("A message must be a JSON object"));
+  return FALSE;
+}
+
+static JsonNode *
+read_rid (Members  *members,
+          GError  **error)
+{
+  g_autoptr(JsonNode) rid = get_member (members, "rid", FALSE);
 
   if (rid == NULL)
     return NULL;
@@ -227,52 +332,40 @@ take_rid (JsonObject  *object,
       return NULL;
     }
 
+  return g_steal_pointer (&rid);
+}
+
+static char *text_as_sent (const char *data,
+                           GArray     *spans,
+                           gsize      *length);
+
+/* The message @members say, @kind and @target read from them already. */
+static SignalingMessage *
+message_from_members (Members              *members,
+                      SignalingMessageKind  kind,
+                      const char           *target)
+{
+  SignalingMessage *message;
+  gsize length;
+  char *text;
+
+  if (members->object == NULL)
+    {
+      text = text_as_sent (members->data, members->spans, &length);
+      return signaling_message_new_from_text (kind, target, text, length);
+    }
+
   /* The rid belongs to the sender's request/reply bookkeeping; it is
    * echoed to the sender and not relayed to anybody else. */
-  copy = json_node_copy (rid);
-  json_object_remove_member (object, "rid");
-  return copy;
+  json_object_remove_member (members->object, "rid");
+  message = signaling_message_new (kind, NULL, members->object);
+  signaling_message_set_target (message, target);
+  return message;
 }
-
-static JsonObject *
-parse_object (const char  *data,
-              gssize       length,
-              GArray      *spans,
-              GError     **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-
-  if (length < 0)
-    length = strlen (data);
-
-  root = signaling_json_parse_with_spans (data, length, "rid", spans, &local_error);
-  if (root == NULL)
-    {
-      g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
-                   _("Invalid JSON: %s"), local_error->message);
-      return NULL;
-    }
-
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_JSON,
-                           _("A message must be a JSON object"));
-      return NULL;
-    }
-
-  return json_object_ref (json_node_get_object (root));
-}
-
-static void keep_members_as_sent (SignalingMessage *message,
-                                  const char       *data,
-                                  GArray           *spans);
 
 /*
  * signaling_native_parse:
  * @out_rid: (out) (optional): the request id, even when parsing fails
- * @keep_as_sent: keep the members as written, to relay them so (only
- *   for messages nobody else holds before they are relayed)
  *
  * Like signaling_message_parse(), and hands back the `rid` so that
  * the error reply can carry it too.
@@ -281,26 +374,27 @@ SignalingMessage *
 signaling_native_parse (const char  *data,
                         gssize       length,
                         JsonNode   **out_rid,
-                        gboolean     keep_as_sent,
                         GError     **error)
 {
-  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GArray) spans = g_array_sized_new (FALSE, FALSE, sizeof (SignalingJsonSpan), 8);
+  g_auto(Members) members = { NULL, spans, NULL };
   g_autoptr(JsonNode) rid = NULL;
+  g_autoptr(JsonNode) type = NULL;
+  g_autoptr(JsonNode) from = NULL;
+  g_autoptr(JsonNode) target = NULL;
   g_autoptr(GError) rid_error = NULL;
   g_autoptr(SignalingMessage) message = NULL;
-  g_autoptr(GArray) spans = g_array_sized_new (FALSE, FALSE, sizeof (SignalingJsonSpan), 8);
   SignalingMessageKind kind;
-  const char *type, *field;
+  const char *field;
 
   g_return_val_if_fail (data != NULL, NULL);
 
   if (length < 0)
     length = strlen (data);
-  object = parse_object (data, length, spans, error);
-  if (object == NULL)
+  if (!read_members (&members, data, length, error))
     return NULL;
 
-  rid = take_rid (object, &rid_error);
+  rid = read_rid (&members, &rid_error);
   if (out_rid != NULL && rid != NULL)
     *out_rid = json_node_ref (rid);
   if (rid_error != NULL)
@@ -309,26 +403,27 @@ signaling_native_parse (const char  *data,
       return NULL;
     }
 
-  if (!signaling_json_object_has_string (object, "type"))
+  type = get_member (&members, "type", FALSE);
+  if (type == NULL || !JSON_NODE_HOLDS_VALUE (type) || json_node_get_value_type (type) != G_TYPE_STRING)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), "type");
       return NULL;
     }
 
-  type = json_object_get_string_member (object, "type");
-  if (!require_unicode (type, "type", error))
+  if (!require_unicode (json_node_get_string (type), "type", error))
     return NULL;
-  if (!kind_from_string (type, &kind))
+  if (!kind_from_string (json_node_get_string (type), &kind))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_UNKNOWN_TYPE,
-                   _("Unknown message type “%s”"), type);
+                   _("Unknown message type “%s”"), json_node_get_string (type));
       return NULL;
     }
 
   /* The server stamps the sender; a client that names one is either
    * buggy or trying to impersonate another peer. */
-  if (json_object_has_member (object, "from"))
+  from = get_member (&members, "from", TRUE);
+  if (from != NULL)
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” is set by the server and must not be sent"),
@@ -337,18 +432,18 @@ signaling_native_parse (const char  *data,
     }
 
   field = target_field (kind);
-  if (field != NULL && !require_name (object, field, error))
-    return NULL;
-
-  message = signaling_message_new (kind, NULL, object);
   if (field != NULL)
-    signaling_message_set_target (message, json_object_get_string_member (object, field));
-  if (!signaling_message_validate_body (message, error))
-    return NULL;
-  signaling_message_set_rid (message, rid);
-  if (keep_as_sent)
-    keep_members_as_sent (message, data, spans);
+    {
+      target = get_member (&members, field, FALSE);
+      if (!require_name (target, field, error))
+        return NULL;
+    }
 
+  if (!signaling_message_validate_members (kind, get_member, &members, error))
+    return NULL;
+
+  message = message_from_members (&members, kind, target != NULL ? json_node_get_string (target) : NULL);
+  signaling_message_set_rid (message, rid);
   return g_steal_pointer (&message);
 }
 
@@ -367,7 +462,7 @@ signaling_message_parse (const char  *data,
                          gssize       length,
                          GError     **error)
 {
-  return signaling_native_parse (data, length, NULL, FALSE, error);
+  return signaling_native_parse (data, length, NULL, error);
 }
 
 /* The native text of a message is the same for every native recipient
@@ -376,20 +471,17 @@ signaling_message_parse (const char  *data,
  * changes after parsing, so a text for another sender is rebuilt.
  *
  * A message that came in over the native protocol is relayed as it
- * came: its members as the sender wrote them (copied from the frame
- * when it was parsed, `rid` left out), then `from`. Serializing the
- * parsed payload again cost a quarter of a relayed message's CPU
- * (callgrind, native pairs). The payload and the text say the same:
- * the router only adds `from`, and a message an application's handler
- * has seen (and may have changed) is serialized from its payload. */
+ * came: its members as the sender wrote them (`rid` left out), then
+ * `from`. Serializing the parsed payload again cost a quarter of a
+ * relayed message's CPU (callgrind, native pairs). A message whose
+ * payload an application has had (and may have changed) is serialized
+ * from its payload. */
 typedef struct
 {
   char *from;
   char *json;
   gsize length;
-  char *members;  /* "{" and the members as sent, without rid; or NULL */
-  gsize members_length;
-  gboolean has_members;
+  gboolean as_sent;
 } NativeText;
 
 static GQuark
@@ -409,57 +501,56 @@ native_text_free (gpointer data)
 
   g_free (text->from);
   g_free (text->json);
-  g_free (text->members);
   g_free (text);
 }
 
-static void
-keep_members_as_sent (SignalingMessage *message,
-                      const char       *data,
-                      GArray           *spans)
+/* "{", the members not marked (all but `rid`), "}". */
+static char *
+text_as_sent (const char *data,
+              GArray     *spans,
+              gsize      *length)
 {
-  NativeText *text = g_new0 (NativeText, 1);
-  GString *members = g_string_sized_new (spans->len > 0 ? g_array_index (spans, SignalingJsonSpan, spans->len - 1).end + 1 : 2);
+  gsize capacity = spans->len > 0 ? g_array_index (spans, SignalingJsonSpan, spans->len - 1).end + 2 : 3;
+  GString *out = g_string_sized_new (capacity);
 
-  g_string_append_c (members, '{');
+  g_string_append_c (out, '{');
   for (guint i = 0; i < spans->len; i++)
     {
       SignalingJsonSpan *span = &g_array_index (spans, SignalingJsonSpan, i);
 
       if (span->marked)
         continue;
-      if (text->has_members)
-        g_string_append_c (members, ',');
-      g_string_append_len (members, data + span->start, span->end - span->start);
-      text->has_members = TRUE;
+      if (out->len > 1)
+        g_string_append_c (out, ',');
+      g_string_append_len (out, data + span->start, span->end - span->start);
     }
-  text->members_length = members->len;
-  text->members = g_string_free (members, FALSE);
-  signaling_message_set_dialect_data (message, native_text_quark (), text, native_text_free);
+  g_string_append_c (out, '}');
+
+  *length = out->len;
+  return g_string_free (out, FALSE);
 }
 
-/* The text of @message with @from, from the members as sent. */
-static void
-build_from_members (NativeText *text,
-                    const char *from)
+/* The text as sent, with @from stamped last. */
+static char *
+text_with_from (const char *sent,
+                gsize       sent_length,
+                const char *from,
+                gsize      *length)
 {
-  GString *out = g_string_sized_new (text->members_length + 64);
+  GString *out = g_string_sized_new (sent_length + 64);
 
-  g_string_append_len (out, text->members, text->members_length);
+  g_string_append_len (out, sent, sent_length - 1);
   if (from != NULL)
     {
-      if (text->has_members)
+      if (sent_length > 2)
         g_string_append_c (out, ',');
       g_string_append (out, "\"from\":");
       signaling_json_append_string (out, from);
     }
   g_string_append_c (out, '}');
 
-  g_free (text->json);
-  text->length = out->len;
-  text->json = g_string_free (out, FALSE);
-  g_free (text->from);
-  text->from = g_strdup (from);
+  *length = out->len;
+  return g_string_free (out, FALSE);
 }
 
 /*
@@ -475,27 +566,31 @@ signaling_native_serialize (SignalingMessage *message,
 {
   NativeText *text = signaling_message_get_dialect_data (message, native_text_quark ());
   const char *from = signaling_message_get_from (message);
+  gsize sent_length = 0;
+  const char *sent = signaling_message_get_text (message, &sent_length);
 
-  if (text != NULL && text->members != NULL && signaling_message_is_seen (message))
+  if (text == NULL)
     {
-      /* Its payload may have changed since: from there on, as below. */
-      g_clear_pointer (&text->members, g_free);
-      g_clear_pointer (&text->json, g_free);
-      g_clear_pointer (&text->from, g_free);
+      text = g_new0 (NativeText, 1);
+      signaling_message_set_dialect_data (message, native_text_quark (), text, native_text_free);
     }
 
-  if (text != NULL && text->members != NULL && (text->json == NULL || g_strcmp0 (text->from, from) != 0))
-    build_from_members (text, from);
-  else if (text == NULL || text->json == NULL || g_strcmp0 (text->from, from) != 0)
+  if (text->json == NULL || g_strcmp0 (text->from, from) != 0 || (text->as_sent && sent == NULL))
     {
-      g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (),
-                                                        signaling_message_get_payload (message));
+      g_free (text->json);
+      if (sent != NULL)
+        text->json = text_with_from (sent, sent_length, from, &text->length);
+      else
+        {
+          g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (),
+                                                            signaling_message_peek_payload (message));
 
-      text = g_new0 (NativeText, 1);
+          text->json = signaling_json_to_string (root);
+          text->length = strlen (text->json);
+        }
+      text->as_sent = sent != NULL;
+      g_free (text->from);
       text->from = g_strdup (from);
-      text->json = signaling_json_to_string (root);
-      text->length = strlen (text->json);
-      signaling_message_set_dialect_data (message, native_text_quark (), text, native_text_free);
     }
 
   if (length != NULL)
@@ -861,7 +956,7 @@ on_message (SignalingWebsocket *websocket,
       return;
     }
 
-  message = signaling_native_parse (data, size, &rid, TRUE, &error);
+  message = signaling_native_parse (data, size, &rid, &error);
   if (message == NULL || !dispatch (self, message, &error))
     send_error (self, error, rid);
 }

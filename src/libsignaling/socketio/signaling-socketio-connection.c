@@ -974,7 +974,7 @@ encode_seed000 (SignalingMessage  *message,
   SignalingMessageKind kind = signaling_message_get_kind (message);
   SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED000);
   JsonObject *original = note != NULL ? note->original : NULL;
-  JsonObject *payload = signaling_message_get_payload (message);
+  JsonObject *payload = signaling_message_peek_payload (message);
 
   add_value (argument, "from", NULL, signaling_message_get_from (message));
 
@@ -1017,7 +1017,7 @@ encode_seed003 (SignalingMessage  *message,
   const char *field = seed003_field (kind);
   SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED003);
   gboolean same = note != NULL;
-  JsonObject *payload = signaling_message_get_payload (message);
+  JsonObject *payload = signaling_message_peek_payload (message);
   const char *from = same ? note->claimed_from : signaling_message_get_from (message);
 
   /* The seed builds {<kind>: d.<kind>, from: d.from}: that key order. */
