@@ -29,6 +29,7 @@
 #include "signaling-socketio-namespace.h"
 #include "signaling-socketio-server.h"
 #include "signaling-socketio-socket.h"
+#include "signaling-socketio-socket-private.h"
 #include "signaling-token-verifier-private.h"
 #include "signaling-turn-credentials-private.h"
 #include "signaling-util-private.h"
@@ -1352,7 +1353,7 @@ check_socket_token (SignalingServer         *self,
 {
   g_autoptr(SignalingIdentity) identity = NULL;
   g_autoptr(GError) error = NULL;
-  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
+  JsonNode *auth = signaling_socketio_socket_peek_auth (socket);
   JsonNode *token = NULL;
 
   if (!signaling_token_verifier_is_enabled (self->verifier))

@@ -32,6 +32,8 @@ typedef struct {
  * @text: a text message (its data, valid during the call only)
  * @binary: a binary message
  * @closed: the session is closed
+ * @transport_changed: (nullable): the session moved to another
+ *   transport (an upgrade to WebSocket)
  *
  * What the layer above (the Socket.IO server) is told, before any
  * handler of the public signals: plain functions, as a signal
@@ -50,6 +52,8 @@ typedef struct
   void (*closed) (SignalingEngineioSocket *socket,
                   const char              *reason,
                   gpointer                 user_data);
+  void (*transport_changed) (SignalingEngineioSocket *socket,
+                             gpointer                 user_data);
 } SignalingEngineioConsumer;
 
 /* The server's own note that a session is finished, before the

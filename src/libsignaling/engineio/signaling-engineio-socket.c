@@ -974,6 +974,8 @@ complete_upgrade (SignalingEngineioSocket *self)
 
   use_websocket (self, websocket);
   close_refused (self);
+  if (self->consumer != NULL && self->consumer->transport_changed != NULL)
+    self->consumer->transport_changed (self, self->consumer_data);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
   for (guint i = 0; i < queued->len; i++)
     if (!send_on_websocket (self, websocket, g_ptr_array_index (queued, i)))

@@ -167,7 +167,6 @@ signaling_socketio_connection_dispose (GObject *object)
   if (self->socket != NULL)
     {
       signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
-      g_signal_handlers_disconnect_by_data (signaling_socketio_socket_get_engine (self->socket), self);
     }
   g_clear_object (&self->socket);
 
@@ -849,25 +848,27 @@ on_disconnected (SignalingSocketioSocket *socket,
                         "Client %s dropped (%s): kept %u s for a recovery",
                         signaling_client_get_id (self->client), reason, window);
   signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
-  g_signal_handlers_disconnect_by_data (signaling_socketio_socket_get_engine (self->socket), self);
   set_detached (self, TRUE);
   self->ending = NULL;
   signaling_resume_table_start_window (self->resumes, &self->window, on_window_over, self);
 }
 
-static const SignalingSocketioConsumer socket_consumer = {
-  .event = on_event,
-  .disconnected = on_disconnected,
-};
-
 static void
-on_transport_changed (SignalingEngineioSocket     *engine,
-                      GParamSpec                  *pspec,
-                      SignalingSocketioConnection *self)
+on_transport_changed (SignalingSocketioSocket *socket,
+                      gpointer                 user_data)
 {
+  SignalingSocketioConnection *self = user_data;
+
   if (self->client != NULL)
     signaling_client_notify_transport (self->client);
 }
+
+static const SignalingSocketioConsumer socket_consumer = {
+  .event = on_event,
+  .disconnected = on_disconnected,
+  .transport_changed = on_transport_changed,
+};
+
 
 /* Encoding what the router delivers */
 
@@ -1300,10 +1301,10 @@ static const char *
 auth_string (SignalingSocketioSocket *socket,
              const char              *name)
 {
-  JsonNode *auth = signaling_socketio_socket_get_auth (socket);
+  JsonNode *auth = signaling_socketio_socket_peek_auth (socket);
   JsonNode *member;
 
-  if (!JSON_NODE_HOLDS_OBJECT (auth))
+  if (auth == NULL || !JSON_NODE_HOLDS_OBJECT (auth))
     return NULL;
   member = json_object_get_member (json_node_get_object (auth), name);
   if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_STRING)
@@ -1617,8 +1618,6 @@ static void
 recover (SignalingSocketioConnection *self,
          SignalingSocketioSocket     *socket)
 {
-  SignalingEngineioSocket *engine = signaling_socketio_socket_get_engine (socket);
-
   stop_window (self);
   if (!self->detached)
     {
@@ -1627,14 +1626,12 @@ recover (SignalingSocketioConnection *self,
       g_autoptr(SignalingEngineioSocket) old = g_object_ref (signaling_socketio_socket_get_engine (self->socket));
 
       signaling_socketio_socket_set_consumer (self->socket, NULL, NULL);
-      g_signal_handlers_disconnect_by_data (old, self);
       signaling_engineio_socket_close (old, "recovered on a new connection");
     }
   set_detached (self, FALSE);
 
   g_set_object (&self->socket, socket);
   signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
-  g_signal_connect (engine, "notify::transport", G_CALLBACK (on_transport_changed), self);
   signaling_client_notify_transport (self->client);
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovered",
                         signaling_client_get_id (self->client));
@@ -1689,7 +1686,6 @@ signaling_socketio_connection_accept (SignalingRouter         *router,
   /* A plain handler, taken back in dispose: g_signal_connect_object()
    * costs twice the memory, for every idle peer. */
   signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
-  g_signal_connect (engine, "notify::transport", G_CALLBACK (on_transport_changed), self);
 
   signaling_identity_attach (identity, self->client);
 

@@ -56,15 +56,27 @@ typedef struct {
   SignalingSocketioServer *server;  /* unowned */
   SignalingEngineioSocket *engine;
   SignalingSocketioDecoder *decoder;
-  GHashTable *sockets;              /* nsp → SignalingSocketioSocket */
+  /* SignalingSocketioSocket, one per namespace joined: a session joins
+   * one or two, and a hash table cost 250 bytes of every idle peer. */
+  GSList *sockets;
   guint connect_timeout_source;
 } Session;
+
+static SignalingSocketioSocket *
+find_socket (Session    *session,
+             const char *nsp)
+{
+  for (GSList *l = session->sockets; l != NULL; l = l->next)
+    if (g_str_equal (signaling_socketio_socket_get_namespace (l->data), nsp))
+      return l->data;
+  return NULL;
+}
 
 static void
 session_free (Session *session)
 {
   g_clear_handle_id (&session->connect_timeout_source, g_source_remove);
-  g_clear_pointer (&session->sockets, g_hash_table_unref);
+  g_slist_free_full (g_steal_pointer (&session->sockets), g_object_unref);
   g_clear_pointer (&session->decoder, signaling_socketio_decoder_free);
   g_clear_object (&session->engine);
   g_free (session);
@@ -212,7 +224,10 @@ on_socket_disconnected (SignalingSocketioSocket *socket,
 
   signaling_socketio_socket_set_disconnected_func (socket, NULL, NULL);
   signaling_socketio_socket_set_release_func (socket, NULL, NULL);
-  g_hash_table_remove (session->sockets, signaling_socketio_socket_get_namespace (socket));
+  if (g_slist_find (session->sockets, socket) == NULL)
+    return;
+  session->sockets = g_slist_remove (session->sockets, socket);
+  g_object_unref (socket);
 }
 
 /* The CONNECT reply, with the socket's id and pid; then the namespace's
@@ -260,7 +275,7 @@ handle_connect (Session                 *session,
     }
 
   /* Connecting twice to a namespace keeps the first socket. */
-  if (g_hash_table_contains (session->sockets, packet->nsp))
+  if (find_socket (session, packet->nsp) != NULL)
     return;
 
   g_signal_emit (session->server, signals[SIGNAL_REFUSE_CONNECT], 0, packet->nsp, &refusal);
@@ -282,7 +297,7 @@ handle_connect (Session                 *session,
 
   g_clear_handle_id (&session->connect_timeout_source, g_source_remove);
 
-  g_hash_table_insert (session->sockets, g_strdup (packet->nsp), g_object_ref (socket));
+  session->sockets = g_slist_prepend (session->sockets, g_object_ref (socket));
   signaling_socketio_socket_set_disconnected_func (socket, on_socket_disconnected, session);
 
   /* The refuse-socket handler still works out the socket's id and pid
@@ -307,7 +322,7 @@ handle_packet (Session                 *session,
       return;
     }
 
-  socket = g_hash_table_lookup (session->sockets, packet->nsp);
+  socket = find_socket (session, packet->nsp);
   if (socket == NULL)
     {
       g_debug ("Socket.IO: packet for namespace %s, which the client has not joined", packet->nsp);
@@ -376,16 +391,19 @@ static void
 disconnect_all_sockets (Session    *session,
                         const char *reason)
 {
-  GHashTableIter iter;
-  gpointer socket;
-  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  /* Each takes itself off the list. */
+  while (session->sockets != NULL)
+    {
+      g_autoptr(SignalingSocketioSocket) socket = g_object_ref (session->sockets->data);
 
-  g_hash_table_iter_init (&iter, session->sockets);
-  while (g_hash_table_iter_next (&iter, NULL, &socket))
-    g_ptr_array_add (sockets, g_object_ref (socket));
-
-  for (guint i = 0; i < sockets->len; i++)
-    signaling_socketio_socket_mark_disconnected (g_ptr_array_index (sockets, i), reason);
+      signaling_socketio_socket_mark_disconnected (socket, reason);
+      if (session->sockets != NULL && session->sockets->data == socket)
+        {
+          /* It was disconnected already, and is not waiting for that. */
+          session->sockets = g_slist_remove (session->sockets, socket);
+          g_object_unref (socket);
+        }
+    }
 }
 
 static void
@@ -400,10 +418,21 @@ on_engine_closed (SignalingEngineioSocket *engine,
   session_free (session);
 }
 
+static void
+on_engine_transport_changed (SignalingEngineioSocket *engine,
+                             gpointer                 user_data)
+{
+  Session *session = user_data;
+
+  for (GSList *l = session->sockets; l != NULL; l = l->next)
+    signaling_socketio_socket_notify_transport (l->data);
+}
+
 static const SignalingEngineioConsumer engine_consumer = {
   .text = on_engine_text,
   .binary = on_engine_binary,
   .closed = on_engine_closed,
+  .transport_changed = on_engine_transport_changed,
 };
 
 static gboolean
@@ -412,7 +441,7 @@ on_connect_timeout (gpointer user_data)
   Session *session = user_data;
 
   session->connect_timeout_source = 0;
-  if (g_hash_table_size (session->sockets) == 0)
+  if (session->sockets == NULL)
     signaling_engineio_socket_close (session->engine, "connect timeout");
   return G_SOURCE_REMOVE;
 }
@@ -427,7 +456,6 @@ on_engine_connection (SignalingEngineioServer *engine_server,
   session->server = self;
   session->engine = g_object_ref (engine);
   session->decoder = signaling_socketio_decoder_new ();
-  session->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   session->connect_timeout_source = g_timeout_add (self->connect_timeout, on_connect_timeout, session);
 
   signaling_engineio_socket_set_consumer (engine, &engine_consumer, session);

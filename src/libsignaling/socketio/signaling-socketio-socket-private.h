@@ -14,6 +14,8 @@ G_BEGIN_DECLS
  * @event: an event; %TRUE if taken, and the signal's handlers then do
  *   not see it
  * @disconnected: the socket is disconnected
+ * @transport_changed: (nullable): its Engine.IO session moved to
+ *   another transport
  *
  * What the library's own user of a socket (the seed dialects) is told,
  * before any handler of the public signals: plain functions, as a
@@ -31,6 +33,8 @@ typedef struct
   void     (*disconnected) (SignalingSocketioSocket *socket,
                             const char              *reason,
                             gpointer                 user_data);
+  void     (*transport_changed) (SignalingSocketioSocket *socket,
+                                 gpointer                 user_data);
 } SignalingSocketioConsumer;
 
 /* The session's own note that a socket is disconnected, before the
@@ -69,6 +73,8 @@ void                     signaling_socketio_socket_recover            (Signaling
                                                                        const char              *id,
                                                                        const char              *pid);
 const char              *signaling_socketio_socket_get_pid            (SignalingSocketioSocket *self);
+void                     signaling_socketio_socket_notify_transport  (SignalingSocketioSocket *self);
+JsonNode                *signaling_socketio_socket_peek_auth          (SignalingSocketioSocket *self);
 void                     signaling_socketio_socket_mark_disconnected  (SignalingSocketioSocket *self,
                                                                        const char              *reason);
 

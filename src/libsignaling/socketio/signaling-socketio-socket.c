@@ -333,6 +333,14 @@ signaling_socketio_socket_get_namespace (SignalingSocketioSocket *self)
  * Returns: (transfer none): the CONNECT payload (an empty object if the
  *   client sent none)
  */
+/* The CONNECT payload as sent, or NULL: readers inside the library
+ * need no empty object made for every peer that sent none. */
+JsonNode *
+signaling_socketio_socket_peek_auth (SignalingSocketioSocket *self)
+{
+  return self->auth;
+}
+
 JsonNode *
 signaling_socketio_socket_get_auth (SignalingSocketioSocket *self)
 {
@@ -706,6 +714,14 @@ signaling_socketio_socket_set_consumer (SignalingSocketioSocket         *self,
   g_return_if_fail (SIGNALING_IS_SOCKETIO_SOCKET (self));
   self->consumer = consumer;
   self->consumer_data = user_data;
+}
+
+/* Its session moved to another transport: its consumer is told. */
+void
+signaling_socketio_socket_notify_transport (SignalingSocketioSocket *self)
+{
+  if (self->consumer != NULL && self->consumer->transport_changed != NULL)
+    self->consumer->transport_changed (self, self->consumer_data);
 }
 
 /**
