@@ -229,6 +229,11 @@ test_seed000_offer (void)
                   "2[\"offer_sdp\",{\"from\":\"a\",\"sdp\":\"v=0\"}]");
   assert_encodes (message, SIGNALING_VOCABULARY_SEED003,
                   "2[\"offer\",{\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\"},\"from\":\"a\"}]");
+
+  /* The payload, built only for a reader, says the same. */
+  g_assert_cmpstr (signaling_message_get_sdp (message), ==, "v=0");
+  g_assert_cmpstr (json_object_get_string_member (signaling_message_get_payload (message), "from"), ==, "a");
+  g_assert_cmpuint (json_object_get_size (signaling_message_get_payload (message)), ==, 4);
 }
 
 static void

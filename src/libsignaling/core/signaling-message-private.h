@@ -31,6 +31,19 @@ gboolean          signaling_message_validate_members (SignalingMessageKind  kind
                                                       SignalingMemberFunc   get_member,
                                                       gconstpointer         members,
                                                       GError              **error);
+/* A member of a message being made: its native name (a static string)
+ * and its value. */
+typedef struct
+{
+  const char *name;
+  JsonNode *value;
+} SignalingMember;
+
+SignalingMessage *signaling_message_new_from_members (SignalingMessageKind   kind,
+                                                      const char            *to,
+                                                      const SignalingMember *members,
+                                                      guint                  n_members,
+                                                      GError               **error);
 JsonObject       *signaling_message_peek_payload    (SignalingMessage      *message);
 const char       *signaling_message_get_text        (SignalingMessage      *message,
                                                      gsize                 *length);

@@ -435,28 +435,31 @@ parse_seed000_argument (JsonArray  *args,
 }
 
 static SignalingMessage *
-message_from_seed000 (SignalingMessageKind  kind,
-                      JsonObject           *original)
+message_from_seed000 (SignalingMessageKind   kind,
+                      JsonObject            *original,
+                      GError               **error)
 {
   const char *to = string_member (original, "targetClientId");
-  g_autoptr(JsonObject) payload = json_object_new ();
+  g_autoptr(JsonNode) candidate = NULL;
+  SignalingMember member = { "sdp", json_object_get_member (original, "sdp") };
   SignalingMessage *message;
-
-  json_object_set_string_member (payload, "type", signaling_message_kind_to_string (kind));
-  json_object_set_string_member (payload, "to", to);
 
   if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
     {
-      JsonObject *candidate = json_object_new ();
+      JsonObject *object = json_object_new ();
 
-      copy_member (candidate, "candidate", original, "candidate");
-      copy_member (candidate, "sdpMid", original, "mid");
-      json_object_set_object_member (payload, "candidate", candidate);
+      copy_member (object, "candidate", original, "candidate");
+      copy_member (object, "sdpMid", original, "mid");
+      candidate = json_node_init_object (json_node_alloc (), object);
+      json_object_unref (object);
+      member = (SignalingMember) { "candidate", candidate };
     }
-  else
-    copy_member (payload, "sdp", original, "sdp");
 
-  message = signaling_message_new (kind, to, payload);
+  /* An `sdp` or `candidate` of the wrong type would reach native
+   * peers and application handlers against the native contract. */
+  message = signaling_message_new_from_members (kind, to, &member, 1, error);
+  if (message == NULL)
+    return NULL;
   signaling_message_set_dialect (message, "socket.io");
   attach_note (message, SIGNALING_VOCABULARY_SEED000, original, NULL);
   /* clients[target].emit() reaches the sender too if it names itself. */
@@ -482,12 +485,7 @@ signaling_socketio_dialect_decode_seed000 (SignalingMessageKind   kind,
   if (original == NULL)
     return NULL;
 
-  message = message_from_seed000 (kind, original);
-  /* An `sdp` or `candidate` of the wrong type would reach native
-   * peers and application handlers against the native contract. */
-  if (!signaling_message_validate_body (message, error))
-    return NULL;
-
+  message = message_from_seed000 (kind, original, error);
   return g_steal_pointer (&message);
 }
 
@@ -553,26 +551,26 @@ name_of (JsonNode *node)
 }
 
 static SignalingMessage *
-message_from_seed003 (SignalingClient      *sender,
-                      SignalingMessageKind  kind,
-                      JsonObject           *original,
-                      const char           *to)
+message_from_seed003 (SignalingClient       *sender,
+                      SignalingMessageKind   kind,
+                      JsonObject            *original,
+                      const char            *to,
+                      GError               **error)
 {
-  g_autoptr(JsonObject) payload = json_object_new ();
   const char *field = seed003_field (kind);
   const char *claimed = string_member (original, "from");
   JsonNode *value = field != NULL ? json_object_get_member (original, field) : NULL;
+  SignalingMember member = { "sdp", value };
   SignalingMessage *message;
 
-  json_object_set_string_member (payload, "type", signaling_message_kind_to_string (kind));
-  json_object_set_string_member (payload, "to", to);
-
-  if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE && value != NULL)
-    json_object_set_member (payload, "candidate", json_node_ref (value));
+  if (kind == SIGNALING_MESSAGE_KIND_CANDIDATE)
+    member.name = "candidate";
   else if (value != NULL && JSON_NODE_HOLDS_OBJECT (value))
-    copy_member (payload, "sdp", json_node_get_object (value), "sdp");
-  else if (value != NULL)
-    json_object_set_member (payload, "sdp", json_node_ref (value));
+    member.value = json_object_get_member (json_node_get_object (value), "sdp");
+
+  message = signaling_message_new_from_members (kind, to, &member, 1, error);
+  if (message == NULL)
+    return NULL;
 
   /* The seed trusted "from" blindly; we keep it only when the sender
    * has joined a room of that name (its own user id, in practice).
@@ -581,7 +579,6 @@ message_from_seed003 (SignalingClient      *sender,
       signaling_identity_lookup (sender) != NULL)
     claimed = signaling_client_get_id (sender);
 
-  message = signaling_message_new (kind, to, payload);
   signaling_message_set_dialect (message, "socket.io");
   attach_note (message, SIGNALING_VOCABULARY_SEED003, original, claimed);
   signaling_message_set_include_sender (message, TRUE);
@@ -623,10 +620,7 @@ signaling_socketio_dialect_decode_seed003 (SignalingClient       *sender,
       return NULL;
     }
 
-  message = message_from_seed003 (sender, kind, original, to);
-  if (!signaling_message_validate_body (message, error))
-    return NULL;
-
+  message = message_from_seed003 (sender, kind, original, to, error);
   return g_steal_pointer (&message);
 }
 
@@ -975,7 +969,10 @@ encode_seed000 (SignalingMessage  *message,
   SignalingMessageKind kind = signaling_message_get_kind (message);
   SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED000);
   JsonObject *original = note != NULL ? note->original : NULL;
-  JsonObject *payload = signaling_message_peek_payload (message);
+  /* Parsed only for what the sender's own argument does not hold. */
+  JsonObject *payload = original == NULL || kind == SIGNALING_MESSAGE_KIND_HANGUP ||
+                        kind == SIGNALING_MESSAGE_KIND_MESSAGE
+                        ? signaling_message_peek_payload (message) : NULL;
 
   add_value (argument, "from", NULL, signaling_message_get_from (message));
 
@@ -1018,7 +1015,7 @@ encode_seed003 (SignalingMessage  *message,
   const char *field = seed003_field (kind);
   SocketioNote *note = note_in (message, SIGNALING_VOCABULARY_SEED003);
   gboolean same = note != NULL;
-  JsonObject *payload = signaling_message_peek_payload (message);
+  JsonObject *payload = same && field != NULL ? NULL : signaling_message_peek_payload (message);
   const char *from = same ? note->claimed_from : signaling_message_get_from (message);
 
   /* The seed builds {<kind>: d.<kind>, from: d.from}: that key order. */
