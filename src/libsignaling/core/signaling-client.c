@@ -30,7 +30,8 @@ struct _SignalingClient
 
   char *id;
   char *remote_address;
-  GDateTime *connected_at;
+  gint64 connected_at_us;  /* real time */
+  GDateTime *connected_at;  /* made from it when asked for */
   SignalingConnection *connection;
 
   /* Names of joined rooms in join order.  Names, not SignalingRoom
@@ -117,7 +118,7 @@ signaling_client_get_property (GObject    *object,
       g_value_set_string (value, signaling_client_get_transport (self));
       break;
     case PROP_CONNECTED_AT:
-      g_value_set_boxed (value, self->connected_at);
+      g_value_set_boxed (value, signaling_client_get_connected_at (self));
       break;
     case PROP_ROOMS:
       g_value_take_boxed (value, signaling_client_dup_rooms (self));
@@ -340,7 +341,7 @@ signaling_client_class_init (SignalingClientClass *klass)
 static void
 signaling_client_init (SignalingClient *self)
 {
-  self->connected_at = g_date_time_new_now_utc ();
+  self->connected_at_us = g_get_real_time ();
   self->rooms = g_ptr_array_new_with_free_func (g_free);
   self->tokens = -1;
 }
@@ -457,6 +458,14 @@ GDateTime *
 signaling_client_get_connected_at (SignalingClient *self)
 {
   g_return_val_if_fail (SIGNALING_IS_CLIENT (self), NULL);
+
+  /* A GDateTime per idle peer costs 48 bytes; few are ever asked for. */
+  if (self->connected_at == NULL)
+    {
+      g_autoptr(GDateTime) second = g_date_time_new_from_unix_utc (self->connected_at_us / G_USEC_PER_SEC);
+
+      self->connected_at = g_date_time_add (second, self->connected_at_us % G_USEC_PER_SEC);
+    }
   return self->connected_at;
 }
 
