@@ -274,6 +274,91 @@ test_last_unref_in_thread (Fixture       *fixture,
   g_main_context_release (NULL);
 }
 
+/* glib-networking's TLS handshake runs in a thread, and waits for the
+ * socket with a source of its own, from our stream, in a context of
+ * its own (its pull timeout function), while the main thread polls
+ * and makes sources for the same socket. Each round here is such a
+ * wait in a thread; a lost wake-up or a list changed under the
+ * poller's feet fails it (the second was a python TLS test that hung
+ * for 15 s, once in a few hundred runs). */
+#define THREAD_ROUNDS 2000
+
+typedef struct {
+  Fixture *fixture;
+  gboolean done;
+  guint rounds;
+} ThreadWaits;
+
+static gboolean
+on_thread_ready (GObject  *stream,
+                 gpointer  data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_thread_guard (gpointer data)
+{
+  g_error ("A source in another thread was not woken within %d s", TEST_TIMEOUT_SECONDS);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+wait_in_thread (gpointer data)
+{
+  ThreadWaits *waits = data;
+  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (waits->fixture->stream));
+  g_autoptr(GMainContext) context = g_main_context_new ();
+
+  for (; waits->rounds < THREAD_ROUNDS; waits->rounds++)
+    {
+      g_autoptr(GSource) source = g_pollable_input_stream_create_source (input, NULL);
+      g_autoptr(GSource) guard = g_timeout_source_new_seconds (TEST_TIMEOUT_SECONDS);
+      gboolean ready = FALSE;
+      char byte;
+
+      g_source_set_callback (source, (GSourceFunc) (GCallback) on_thread_ready, &ready, NULL);
+      g_source_attach (source, context);
+      g_source_set_callback (guard, on_thread_guard, NULL, NULL);
+      g_source_attach (guard, context);
+
+      g_assert_cmpint (g_socket_send (waits->fixture->theirs, "x", 1, NULL, NULL), ==, 1);
+      while (!ready)
+        g_main_context_iteration (context, TRUE);
+      g_assert_cmpint (g_pollable_input_stream_read_nonblocking (input, &byte, 1, NULL, NULL), ==, 1);
+      g_source_destroy (source);
+      g_source_destroy (guard);
+    }
+
+  g_atomic_int_set (&waits->done, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static void
+test_sources_in_thread (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  GPollableOutputStream *output = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (fixture->stream));
+  ThreadWaits waits = { fixture, FALSE, 0 };
+  GThread *thread = g_thread_new ("waits", wait_in_thread, &waits);
+
+  /* Meanwhile the main thread makes and drops sources on the socket. */
+  while (!g_atomic_int_get (&waits.done))
+    {
+      g_autoptr(GSource) source = g_pollable_output_stream_create_source (output, NULL);
+      guint fired = 0;
+
+      g_source_set_callback (source, (GSourceFunc) (GCallback) on_ready, &fired, NULL);
+      g_source_attach (source, NULL);
+      g_main_context_iteration (NULL, TRUE);
+      g_source_destroy (source);
+    }
+  g_thread_join (thread);
+  g_assert_cmpuint (waits.rounds, ==, THREAD_ROUNDS);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -287,6 +372,7 @@ main (int   argc,
   ADD ("/poller/close", test_close);
   ADD ("/poller/close-async", test_close_async);
   ADD ("/poller/last-unref-in-thread", test_last_unref_in_thread);
+  ADD ("/poller/sources-in-thread", test_sources_in_thread);
 #undef ADD
 
   return g_test_run ();

@@ -26,6 +26,18 @@
 
 #define EVENTS_PER_DISPATCH 256
 
+/* The main thread polls, but a source may be made, and freed, in any
+ * thread: glib-networking's TLS handshake thread waits for the socket
+ * with a source of its own from our stream, in a context of its own.
+ * This lock keeps the watches' lists of sources and their epoll
+ * registrations whole. Always taken before a GMainContext's lock
+ * (g_source_set_ready_time() takes that one), never while holding it:
+ * GLib calls a source's finalize and dispatch without its context
+ * locked. One lock for all pollers, as a source's finalize must reach
+ * it after its watch may be gone; it is uncontended but for TLS
+ * handshakes. */
+static GMutex watches_lock;
+
 struct _SignalingPoller
 {
   GSource *source;
@@ -54,7 +66,7 @@ typedef struct
   GIOCondition condition;
 } StreamSource;
 
-/* Which epoll events the waiting sources need. */
+/* Which epoll events the waiting sources need. Under watches_lock. */
 static void
 update_interest (SignalingPollerWatch *watch)
 {
@@ -126,6 +138,7 @@ poller_dispatch (GSource     *source,
   SignalingPoller *poller = ((PollerSource *) source)->poller;
   struct epoll_event events[EVENTS_PER_DISPATCH];
   int n = epoll_wait (poller->epoll_fd, events, G_N_ELEMENTS (events), 0);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&watches_lock);
 
   for (int i = 0; i < n; i++)
     wake_sources (events[i].data.ptr, events[i].events);
@@ -191,6 +204,8 @@ signaling_poller_watch (SignalingPoller *poller,
 void
 signaling_poller_unwatch (SignalingPollerWatch *watch)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&watches_lock);
+
   if (watch->registered != 0)
     epoll_ctl (watch->poller->epoll_fd, EPOLL_CTL_DEL, watch->fd, NULL);
 
@@ -225,11 +240,13 @@ stream_source_finalize (GSource *source)
 {
   StreamSource *self = (StreamSource *) source;
 
+  g_mutex_lock (&watches_lock);
   if (self->watch != NULL)
     {
       self->watch->sources = g_list_remove (self->watch->sources, self);
       update_interest (self->watch);
     }
+  g_mutex_unlock (&watches_lock);
   g_clear_object (&self->stream);
 }
 
@@ -295,8 +312,10 @@ signaling_poller_create_source (SignalingPollerWatch *watch,
       return source;
     }
 
+  g_mutex_lock (&watches_lock);
   watch->sources = g_list_prepend (watch->sources, self);
   update_interest (watch);
+  g_mutex_unlock (&watches_lock);
   return source;
 }
 
