@@ -242,6 +242,22 @@ shape_of (const char *value)
     }
 }
 
+/* A scanned value as a node. A string without escapes is its bytes as
+ * written (the text is valid UTF-8 and was scanned), so it needs no
+ * parser: the type and target of every message are such strings. */
+static JsonNode *
+value_of (const char *value,
+          gsize       length)
+{
+  if (length >= 2 && value[0] == '"' && memchr (value, '\\', length) == NULL)
+    {
+      g_autofree char *string = g_strndup (value + 1, length - 2);
+
+      return json_node_init_string (json_node_alloc (), string);
+    }
+  return signaling_json_parse_utf8 (value, length, NULL);
+}
+
 /* The last of the members named @name, as JSON.parse() keeps it. */
 static JsonNode *
 get_member (gconstpointer  members,
@@ -265,8 +281,7 @@ get_member (gconstpointer  members,
         continue;
       if (shape_only && (shape = shape_of (self->data + span->value_start)) != NULL)
         return shape;
-      return signaling_json_parse_utf8 (self->data + span->value_start,
-                                        span->end - span->value_start, NULL);
+      return value_of (self->data + span->value_start, span->end - span->value_start);
     }
   return NULL;
 }
