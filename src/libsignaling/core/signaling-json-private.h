@@ -53,6 +53,7 @@ void      signaling_json_append    (GString     *out,
 void      signaling_json_append_string (GString    *out,
                                         const char *text);
 gboolean  signaling_json_is_unicode (const char *text);
+gboolean  signaling_json_node_is_string (JsonNode *node);
 gboolean  signaling_json_object_has_string (JsonObject *object,
                                             const char *name);
 

@@ -777,7 +777,7 @@ parse_value (Parser *parser)
 static JsonNode *
 run_parser (Parser *parser)
 {
-  g_autoptr(JsonNode) node = NULL;
+  JsonNode *node;  /* not g_autoptr: it may be SCANNED */
 
   scratch_init (&parser->name);
   scratch_init (&parser->value);
@@ -796,7 +796,7 @@ run_parser (Parser *parser)
   scratch_clear (&parser->name);
   scratch_clear (&parser->value);
 
-  return g_steal_pointer (&node);
+  return node;
 }
 
 /*
@@ -1428,17 +1428,23 @@ signaling_json_is_unicode (const char *text)
 }
 
 /*
- * signaling_json_object_has_string:
+ * signaling_json_node_is_string:
+ * @node: (nullable): a value, or %NULL for none
  *
- * Whether @object has a member @name that is a string: the check every
- * field rule of both dialects starts with.
+ * Whether @node is a string: the check every field rule of both
+ * dialects starts with.
  */
+gboolean
+signaling_json_node_is_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+/* Whether @object has a member @name that is a string. */
 gboolean
 signaling_json_object_has_string (JsonObject *object,
                                   const char *name)
 {
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_STRING;
+  return signaling_json_node_is_string (json_object_get_member (object, name));
 }

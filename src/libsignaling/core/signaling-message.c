@@ -281,18 +281,11 @@ signaling_message_kind_to_string (SignalingMessageKind kind)
  * developer sees at once what to fix. */
 
 static gboolean
-holds_type (JsonNode *node,
-            GType     type)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
-}
-
-static gboolean
 require_string (JsonNode    *node,
                 const char  *field,
                 GError     **error)
 {
-  if (holds_type (node, G_TYPE_STRING))
+  if (signaling_json_node_is_string (node))
     return TRUE;
 
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -305,7 +298,7 @@ optional_string (JsonNode    *node,
                  const char  *field,
                  GError     **error)
 {
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node) || holds_type (node, G_TYPE_STRING))
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node) || signaling_json_node_is_string (node))
     return TRUE;
 
   g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
@@ -345,7 +338,7 @@ validate_candidate (JsonNode    *node,
 
   index = json_object_get_member (candidate, "sdpMLineIndex");
   if (index != NULL && !JSON_NODE_HOLDS_NULL (index) &&
-      (!holds_type (index, G_TYPE_INT64) ||
+      (!JSON_NODE_HOLDS_VALUE (index) || json_node_get_value_type (index) != G_TYPE_INT64 ||
        json_node_get_int (index) < 0 || json_node_get_int (index) > G_MAXUINT16))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,

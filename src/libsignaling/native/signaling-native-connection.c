@@ -173,7 +173,7 @@ require_name (JsonNode    *node,
 {
   const char *value;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+  if (!signaling_json_node_is_string (node))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), field);
@@ -273,7 +273,6 @@ get_member (gconstpointer  members,
   for (guint i = self->spans->len; i-- > 0;)
     {
       const SignalingJsonSpan *span = &g_array_index (self->spans, SignalingJsonSpan, i);
-
       JsonNode *shape;
 
       if (span->name_length != name_length ||
@@ -419,7 +418,7 @@ signaling_native_parse (const char  *data,
     }
 
   type = get_member (&members, "type", FALSE);
-  if (type == NULL || !JSON_NODE_HOLDS_VALUE (type) || json_node_get_value_type (type) != G_TYPE_STRING)
+  if (!signaling_json_node_is_string (type))
     {
       g_set_error (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                    _("Field “%s” must be a string"), "type");

@@ -381,10 +381,7 @@ string_member (JsonObject *object,
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  return signaling_json_node_is_string (node) ? json_node_get_string (node) : NULL;
 }
 
 /* Seed 000: the argument is a JSON string holding an object. */
@@ -397,7 +394,7 @@ parse_seed000_argument (JsonArray  *args,
   g_autoptr(JsonNode) root = NULL;
   const char *text, *target;
 
-  if (arg == NULL || !JSON_NODE_HOLDS_VALUE (arg) || json_node_get_value_type (arg) != G_TYPE_STRING)
+  if (!signaling_json_node_is_string (arg))
     {
       g_set_error_literal (error, SIGNALING_ERROR, SIGNALING_ERROR_BAD_MESSAGE,
                            _("The argument must be a JSON string"));
@@ -1299,14 +1296,10 @@ auth_string (SignalingSocketioSocket *socket,
              const char              *name)
 {
   JsonNode *auth = signaling_socketio_socket_peek_auth (socket);
-  JsonNode *member;
 
   if (auth == NULL || !JSON_NODE_HOLDS_OBJECT (auth))
     return NULL;
-  member = json_object_get_member (json_node_get_object (auth), name);
-  if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (member);
+  return string_member (json_node_get_object (auth), name);
 }
 
 static const char *

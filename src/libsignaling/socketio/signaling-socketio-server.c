@@ -391,19 +391,13 @@ static void
 disconnect_all_sockets (Session    *session,
                         const char *reason)
 {
-  /* Each takes itself off the list. */
-  while (session->sockets != NULL)
-    {
-      g_autoptr(SignalingSocketioSocket) socket = g_object_ref (session->sockets->data);
+  /* Taken off the session first: on_socket_disconnected() then finds
+   * nothing to remove. */
+  GSList *sockets = g_steal_pointer (&session->sockets);
 
-      signaling_socketio_socket_mark_disconnected (socket, reason);
-      if (session->sockets != NULL && session->sockets->data == socket)
-        {
-          /* It was disconnected already, and is not waiting for that. */
-          session->sockets = g_slist_remove (session->sockets, socket);
-          g_object_unref (socket);
-        }
-    }
+  for (GSList *l = sockets; l != NULL; l = l->next)
+    signaling_socketio_socket_mark_disconnected (l->data, reason);
+  g_slist_free_full (sockets, g_object_unref);
 }
 
 static void
