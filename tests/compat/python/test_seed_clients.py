@@ -11,16 +11,20 @@ import hmac
 import json
 import os
 import queue
+import select
 import socket
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
+import engineio.client
 import requests
 import socketio
+import websocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.environ.get("COMPAT_TARGET", "signalbox")
@@ -30,6 +34,58 @@ TRANSPORTS = {
     "polling then upgrade": ["polling", "websocket"],
     "polling": ["polling"],
 }
+
+
+class SerializedWebSocket:
+    """A wss:// connection that one thread at a time reads or writes.
+
+    python-engineio 4.3 (Debian 12) reads its WebSocket in one thread and
+    writes it in another, and CPython's ssl module does not survive that
+    (python-engineio #461, CPython #77271): a read that overlaps a write
+    now and then ends in a spurious SSLEOFError, and the client drops a
+    connection the server never closed. Seen here about once in a
+    hundred wss:// connects on a loaded machine, always right after the
+    client's namespace CONNECT, as the server's answer arrives while the
+    client is still writing. Waits for data outside the lock and reads
+    under it, the pattern of python-engineio's own fix; drop this once
+    Debian ships a python-engineio with that fix."""
+
+    def __init__(self, ws):
+        self._ws = ws
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+    def send(self, *args, **kwargs):
+        with self._lock:
+            return self._ws.send(*args, **kwargs)
+
+    def close(self, *args, **kwargs):
+        with self._lock:
+            return self._ws.close(*args, **kwargs)
+
+    def recv(self):
+        timeout = self._ws.gettimeout()
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            sock = self._ws.sock
+            if sock is None or sock.fileno() < 0:
+                raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+            # pending(): bytes already decrypted, which select() cannot see.
+            if sock.pending() or select.select([sock], [], [], 0.05)[0]:
+                with self._lock:
+                    return self._ws.recv()
+            if deadline is not None and time.monotonic() > deadline:
+                raise websocket.WebSocketTimeoutException("no data from the server")
+
+
+def _create_connection(url, *args, create=websocket.create_connection, **kwargs):
+    ws = create(url, *args, **kwargs)
+    return SerializedWebSocket(ws) if url.startswith("wss:") else ws
+
+
+engineio.client.websocket.create_connection = _create_connection
 
 
 def free_port():
