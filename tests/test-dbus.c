@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <string.h>
+
+#include "signaling-dbus-generated.h"
 #include "test-utils.h"
 
 #define NAME  "org.signalbox.Signalbox1"
@@ -861,6 +864,149 @@ test_socketio_client (Fixture       *fixture,
   g_assert_cmpstr (transport, ==, "websocket");
 }
 
+typedef struct {
+  gboolean done;
+  GDBusObjectManager *manager;
+  GError *error;
+} ManagerData;
+
+static void
+on_manager_ready (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  ManagerData *data = user_data;
+
+  data->manager = signaling_dbus_object_manager_client_new_finish (result, &data->error);
+  data->done = TRUE;
+}
+
+/* Runs the main loop until @path's object is there (or gone). */
+static GDBusObject *
+wait_for_object (GDBusObjectManager *manager,
+                 const char         *path,
+                 gboolean            present)
+{
+  GDBusObject *object;
+
+  while ((object = g_dbus_object_manager_get_object (manager, path)) == NULL ? present : !present)
+    {
+      g_clear_object (&object);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return object;
+}
+
+static gboolean
+strv_is (const char * const *strv,
+         const char         *only)
+{
+  return strv != NULL && g_strv_length ((char **) strv) == 1 && g_str_equal (strv[0], only);
+}
+
+static void
+on_disconnect_called (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  signaling_dbus_client_call_disconnect_finish (SIGNALING_DBUS_CLIENT (source), result, &error);
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* What a GNOME application sees through a GDBusObjectManagerClient:
+ * objects that come and go with clients and rooms (InterfacesAdded,
+ * InterfacesRemoved), their properties kept current by
+ * PropertiesChanged, and a client's own Disconnect through its proxy. */
+static void
+test_manager_client (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  ManagerData ready = { 0 };
+  g_autoptr(GDBusObjectManager) manager = NULL;
+  g_autoptr(TestClient) a = NULL;
+  g_autoptr(GDBusObject) object = NULL;
+  g_autoptr(GDBusObject) room_object = NULL;
+  g_autoptr(GDBusObject) gone = NULL;
+  g_autoptr(SignalingDBusClient) client = NULL;
+  g_autoptr(SignalingDBusRoom) room = NULL;
+  g_autofree char *path = NULL;
+  gboolean disconnected = FALSE;
+
+  signaling_dbus_object_manager_client_new (fixture->client_side, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE,
+                                            g_dbus_connection_get_unique_name (fixture->service_side),
+                                            PATH, NULL, on_manager_ready, &ready);
+  test_run_until (&ready.done);
+  g_assert_no_error (ready.error);
+  manager = ready.manager;
+  g_assert_null (g_dbus_object_manager_get_objects (manager));
+
+  a = test_client_connect (fixture->server);
+  path = client_path (a->id);
+  object = wait_for_object (manager, path, TRUE);
+  client = signaling_dbus_object_get_client (SIGNALING_DBUS_OBJECT (object));
+  g_assert_nonnull (client);
+  g_assert_cmpstr (signaling_dbus_client_get_id (client), ==, a->id);
+  g_assert_cmpstr (signaling_dbus_client_get_protocol (client), ==, "native");
+  g_assert_cmpstr (signaling_dbus_client_get_transport (client), ==, "websocket");
+  g_assert_cmpuint (g_strv_length ((char **) signaling_dbus_client_get_rooms (client)), ==, 0);
+
+  join (a, "lobby");
+  room_object = wait_for_object (manager, PATH "/room/lobby", TRUE);
+  room = signaling_dbus_object_get_room (SIGNALING_DBUS_OBJECT (room_object));
+  g_assert_cmpstr (signaling_dbus_room_get_name (room), ==, "lobby");
+  while (!strv_is (signaling_dbus_client_get_rooms (client), "lobby") ||
+         !strv_is (signaling_dbus_room_get_members (room), a->id))
+    g_main_context_iteration (NULL, TRUE);
+
+  signaling_dbus_client_call_disconnect (client, "from the proxy", NULL, on_disconnect_called, &disconnected);
+  test_run_until (&disconnected);
+  test_client_wait_closed (a);
+  g_assert_cmpstr (a->close_reason, ==, "from the proxy");
+  gone = wait_for_object (manager, path, FALSE);
+  g_clear_object (&gone);
+  gone = wait_for_object (manager, PATH "/room/lobby", FALSE);
+  g_assert_null (gone);
+}
+
+/* Introspection walks the tree as busctl tree does: the client and room
+ * nodes, each child with its interface, nothing for an unknown one. */
+static void
+test_introspection (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(TestClient) a = test_client_connect (fixture->server);
+  g_autofree char *path = client_path (a->id);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) clients = call (fixture, PATH "/client", "org.freedesktop.DBus.Introspectable",
+                                      "Introspect", NULL, &error);
+  g_autoptr(GVariant) child = NULL;
+  g_autoptr(GVariant) unknown = NULL;
+  g_autoptr(GVariant) id = NULL;
+  g_autofree char *node = NULL;
+  const char *xml;
+
+  g_assert_no_error (error);
+  g_variant_get (clients, "(&s)", &xml);
+  node = g_strdup_printf ("<node name=\"%s\"/>", a->id);
+  g_assert_nonnull (strstr (xml, node));
+
+  child = call (fixture, path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (child, "(&s)", &xml);
+  g_assert_nonnull (strstr (xml, "<interface name=\"org.signalbox.Signalbox1.Client\">"));
+
+  id = get_property (fixture, path, "org.signalbox.Signalbox1.Client", "Id");
+  g_assert_cmpstr (g_variant_get_string (id, NULL), ==, a->id);
+
+  unknown = call (fixture, PATH "/client/nobody", "org.freedesktop.DBus.Properties", "Get",
+                  g_variant_new ("(ss)", "org.signalbox.Signalbox1.Client", "Id"), &error);
+  g_assert_null (unknown);
+  g_assert_nonnull (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -878,6 +1024,8 @@ main (int   argc,
   ADD ("/dbus/server/connections-refused", test_connections_refused);
   ADD ("/dbus/object-manager/follows-clients", test_objects_follow_clients);
   ADD ("/dbus/object-manager/client-path-is-id", test_client_paths_are_ids);
+  ADD ("/dbus/object-manager/manager-client", test_manager_client);
+  ADD ("/dbus/object-manager/introspection", test_introspection);
   ADD ("/dbus/client/socketio", test_socketio_client);
   ADD ("/dbus/authorize/root", test_authorize_root);
   ADD ("/dbus/authorize/peer-to-peer", test_authorize_peer_to_peer);

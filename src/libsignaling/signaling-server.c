@@ -194,6 +194,9 @@ signaling_server_dispose (GObject *object)
 {
   SignalingServer *self = SIGNALING_SERVER (object);
 
+  /* Off the bus while the clients and rooms it shows are still here. */
+  signaling_server_unexport_dbus (self);
+
   if (self->router != NULL)
     {
       g_autoptr(GPtrArray) clients = signaling_server_get_clients (self);

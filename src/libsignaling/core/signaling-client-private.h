@@ -29,6 +29,7 @@ void                 signaling_client_add_room        (SignalingClient     *self
 void                 signaling_client_remove_room     (SignalingClient     *self,
                                                        const char          *room);
 guint                signaling_client_get_room_count  (SignalingClient     *self);
+gint64               signaling_client_get_connected_at_us (SignalingClient *self);
 void                 signaling_client_count_in        (SignalingClient     *self,
                                                        gsize                bytes);
 gsize                signaling_client_deliver         (SignalingClient     *self,

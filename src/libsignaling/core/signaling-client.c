@@ -469,6 +469,13 @@ signaling_client_get_connected_at (SignalingClient *self)
   return self->connected_at;
 }
 
+/* When the peer connected, in real-time µs: without a GDateTime. */
+gint64
+signaling_client_get_connected_at_us (SignalingClient *self)
+{
+  return self->connected_at_us;
+}
+
 /**
  * signaling_client_dup_rooms:
  * @self: a client
