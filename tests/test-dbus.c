@@ -796,16 +796,25 @@ on_probe_answer (SoupWebsocketConnection *websocket,
     *probed = TRUE;
 }
 
+/* PropertiesChanged on a client's object that says it is on a WebSocket. */
 static void
-on_transport_notified (GObject    *client,
-                       GParamSpec *pspec,
-                       gboolean   *notified)
+on_transport_changed (GDBusConnection *connection,
+                      const char      *sender,
+                      const char      *path,
+                      const char      *interface,
+                      const char      *name,
+                      GVariant        *parameters,
+                      gpointer         user_data)
 {
-  *notified = TRUE;
+  g_autoptr(GVariant) changed = g_variant_get_child_value (parameters, 1);
+  const char *transport = NULL;
+
+  if (g_variant_lookup (changed, "Transport", "&s", &transport) && g_str_equal (transport, "websocket"))
+    *(gboolean *) user_data = TRUE;
 }
 
 /* A Socket.IO client, by hand: polling first, then the upgrade. D-Bus
- * shows its protocol and follows its transport. */
+ * shows its protocol and follows its transport, and tells the change. */
 static void
 test_socketio_client (Fixture       *fixture,
                       gconstpointer  data)
@@ -825,8 +834,10 @@ test_socketio_client (Fixture       *fixture,
   g_autofree char *ws_url = NULL;
   g_autoptr(TestClient) ws = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
   gboolean probed = FALSE;
   gboolean upgraded = FALSE;
+  guint subscription;
 
   g_assert_cmpstr (ok, ==, "ok");
   g_assert_true (g_str_has_prefix (connected, "40{\"sid\":"));
@@ -849,15 +860,18 @@ test_socketio_client (Fixture       *fixture,
                                         g_signal_lookup ("message", SOUP_TYPE_WEBSOCKET_CONNECTION),
                                         0, NULL, NULL, ws);
   g_signal_connect (ws->websocket, "message", G_CALLBACK (on_probe_answer), &probed);
-  g_signal_connect (signaling_server_lookup_client (fixture->server, id), "notify::transport",
-                    G_CALLBACK (on_transport_notified), &upgraded);
+  path = client_path (id);
+  subscription = g_dbus_connection_signal_subscribe (fixture->client_side, NULL,
+                                                     "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                                     path, "org.signalbox.Signalbox1.Client",
+                                                     G_DBUS_SIGNAL_FLAGS_NONE, on_transport_changed,
+                                                     &upgraded, NULL);
 
   soup_websocket_connection_send_text (ws->websocket, "2probe");
   test_run_until (&probed);
   soup_websocket_connection_send_text (ws->websocket, "5");
   test_run_until (&upgraded);
-  g_signal_handlers_disconnect_by_func (signaling_server_lookup_client (fixture->server, id),
-                                        on_transport_notified, &upgraded);
+  g_dbus_connection_signal_unsubscribe (fixture->client_side, subscription);
 
   g_clear_pointer (&transport, g_free);
   transport = get_client_string (fixture, id, "Transport");

@@ -14,6 +14,9 @@ SignalingRouter       *signaling_server_get_router          (SignalingServer *se
 void                   signaling_server_set_activity_func   (SignalingServer *self,
                                                              GSourceFunc      func,
                                                              gpointer         data);
+void                   signaling_server_set_client_changed_func (SignalingServer            *self,
+                                                                 SignalingClientChangedFunc  func,
+                                                                 gpointer                    data);
 
 GObject *signaling_server_get_cluster (SignalingServer *self);
 const char *signaling_server_get_cluster_state (SignalingServer *self);

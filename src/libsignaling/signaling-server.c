@@ -2342,6 +2342,15 @@ signaling_server_set_activity_func (SignalingServer *self,
     signaling_router_set_activity_func (self->router, func, data);
 }
 
+void
+signaling_server_set_client_changed_func (SignalingServer            *self,
+                                          SignalingClientChangedFunc  func,
+                                          gpointer                    data)
+{
+  if (self->router != NULL)
+    signaling_router_set_client_changed_func (self->router, func, data);
+}
+
 /* The router's signals, forwarded as ours, with the counts they move. */
 
 static void

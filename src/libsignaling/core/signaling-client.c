@@ -535,28 +535,32 @@ signaling_client_get_room_count (SignalingClient *self)
   return self->rooms->len;
 }
 
-void
+/* Returns whether the client's rooms changed. */
+gboolean
 signaling_client_add_room (SignalingClient *self,
                            const char      *room)
 {
   if (signaling_client_is_in_room (self, room))
-    return;
+    return FALSE;
 
   g_ptr_array_add (self->rooms, g_strdup (room));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOMS]);
+  return TRUE;
 }
 
-void
+/* Returns whether the client's rooms changed. */
+gboolean
 signaling_client_remove_room (SignalingClient *self,
                               const char      *room)
 {
   guint index;
 
   if (!g_ptr_array_find_with_equal_func (self->rooms, room, room_name_equal, &index))
-    return;
+    return FALSE;
 
   g_ptr_array_remove_index (self->rooms, index);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOMS]);
+  return TRUE;
 }
 
 /**

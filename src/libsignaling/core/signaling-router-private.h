@@ -85,6 +85,24 @@ void             signaling_router_count_error     (SignalingRouter  *self,
 void             signaling_router_set_activity_func (SignalingRouter *self,
                                                      GSourceFunc      func,
                                                      gpointer         data);
+
+typedef enum
+{
+  SIGNALING_CLIENT_CHANGE_ROOMS,
+  SIGNALING_CLIENT_CHANGE_TRANSPORT,
+} SignalingClientChange;
+
+/* Told of every connected client's changes, as one observer for all:
+ * a notify handler per client would cost each peer some 200 bytes. */
+typedef void (*SignalingClientChangedFunc) (SignalingClient       *client,
+                                            SignalingClientChange  change,
+                                            gpointer               data);
+
+void             signaling_router_set_client_changed_func (SignalingRouter            *self,
+                                                           SignalingClientChangedFunc  func,
+                                                           gpointer                    data);
+void             signaling_router_notify_transport (SignalingRouter *self,
+                                                    SignalingClient *client);
 /* Returns whether it freed a place in the router. */
 typedef gboolean (*SignalingRouterReclaimFunc) (gpointer data);
 

@@ -59,6 +59,8 @@ struct _SignalingRouter
    * moved; it never runs on the hot path itself. */
   GSourceFunc activity_func;
   gpointer activity_data;
+  SignalingClientChangedFunc client_changed_func;
+  gpointer client_changed_data;
   gboolean activity_noted;
 
   /* Frees a place when the router is full, if it can (the server ends
@@ -273,6 +275,33 @@ signaling_router_set_activity_func (SignalingRouter *self,
   self->activity_func = func;
   self->activity_data = data;
   self->activity_noted = FALSE;
+}
+
+void
+signaling_router_set_client_changed_func (SignalingRouter            *self,
+                                          SignalingClientChangedFunc  func,
+                                          gpointer                    data)
+{
+  self->client_changed_func = func;
+  self->client_changed_data = data;
+}
+
+static void
+client_changed (SignalingRouter       *self,
+                SignalingClient       *client,
+                SignalingClientChange  change)
+{
+  if (self->client_changed_func != NULL)
+    self->client_changed_func (client, change, self->client_changed_data);
+}
+
+/* A client's transport changed (a Socket.IO upgrade or recovery). */
+void
+signaling_router_notify_transport (SignalingRouter *self,
+                                   SignalingClient *client)
+{
+  signaling_client_notify_transport (client);
+  client_changed (self, client, SIGNALING_CLIENT_CHANGE_TRANSPORT);
 }
 
 static void
@@ -519,7 +548,8 @@ remove_member (SignalingRouter *self,
   const char *name = signaling_room_get_name (room);
 
   signaling_room_remove_member (room, client);
-  signaling_client_remove_room (client, name);
+  if (signaling_client_remove_room (client, name))
+    client_changed (self, client, SIGNALING_CLIENT_CHANGE_ROOMS);
   signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s left room %s",
                         signaling_client_get_id (client), name);
   notify_membership (self, room, client, signaling_client_get_id (client),
@@ -558,8 +588,8 @@ signaling_router_remove_client (SignalingRouter *self,
 
       if (room != NULL)
         remove_member (self, room, client);
-      else
-        signaling_client_remove_room (client, name);
+      else if (signaling_client_remove_room (client, name))
+        client_changed (self, client, SIGNALING_CLIENT_CHANGE_ROOMS);
     }
 
   if (tell_remote (self))
@@ -667,7 +697,8 @@ signaling_router_join (SignalingRouter  *self,
     }
 
   signaling_room_add_member (room, client);
-  signaling_client_add_room (client, name);
+  if (signaling_client_add_room (client, name))
+    client_changed (self, client, SIGNALING_CLIENT_CHANGE_ROOMS);
   signaling_client_log (client, G_LOG_LEVEL_INFO, name, "Client %s joined room %s",
                         signaling_client_get_id (client), name);
 

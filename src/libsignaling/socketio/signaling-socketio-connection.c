@@ -851,7 +851,7 @@ on_transport_changed (SignalingSocketioSocket *socket,
   SignalingSocketioConnection *self = user_data;
 
   if (self->client != NULL)
-    signaling_client_notify_transport (self->client);
+    signaling_router_notify_transport (self->router, self->client);
 }
 
 static const SignalingSocketioConsumer socket_consumer = {
@@ -1622,7 +1622,7 @@ recover (SignalingSocketioConnection *self,
 
   g_set_object (&self->socket, socket);
   signaling_socketio_socket_set_consumer (socket, &socket_consumer, self);
-  signaling_client_notify_transport (self->client);
+  signaling_router_notify_transport (self->router, self->client);
   signaling_client_log (self->client, G_LOG_LEVEL_INFO, NULL, "Client %s recovered",
                         signaling_client_get_id (self->client));
 
