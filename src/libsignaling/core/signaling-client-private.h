@@ -24,9 +24,9 @@ SignalingClient     *signaling_client_new             (const char          *id,
 SignalingConnection *signaling_client_get_connection  (SignalingClient     *self);
 void                 signaling_client_detach          (SignalingClient     *self);
 GPtrArray           *signaling_client_get_room_names  (SignalingClient     *self);
-gboolean                 signaling_client_add_room        (SignalingClient     *self,
+gboolean             signaling_client_add_room        (SignalingClient     *self,
                                                        const char          *room);
-gboolean                 signaling_client_remove_room     (SignalingClient     *self,
+gboolean             signaling_client_remove_room     (SignalingClient     *self,
                                                        const char          *room);
 guint                signaling_client_get_room_count  (SignalingClient     *self);
 gint64               signaling_client_get_connected_at_us (SignalingClient *self);
