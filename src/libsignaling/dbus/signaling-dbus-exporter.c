@@ -64,6 +64,14 @@ static const struct
   [CHILD_ROOM] = { "room", signaling_dbus_room_interface_info },
 };
 
+/* A kind's subtree: what its callbacks are given. */
+typedef struct
+{
+  SignalingDBusExporter *self;
+  ChildKind kind;
+  guint registration;  /* 0 when not registered */
+} Subtree;
+
 /* A client's counters as last published. */
 typedef struct
 {
@@ -82,7 +90,7 @@ struct _SignalingDBusExporter
   char *object_path;
   SignalingDBusServer *server_iface;
   guint manager_id;  /* the ObjectManager's registration; 0 once unexported */
-  guint subtree_ids[N_CHILD_KINDS];
+  Subtree subtrees[N_CHILD_KINDS];
   /* SignalingClient * (unowned, while connected) → ClientCounters *:
    * only clients whose counters were ever other than zero. */
   GHashTable *published;
@@ -158,6 +166,15 @@ lookup_child (SignalingDBusExporter *self,
     return NULL;
   return kind == CHILD_CLIENT ? G_OBJECT (signaling_server_lookup_client (self->server, name))
                               : G_OBJECT (signaling_server_lookup_room (self->server, name));
+}
+
+/* Returns: (transfer container): the server's clients or rooms */
+static GPtrArray *
+list_children (SignalingDBusExporter *self,
+               ChildKind              kind)
+{
+  return kind == CHILD_CLIENT ? signaling_server_get_clients (self->server)
+                              : signaling_server_get_rooms (self->server);
 }
 
 static GVariant *
@@ -295,33 +312,30 @@ emit_child_changed (SignalingDBusExporter *self,
 
 /* Counters */
 
-static void
-read_client_counters (SignalingClient *client,
-                      ClientCounters  *counters)
-{
-  counters->messages_in = signaling_client_get_messages_in (client);
-  counters->messages_out = signaling_client_get_messages_out (client);
-  counters->bytes_in = signaling_client_get_bytes_in (client);
-  counters->bytes_out = signaling_client_get_bytes_out (client);
-}
-
-/* Remembers @now as published; whether it differs from what was. */
+/* Remembers the client's counters as published (told by
+ * InterfacesAdded, GetManagedObjects or PropertiesChanged); whether
+ * they differ from what was. */
 static gboolean
-remember_client_counters (SignalingDBusExporter *self,
-                          SignalingClient       *client,
-                          const ClientCounters  *now)
+remember_published (SignalingDBusExporter *self,
+                    SignalingClient       *client)
 {
   static const ClientCounters zero = { 0 };
   ClientCounters *last = g_hash_table_lookup (self->published, client);
+  ClientCounters now = {
+    .messages_in = signaling_client_get_messages_in (client),
+    .messages_out = signaling_client_get_messages_out (client),
+    .bytes_in = signaling_client_get_bytes_in (client),
+    .bytes_out = signaling_client_get_bytes_out (client),
+  };
 
-  if (memcmp (last != NULL ? last : &zero, now, sizeof *now) == 0)
+  if (memcmp (last != NULL ? last : &zero, &now, sizeof now) == 0)
     return FALSE;
   if (last == NULL)
     {
       last = g_new (ClientCounters, 1);
       g_hash_table_insert (self->published, client, last);
     }
-  *last = *now;
+  *last = now;
   return TRUE;
 }
 
@@ -330,10 +344,8 @@ publish_client_counters (SignalingDBusExporter *self,
                          SignalingClient       *client)
 {
   static const char * const names[] = { "MessagesIn", "MessagesOut", "BytesIn", "BytesOut", NULL };
-  ClientCounters now;
 
-  read_client_counters (client, &now);
-  if (remember_client_counters (self, client, &now))
+  if (remember_published (self, client))
     emit_child_changed (self, CHILD_CLIENT, G_OBJECT (client), names);
 }
 
@@ -605,17 +617,6 @@ handle_control (SignalingDBusExporter *self,
                             on_caller_uid, g_steal_pointer (&call));
 }
 
-/* What InterfacesAdded (or GetManagedObjects) told is published. */
-static void
-remember_published (SignalingDBusExporter *self,
-                    SignalingClient       *client)
-{
-  ClientCounters now;
-
-  read_client_counters (client, &now);
-  remember_client_counters (self, client, &now);
-}
-
 static void
 update_counts (SignalingDBusExporter *self)
 {
@@ -701,31 +702,35 @@ child_method_call (GDBusConnection       *connection,
                    GDBusMethodInvocation *invocation,
                    gpointer               user_data)
 {
-  SignalingDBusExporter *self = user_data;
-  const char *node = strrchr (object_path, '/') + 1;
-  GObject *client = lookup_child (self, CHILD_CLIENT, node);
+  Subtree *subtree = user_data;
+  GObject *client = lookup_child (subtree->self, subtree->kind, strrchr (object_path, '/') + 1);
   const char *reason;
 
-  /* Client.Disconnect(reason), the children's only method. */
-  if (client == NULL || !g_str_equal (method_name, "Disconnect"))
+  /* Client.Disconnect(reason), the children's only method: GDBus
+   * answers any other from the introspection data. */
+  if (client == NULL || subtree->kind != CHILD_CLIENT)
     {
       g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
                                              _("No method %s on %s"), method_name, object_path);
       return;
     }
   g_variant_get (parameters, "(&s)", &reason);
-  handle_control (self, invocation, disconnect_allowed, signaling_client_get_id (SIGNALING_CLIENT (client)), reason);
+  handle_control (subtree->self, invocation, disconnect_allowed,
+                  signaling_client_get_id (SIGNALING_CLIENT (client)), reason);
 }
 
 static GVariant *
-child_get_property (ChildKind    kind,
-                    SignalingDBusExporter *self,
-                    const char  *object_path,
-                    const char  *property_name,
-                    GError     **error)
+child_get_property (GDBusConnection  *connection,
+                    const char       *sender,
+                    const char       *object_path,
+                    const char       *interface_name,
+                    const char       *property_name,
+                    GError          **error,
+                    gpointer          user_data)
 {
-  GObject *child = lookup_child (self, kind, strrchr (object_path, '/') + 1);
-  GVariant *value = child != NULL ? child_property (kind, child, property_name) : NULL;
+  Subtree *subtree = user_data;
+  GObject *child = lookup_child (subtree->self, subtree->kind, strrchr (object_path, '/') + 1);
+  GVariant *value = child != NULL ? child_property (subtree->kind, child, property_name) : NULL;
 
   if (value == NULL)
     g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY,
@@ -733,105 +738,67 @@ child_get_property (ChildKind    kind,
   return value;
 }
 
-static GVariant *
-client_get_property (GDBusConnection  *connection,
-                     const char       *sender,
-                     const char       *object_path,
-                     const char       *interface_name,
-                     const char       *property_name,
-                     GError          **error,
-                     gpointer          user_data)
-{
-  return child_get_property (CHILD_CLIENT, user_data, object_path, property_name, error);
-}
-
-static GVariant *
-room_get_property (GDBusConnection  *connection,
-                   const char       *sender,
-                   const char       *object_path,
-                   const char       *interface_name,
-                   const char       *property_name,
-                   GError          **error,
-                   gpointer          user_data)
-{
-  return child_get_property (CHILD_ROOM, user_data, object_path, property_name, error);
-}
-
-static const GDBusInterfaceVTable child_vtables[N_CHILD_KINDS] = {
-  [CHILD_CLIENT] = { .method_call = child_method_call, .get_property = client_get_property },
-  [CHILD_ROOM] = { .method_call = child_method_call, .get_property = room_get_property },
+static const GDBusInterfaceVTable child_vtable = {
+  .method_call = child_method_call,
+  .get_property = child_get_property,
 };
 
 /* Introspection of the subtree's root lists every child. */
 static char **
-subtree_enumerate (ChildKind              kind,
-                   SignalingDBusExporter *self)
+subtree_enumerate (GDBusConnection *connection,
+                   const char      *sender,
+                   const char      *object_path,
+                   gpointer         user_data)
 {
-  g_autoptr(GPtrArray) children = kind == CHILD_CLIENT ? signaling_server_get_clients (self->server)
-                                                       : signaling_server_get_rooms (self->server);
+  Subtree *subtree = user_data;
+  g_autoptr(GPtrArray) children = list_children (subtree->self, subtree->kind);
   GPtrArray *nodes = g_ptr_array_new_full (children->len + 1, NULL);
 
   for (guint i = 0; i < children->len; i++)
-    g_ptr_array_add (nodes, g_dbus_escape_object_path (child_name (kind, g_ptr_array_index (children, i))));
+    g_ptr_array_add (nodes, g_dbus_escape_object_path (child_name (subtree->kind, g_ptr_array_index (children, i))));
   g_ptr_array_add (nodes, NULL);
   return (char **) g_ptr_array_free (nodes, FALSE);
 }
 
 static GDBusInterfaceInfo **
-subtree_introspect (ChildKind              kind,
-                    SignalingDBusExporter *self,
-                    const char            *node)
+subtree_introspect (GDBusConnection *connection,
+                    const char      *sender,
+                    const char      *object_path,
+                    const char      *node,
+                    gpointer         user_data)
 {
+  Subtree *subtree = user_data;
   GDBusInterfaceInfo **interfaces;
 
-  if (lookup_child (self, kind, node) == NULL)
+  if (lookup_child (subtree->self, subtree->kind, node) == NULL)
     return NULL;
   interfaces = g_new0 (GDBusInterfaceInfo *, 2);
-  interfaces[0] = g_dbus_interface_info_ref (child_kinds[kind].interface_info ());
+  interfaces[0] = g_dbus_interface_info_ref (child_kinds[subtree->kind].interface_info ());
   return interfaces;
 }
 
 static const GDBusInterfaceVTable *
-subtree_dispatch (ChildKind              kind,
-                  SignalingDBusExporter *self,
-                  const char            *interface_name,
-                  const char            *node,
-                  gpointer              *out_user_data)
+subtree_dispatch (GDBusConnection *connection,
+                  const char      *sender,
+                  const char      *object_path,
+                  const char      *interface_name,
+                  const char      *node,
+                  gpointer        *out_user_data,
+                  gpointer         user_data)
 {
-  if (lookup_child (self, kind, node) == NULL ||
-      g_strcmp0 (interface_name, child_kinds[kind].interface_info ()->name) != 0)
+  Subtree *subtree = user_data;
+
+  if (lookup_child (subtree->self, subtree->kind, node) == NULL ||
+      g_strcmp0 (interface_name, child_kinds[subtree->kind].interface_info ()->name) != 0)
     return NULL;
-  *out_user_data = self;
-  return &child_vtables[kind];
+  *out_user_data = subtree;
+  return &child_vtable;
 }
 
-#define DEFINE_SUBTREE(prefix, kind) \
-  static char ** \
-  prefix##_enumerate (GDBusConnection *connection, const char *sender, const char *object_path, \
-                      gpointer user_data) \
-  { \
-    return subtree_enumerate (kind, user_data); \
-  } \
-  static GDBusInterfaceInfo ** \
-  prefix##_introspect (GDBusConnection *connection, const char *sender, const char *object_path, \
-                       const char *node, gpointer user_data) \
-  { \
-    return subtree_introspect (kind, user_data, node); \
-  } \
-  static const GDBusInterfaceVTable * \
-  prefix##_dispatch (GDBusConnection *connection, const char *sender, const char *object_path, \
-                     const char *interface_name, const char *node, gpointer *out_user_data, \
-                     gpointer user_data) \
-  { \
-    return subtree_dispatch (kind, user_data, interface_name, node, out_user_data); \
-  }
-
-DEFINE_SUBTREE (clients, CHILD_CLIENT)
-DEFINE_SUBTREE (rooms, CHILD_ROOM)
-
-static const GDBusSubtreeVTable subtree_vtables[N_CHILD_KINDS] = {
-  [CHILD_CLIENT] = { clients_enumerate, clients_introspect, clients_dispatch, { 0 } },
-  [CHILD_ROOM] = { rooms_enumerate, rooms_introspect, rooms_dispatch, { 0 } },
+static const GDBusSubtreeVTable subtree_vtable = {
+  .enumerate = subtree_enumerate,
+  .introspect = subtree_introspect,
+  .dispatch = subtree_dispatch,
 };
 
 /* The ObjectManager */
@@ -868,8 +835,7 @@ add_managed_children (SignalingDBusExporter *self,
                       ChildKind              kind,
                       GVariantBuilder       *builder)
 {
-  g_autoptr(GPtrArray) children = kind == CHILD_CLIENT ? signaling_server_get_clients (self->server)
-                                                       : signaling_server_get_rooms (self->server);
+  g_autoptr(GPtrArray) children = list_children (self, kind);
 
   for (guint i = 0; i < children->len; i++)
     {
@@ -1078,13 +1044,16 @@ export_children (SignalingDBusExporter  *self,
 {
   for (ChildKind kind = 0; kind < N_CHILD_KINDS; kind++)
     {
+      Subtree *subtree = &self->subtrees[kind];
       g_autofree char *path = g_strdup_printf ("%s/%s", self->object_path, child_kinds[kind].segment);
 
+      subtree->self = self;
+      subtree->kind = kind;
       /* Dispatched without enumerating: a lookup, not a list of all. */
-      self->subtree_ids[kind] = g_dbus_connection_register_subtree (self->connection, path, &subtree_vtables[kind],
-                                                                    G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
-                                                                    self, NULL, error);
-      if (self->subtree_ids[kind] == 0)
+      subtree->registration = g_dbus_connection_register_subtree (self->connection, path, &subtree_vtable,
+                                                                  G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
+                                                                  subtree, NULL, error);
+      if (subtree->registration == 0)
         return FALSE;
     }
   return TRUE;
@@ -1146,8 +1115,8 @@ signaling_dbus_exporter_unexport (SignalingDBusExporter *self)
   }
 
   for (ChildKind kind = 0; kind < N_CHILD_KINDS; kind++)
-    if (self->subtree_ids[kind] != 0)
-      g_dbus_connection_unregister_subtree (self->connection, self->subtree_ids[kind]);
+    if (self->subtrees[kind].registration != 0)
+      g_dbus_connection_unregister_subtree (self->connection, self->subtrees[kind].registration);
   if (self->manager_id != 0)
     g_dbus_connection_unregister_object (self->connection, self->manager_id);
   if (self->server_iface != NULL)
