@@ -901,14 +901,15 @@ wait_for_object (GDBusObjectManager *manager,
                  const char         *path,
                  gboolean            present)
 {
-  GDBusObject *object;
-
-  while ((object = g_dbus_object_manager_get_object (manager, path)) == NULL ? present : !present)
+  for (;;)
     {
+      GDBusObject *object = g_dbus_object_manager_get_object (manager, path);
+
+      if ((object != NULL) == present)
+        return object;
       g_clear_object (&object);
       g_main_context_iteration (NULL, TRUE);
     }
-  return object;
 }
 
 static gboolean
